@@ -1,0 +1,40 @@
+"""Installation script for wildrobot_amp_ext (Isaac Lab extension style)."""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    # Isaac Lab 3.0 brings its own torch / warp / newton / mujoco pins: accept them.
+    "isaaclab==3.0.0",
+    "skrl==2.1.1",
+    "mujoco==3.12.0",
+    "mujoco-usd-converter==0.6.1",
+    "numpy>=2.0",
+    "pyyaml==6.0.3",
+    "hydra-core==1.3.8",
+    "tqdm==4.70.1",
+    "matplotlib==3.11.2",
+    "imageio==2.38.1",
+    "imageio-ffmpeg==0.8.1",
+    "tensorboard==2.21.0",
+    "onnx==1.23.2",
+    "onnxruntime==1.32.0",
+    "onnxscript==0.7.2",
+]
+
+setup(
+    name="wildrobot_amp_ext",
+    version="0.1.0",
+    description="Adversarial Motion Priors for humanoids on Isaac Lab + skrl, from GMR retargeted motions",
+    python_requires=">=3.12,<3.13",
+    packages=find_packages(include=["wildrobot_amp_ext", "wildrobot_amp_ext.*"]),
+    package_data={"wildrobot_amp_ext": ["robots/data/*/*", "tasks/**/agents/*.yaml"]},
+    include_package_data=True,
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "smplx": ["smplx==0.1.28"],
+        "dev": ["pytest==9.2.0"],
+        "wandb": ["wandb"],
+    },
+    license="Apache-2.0",
+    zip_safe=False,
+)

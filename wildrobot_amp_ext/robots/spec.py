@@ -1,0 +1,284 @@
+"""RobotSpec: the one robot description every other part reads (joint order, defaults, feet, symmetry, PD).
+
+A robot is a folder with ``robot.yaml`` and (optionally) its MJCF. The YAML's ``joints`` list is the
+canonical joint order for actions, observations, datasets and the miner; nothing else types it again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from wildrobot_amp_ext.errors import InputError
+
+ROBOTS_DIR = Path(__file__).parent / "data"
+CONTACT_POINTS_PER_FOOT = 2
+
+
+@dataclass(frozen=True)
+class FootSpec:
+    name: str
+    body: str
+    contact_points: np.ndarray  # (2, 3) in the foot body's frame: toe, heel
+
+
+@dataclass(frozen=True)
+class RobotSpec:
+    name: str
+    yaml_path: Path
+    mjcf_path: Path
+    root_body: str
+    joint_names: tuple[str, ...]
+    default_joint_pos: np.ndarray  # (J,) rad
+    init_root_height: float
+    feet: tuple[FootSpec, ...]
+    mirror_index: np.ndarray  # (J,) joint j of a mirrored motion reads joint mirror_index[j] ...
+    mirror_sign: np.ndarray  # (J,) ... multiplied by mirror_sign[j]
+    kp: np.ndarray
+    kd: np.ndarray
+    effort_limit: np.ndarray
+    velocity_limit: np.ndarray
+    armature: np.ndarray
+    total_mass: float  # measured from the MJCF
+    self_collision: bool = False
+    removed_joints: tuple[str, ...] = field(default=())  # MJCF joints welded because the YAML omits them
+
+    @property
+    def num_joints(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def foot_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.feet)
+
+    @property
+    def contact_point_names(self) -> tuple[str, ...]:
+        return tuple(f"{f.name}_{p}" for f in self.feet for p in ("toe", "heel"))
+
+    @cached_property
+    def joint_index(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.joint_names)}
+
+    def mirror_joint_values(self, values: np.ndarray) -> np.ndarray:
+        """Mirror (..., J) joint values left<->right with the sign flips of the symmetry map."""
+        return values[..., self.mirror_index] * self.mirror_sign
+
+    def build_mjspec(self, with_floor: bool = False):
+        from wildrobot_amp_ext.robots.mjcf import build_mjspec
+
+        return build_mjspec(self, with_floor=with_floor)
+
+    def build_model(self, with_floor: bool = True, timestep: float = 0.002):
+        spec = self.build_mjspec(with_floor=with_floor)
+        spec.option.timestep = timestep
+        return spec.compile()
+
+
+def list_robots() -> list[str]:
+    return sorted(p.name for p in ROBOTS_DIR.iterdir() if (p / "robot.yaml").is_file())
+
+
+def load_robot(name_or_path: str | Path) -> RobotSpec:
+    """Load a robot by registry name (``wildrobot``, ``unitree_g1_23dof``...) or by a path to its YAML."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        candidate = ROBOTS_DIR / str(name_or_path) / "robot.yaml"
+        if not candidate.is_file():
+            raise InputError(
+                None, "robot", f"unknown robot '{name_or_path}'", f"use one of {list_robots()} or a path to a robot.yaml"
+            )
+        path = candidate
+    if not path.is_file():
+        raise InputError(path, None, "robot YAML not found", "check the path")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise InputError(path, None, f"not valid YAML ({err.__class__.__name__})", "fix the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise InputError(path, None, "top level must be a mapping", "see robots/data/wildrobot/robot.yaml")
+    return _parse(path, raw)
+
+
+def resolve_mjcf(yaml_path: Path, ref: str) -> Path:
+    """``pkg://<package>/<path>`` points into an installed package (found without importing it)."""
+    if ref.startswith("pkg://"):
+        package, _, rel = ref[len("pkg://") :].partition("/")
+        found = importlib.util.find_spec(package)
+        if found is None or not found.submodule_search_locations:
+            raise InputError(
+                yaml_path,
+                "mjcf",
+                f"package '{package}' providing {ref} is not installed",
+                f"run: pip install --no-deps {package}  (scripts/setup.sh does this)",
+            )
+        return Path(list(found.submodule_search_locations)[0]) / rel
+    return (yaml_path.parent / ref).resolve()
+
+
+def _require(path: Path, raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in raw:
+        raise InputError(path, key, "missing", f"add '{key}:' (see robots/data/wildrobot/robot.yaml)")
+    value = raw[key]
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        raise InputError(path, key, f"expected {'/'.join(k.__name__ for k in kinds)}, got {type(value).__name__}", None)
+    return value
+
+
+def _match_joints(pattern: str, names: tuple[str, ...]) -> list[int]:
+    rx = re.compile(pattern)
+    return [i for i, n in enumerate(names) if rx.fullmatch(n)]
+
+
+def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
+    import mujoco
+
+    name = str(_require(path, raw, "name", str))
+    mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
+    if not mjcf_path.is_file():
+        raise InputError(path, "mjcf", f"MJCF file {mjcf_path} does not exist", "point 'mjcf' at an existing file")
+    try:
+        source = mujoco.MjSpec.from_file(str(mjcf_path))
+        source_model = source.compile()
+    except Exception as err:  # mujoco raises plain ValueError with a multi-line message
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise InputError(mjcf_path, None, f"MuJoCo cannot load this MJCF: {first}", "fix the XML") from None
+
+    mj_joints = [
+        source_model.joint(j).name
+        for j in range(source_model.njnt)
+        if int(source_model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    ]
+    mj_bodies = {source_model.body(b).name for b in range(source_model.nbody)}
+
+    joints = _require(path, raw, "joints", list)
+    if not joints:
+        raise InputError(path, "joints", "empty list", "list the actuated joints in the order the env should use")
+    seen: set[str] = set()
+    for i, j in enumerate(joints):
+        if not isinstance(j, str):
+            raise InputError(path, f"joints[{i}]", f"expected a joint name, got {j!r}", None)
+        if j in seen:
+            raise InputError(path, f"joints[{i}]", f"joint '{j}' listed twice", "list each joint once")
+        if j not in mj_joints:
+            near = [m for m in mj_joints if j.split("_")[0] in m][:6]
+            raise InputError(
+                path, f"joints[{i}]", f"joint '{j}' is not in {mjcf_path.name}", f"use a joint of the MJCF, e.g. {near or mj_joints[:6]}"
+            )
+        seen.add(j)
+    joint_names = tuple(joints)
+    num = len(joint_names)
+
+    root_body = str(_require(path, raw, "root_body", str))
+    if root_body not in mj_bodies:
+        raise InputError(path, "root_body", f"body '{root_body}' is not in {mjcf_path.name}", "name the floating-base body")
+
+    default = np.zeros(num)
+    for pattern, value in (raw.get("default_joint_pos") or {}).items():
+        idx = _match_joints(str(pattern), joint_names)
+        if not idx:
+            raise InputError(path, f"default_joint_pos.{pattern}", "matches no joint", "use a regex that matches a listed joint")
+        default[idx] = float(value)
+
+    feet_raw = _require(path, raw, "feet", dict)
+    if len(feet_raw) != 2:
+        raise InputError(path, "feet", f"expected 2 feet (left, right), got {len(feet_raw)}", None)
+    feet = []
+    for foot_name, foot in feet_raw.items():
+        if not isinstance(foot, dict) or "body" not in foot:
+            raise InputError(path, f"feet.{foot_name}.body", "missing", "name the foot's body in the MJCF")
+        if foot["body"] not in mj_bodies:
+            raise InputError(
+                path, f"feet.{foot_name}.body", f"body '{foot['body']}' is not in {mjcf_path.name}", "name an existing body"
+            )
+        points = np.asarray(foot.get("contact_points", []), dtype=float)
+        if points.shape != (CONTACT_POINTS_PER_FOOT, 3):
+            raise InputError(
+                path, f"feet.{foot_name}.contact_points", f"expected 2 points [[x,y,z],[x,y,z]] (toe, heel), got shape {points.shape}", None
+            )
+        feet.append(FootSpec(str(foot_name), str(foot["body"]), points))
+
+    mirror_index, mirror_sign = _parse_symmetry(path, raw.get("symmetry") or {}, joint_names)
+
+    gains = {k: np.full(num, np.nan) for k in ("kp", "kd", "effort_limit", "velocity_limit", "armature")}
+    for g, group in enumerate(_require(path, raw, "actuators", list)):
+        pattern = str(group.get("joints", ""))
+        idx = _match_joints(pattern, joint_names)
+        if not idx:
+            raise InputError(path, f"actuators[{g}].joints", f"'{pattern}' matches no joint", "use a regex over the joint names")
+        for key, arr in gains.items():
+            if key not in group:
+                raise InputError(path, f"actuators[{g}].{key}", "missing", f"give {key} for this actuator group")
+            arr[idx] = float(group[key])
+    missing = [joint_names[i] for i in np.flatnonzero(np.isnan(gains["kp"]))]
+    if missing:
+        raise InputError(path, "actuators", f"no actuator group covers {missing}", "add a group whose 'joints' regex matches them")
+
+    removed = tuple(j for j in mj_joints if j not in seen)
+    spec = RobotSpec(
+        name=name,
+        yaml_path=path,
+        mjcf_path=mjcf_path,
+        root_body=root_body,
+        joint_names=joint_names,
+        default_joint_pos=default,
+        init_root_height=float(raw.get("init_root_height", 0.0)),
+        feet=tuple(feet),
+        mirror_index=mirror_index,
+        mirror_sign=mirror_sign,
+        total_mass=float(source_model.body_subtreemass[0]),
+        self_collision=bool(raw.get("self_collision", False)),
+        removed_joints=removed,
+        **gains,
+    )
+    expected_mass = raw.get("total_mass")
+    if expected_mass is not None and abs(spec.total_mass - float(expected_mass)) > 0.05 * float(expected_mass):
+        raise InputError(
+            path, "total_mass", f"YAML says {expected_mass} kg but the MJCF weighs {spec.total_mass:.3f} kg", "fix the MJCF or the YAML"
+        )
+    return spec
+
+
+def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    num = len(joint_names)
+    index = {n: i for i, n in enumerate(joint_names)}
+    pairs: dict[str, str] = {}
+    swap = raw.get("swap_prefixes")
+    if swap:
+        left, right = swap
+        for n in joint_names:
+            if n.startswith(left):
+                pairs[n] = right + n[len(left) :]
+    for a, b in (raw.get("pairs") or {}).items():
+        pairs[str(a)] = str(b)
+
+    mirror_index = np.arange(num)
+    named: set[str] = set()
+    for a, b in pairs.items():
+        for n in (a, b):
+            if n not in index:
+                raise InputError(path, f"symmetry.pairs.{a}", f"joint '{n}' is not in 'joints'", "pair listed joints only")
+            if n in named:
+                raise InputError(path, f"symmetry.pairs.{a}", f"joint '{n}' is named twice", "each joint may appear in one pair only")
+            named.add(n)
+        mirror_index[index[a]], mirror_index[index[b]] = index[b], index[a]
+
+    sign = np.ones(num)
+    for pattern in raw.get("negate") or []:
+        idx = _match_joints(str(pattern), joint_names)
+        if not idx:
+            raise InputError(path, "symmetry.negate", f"'{pattern}' matches no joint", "use a regex over the joint names")
+        sign[idx] = -1.0
+    for i, j in enumerate(mirror_index):
+        if sign[i] != sign[j]:
+            raise InputError(
+                path, "symmetry.negate", f"'{joint_names[i]}' and its mirror '{joint_names[j]}' differ in sign", "negate both or neither"
+            )
+    return mirror_index, sign
