@@ -1,0 +1,47 @@
+"""Inspect / validate robot descriptions.
+
+    python -m wildrobot_amp_ext.robots                      # list robots
+    python -m wildrobot_amp_ext.robots unitree_g1_23dof     # summary of one robot (or a path to a robot.yaml)
+    python -m wildrobot_amp_ext.robots my_robot.yaml --export-mjcf out/   # write the built MJCF
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from wildrobot_amp_ext.errors import cli_entry
+from wildrobot_amp_ext.robots.mjcf import export_mjcf
+from wildrobot_amp_ext.robots.spec import list_robots, load_robot
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m wildrobot_amp_ext.robots", description=__doc__.splitlines()[0])
+    parser.add_argument("robot", nargs="?", help="robot name or path to a robot.yaml")
+    parser.add_argument("--export-mjcf", metavar="DIR", help="write the built MJCF (actuators, contact sites) here")
+    args = parser.parse_args(argv)
+    if not args.robot:
+        print("\n".join(list_robots()))
+        return
+    robot = load_robot(args.robot)
+    model = robot.build_model()
+    print(f"robot: {robot.name}  ({robot.yaml_path})")
+    print(f"mjcf: {robot.mjcf_path}")
+    print(f"mass: {robot.total_mass:.3f} kg   joints: {robot.num_joints}   actuators: {model.nu}")
+    if robot.removed_joints:
+        print(f"welded (not in joints list): {', '.join(robot.removed_joints)}")
+    print(f"feet: {', '.join(f'{f.name}={f.body}' for f in robot.feet)}")
+    width = max(len(n) for n in robot.joint_names)
+    print(f"{'#':>3} {'joint':<{width}} {'default':>8} {'kp':>8} {'kd':>7} {'effort':>7} {'mirror':<{width}}")
+    for i, name in enumerate(robot.joint_names):
+        sign = "-" if robot.mirror_sign[i] < 0 else "+"
+        print(
+            f"{i:>3} {name:<{width}} {robot.default_joint_pos[i]:>8.3f} {robot.kp[i]:>8.2f} {robot.kd[i]:>7.3f}"
+            f" {robot.effort_limit[i]:>7.1f} {sign}{robot.joint_names[robot.mirror_index[i]]}"
+        )
+    if args.export_mjcf:
+        print(f"wrote {export_mjcf(robot, args.export_mjcf)}")
+
+
+if __name__ == "__main__":
+    main()
