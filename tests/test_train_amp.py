@@ -1,0 +1,153 @@
+"""train_amp.py end to end: toy env on CPU (fast), the real Isaac Lab task when it is installed (slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, tiny_agent_cfg
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("WILDROBOT_NO_PROGRESS", "1")
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("train_amp", ROOT / "train_amp.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def train_amp():
+    return load_script()
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(tiny_agent_cfg()))
+    dataset = ToyAmpEnv(num_envs=2).write_reference_npz(tmp_path / "ref.npz", segment_frames=50)
+    return path, dataset
+
+
+def only_run(log_root: Path, task: str = "Toy-AMP-v0") -> Path:
+    runs = sorted((log_root / task).iterdir())
+    assert len(runs) == 1
+    return runs[0]
+
+
+def test_micro_train_writes_logs_params_gate_and_checkpoints(train_amp, tiny, tmp_path, capsys):
+    cfg_path, dataset = tiny
+    logs = tmp_path / "logs"
+    argv = [
+        "--task", "Toy-AMP-v0", "--num_envs", "8", "--steps", "64", "--seed", "3", "--headless",
+        "--agent_cfg", str(cfg_path), "--dataset", str(dataset), "--log_root", str(logs), "--experiment_name", "smoke",
+        "agent.agent.learning_rate=1e-3", "agent.agent.experiment.checkpoint_interval=32",
+        "agent.agent.experiment.write_interval=16", "env.episode_length=40",
+    ]  # fmt: skip
+    assert train_amp.main(argv) == 0
+    run = only_run(logs)
+    assert run.name.endswith("_smoke")
+    agent_yaml = yaml.safe_load((run / "params" / "agent.yaml").read_text())
+    assert agent_yaml["agent"]["learning_rate"] == 1e-3 and agent_yaml["seed"] == 3
+    assert agent_yaml["agent"]["amp_extras"]["reference"]["dataset"] == str(dataset)
+    assert agent_yaml["trainer"]["timesteps"] == 64
+    assert yaml.safe_load((run / "params" / "env.yaml").read_text())["episode_length"] == 40
+    assert sorted(p.name for p in (run / "checkpoints").glob("agent_*.pt")) == ["agent_32.pt", "agent_64.pt"]
+    assert list(run.glob("events.out.tfevents.*"))
+    gate = json.loads((run / "micro_train_gate.json").read_text())
+    assert gate["verdict"] in ("PASS", "FAIL") and gate["timesteps"] == 64 and gate["updates"] == 8
+    assert 0.0 <= gate["auc"] <= 1.0 and 0.0 <= gate["logit_saturation"] <= 1.0 and gate["style_reward_variance"] >= 0.0
+    assert set(gate["checks"]) == {"auc_in_band", "style_reward_variance", "no_nonfinite"}
+    out = capsys.readouterr().out
+    assert "AMP MICRO-TRAIN SMOKE TEST" in out and f"VERDICT: {gate['verdict']}" in out
+    lines = (run / "diagnostics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["timestep"] for line in lines] == list(range(8, 65, 8))
+
+
+def test_resume_from_checkpoint_continues_the_step_count(train_amp, tiny, tmp_path):
+    cfg_path, dataset = tiny
+    first, second = tmp_path / "a", tmp_path / "b"
+    common = ["--task", "Toy-AMP-v0", "--num_envs", "8", "--agent_cfg", str(cfg_path), "--dataset", str(dataset)]
+    assert train_amp.main(common + ["--steps", "32", "--log_root", str(first)]) == 0
+    ckpt = only_run(first) / "checkpoints" / "agent_32.pt"
+    saved = torch.load(ckpt, weights_only=False)
+    assert saved["wildrobot_amp"]["timestep"] == 32 and saved["wildrobot_amp"]["update_count"] == 4
+    assert train_amp.main(common + ["--max_iterations", "6", "--checkpoint", str(ckpt), "--log_root", str(second)]) == 0
+    run = only_run(second)
+    records = [json.loads(line) for line in (run / "diagnostics.jsonl").read_text().splitlines()] if (run / "diagnostics.jsonl").exists() else []
+    final = torch.load(run / "checkpoints" / "agent_48.pt", weights_only=False)
+    assert final["wildrobot_amp"]["timestep"] == 48 and final["wildrobot_amp"]["update_count"] == 6
+    assert all(r["timestep"] > 32 for r in records)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["agent.agent.learning_rte=1e-3"], "learning_rte"),
+        (["lr=1"], "env. or agent."),
+        (["--checkpoint", "/nonexistent/agent.pt"], "checkpoint not found"),
+        (["--steps", "0"], "--steps"),
+        (["agent.agent.task_reward_weight=1"], None),  # +key needed for new keys, and it is a 1.x name anyway
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_run_folder(train_amp, tiny, tmp_path, capsys, extra, message):
+    cfg_path, dataset = tiny
+    logs = tmp_path / "logs"
+    with pytest.raises(SystemExit) as err:
+        train_amp.main(["--task", "Toy-AMP-v0", "--num_envs", "4", "--steps", "8", "--agent_cfg", str(cfg_path), "--log_root", str(logs)] + extra)
+    assert err.value.code == 2
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert len(stderr) == 1 and stderr[0].startswith("error:")
+    if message:
+        assert message in stderr[0]
+    assert not logs.exists()
+
+
+def test_dataset_width_mismatch_is_refused(train_amp, tiny, tmp_path, capsys):
+    cfg_path, _ = tiny
+    other = ToyAmpEnv(num_envs=2, num_joints=6).write_reference_npz(tmp_path / "wide.npz")
+    with pytest.raises(SystemExit) as err:
+        train_amp.main(["--task", "Toy-AMP-v0", "--num_envs", "4", "--steps", "8", "--agent_cfg", str(cfg_path), "--dataset", str(other), "--log_root", str(tmp_path / "logs")])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.value.code == 2 and last.startswith("error:") and "wide AMP observation" in last
+    assert not (tmp_path / "logs").exists()
+
+
+def _real_task_available(task: str) -> bool:
+    try:
+        import gymnasium as gym
+
+        import wildrobot_amp_ext.tasks  # noqa: F401
+
+        return task in gym.registry
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.isaaclab
+def test_real_env_micro_train_and_resume(train_amp, tmp_path):
+    task = "WildRobot-AMP-Flat-v0"
+    if not _real_task_available(task):
+        pytest.skip(f"{task} is not registered (wildrobot_amp_ext.tasks not available)")
+    cfg = tiny_agent_cfg()
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    logs = tmp_path / "logs"
+    common = ["--task", task, "--num_envs", "2", "--device", "cpu", "--headless", "--agent_cfg", str(cfg_path), "--log_root", str(logs)]
+    assert train_amp.main(common + ["--steps", "16", "--experiment_name", "first"]) == 0
+    first = next((logs / task).glob("*_first"))
+    gate = json.loads((first / "micro_train_gate.json").read_text())
+    assert gate["updates"] == 2 and gate["checks"]["no_nonfinite"]
+    ckpt = first / "checkpoints" / "agent_16.pt"
+    assert train_amp.main(common + ["--steps", "24", "--checkpoint", str(ckpt), "--experiment_name", "second"]) == 0
+    second = next((logs / task).glob("*_second"))
+    assert torch.load(second / "checkpoints" / "agent_24.pt", weights_only=False)["wildrobot_amp"]["update_count"] == 3

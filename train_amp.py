@@ -1,0 +1,246 @@
+"""Train an AMP policy with skrl 2.1.1 on an Isaac Lab 3.0 task (kit-less, Newton) of this package.
+
+Usage (Isaac Lab's usual flags; trailing ``key=value`` arguments override the env / agent cfg, Hydra style)::
+
+    # CPU, small
+    python train_amp.py --task WildRobot-AMP-Flat-v0 --num_envs 16 --device cpu --headless \\
+        --dataset data/wildrobot_ref.npz --max_iterations 200
+    # GPU
+    python train_amp.py --task G1-23dof-AMP-Flat-v0 --num_envs 4096 --headless --device cuda:0 --dataset data/g1.npz
+    # overrides: agent.<section>.<key>=..., env.<path>=... (Isaac Lab Hydra syntax, e.g. env.scene.num_envs=8)
+    python train_amp.py --task ... agent.agent.learning_rate=1e-4 agent.agent.amp_extras.style_ramp.enabled=false
+    # resume: continues at the checkpoint's timestep (schedules, normalisers, optimiser and counters restored)
+    python train_amp.py --task ... --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt --max_iterations 4000
+    # micro-train smoke test (seed 002 phase 2): train N timesteps, report AUC / saturation / style-reward variance
+    python train_amp.py --task ... --dataset data/tier0.npz --steps 5000
+    # no Isaac Lab at all: the toy env (tests, CI, benchmarks)
+    python train_amp.py --task Toy-AMP-v0 --num_envs 32 --steps 2000
+
+Multi-GPU uses skrl's own mechanism: start one process per GPU with ``torchrun``; skrl reads ``LOCAL_RANK`` /
+``RANK`` / ``WORLD_SIZE`` when it is imported, initialises NCCL and puts rank r on ``cuda:<LOCAL_RANK>``; models
+are broadcast from rank 0 at start and gradients all-reduced every minibatch. ``--distributed`` puts this rank's
+env on its GPU and offsets its seed by the rank; only rank 0 writes logs and checkpoints. The NaN guard's
+skip decision and the schedule inputs (AUC, fall rate) are agreed across ranks, so all ranks stay in step::
+
+    torchrun --nproc_per_node=4 train_amp.py --task G1-23dof-AMP-Flat-v0 --num_envs 4096 --headless --distributed
+
+Outputs: ``logs/skrl/<task>/<YYYY-mm-dd_HH-MM-SS>_<experiment_name>/`` with TensorBoard events, ``params/``
+(resolved ``agent.yaml``, ``env.yaml``, ``args.yaml``), ``diagnostics.jsonl``, ``micro_train_gate.json`` and
+``checkpoints/agent_<timestep>.pt`` (+ ``best_agent.pt``), written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+TOY_TASK = "Toy-AMP-v0"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.", epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.")
+    p.add_argument("--task", required=True, help=f"gymnasium task id (e.g. WildRobot-AMP-Flat-v0, G1-23dof-AMP-Flat-v0, {TOY_TASK})")
+    p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
+    p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
+    p.add_argument("--device", default=None, help="simulation and training device (default: cpu; cuda:<LOCAL_RANK> with --distributed)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the agent cfg's); -1 draws one")
+    p.add_argument("--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)")
+    p.add_argument("--steps", type=int, default=None, help="train exactly this many timesteps (micro-train smoke test)")
+    p.add_argument("--checkpoint", default=None, help="resume from this agent checkpoint (.pt)")
+    p.add_argument("--dataset", default=None, help="reference dataset .npz (overrides agent.amp_extras.reference.dataset)")
+    p.add_argument("--agent_cfg", default=None, help="agent cfg YAML (default: the task's skrl_amp_cfg.yaml)")
+    p.add_argument("--experiment_name", default="amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
+    p.add_argument("--log_root", default="logs/skrl", help="log root folder")
+    p.add_argument("--video", action="store_true", help="record training videos (needs an env that renders rgb_array)")
+    p.add_argument("--video_length", type=int, default=200, help="frames per recorded video")
+    p.add_argument("--video_interval", type=int, default=2000, help="timesteps between recordings")
+    p.add_argument("--distributed", action="store_true", help="multi-GPU: run under torchrun (see the module docstring)")
+    return p
+
+
+def resolve_device(args: argparse.Namespace) -> tuple[str, int]:
+    from skrl import config
+
+    rank = config.torch.rank if config.torch.is_distributed else 0
+    if args.distributed:
+        if not config.torch.is_distributed:
+            print("[WARN] --distributed without torchrun (WORLD_SIZE=1): single-process run", file=sys.stderr)
+            return args.device or "cpu", 0
+        return f"cuda:{config.torch.local_rank}", rank
+    return args.device or "cpu", rank
+
+
+def load_agent_cfg(args: argparse.Namespace) -> tuple[dict, str]:
+    from wildrobot_amp_ext.agents.config import DEFAULT_CFG_PATH, check_cfg_sections, load_cfg
+
+    if args.agent_cfg:
+        return load_cfg(args.agent_cfg), str(args.agent_cfg)
+    if args.task == TOY_TASK:
+        return load_cfg(DEFAULT_CFG_PATH), str(DEFAULT_CFG_PATH)
+    from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg as task_agent_cfg
+
+    cfg = task_agent_cfg(args.task)
+    check_cfg_sections(cfg, f"{args.task}:skrl_amp_cfg_entry_point")
+    return cfg, f"{args.task}:skrl_amp_cfg_entry_point"
+
+
+def make_env(args: argparse.Namespace, device: str, seed: int | None, env_overrides: list[str]) -> Any:
+    if args.task == TOY_TASK:
+        from wildrobot_amp_ext.agents.overrides import apply_dataclass_overrides
+        from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, ToyAmpEnvCfg
+
+        cfg = ToyAmpEnvCfg(device=device)
+        if args.num_envs:
+            cfg.num_envs = args.num_envs
+        apply_dataclass_overrides(cfg, env_overrides)
+        return ToyAmpEnv(cfg)
+    from wildrobot_amp_ext.isaaclab.launch import make_env as make_task_env
+
+    overrides = list(env_overrides)
+    if seed is not None:
+        overrides.append(f"env.seed={seed}")
+    return make_task_env(args.task, num_envs=args.num_envs, device=device, overrides=overrides, render_mode="rgb_array" if args.video else None)
+
+
+def wrap_video(env: Any, args: argparse.Namespace, run_dir: Path) -> Any:
+    if not args.video:
+        return env
+    if args.task == TOY_TASK or getattr(env, "render_mode", None) != "rgb_array":
+        print("[WARN] --video: this env does not render rgb_array frames; no video recorded", file=sys.stderr)
+        return env
+    import gymnasium as gym
+
+    folder = run_dir / "videos" / "train"
+    print(f"[INFO] recording videos to {folder}")
+    return gym.wrappers.RecordVideo(env, video_folder=str(folder), step_trigger=lambda step: step % args.video_interval == 0, video_length=args.video_length, disable_logger=True)
+
+
+def dump_params(run_dir: Path, agent_cfg: dict, env: Any, args: argparse.Namespace, overrides: list[str]) -> None:
+    import yaml
+
+    from wildrobot_amp_ext.utils.atomic import atomic_open
+
+    params = run_dir / "params"
+    with atomic_open(params / "agent.yaml", "w") as f:
+        yaml.safe_dump(agent_cfg, f, sort_keys=False)
+    with atomic_open(params / "args.yaml", "w") as f:
+        yaml.safe_dump({**vars(args), "overrides": overrides, "argv": sys.argv}, f, sort_keys=False)
+    env_cfg = getattr(getattr(env, "unwrapped", env), "cfg", None)
+    if env_cfg is None:
+        return
+    if dataclasses.is_dataclass(env_cfg) and args.task == TOY_TASK:
+        with atomic_open(params / "env.yaml", "w") as f:
+            yaml.safe_dump(dataclasses.asdict(env_cfg), f, sort_keys=False)
+        return
+    from isaaclab.utils.io import dump_yaml
+
+    from wildrobot_amp_ext.utils.atomic import atomic_path
+
+    with atomic_path(params / "env.yaml") as tmp:
+        dump_yaml(str(tmp), env_cfg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from wildrobot_amp_ext.errors import InputError, cli_entry
+
+    @cli_entry
+    def run() -> int:
+        parser = build_parser()
+        args, rest = parser.parse_known_args(argv)
+        from wildrobot_amp_ext.agents.overrides import apply_dict_overrides, split_overrides
+
+        env_overrides, agent_overrides = split_overrides(rest)
+        if args.checkpoint and not Path(args.checkpoint).is_file():
+            raise InputError(args.checkpoint, None, "checkpoint not found", "pass an agent_<timestep>.pt from a run's checkpoints/ folder")
+        for name in ("num_envs", "max_iterations", "steps"):
+            value = getattr(args, name)
+            if value is not None and value <= 0:
+                raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
+
+        device, rank = resolve_device(args)
+        agent_cfg, cfg_source = load_agent_cfg(args)
+        apply_dict_overrides(agent_cfg, agent_overrides)
+        if args.seed is not None:
+            agent_cfg["seed"] = int.from_bytes(os.urandom(2), "little") if args.seed == -1 else args.seed
+        seed = agent_cfg.get("seed")
+        env_seed = None if seed is None else seed + rank
+        rollouts = int(agent_cfg["agent"].get("rollouts", 16))
+        if args.steps:
+            timesteps = args.steps
+        elif args.max_iterations:
+            timesteps = args.max_iterations * rollouts
+        else:
+            timesteps = int(agent_cfg["trainer"].get("timesteps", 100000))
+        agent_cfg["trainer"]["timesteps"] = timesteps
+        agent_cfg["trainer"]["close_environment_at_exit"] = False
+        agent_cfg["trainer"]["headless"] = True
+        if args.dataset:
+            agent_cfg["agent"].setdefault("amp_extras", {}).setdefault("reference", {})["dataset"] = str(args.dataset)
+
+        log_root = (Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root) / args.task
+        run_name = f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{args.experiment_name}"
+        run_dir = log_root / run_name
+        if rank == 0:
+            print(f"[INFO] run folder: {run_dir}")
+
+        from wildrobot_amp_ext.agents.runner import build_amp_runner
+
+        started = time.time()
+        env = make_env(args, device, env_seed, env_overrides)
+        try:
+            env = wrap_video(env, args, run_dir)
+            runner = build_amp_runner(env, agent_cfg, cfg_file=cfg_source if Path(cfg_source).is_file() else None, experiment_directory=log_root, experiment_name=run_name, timesteps=timesteps)
+            if rank == 0:
+                dump_params(run_dir, runner.cfg, env, args, env_overrides + agent_overrides)
+            if args.checkpoint:
+                runner.load(args.checkpoint)
+                print(f"[INFO] resumed {args.checkpoint} at timestep {runner.agent.timestep} (feature stage {runner.agent.feature_stages.name}, style weight x{runner.agent.style_ramp.fraction:.3f})")
+                if runner.agent.timestep >= timesteps:
+                    raise InputError(args.checkpoint, "timestep", f"checkpoint is at timestep {runner.agent.timestep} >= the {timesteps} requested", "raise --max_iterations / --steps")
+            print(f"[INFO] setup {time.time() - started:.1f} s; training timesteps {runner.trainer.start_timestep}..{timesteps} x {runner.env.num_envs} envs on {device}")
+            interrupted = False
+            try:
+                runner.train()
+            except KeyboardInterrupt:
+                interrupted = True
+                print("[INFO] interrupted: writing a checkpoint", file=sys.stderr)
+            if rank == 0:
+                runner.agent.write_checkpoint(timestep=runner.agent.timestep, timesteps=timesteps)
+                report_gate(runner, run_dir)
+                if runner.trainer.env_steps_per_second:
+                    print(f"[INFO] {runner.trainer.env_steps_per_second:.0f} env-steps/s; checkpoint {run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}")
+            return 130 if interrupted else 0
+        finally:
+            with contextlib.suppress(Exception):
+                env.close()
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+
+    return run()
+
+
+def report_gate(runner: Any, run_dir: Path) -> dict:
+    from wildrobot_amp_ext.agents.smoke import evaluate_gate, format_gate
+    from wildrobot_amp_ext.utils.atomic import save_json_atomic
+
+    report = evaluate_gate(runner.agent.diagnostics_history, runner.extras.smoke_gate)
+    report["env_steps_per_second"] = runner.trainer.env_steps_per_second
+    report["num_envs"] = runner.env.num_envs
+    print(format_gate(report))
+    save_json_atomic(run_dir / "micro_train_gate.json", report)
+    return report
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())

@@ -1,0 +1,613 @@
+"""skrl 2.1 AMP with what this project needs on top: diagnostics, schedules, a NaN guard, discriminator input
+noise, feature masks and complete, atomic, resumable checkpoints.
+
+``update()`` re-states skrl 2.1.1's AMP update (same losses, same order of operations, same preprocessor
+training) because the hooks we need sit inside its minibatch loop: the feature mask and the input noise go
+between the AMP preprocessor and the discriminator, the guard between the loss and the optimiser step, and the
+style-reward weight comes from the ramp. Differences from skrl, all configurable under ``agent.amp_extras``:
+
+* style reward weight = ``style_reward_scale * ramp.fraction`` (ramp disabled: exactly skrl);
+* discriminator inputs (policy, replay, reference) are ``mask * (preprocess(x) + noise)`` while it trains and
+  ``mask * preprocess(x)`` when it rewards; the gradient penalty is taken w.r.t. the noisy reference input;
+* a minibatch whose AMP inputs, losses or gradients are not finite is skipped (no optimiser step, nothing fed to
+  the running normalisers) and counted; in multi-GPU runs all ranks skip together;
+* every ``diagnostics.interval`` updates: accuracy, AUC, logits, saturation, style-reward moments, episode
+  figures and per-term contributions go to TensorBoard (``track_data``) and to ``diagnostics.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+from skrl import config
+from skrl.agents.torch.amp import AMP
+from skrl.agents.torch.amp.amp import compute_gae
+from skrl.resources.schedulers.torch import KLAdaptiveLR
+
+from wildrobot_amp_ext.agents.config import AmpExtrasCfg
+from wildrobot_amp_ext.agents.diagnostics import (
+    ablation_by_term,
+    discriminator_stats,
+    grad_x_input_by_term,
+    reward_stats,
+    style_reward_from_logits,
+)
+from wildrobot_amp_ext.agents.models import space_dim
+from wildrobot_amp_ext.agents.reference import normalise_layout
+from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeightRamp
+from wildrobot_amp_ext.utils.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_KEY = "wildrobot_amp"
+CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """The discriminator kept producing NaN/Inf: every minibatch of too many consecutive updates was skipped."""
+
+
+class WildRobotAMP(AMP):
+    def __init__(
+        self,
+        *,
+        extras: AmpExtrasCfg | None = None,
+        feature_layout: dict | None = None,
+        reference_sampler: Any | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.extras = extras or AmpExtrasCfg()
+        self.reference_sampler = reference_sampler
+        self.amp_obs_dim = space_dim(self.amp_observation_space)
+        layout = normalise_layout(feature_layout, self.amp_obs_dim) if feature_layout else None
+        self.style_ramp = StyleWeightRamp(self.extras.style_ramp)
+        self.feature_stages = FeatureStageSchedule(self.extras.feature_stages, layout, self.amp_obs_dim, self.device)
+        # the reference source goes through a finiteness check, also for skrl's own dataset filling in init()
+        self._collect_reference_raw = self.collect_reference_motions
+        self.collect_reference_motions = self._collect_reference_checked
+
+        self.timestep = 0  # next trainer timestep (== timesteps done); checkpoints store it
+        self.update_count = 0
+        self.diagnostics_history: list[dict] = []
+        self.last_diagnostics: dict = {}
+        self.guard_stats = {
+            "skipped_minibatches": 0,
+            "skipped_updates": 0,
+            "consecutive_skipped_updates": 0,
+            "nonfinite_amp_obs_rows": 0,
+            "nonfinite_reference_rows": 0,
+            "nonfinite_style_rewards": 0,
+        }
+        self._nonfinite_amp_rows = torch.zeros((), dtype=torch.long, device=self.device)
+        self._episode_length: torch.Tensor | None = None
+        # finished-episode length sum, finished count, terminated (fell) count since the last update
+        self._episode_stats = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self._jsonl_path: Path | None = None
+        self._is_rank0 = not (config.torch.is_distributed and config.torch.rank)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # set-up
+    # ------------------------------------------------------------------------------------------------------------
+    def init(self, *, trainer_cfg: Any | None = None) -> None:
+        super().init(trainer_cfg=trainer_cfg)
+        rollouts = self.cfg.rollouts
+        if self.checkpoint_interval > 0 and self.checkpoint_interval % rollouts:
+            aligned = math.ceil(self.checkpoint_interval / rollouts) * rollouts
+            log.info("checkpoint interval %d -> %d (a multiple of rollouts=%d: checkpoints fall right after an update)", self.checkpoint_interval, aligned, rollouts)
+            self.checkpoint_interval = aligned
+        if self.extras.diagnostics.jsonl and self._is_rank0 and self.write_interval > 0:
+            self._jsonl_path = Path(self.experiment_dir) / "diagnostics.jsonl"
+            self._jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # inputs
+    # ------------------------------------------------------------------------------------------------------------
+    def _collect_reference_checked(self, n: int) -> torch.Tensor:
+        ref = self._collect_reference_raw(n)
+        if not self.extras.nan_guard.enabled:
+            return ref
+        finite = torch.isfinite(ref)
+        bad_rows = int((~finite.all(dim=-1)).sum())
+        if bad_rows:
+            self.guard_stats["nonfinite_reference_rows"] += bad_rows
+            log.warning("reference source returned %d non-finite AMP rows; zeroed", bad_rows)
+            ref = torch.where(finite, ref, torch.zeros_like(ref))
+        return ref
+
+    def _reference_batch(self, n: int) -> torch.Tensor:
+        if self.reference_sampler is not None:
+            return self.reference_sampler.sample(n)
+        return self.collect_reference_motions(n)
+
+    @property
+    def feature_mask(self) -> torch.Tensor:
+        return self.feature_stages.mask
+
+    def _discriminate(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits of already preprocessed AMP inputs, after the feature mask."""
+        logits, _ = self.discriminator.act({"observations": z * self.feature_mask}, role="discriminator")
+        return logits
+
+    def _noisy(self, z: torch.Tensor) -> torch.Tensor:
+        std = self.extras.discriminator_input_noise_std
+        return z + std * torch.randn_like(z) if std > 0 else z
+
+    def record_transition(self, *, infos: Any, terminated: torch.Tensor, truncated: torch.Tensor, **kwargs: Any) -> None:
+        if self.training:
+            amp = infos["amp_obs"]
+            if self.extras.nan_guard.enabled:
+                finite = torch.isfinite(amp)
+                self._nonfinite_amp_rows += (~finite.all(dim=-1)).sum()
+                infos = {**infos, "amp_obs": torch.where(finite, amp, torch.zeros_like(amp))}
+            self._track_episodes(terminated, truncated)
+        super().record_transition(infos=infos, terminated=terminated, truncated=truncated, **kwargs)
+
+    def _track_episodes(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
+        terminated = terminated.reshape(-1)
+        done = terminated | truncated.reshape(-1)
+        if self._episode_length is None:
+            self._episode_length = torch.zeros(done.numel(), dtype=torch.float64, device=self.device)
+        self._episode_length += 1
+        self._episode_stats += torch.stack([(self._episode_length * done).sum(), done.sum(), terminated.sum()]).double()
+        self._episode_length *= ~done
+
+    def _pop_episode_metrics(self) -> dict[str, float | None]:
+        length_sum, finished, fell = self._episode_stats.tolist()
+        self._episode_stats.zero_()
+        if finished == 0:
+            return {"episode_length_mean": None, "fall_rate": None, "episodes_finished": 0}
+        return {"episode_length_mean": length_sum / finished, "fall_rate": fell / finished, "episodes_finished": int(finished)}
+
+    def post_interaction(self, *, timestep: int, timesteps: int) -> None:
+        self.timestep = timestep + 1
+        super().post_interaction(timestep=timestep, timesteps=timesteps)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # distributed helpers
+    # ------------------------------------------------------------------------------------------------------------
+    def _all_ranks(self, flag: bool) -> bool:
+        if not config.torch.is_distributed:
+            return flag
+        t = torch.tensor(1 if flag else 0, device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
+        return bool(t.item())
+
+    def _mean_over_ranks(self, metrics: dict[str, float | None]) -> dict[str, float | None]:
+        if not config.torch.is_distributed:
+            return metrics
+        keys = [k for k, v in metrics.items() if v is not None]
+        t = torch.tensor([float(metrics[k]) for k in keys], device=self.device, dtype=torch.float64)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.SUM)
+        t /= config.torch.world_size
+        return {**metrics, **dict(zip(keys, t.tolist()))}
+
+    # ------------------------------------------------------------------------------------------------------------
+    # update
+    # ------------------------------------------------------------------------------------------------------------
+    def update(self, *, timestep: int, timesteps: int) -> None:
+        cfg = self.cfg
+        guard = self.extras.nan_guard.enabled
+        self.update_count += 1
+        self.motion_dataset.add_samples(observations=self.collect_reference_motions(cfg.amp_batch_size))
+
+        rewards = self.memory.get_tensor_by_name("rewards")
+        amp_observations = self.memory.get_tensor_by_name("amp_observations")
+
+        # style reward under the current discriminator: no noise, current feature mask
+        with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
+            amp_logits = self._discriminate(self._amp_observation_preprocessor(amp_observations))
+            style_reward = style_reward_from_logits(amp_logits.float()).view(rewards.shape)
+        finite_style = torch.isfinite(style_reward)
+        style_reward = torch.where(finite_style, style_reward, torch.zeros_like(style_reward))
+        style_weight = cfg.style_reward_scale * self.style_ramp.fraction
+        combined_rewards = cfg.task_reward_scale * rewards + style_weight * style_reward
+
+        with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
+            inputs = {
+                "observations": self._observation_preprocessor(self._current_next_observations),
+                "states": self._state_preprocessor(self._current_next_states),
+            }
+            self.value.enable_training_mode(False)
+            last_values, _ = self.value.act(inputs, role="value")
+            self.value.enable_training_mode(True)
+            last_values = self._value_preprocessor(last_values, inverse=True)
+
+        values = self.memory.get_tensor_by_name("values")
+        returns, advantages = compute_gae(
+            rewards=combined_rewards,
+            terminated=self.memory.get_tensor_by_name("terminated"),
+            truncated=self.memory.get_tensor_by_name("truncated"),
+            values=values,
+            last_values=last_values,
+            discount_factor=cfg.discount_factor,
+            lambda_coefficient=cfg.gae_lambda,
+            time_limit_bootstrap=cfg.time_limit_bootstrap,
+        )
+        self.memory.set_tensor_by_name("values", self._value_preprocessor(values, train=True))
+        self.memory.set_tensor_by_name("returns", self._value_preprocessor(returns, train=True))
+        self.memory.set_tensor_by_name("advantages", advantages)
+
+        params = [*self.policy.parameters(), *self.value.parameters(), *self.discriminator.parameters()]
+        losses = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "discriminator": 0.0, "gradient_penalty": 0.0}
+        steps_taken = skipped = 0
+        amp_index = self._tensors_names.index("amp_observations")
+
+        for epoch in range(cfg.learning_epochs):
+            kl_divergences = []
+            sampled_batches = self.memory.sample(names=self._tensors_names, batch_size=len(self.memory), mini_batches=cfg.mini_batches)
+            batch = self.memory.memory_size * self.memory.num_envs
+            sampled_motion = self.motion_dataset.sample(names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches)
+            if len(self.reply_buffer):
+                sampled_replay = self.reply_buffer.sample(names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches)
+            else:
+                sampled_replay = [[b[amp_index]] for b in sampled_batches]
+
+            for index, (obs, states, actions, log_prob, old_values, returns_b, advantages_b, amp_obs) in enumerate(sampled_batches):
+                raw_policy, raw_replay, raw_motion = amp_obs, sampled_replay[index][0], sampled_motion[index][0]
+                if cfg.discriminator_batch_size > 0:
+                    k = cfg.discriminator_batch_size
+                    raw_policy, raw_replay, raw_motion = raw_policy[:k], raw_replay[:k], raw_motion[:k]
+                if guard and not self._all_ranks(bool(torch.stack([torch.isfinite(t).all() for t in (raw_policy, raw_replay, raw_motion)]).all())):
+                    skipped += 1
+                    self._report_skip("non-finite AMP inputs", timestep)
+                    continue
+
+                with torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
+                    inputs = {
+                        "observations": self._observation_preprocessor(obs, train=not epoch),
+                        "states": self._state_preprocessor(states, train=not epoch),
+                    }
+                    _, outputs = self.policy.act({**inputs, "taken_actions": actions}, role="policy")
+                    next_log_prob = outputs["log_prob"]
+                    with torch.no_grad():
+                        ratio = next_log_prob - log_prob
+                        kl_divergences.append(((torch.exp(ratio) - 1) - ratio).mean())
+                    entropy_loss = -cfg.entropy_loss_scale * self.policy.get_entropy(role="policy").mean() if cfg.entropy_loss_scale else torch.zeros((), device=self.device)
+                    ratio = torch.exp(next_log_prob - log_prob)
+                    surrogate = advantages_b * ratio
+                    surrogate_clipped = advantages_b * torch.clip(ratio, 1.0 - cfg.ratio_clip, 1.0 + cfg.ratio_clip)
+                    policy_loss = -torch.min(surrogate, surrogate_clipped).mean()
+
+                    predicted_values, _ = self.value.act(inputs, role="value")
+                    if cfg.value_clip > 0:
+                        predicted_values = old_values + torch.clip(predicted_values - old_values, min=-cfg.value_clip, max=cfg.value_clip)
+                    value_loss = cfg.value_loss_scale * nn.functional.mse_loss(returns_b, predicted_values)
+
+                    z_policy = self._noisy(self._amp_observation_preprocessor(raw_policy, train=True))
+                    z_replay = self._noisy(self._amp_observation_preprocessor(raw_replay, train=True))
+                    z_motion = self._noisy(self._amp_observation_preprocessor(raw_motion, train=True))
+                    z_motion.requires_grad_(True)
+                    policy_logits = self._discriminate(z_policy)
+                    replay_logits = self._discriminate(z_replay)
+                    motion_logits = self._discriminate(z_motion)
+                    fake_logits = torch.cat([policy_logits, replay_logits], dim=0)
+                    bce = nn.BCEWithLogitsLoss()
+                    discriminator_loss = 0.5 * (bce(fake_logits, torch.zeros_like(fake_logits)) + bce(motion_logits, torch.ones_like(motion_logits)))
+                    if cfg.discriminator_logit_regularization_scale:
+                        logit_weights = torch.flatten(list(self.discriminator.modules())[-1].weight)
+                        discriminator_loss += cfg.discriminator_logit_regularization_scale * torch.sum(torch.square(logit_weights))
+                    gradient_penalty = torch.zeros((), device=self.device)
+                    if cfg.discriminator_gradient_penalty_scale:
+                        (motion_gradient,) = torch.autograd.grad(
+                            motion_logits, z_motion, grad_outputs=torch.ones_like(motion_logits), create_graph=True, retain_graph=True, only_inputs=True
+                        )
+                        gradient_penalty = torch.sum(torch.square(motion_gradient), dim=-1).mean()
+                        discriminator_loss += cfg.discriminator_gradient_penalty_scale * gradient_penalty
+                    if cfg.discriminator_weight_decay_scale:
+                        weights = [torch.flatten(m.weight) for m in self.discriminator.modules() if isinstance(m, nn.Linear)]
+                        discriminator_loss += cfg.discriminator_weight_decay_scale * torch.sum(torch.square(torch.cat(weights, dim=-1)))
+                    discriminator_loss *= cfg.discriminator_loss_scale
+                    total_loss = policy_loss + entropy_loss + value_loss + discriminator_loss
+
+                if guard:
+                    step_losses = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty]).detach().float()
+                    if not self._all_ranks(bool(torch.isfinite(step_losses).all())):
+                        skipped += 1
+                        self._report_skip(f"non-finite loss (policy, value, entropy, discriminator, gp) = {step_losses.tolist()}", timestep)
+                        continue
+
+                self.optimizer.zero_grad()
+                self.scaler.scale(total_loss).backward()
+                if config.torch.is_distributed:
+                    self.policy.reduce_parameters()
+                    self.value.reduce_parameters()
+                    self.discriminator.reduce_parameters()
+                if cfg.grad_norm_clip > 0 or guard:
+                    self.scaler.unscale_(self.optimizer)
+                    grads = [p.grad for p in params if p.grad is not None]
+                    grad_norm = torch.nn.utils.get_total_norm(grads)
+                    if guard and not bool(torch.isfinite(grad_norm)):  # gradients are identical on all ranks after the reduce
+                        self.optimizer.zero_grad()
+                        self.scaler.update()
+                        skipped += 1
+                        self._report_skip("non-finite gradients", timestep)
+                        continue
+                    if cfg.grad_norm_clip > 0:
+                        torch.nn.utils.clip_grads_with_norm_(grads, cfg.grad_norm_clip, grad_norm)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                steps_taken += 1
+
+                step_values = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty]).detach().float().tolist()
+                for key, v in zip(("policy", "value", "entropy", "discriminator", "gradient_penalty"), step_values):
+                    losses[key] += v
+
+            if self.scheduler:
+                if isinstance(self.scheduler, KLAdaptiveLR):
+                    kl = torch.tensor(kl_divergences, device=self.device).mean() if kl_divergences else torch.zeros((), device=self.device)
+                    if config.torch.is_distributed:
+                        torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
+                        kl /= config.torch.world_size
+                    self.scheduler.step(kl.item())
+                else:
+                    self.scheduler.step()
+
+        self.reply_buffer.add_samples(observations=amp_observations.view(-1, amp_observations.shape[-1]))
+        self._after_guard(steps_taken, skipped)
+
+        # --- logging --------------------------------------------------------------------------------------------
+        n = max(steps_taken, 1)
+        self.track_data("Loss / Policy loss", losses["policy"] / n)
+        self.track_data("Loss / Value loss", losses["value"] / n)
+        if cfg.entropy_loss_scale:
+            self.track_data("Loss / Entropy loss", losses["entropy"] / n)
+        self.track_data("Loss / Discriminator loss", losses["discriminator"] / n)
+        self.track_data("Loss / Discriminator gradient penalty", losses["gradient_penalty"] / n)
+        self.track_data("Policy / Standard deviation", self.policy.distribution(role="policy").stddev.mean().item())
+        if self.scheduler:
+            self.track_data("Learning / Learning rate", self.scheduler.get_last_lr()[0])
+        self.guard_stats["nonfinite_style_rewards"] += int((~finite_style).sum())
+        self.guard_stats["nonfinite_amp_obs_rows"] += int(self._nonfinite_amp_rows.item())
+        self._nonfinite_amp_rows.zero_()
+
+        record = {"timestep": timestep + 1, "update": self.update_count, "optimizer_steps": steps_taken, "skipped_minibatches": skipped}
+        record["discriminator_loss"] = losses["discriminator"] / n if steps_taken else None
+        record.update(self._pop_episode_metrics())
+        record.update(reward_stats(style_reward))
+        if self.update_count % self.extras.diagnostics.interval == 0:
+            record.update(self._discriminator_diagnostics(amp_observations))
+        self._advance_schedules(timestep + 1, record)
+        record.update(
+            {
+                "style_weight_fraction": self.style_ramp.fraction,
+                "style_weight": cfg.style_reward_scale * self.style_ramp.fraction,
+                "style_ramp_gate_open": self.style_ramp.gate_open,
+                "feature_stage": self.feature_stages.stage,
+                "feature_stage_name": self.feature_stages.name,
+                **{f"guard_{k}": v for k, v in self.guard_stats.items()},
+            }
+        )
+        self._log_record(record)
+
+    # ------------------------------------------------------------------------------------------------------------
+    def _report_skip(self, why: str, timestep: int) -> None:
+        self.guard_stats["skipped_minibatches"] += 1
+        self.optimizer.zero_grad()
+        log.warning("NaN guard: skipped a minibatch update at timestep %d (%s)", timestep + 1, why)
+
+    def _after_guard(self, steps_taken: int, skipped: int) -> None:
+        if skipped and not steps_taken:
+            self.guard_stats["skipped_updates"] += 1
+            self.guard_stats["consecutive_skipped_updates"] += 1
+            limit = self.extras.nan_guard.max_consecutive_skipped_updates
+            if limit and self.guard_stats["consecutive_skipped_updates"] >= limit:
+                raise NonFiniteTrainingError(
+                    f"every minibatch of {limit} consecutive updates was non-finite (see the NaN guard warnings); "
+                    "check the AMP observations and the reference dataset, or lower the discriminator learning rate"
+                )
+        elif steps_taken:
+            self.guard_stats["consecutive_skipped_updates"] = 0
+
+    def _discriminator_diagnostics(self, amp_observations: torch.Tensor) -> dict:
+        dcfg = self.extras.diagnostics
+        flat = amp_observations.view(-1, amp_observations.shape[-1])
+        n = min(dcfg.batch_size, flat.shape[0])
+        with torch.no_grad():
+            pol_raw = flat[torch.randperm(flat.shape[0], device=flat.device)[:n]]
+            ref_raw = self._reference_batch(n)
+            z_pol = self._amp_observation_preprocessor(pol_raw) * self.feature_mask
+            z_ref = self._amp_observation_preprocessor(ref_raw) * self.feature_mask
+            pol_logits, ref_logits = self._discriminate(z_pol), self._discriminate(z_ref)
+        stats = discriminator_stats(pol_logits, ref_logits, dcfg.logit_saturation_threshold)
+        layout = self.feature_stages.term_layout
+        diag_index = self.update_count // dcfg.interval - 1  # 0 at the first diagnostics pass
+        if layout and dcfg.attribution and diag_index % dcfg.attribution_interval == 0:
+            if "grad_x_input" in dcfg.attribution:
+                for term, share in grad_x_input_by_term(self._discriminate, torch.cat([z_pol, z_ref]), layout).items():
+                    stats[f"grad_x_input/{term}"] = share
+            if "ablation" in dcfg.attribution:
+                for term, drop in ablation_by_term(self._discriminate, z_pol, z_ref, layout).items():
+                    stats[f"ablation_auc_drop/{term}"] = drop
+        return stats
+
+    def _advance_schedules(self, timestep: int, record: dict) -> None:
+        if "auc" in record:
+            self.last_diagnostics = {k: record.get(k) for k in ("auc", "logit_saturation")}
+        metrics = self._mean_over_ranks(
+            {
+                "auc": self.last_diagnostics.get("auc"),
+                "logit_saturation": self.last_diagnostics.get("logit_saturation"),
+                "episode_length_mean": record.get("episode_length_mean"),
+                "fall_rate": record.get("fall_rate"),
+            }
+        )
+        self.style_ramp.update(timestep, metrics["auc"], metrics["logit_saturation"])
+        self.feature_stages.update(timestep, metrics)
+
+    def _log_record(self, record: dict) -> None:
+        self.diagnostics_history.append(record)
+        tags = {
+            "acc_policy": "Discriminator / Accuracy (policy)",
+            "acc_reference": "Discriminator / Accuracy (reference)",
+            "accuracy": "Discriminator / Accuracy",
+            "auc": "Discriminator / AUC",
+            "logit_policy_mean": "Discriminator / Logit mean (policy)",
+            "logit_reference_mean": "Discriminator / Logit mean (reference)",
+            "logit_saturation": "Discriminator / Logit saturation fraction",
+            "logit_abs_max": "Discriminator / Logit |max|",
+            "style_reward_mean": "Style / Reward mean",
+            "style_reward_var": "Style / Reward variance",
+            "style_weight_fraction": "Style / Weight fraction (ramp)",
+            "style_weight": "Style / Weight",
+            "feature_stage": "Features / Stage",
+            "episode_length_mean": "Episode / Finished length mean",
+            "fall_rate": "Episode / Fall rate",
+            "guard_skipped_minibatches": "Guard / Skipped minibatches (total)",
+            "guard_nonfinite_amp_obs_rows": "Guard / Non-finite AMP obs rows (total)",
+        }
+        for key, tag in tags.items():
+            value = record.get(key)
+            if value is not None and np.isfinite(value):
+                self.track_data(tag, float(value))
+        for key, value in record.items():
+            if key.startswith("grad_x_input/"):
+                self.track_data(f"Features / grad x input share {key.split('/', 1)[1]}", value)
+            elif key.startswith("ablation_auc_drop/"):
+                self.track_data(f"Features / ablation AUC drop {key.split('/', 1)[1]}", value)
+        if self._jsonl_path is not None:
+            with open(self._jsonl_path, "a") as f:
+                f.write(json.dumps(record, default=_json_value) + "\n")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # checkpoints
+    # ------------------------------------------------------------------------------------------------------------
+    def checkpoint_state(self, modules: dict | None = None) -> dict:
+        """Everything a resumed run needs: skrl's modules plus our counters, schedules, RNG and (optionally) buffers."""
+        state = modules if modules is not None else {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
+        extra = {
+            "format": CHECKPOINT_FORMAT,
+            "timestep": self.timestep,
+            "rollout": self._rollout,
+            "update_count": self.update_count,
+            "style_ramp": self.style_ramp.state_dict(),
+            "feature_stages": self.feature_stages.state_dict(),
+            "guard_stats": dict(self.guard_stats),
+            "last_diagnostics": dict(self.last_diagnostics),
+            "extras": asdict(self.extras),
+            "amp_obs_dim": self.amp_obs_dim,
+            "scaler": self.scaler.state_dict(),
+            "lr_scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "rng": _rng_state(self.device),
+        }
+        if self.extras.checkpoint.save_buffers:
+            extra["buffers"] = {"motion_dataset": _memory_state(self.motion_dataset), "reply_buffer": _memory_state(self.reply_buffer)}
+        return {**state, CHECKPOINT_KEY: extra}
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            torch.save(self.checkpoint_state(), tmp)
+
+    def write_checkpoint(self, *, timestep: int, timesteps: int) -> None:
+        directory = Path(self.experiment_dir) / "checkpoints"
+        self.save(directory / f"agent_{timestep}.pt")
+        keep = self.extras.checkpoint.keep_last
+        if keep:
+            found = sorted((int(m.group(1)), p) for p in directory.glob("agent_*.pt") if (m := re.fullmatch(r"agent_(\d+)\.pt", p.name)))
+            for _, old in found[:-keep]:
+                old.unlink(missing_ok=True)
+        best = self.checkpoint_best_modules
+        if best["modules"] and not best["saved"]:
+            state = self.checkpoint_state(modules=dict(best["modules"]))
+            state[CHECKPOINT_KEY].update({"best_timestep": best["timestep"], "best_reward": float(best["reward"])})
+            state[CHECKPOINT_KEY].pop("buffers", None)
+            with atomic_path(directory / "best_agent.pt") as tmp:
+                torch.save(state, tmp)
+            best["saved"] = True
+
+    def load(self, path: str | Path) -> dict:
+        """Load a checkpoint (ours or a plain skrl one); returns our extra state ({} for plain skrl files)."""
+        modules = torch.load(path, map_location=self.device, weights_only=False)
+        if not isinstance(modules, dict):
+            raise ValueError(f"{path}: not an agent checkpoint (expected a dict of modules)")
+        extra = modules.get(CHECKPOINT_KEY) or {}
+        for name, data in modules.items():
+            if name == CHECKPOINT_KEY:
+                continue
+            module = self.checkpoint_modules.get(name)
+            if module is None:
+                log.warning("checkpoint module %r has no counterpart in this agent; skipped", name)
+                continue
+            module.load_state_dict(data)
+            if hasattr(module, "eval"):
+                module.eval()
+        if extra:
+            self._load_extra(extra)
+        return extra
+
+    def _load_extra(self, extra: dict) -> None:
+        if extra.get("amp_obs_dim") not in (None, self.amp_obs_dim):
+            raise ValueError(f"checkpoint AMP observation width {extra['amp_obs_dim']} != env's {self.amp_obs_dim}")
+        rollouts = self.cfg.rollouts
+        self.timestep = int(extra["timestep"])
+        # a partial rollout is not in the file: restart it from the last update boundary
+        self._rollout = (int(extra["rollout"]) // rollouts) * rollouts
+        if self.memory is not None:
+            self.memory.reset()
+        self.update_count = int(extra["update_count"])
+        self.style_ramp.load_state_dict(extra["style_ramp"])
+        self.feature_stages.load_state_dict(extra["feature_stages"])
+        self.guard_stats.update(extra.get("guard_stats", {}))
+        self.last_diagnostics = dict(extra.get("last_diagnostics", {}))
+        if extra.get("scaler"):
+            self.scaler.load_state_dict(extra["scaler"])
+        if extra.get("lr_scheduler") and self.scheduler:
+            self.scheduler.load_state_dict(extra["lr_scheduler"])
+        buffers = extra.get("buffers")
+        if buffers:
+            _load_memory_state(self.motion_dataset, buffers["motion_dataset"])
+            _load_memory_state(self.reply_buffer, buffers["reply_buffer"])
+        if self.extras.checkpoint.restore_rng and extra.get("rng"):
+            _set_rng_state(extra["rng"], self.device)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return v.item()
+    if isinstance(v, torch.Tensor):
+        return v.tolist()
+    return str(v)
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"].cpu())
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+def _memory_state(memory) -> dict:
+    return {
+        "tensors": {name: t.clone() for name, t in memory.tensors.items()},
+        "memory_index": memory.memory_index,
+        "env_index": memory.env_index,
+        "filled": memory.filled,
+    }
+
+
+def _load_memory_state(memory, state: dict) -> None:
+    for name, tensor in state["tensors"].items():
+        memory.tensors[name].copy_(tensor)
+    memory.memory_index = state["memory_index"]
+    memory.env_index = state["env_index"]
+    memory.filled = state["filled"]

@@ -1,0 +1,351 @@
+"""Reference motion sampling for the discriminator: quality-weighted, clip-diverse, on the env device.
+
+The reference ``.npz`` holds per-frame ``features`` (N, F), ``motion_id`` (N,) (ints or strings), optionally
+``segment_id`` (N,) (index within the clip), ``segment_scores`` (per segment or per frame), and either ready AMP
+observations (``amp_obs`` (N, D), or ``states`` / ``next_states`` (N, D/2) as in seed 001) or enough to build them
+from ``features`` by stacking ``history`` consecutive frames of one segment (oldest first, Isaac Lab's order).
+
+Sampling (seed 002): a segment is drawn with probability ``softmax(score / temperature)``, then a frame uniformly
+inside it (without scores: every frame equally likely). Every batch holds at least ``min(min_motion_ids, clips)``
+distinct motion ids: a batch that misses this gets its first slots replaced by one draw from each of that many
+distinct clips, chosen by their probability mass. The replacement is selected with ``torch.where`` on the device,
+so sampling never synchronises with the host.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wildrobot_amp_ext.errors import InputError
+
+#: npz keys that may name the per-frame feature columns ("term/detail" or "term")
+COLUMN_NAME_KEYS = ("column_names", "feature_names")
+
+
+@dataclass
+class ReferenceTable:
+    """Host-side reference data, one row per AMP observation."""
+
+    obs: np.ndarray  # (N, D) float32
+    motion_code: np.ndarray  # (N,) int64, 0..C-1
+    motion_names: list[str]
+    segment: np.ndarray  # (N,) int64, 0..S-1 (global segment index, first-appearance order)
+    segment_scores: np.ndarray | None  # (S,) float64
+    valid: np.ndarray  # (N,) bool: row may be sampled
+    history: int
+    layout: dict[str, np.ndarray] | None  # term -> columns of the AMP observation
+    feature_version: str | None = None
+    source: str | None = None
+
+    @property
+    def num_motions(self) -> int:
+        return len(self.motion_names)
+
+    @property
+    def obs_dim(self) -> int:
+        return int(self.obs.shape[1])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# feature layouts
+# ------------------------------------------------------------------------------------------------------------------
+def layout_from_column_names(names: list[str], history: int = 1) -> dict[str, np.ndarray]:
+    """Per-frame column names ``term/detail`` -> term -> AMP-observation columns (all history frames)."""
+    frame_dim = len(names)
+    terms: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        terms.setdefault(str(name).split("/")[0], []).append(i)
+    offsets = np.arange(history) * frame_dim
+    return {t: (offsets[:, None] + np.asarray(c)[None, :]).reshape(-1) for t, c in terms.items()}
+
+
+def layout_from_slices(frame_layout: dict[str, slice], frame_dim: int, history: int = 1) -> dict[str, np.ndarray]:
+    """``FeatureSpec.layout(robot)`` (per-frame slices) -> AMP-observation columns."""
+    offsets = np.arange(history) * frame_dim
+    return {t: (offsets[:, None] + np.arange(s.start, s.stop)[None, :]).reshape(-1) for t, s in frame_layout.items()}
+
+
+def normalise_layout(layout: dict, obs_dim: int) -> dict[str, np.ndarray]:
+    """Accept slices, index lists or boolean masks per term; check they fit ``obs_dim``."""
+    out: dict[str, np.ndarray] = {}
+    for term, cols in layout.items():
+        if isinstance(cols, slice):
+            idx = np.arange(obs_dim)[cols]
+        else:
+            arr = np.asarray(cols.detach().cpu() if isinstance(cols, torch.Tensor) else cols)
+            idx = np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= obs_dim):
+            raise ValueError(f"feature layout term {term!r} indexes columns outside 0..{obs_dim - 1}")
+        out[str(term)] = idx
+    return out
+
+
+def _layout_from_npz(data, obs_width: int, path: Path) -> dict[str, np.ndarray] | None:
+    """Feature layout from stored column names (per frame or per observation) or a stored FeatureSpec."""
+    for key in COLUMN_NAME_KEYS:
+        if key in data.files:
+            names = [str(n) for n in data[key].tolist()]
+            if not names or obs_width % len(names):
+                raise InputError(path, key, f"{len(names)} names do not tile the {obs_width}-wide AMP observation", "store one name per feature column")
+            return layout_from_column_names(names, obs_width // len(names))
+    if "feature_spec" in data.files and "robot" in data.files:
+        from wildrobot_amp_ext.features import FeatureSpec
+        from wildrobot_amp_ext.robots import load_robot
+
+        spec = FeatureSpec.from_dict(json.loads(str(data["feature_spec"])))
+        robot = load_robot(str(data["robot"]))
+        frame_dim = spec.frame_dim(robot)
+        if obs_width % frame_dim == 0:
+            return layout_from_slices(spec.layout(robot), frame_dim, obs_width // frame_dim)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------------------------
+def _segment_starts(motion_code: np.ndarray, segment_id: np.ndarray | None) -> np.ndarray:
+    start = np.ones(len(motion_code), dtype=bool)
+    change = motion_code[1:] != motion_code[:-1]
+    if segment_id is not None:
+        change |= segment_id[1:] != segment_id[:-1]
+    start[1:] = change
+    return start
+
+
+def _stack_history(frames: np.ndarray, starts: np.ndarray, history: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows [f_{t-H+1}, ..., f_t] inside each segment; returns (obs, full_history_mask)."""
+    n = len(frames)
+    idx = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, idx, 0))
+    cols = [np.maximum(idx - k, first) for k in range(history - 1, -1, -1)]
+    obs = np.concatenate([frames[c] for c in cols], axis=1)
+    return obs, (idx - first) >= history - 1
+
+
+def load_reference_npz(
+    path: str | Path,
+    *,
+    obs_dim: int | None = None,
+    history: int | None = None,
+    require_full_history: bool = True,
+) -> ReferenceTable:
+    """Read a reference dataset and build one AMP observation per row (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "reference dataset not found", "pass --dataset <file.npz> (convert_dataset output)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(path, None, f"not a readable .npz ({err})", "store arrays of numbers / strings, no objects") from None
+    files = set(data.files)
+    if "features" not in files and "amp_obs" not in files and "states" not in files:
+        raise InputError(path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset")
+
+    # --- rows -----------------------------------------------------------------------------------------------
+    if "amp_obs" in files:
+        obs, hist = np.asarray(data["amp_obs"], np.float32), history or 1
+    elif "states" in files:
+        states = np.asarray(data["states"], np.float32)
+        if obs_dim is not None and states.shape[1] == obs_dim:
+            obs, hist = states, history or 1  # 'states' already are AMP observations (history inside)
+        elif "next_states" not in files:
+            raise InputError(path, "next_states", "missing next to 'states'", "store both, or a features array")
+        else:
+            obs, hist = np.concatenate([states, np.asarray(data["next_states"], np.float32)], axis=1), 2
+    else:
+        obs, hist = None, history
+    n = len(obs) if obs is not None else len(data["features"])
+
+    if "motion_id" in files:
+        motion_raw = np.asarray(data["motion_id"]).reshape(-1)
+        if motion_raw.shape != (n,):
+            raise InputError(path, "motion_id", f"{motion_raw.shape[0]} ids for {n} frames", "one id per frame")
+    else:
+        motion_raw = np.zeros(n, dtype=np.int64)
+    names_arr, motion_code = np.unique(motion_raw, return_inverse=True)
+    motion_names = [str(m) for m in names_arr.tolist()]
+    segment_id = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in files else None
+    if segment_id is not None and segment_id.shape != (n,):
+        raise InputError(path, "segment_id", f"{segment_id.shape[0]} ids for {n} frames", "one segment index per frame")
+    starts = _segment_starts(motion_code, segment_id)
+    valid = np.ones(n, dtype=bool)
+
+    if obs is None:
+        frames = np.asarray(data["features"], np.float32)
+        if frames.ndim != 2:
+            raise InputError(path, "features", f"shape {frames.shape}, expected (frames, features)", None)
+        frame_dim = frames.shape[1]
+        if hist is None:
+            if obs_dim is not None and obs_dim % frame_dim:
+                raise InputError(path, "features", f"{frame_dim}-wide frames cannot tile the env's {obs_dim}-wide AMP observation", "rebuild the dataset with the task's FeatureSpec")
+            hist = obs_dim // frame_dim if obs_dim is not None else 2
+        obs, full = _stack_history(frames, starts, hist)
+        if require_full_history:
+            valid &= full
+
+    if obs_dim is not None and obs.shape[1] != obs_dim:
+        raise InputError(path, "features", f"AMP observation width {obs.shape[1]} differs from the env's {obs_dim}", "rebuild the dataset with the task's FeatureSpec / history")
+    bad = ~np.isfinite(obs).all(axis=1)
+    if bad.any():
+        raise InputError(path, "features", f"{int(bad.sum())} rows hold NaN/Inf (first row {int(np.flatnonzero(bad)[0])})", "fix or drop those frames")
+
+    # --- segments and scores ----------------------------------------------------------------------------------
+    segment = np.cumsum(starts) - 1
+    num_segments = int(segment[-1]) + 1 if n else 0
+    scores = None
+    if "segment_scores" in files:
+        raw = np.asarray(data["segment_scores"], np.float64).reshape(-1)
+        if raw.shape[0] == n:
+            scores = np.bincount(segment, weights=raw, minlength=num_segments) / np.maximum(np.bincount(segment, minlength=num_segments), 1)
+        elif raw.shape[0] == num_segments:
+            scores = raw
+        else:
+            raise InputError(path, "segment_scores", f"{raw.shape[0]} values for {num_segments} segments / {n} frames", "one score per segment (first-appearance order) or per frame")
+        if not np.isfinite(scores).all():
+            raise InputError(path, "segment_scores", "holds NaN/Inf", None)
+    if not valid.any():
+        raise InputError(path, "features", f"no segment is at least {hist} frames long", "lower agent.amp_extras.reference.history or mine longer segments")
+
+    layout = _layout_from_npz(data, obs.shape[1], path)
+    version = str(data["feature_version"]) if "feature_version" in files else None
+    return ReferenceTable(
+        obs=obs,
+        motion_code=motion_code.astype(np.int64),
+        motion_names=motion_names,
+        segment=segment.astype(np.int64),
+        segment_scores=scores,
+        valid=valid,
+        history=hist,
+        layout=layout,
+        feature_version=version,
+        source=str(path),
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# sampler
+# ------------------------------------------------------------------------------------------------------------------
+def row_probabilities(table: ReferenceTable, temperature: float) -> np.ndarray:
+    """Sampling probability of every row: softmax over segments, uniform inside a segment, 0 for invalid rows."""
+    n = len(table.obs)
+    valid_per_segment = np.bincount(table.segment, weights=table.valid.astype(np.float64), minlength=int(table.segment.max()) + 1)
+    if table.segment_scores is None:
+        p = table.valid.astype(np.float64)
+        return p / p.sum()
+    logits = np.where(valid_per_segment > 0, table.segment_scores / temperature, -np.inf)
+    seg_p = np.exp(logits - logits[np.isfinite(logits)].max())
+    seg_p /= seg_p.sum()
+    p = np.zeros(n)
+    p[table.valid] = seg_p[table.segment[table.valid]] / valid_per_segment[table.segment[table.valid]]
+    return p / p.sum()
+
+
+class ReferenceMotionSampler:
+    """Draws reference AMP observations on ``device``: ``sampler.sample(n) -> Tensor(n, D)``."""
+
+    def __init__(
+        self,
+        table: ReferenceTable,
+        *,
+        temperature: float = 1.0,
+        min_motion_ids: int = 3,
+        device: str | torch.device = "cpu",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.table = table
+        self.device = torch.device(device)
+        self.temperature = temperature
+        self.generator = generator
+        probs = row_probabilities(table, temperature)
+        # rows grouped by clip so one clip's rows form one contiguous run of the CDF
+        order = np.argsort(table.motion_code, kind="stable")
+        self._order = torch.as_tensor(order, device=self.device)
+        self.obs = torch.as_tensor(table.obs[order], device=self.device, dtype=torch.float32)
+        self.motion_code = torch.as_tensor(table.motion_code[order], device=self.device)
+        p_sorted = probs[order]
+        cdf = np.cumsum(p_sorted)
+        cdf /= cdf[-1]
+        self._cdf = torch.as_tensor(cdf, device=self.device, dtype=torch.float64)
+        num_clips = table.num_motions
+        clip_mass = np.bincount(table.motion_code[order], weights=p_sorted, minlength=num_clips)
+        first_row = np.searchsorted(table.motion_code[order], np.arange(num_clips), side="left")
+        end_row = np.searchsorted(table.motion_code[order], np.arange(num_clips), side="right")
+        lo = np.where(first_row > 0, cdf[np.maximum(first_row - 1, 0)], 0.0)
+        self._clip_mass = torch.as_tensor(clip_mass, device=self.device, dtype=torch.float64)
+        self._clip_cdf_lo = torch.as_tensor(lo, device=self.device, dtype=torch.float64)
+        self._clip_cdf_hi = torch.as_tensor(lo + clip_mass, device=self.device, dtype=torch.float64)
+        self._clip_first = torch.as_tensor(first_row, device=self.device)
+        self._clip_last = torch.as_tensor(np.maximum(end_row - 1, 0), device=self.device)
+        self.num_sampled_clips = int((clip_mass > 0).sum())
+        self.min_motion_ids = min(int(min_motion_ids), self.num_sampled_clips)
+        self.probabilities = torch.as_tensor(probs, device=self.device)  # in the table's original row order
+
+    # --- construction --------------------------------------------------------------------------------------------
+    @classmethod
+    def from_npz(
+        cls,
+        path: str | Path,
+        *,
+        obs_dim: int | None = None,
+        temperature: float = 1.0,
+        min_motion_ids: int = 3,
+        history: int | None = None,
+        require_full_history: bool = True,
+        device: str | torch.device = "cpu",
+    ) -> ReferenceMotionSampler:
+        table = load_reference_npz(path, obs_dim=obs_dim, history=history, require_full_history=require_full_history)
+        return cls(table, temperature=temperature, min_motion_ids=min_motion_ids, device=device)
+
+    # --- properties ----------------------------------------------------------------------------------------------
+    @property
+    def obs_dim(self) -> int:
+        return self.table.obs_dim
+
+    @property
+    def num_motions(self) -> int:
+        return self.table.num_motions
+
+    @property
+    def layout(self) -> dict[str, np.ndarray] | None:
+        return self.table.layout
+
+    # --- sampling -----------------------------------------------------------------------------------------------
+    def _rand(self, n: int) -> torch.Tensor:
+        return torch.rand(n, device=self.device, dtype=torch.float64, generator=self.generator)
+
+    def _rows_from_uniform(self, u: torch.Tensor) -> torch.Tensor:
+        return torch.searchsorted(self._cdf, u, right=True).clamp_(max=self._cdf.numel() - 1)
+
+    def sample_rows(self, n: int) -> torch.Tensor:
+        """Row indices (into the clip-sorted table) of one batch; every batch covers ``min_motion_ids`` clips."""
+        rows = self._rows_from_uniform(self._rand(n))
+        k = min(self.min_motion_ids, n)
+        if k <= 1:
+            return rows
+        present = torch.zeros(self.num_motions, dtype=torch.bool, device=self.device)
+        present[self.motion_code[rows]] = True
+        covered = present.sum() >= k
+        clips = torch.multinomial(self._clip_mass, k, replacement=False, generator=self.generator)
+        lo, hi = self._clip_cdf_lo[clips], self._clip_cdf_hi[clips]
+        forced = self._rows_from_uniform(lo + self._rand(k) * (hi - lo))
+        forced = torch.maximum(torch.minimum(forced, self._clip_last[clips]), self._clip_first[clips])
+        patched = torch.cat([forced, rows[k:]])
+        return torch.where(covered, rows, patched)
+
+    def sample_with_ids(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = self.sample_rows(n)
+        return self.obs[rows], self.motion_code[rows]
+
+    def sample(self, n: int) -> torch.Tensor:
+        return self.obs[self.sample_rows(n)]
+
+    __call__ = sample
+
+    def original_rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Map clip-sorted row indices back to the dataset's row order."""
+        return self._order[rows]

@@ -1,0 +1,84 @@
+"""Seed 002 phase 2 micro-train gate: is the discriminator learning something without saturating, and does the
+style reward vary enough for the policy to follow it?
+
+Gate (configurable, ``agent.amp_extras.smoke_gate``): mean discriminator AUC over the last part of the run within
+[0.6, 0.9], mean style-reward variance above 0.05, and no NaN/Inf anywhere (AMP observations, reference batches,
+style rewards, skipped updates).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wildrobot_amp_ext.agents.config import SmokeGateCfg
+
+NEXT_STEP = {
+    True: "PASS -> seed 002 phase 3: train without contacts, then reintroduce height and contacts gradually",
+    False: "FAIL -> check harness artifacts and feature normalisation; a discriminator that saturates at once "
+    "means a too narrow reference or artifacts (seed 002 decision tree)",
+}
+
+
+def _mean(records: list[dict], key: str) -> float | None:
+    values = [r[key] for r in records if r.get(key) is not None and np.isfinite(r[key])]
+    return float(np.mean(values)) if values else None
+
+
+def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
+    """Gate report from the agent's per-update diagnostics records."""
+    cfg = cfg or SmokeGateCfg()
+    with_auc = [r for r in history if r.get("auc") is not None]
+    window = with_auc[-max(1, math.ceil(cfg.window_fraction * len(with_auc))) :] if with_auc else []
+    auc = _mean(window, "auc")
+    saturation = _mean(window, "logit_saturation")
+    variance = _mean(window, "style_reward_var")
+    last = history[-1] if history else {}
+    nonfinite = {k[len("guard_") :]: last.get(k, 0) for k in ("guard_nonfinite_amp_obs_rows", "guard_nonfinite_reference_rows", "guard_nonfinite_style_rewards", "guard_skipped_minibatches")}
+    checks = {
+        "auc_in_band": auc is not None and cfg.auc_min <= auc <= cfg.auc_max,
+        "style_reward_variance": variance is not None and variance > cfg.min_style_reward_variance,
+        "no_nonfinite": all(v == 0 for v in nonfinite.values()),
+    }
+    passed = bool(history) and all(checks.values())
+    return {
+        "verdict": "PASS" if passed else "FAIL",
+        "checks": checks,
+        "auc": auc,
+        "logit_saturation": saturation,
+        "style_reward_variance": variance,
+        "style_reward_mean": _mean(window, "style_reward_mean"),
+        "accuracy_policy": _mean(window, "acc_policy"),
+        "accuracy_reference": _mean(window, "acc_reference"),
+        "nonfinite": nonfinite,
+        "window_updates": len(window),
+        "updates": len(history),
+        "timesteps": last.get("timestep"),
+        "feature_stage": last.get("feature_stage_name"),
+        "style_weight_fraction": last.get("style_weight_fraction"),
+        "thresholds": {"auc": [cfg.auc_min, cfg.auc_max], "min_style_reward_variance": cfg.min_style_reward_variance, "window_fraction": cfg.window_fraction},
+        "next_step": NEXT_STEP[passed],
+    }
+
+
+def format_gate(report: dict) -> str:
+    def f(v, spec=".3f"):
+        return "n/a" if v is None else format(v, spec)
+
+    lines = [
+        "=" * 60,
+        "AMP MICRO-TRAIN SMOKE TEST (seed 002 phase 2)",
+        "=" * 60,
+        f"timesteps: {report['timesteps']}   updates: {report['updates']}   window: last {report['window_updates']}",
+        f"discriminator AUC:        {f(report['auc'])}   (gate {report['thresholds']['auc'][0]}-{report['thresholds']['auc'][1]})  {'ok' if report['checks']['auc_in_band'] else 'FAIL'}",
+        f"logit saturation:         {f(report['logit_saturation'])}",
+        f"style reward variance:    {f(report['style_reward_variance'], '.4f')}   (gate > {report['thresholds']['min_style_reward_variance']})  {'ok' if report['checks']['style_reward_variance'] else 'FAIL'}",
+        f"style reward mean:        {f(report['style_reward_mean'])}",
+        f"accuracy policy / ref:    {f(report['accuracy_policy'])} / {f(report['accuracy_reference'])}",
+        f"non-finite:               {report['nonfinite']}  {'ok' if report['checks']['no_nonfinite'] else 'FAIL'}",
+        f"VERDICT: {report['verdict']}",
+        report["next_step"],
+        "=" * 60,
+    ]
+    return "\n".join(lines)
