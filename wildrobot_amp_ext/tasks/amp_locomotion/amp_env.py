@@ -1,0 +1,133 @@
+"""The AMP env: Isaac Lab's ManagerBasedRLEnv plus what skrl's AMP agent reads.
+
+* ``extras["amp_obs"]`` after every ``step``: the AMP observation (``FeatureSpec.history`` frames, oldest first) of
+  the post-step state. For envs that reset in this step it holds the **terminal** frame, not the reset state:
+  ``ManagerBasedRLEnv.step`` resets terminated envs before computing observations, so the terminal AMP
+  observation is captured in :meth:`_reset_idx`, before the reset writes the new state, as the previous step's
+  AMP observation shifted by one frame plus the current (terminal) frame.
+* ``amp_observation_space``: a ``gymnasium.spaces.Box`` of the AMP observation width.
+* ``collect_reference_motions(n)``: ``(n, D)`` reference AMP observations sampled on the env device from
+  ``cfg.amp.dataset`` by :class:`wildrobot_amp_ext.agents.reference.ReferenceMotionSampler`.
+
+skrl's ``wrap_env(env, "isaaclab")`` forwards unknown attributes to ``env.unwrapped`` and returns the env's
+extras as ``infos`` unchanged, so the agent sees ``infos["amp_obs"]`` and these two attributes directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from isaaclab.envs import ManagerBasedRLEnv
+
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
+
+AMP_GROUP = "amp"
+AMP_INFO_KEY = "amp_obs"
+
+
+class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
+    cfg: AmpLocomotionEnvCfg
+
+    def __init__(self, cfg: AmpLocomotionEnvCfg, render_mode: str | None = None, **kwargs):
+        cfg.sync_amp()  # the amp group's history follows amp.feature_spec even after Hydra overrides
+        self.robot = cfg.robot_spec()
+        self.amp_feature_spec = FeatureSpec.from_dict(cfg.amp.feature_spec)
+        self.amp_frame_dim = self.amp_feature_spec.frame_dim(self.robot)
+        self.amp_obs_dim = self.amp_feature_spec.obs_dim(self.robot)
+        self.amp_feature_term = None  # set by the mdp.amp_features term when the managers load
+        self._reference_sampler = None
+        super().__init__(cfg, render_mode=render_mode, **kwargs)
+        if self.amp_feature_term is None:
+            raise RuntimeError("the 'amp' observation group must contain the mdp.amp_features term")
+        self.amp_observation_space = gym.spaces.Box(low=-np.inf, high=np.inf, shape=(self.amp_obs_dim,), dtype=np.float32)
+        self._amp_terminal_obs = torch.zeros(self.num_envs, self.amp_obs_dim, device=self.device)
+        self._amp_reset_mask = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # AMP observations
+    # ------------------------------------------------------------------------------------------------------------
+    def amp_frame(self) -> torch.Tensor:
+        """AMP features of the current state, (num_envs, frame_dim)."""
+        return self.amp_feature_term.frame()
+
+    def _current_amp_obs(self) -> torch.Tensor:
+        """The AMP observation the ``amp`` group would return if its history were advanced now."""
+        frame = self.amp_frame()
+        previous = getattr(self, "obs_buf", None)
+        history = self.amp_feature_spec.history
+        if previous is None or AMP_GROUP not in previous:
+            return frame.repeat(1, history)
+        return torch.cat([previous[AMP_GROUP][:, self.amp_frame_dim :], frame], dim=-1)
+
+    def _reset_idx(self, env_ids: torch.Tensor | Sequence[int] | slice):
+        if getattr(self, "_amp_reset_mask", None) is not None:
+            terminal = self._current_amp_obs()
+            self._amp_terminal_obs[env_ids] = terminal[env_ids]
+            self._amp_reset_mask[env_ids] = True
+        super()._reset_idx(env_ids)
+
+    def step(self, action: torch.Tensor):
+        self._amp_reset_mask.zero_()
+        obs, reward, terminated, truncated, extras = super().step(action)
+        extras[AMP_INFO_KEY] = torch.where(self._amp_reset_mask.unsqueeze(-1), self._amp_terminal_obs, obs[AMP_GROUP])
+        return obs, reward, terminated, truncated, extras
+
+    def reset(self, *args, **kwargs):
+        obs, extras = super().reset(*args, **kwargs)
+        extras[AMP_INFO_KEY] = obs[AMP_GROUP]
+        return obs, extras
+
+    # ------------------------------------------------------------------------------------------------------------
+    # reference motions
+    # ------------------------------------------------------------------------------------------------------------
+    @property
+    def reference_sampler(self):
+        if self._reference_sampler is None:
+            self._reference_sampler = self._make_reference_sampler()
+        return self._reference_sampler
+
+    def _make_reference_sampler(self):
+        from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
+
+        amp = self.cfg.amp
+        if not amp.dataset:
+            raise InputError(None, "env.amp.dataset", "no reference dataset configured", "pass the convert_dataset .npz")
+        if amp.check_feature_version:
+            from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import dataset_feature_version
+
+            stored = dataset_feature_version(amp.dataset)
+            # the history is the env's choice (the sampler stacks frames): compare at the dataset's history
+            expected = _version_at_history(self.amp_feature_spec, self.robot, stored)
+            if stored is not None and stored != expected:
+                raise InputError(
+                    amp.dataset, "feature_version", f"dataset features '{stored}' differ from the env's '{expected}'",
+                    "rebuild the dataset with the task's FeatureSpec or set env.amp.feature_spec to the dataset's",
+                )
+        return ReferenceMotionSampler.from_npz(
+            amp.dataset,
+            obs_dim=self.amp_obs_dim,
+            history=self.amp_feature_spec.history,
+            temperature=amp.sampler_temperature,
+            min_motion_ids=amp.min_motion_ids,
+            device=self.device,
+        )
+
+    def collect_reference_motions(self, num_samples: int) -> torch.Tensor:
+        """(num_samples, amp_obs_dim) reference AMP observations on the env device."""
+        return self.reference_sampler.sample(num_samples)
+
+
+def _version_at_history(spec: FeatureSpec, robot, stored: str | None) -> str:
+    """The env spec's version tag with the history the stored tag names (``...-h<k>-<hash>``)."""
+    from dataclasses import replace
+
+    for part in (stored or "").split("-"):
+        if part.startswith("h") and part[1:].isdigit():
+            return replace(spec, history=int(part[1:])).version(robot)
+    return spec.version(robot)

@@ -1,0 +1,277 @@
+"""Base configuration of the AMP velocity-tracking locomotion tasks (manager-based, Newton / MuJoCo-Warp, flat).
+
+Everything robot-specific comes from the RobotSpec named by :attr:`AmpLocomotionEnvCfg.robot_name`: the USD and
+actuators (``isaaclab.asset``), the ``preserve_order=True`` joint lists of actions and observations (RobotSpec
+order, never typed here), the feet used by the contact-based rewards and the AMP features. A robot config only
+sets the name and scales (``config/<robot>/flat_env_cfg.py``).
+
+Observation groups: ``policy`` (proprioception + command, noisy) and ``amp`` (the shared AMP feature function,
+``FeatureSpec.history`` frames oldest first, no noise). The env class (:class:`AmpManagerBasedRLEnv`) adds
+``extras["amp_obs"]`` with the true terminal frame for envs that reset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING
+
+from isaaclab.assets import ArticulationCfg
+from isaaclab.envs import ManagerBasedRLEnvCfg
+from isaaclab.managers import EventTermCfg as EventTerm
+from isaaclab.managers import ObservationGroupCfg as ObsGroup
+from isaaclab.managers import ObservationTermCfg as ObsTerm
+from isaaclab.managers import RewardTermCfg as RewTerm
+from isaaclab.managers import SceneEntityCfg
+from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.scene import InteractiveSceneCfg
+from isaaclab.sim import SimulationCfg
+from isaaclab.terrains import TerrainImporterCfg
+from isaaclab.utils import configclass
+from isaaclab.utils.noise import UniformNoiseCfg as Unoise
+
+from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.isaaclab.asset import ground_terrain_cfg, robot_articulation_cfg
+from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
+from wildrobot_amp_ext.tasks.amp_locomotion import mdp
+
+ROBOT = "robot"
+
+
+def _robot_joints(preserve_order: bool = True, names: list[str] | None = None) -> SceneEntityCfg:
+    """Placeholder filled with the RobotSpec joint list in ``AmpLocomotionEnvCfg.apply_robot``."""
+    return SceneEntityCfg(ROBOT, joint_names=names or [".*"], preserve_order=preserve_order)
+
+
+##
+# Scene
+##
+
+
+@configclass
+class AmpSceneCfg(InteractiveSceneCfg):
+    """Procedural flat ground (no NVIDIA asset) and the robot (set from the RobotSpec)."""
+
+    terrain: TerrainImporterCfg = ground_terrain_cfg()
+    robot: ArticulationCfg = MISSING
+
+
+##
+# MDP
+##
+
+
+@configclass
+class CommandsCfg:
+    base_velocity = mdp.UniformVelocityCommandCfg(
+        asset_name=ROBOT,
+        resampling_time_range=(5.0, 5.0),
+        rel_standing_envs=0.1,
+        rel_heading_envs=1.0,
+        heading_command=True,
+        heading_control_stiffness=0.5,
+        debug_vis=False,  # markers would load NVIDIA-hosted assets
+        ranges=mdp.UniformVelocityCommandCfg.Ranges(
+            lin_vel_x=(0.0, 0.5), lin_vel_y=(-0.2, 0.2), ang_vel_z=(-1.0, 1.0), heading=(-math.pi, math.pi)
+        ),
+    )
+
+
+@configclass
+class ActionsCfg:
+    joint_pos = mdp.JointPositionActionCfg(
+        asset_name=ROBOT, joint_names=[".*"], scale=0.25, use_default_offset=True, preserve_order=True
+    )
+
+
+@configclass
+class ObservationsCfg:
+    @configclass
+    class PolicyCfg(ObsGroup):
+        base_lin_vel = ObsTerm(func=mdp.base_lin_vel, noise=Unoise(n_min=-0.1, n_max=0.1))
+        base_ang_vel = ObsTerm(func=mdp.base_ang_vel, noise=Unoise(n_min=-0.2, n_max=0.2))
+        projected_gravity = ObsTerm(func=mdp.projected_gravity, noise=Unoise(n_min=-0.05, n_max=0.05))
+        root_height = ObsTerm(func=mdp.root_height, noise=Unoise(n_min=-0.01, n_max=0.01))
+        velocity_commands = ObsTerm(func=mdp.generated_commands, params={"command_name": "base_velocity"})
+        joint_pos = ObsTerm(
+            func=mdp.joint_pos_rel, params={"asset_cfg": _robot_joints()}, noise=Unoise(n_min=-0.01, n_max=0.01)
+        )
+        joint_vel = ObsTerm(
+            func=mdp.joint_vel_rel, params={"asset_cfg": _robot_joints()}, noise=Unoise(n_min=-0.5, n_max=0.5)
+        )
+        actions = ObsTerm(func=mdp.last_action)
+
+        def __post_init__(self):
+            self.enable_corruption = True
+            self.concatenate_terms = True
+
+    @configclass
+    class AmpCfg(ObsGroup):
+        """AMP observation: the shared feature function, history set from the FeatureSpec, never corrupted."""
+
+        features = ObsTerm(
+            func=mdp.amp_features, params={"asset_cfg": SceneEntityCfg(ROBOT)}, history_length=2, flatten_history_dim=True
+        )
+
+        def __post_init__(self):
+            self.enable_corruption = False
+            self.concatenate_terms = True
+
+    policy: PolicyCfg = PolicyCfg()
+    amp: AmpCfg = AmpCfg()
+
+
+@configclass
+class EventsCfg:
+    reset_base = EventTerm(
+        func=mdp.reset_root_state_uniform,
+        mode="reset",
+        params={
+            "pose_range": {"x": (-0.2, 0.2), "y": (-0.2, 0.2), "yaw": (-math.pi, math.pi)},
+            "velocity_range": {"x": (-0.1, 0.1), "y": (-0.1, 0.1)},
+        },
+    )
+    reset_joints = EventTerm(
+        func=mdp.reset_joints_by_offset,
+        mode="reset",
+        params={"position_range": (-0.05, 0.05), "velocity_range": (0.0, 0.0), "asset_cfg": _robot_joints()},
+    )
+    # last: overrides the two above for the envs it picks (needs env.amp.dataset)
+    reference_state_init = EventTerm(
+        func=mdp.reset_from_reference,
+        mode="reset",
+        params={"fraction": 0.5, "random_heading": True, "height_offset": 0.0, "asset_cfg": SceneEntityCfg(ROBOT)},
+    )
+    push_robot = EventTerm(
+        func=mdp.push_by_setting_velocity,
+        mode="interval",
+        interval_range_s=(8.0, 12.0),
+        params={"velocity_range": {"x": (-0.3, 0.3), "y": (-0.3, 0.3)}},
+    )
+
+
+@configclass
+class RewardsCfg:
+    # -- task
+    track_lin_vel_xy = RewTerm(
+        func=mdp.track_lin_vel_xy_yaw_frame_exp, weight=1.0, params={"command_name": "base_velocity", "std": 0.25}
+    )
+    track_ang_vel_z = RewTerm(
+        func=mdp.track_ang_vel_z_world_exp, weight=0.5, params={"command_name": "base_velocity", "std": 0.5}
+    )
+    # -- stability
+    termination_penalty = RewTerm(func=mdp.is_terminated, weight=-10.0)
+    flat_orientation_l2 = RewTerm(func=mdp.flat_orientation_l2, weight=-1.0)
+    lin_vel_z_l2 = RewTerm(func=mdp.lin_vel_z_l2, weight=-0.2)
+    ang_vel_xy_l2 = RewTerm(func=mdp.ang_vel_xy_l2, weight=-0.05)
+    # -- effort / smoothness (weights scaled per robot: torques differ by 10x between robots)
+    joint_torques_l2 = RewTerm(func=mdp.joint_torques_l2, weight=-1.0e-3, params={"asset_cfg": _robot_joints()})
+    mechanical_power = RewTerm(func=mdp.mechanical_power, weight=-1.0e-3, params={"asset_cfg": _robot_joints()})
+    action_rate_l2 = RewTerm(func=mdp.action_rate_l2, weight=-0.01)
+    joint_pos_limits = RewTerm(func=mdp.joint_pos_limits, weight=-1.0, params={"asset_cfg": _robot_joints()})
+    # -- feet (kinematic contact from the RobotSpec contact points)
+    feet_air_time = RewTerm(
+        func=mdp.feet_air_time_biped,
+        weight=0.5,
+        params={"command_name": "base_velocity", "threshold": 0.3, "contact_height": 0.02, "min_command": 0.1},
+    )
+    feet_slide = RewTerm(func=mdp.feet_slide, weight=-0.1, params={"contact_height": 0.02})
+    foot_clearance = RewTerm(func=mdp.foot_clearance, weight=-1.0, params={"target_height": 0.04})
+
+
+@configclass
+class TerminationsCfg:
+    time_out = DoneTerm(func=mdp.time_out, time_out=True)
+    base_height = DoneTerm(func=mdp.root_height_below_minimum, params={"minimum_height": 0.15})
+    base_orientation = DoneTerm(func=mdp.bad_orientation, params={"limit_angle": 1.0})
+
+
+@configclass
+class AmpSettingsCfg:
+    """What the AMP side needs from the env config (not a manager)."""
+
+    #: FeatureSpec as a dict (``FeatureSpec.to_dict()``); the dataset must be built with the same spec
+    feature_spec: dict = FeatureSpec().to_dict()
+    #: reference dataset (.npz from convert_dataset): reference motions for the discriminator and RSI states
+    dataset: str | None = None
+    #: reference sampling: softmax(segment score / temperature), min distinct clips per batch
+    sampler_temperature: float = 1.0
+    min_motion_ids: int = 3
+    #: refuse a dataset whose stored feature_version differs from this env's FeatureSpec + robot
+    check_feature_version: bool = True
+
+
+##
+# Environment
+##
+
+
+@configclass
+class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
+    """AMP velocity-tracking locomotion on flat ground for the RobotSpec named ``robot_name``."""
+
+    class_type: type | str = "wildrobot_amp_ext.tasks.amp_locomotion.amp_env:AmpManagerBasedRLEnv"
+
+    #: RobotSpec registry name (or path to a robot.yaml)
+    robot_name: str = MISSING
+    #: fall terminations: root below this fraction of the RobotSpec's init_root_height / tilt beyond this (rad)
+    fall_height_fraction: float = 0.5
+    fall_tilt: float = 1.0
+
+    sim: SimulationCfg = default_sim_cfg()
+    scene: AmpSceneCfg = AmpSceneCfg(num_envs=64, env_spacing=2.0)
+    observations: ObservationsCfg = ObservationsCfg()
+    actions: ActionsCfg = ActionsCfg()
+    commands: CommandsCfg = CommandsCfg()
+    rewards: RewardsCfg = RewardsCfg()
+    terminations: TerminationsCfg = TerminationsCfg()
+    events: EventsCfg = EventsCfg()
+    amp: AmpSettingsCfg = AmpSettingsCfg()
+
+    def __post_init__(self):
+        self.decimation = 4
+        self.episode_length_s = 10.0
+        self.sim.dt = 0.005
+        self.sim.render_interval = self.decimation
+        self.apply_robot()
+
+    def robot_spec(self):
+        from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import robot_spec
+
+        return robot_spec(self.robot_name)
+
+    def apply_robot(self) -> None:
+        """Fill every robot-dependent field from the RobotSpec (joint lists, asset, heights)."""
+        robot = self.robot_spec()
+        joints = list(robot.joint_names)
+        self.scene.robot = robot_articulation_cfg(robot)
+        self.actions.joint_pos.joint_names = joints
+        self.actions.joint_pos.preserve_order = True
+        for term in (self.observations.policy.joint_pos, self.observations.policy.joint_vel):
+            term.params["asset_cfg"] = _robot_joints(names=joints)
+        self.events.reset_joints.params["asset_cfg"] = _robot_joints(names=joints)
+        for name in ("joint_torques_l2", "mechanical_power", "joint_pos_limits"):
+            term = getattr(self.rewards, name, None)
+            if term is not None:
+                term.params["asset_cfg"] = _robot_joints(names=joints)
+        self.terminations.base_height.params["minimum_height"] = self.fall_height_fraction * robot.init_root_height
+        self.terminations.base_orientation.params["limit_angle"] = self.fall_tilt
+        self.sync_amp()
+
+    def sync_amp(self) -> None:
+        """Make the ``amp`` observation group's history match ``amp.feature_spec`` (call after editing it)."""
+        spec = FeatureSpec.from_dict(self.amp.feature_spec)
+        self.amp.feature_spec = spec.to_dict()
+        self.observations.amp.features.history_length = spec.history
+        self.observations.amp.features.flatten_history_dim = True
+
+
+@configclass
+class AmpLocomotionPlayEnvCfg(AmpLocomotionEnvCfg):
+    """Fewer envs, no pushes, no observation noise, longer episodes: for play.py / evaluation."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.scene.num_envs = 4
+        self.episode_length_s = 20.0
+        self.observations.policy.enable_corruption = False
+        self.events.push_robot = None

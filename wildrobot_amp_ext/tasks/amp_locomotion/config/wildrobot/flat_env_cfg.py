@@ -1,0 +1,36 @@
+"""WildRobot (9 joints, 3.4 kg, 4 N.m actuators): small steps, slow commands, 64 envs for CPU training."""
+
+from isaaclab.utils import configclass
+
+from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, AmpLocomotionPlayEnvCfg
+
+
+def _wildrobot_scales(cfg: AmpLocomotionEnvCfg) -> None:
+    cfg.actions.joint_pos.scale = 0.25
+    cfg.commands.base_velocity.ranges.lin_vel_x = (0.0, 0.5)
+    cfg.commands.base_velocity.ranges.lin_vel_y = (-0.15, 0.15)
+    cfg.commands.base_velocity.ranges.ang_vel_z = (-1.0, 1.0)
+    cfg.rewards.track_lin_vel_xy.params["std"] = 0.2
+    cfg.rewards.joint_torques_l2.weight = -1.0e-3  # 4 N.m actuators
+    cfg.rewards.mechanical_power.weight = -2.0e-3
+    cfg.rewards.feet_air_time.params["threshold"] = 0.25
+    cfg.rewards.foot_clearance.params["target_height"] = 0.03
+    cfg.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
+
+
+@configclass
+class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
+    robot_name: str = "wildrobot"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _wildrobot_scales(self)
+
+
+@configclass
+class WildRobotAmpFlatPlayEnvCfg(AmpLocomotionPlayEnvCfg):
+    robot_name: str = "wildrobot"
+
+    def __post_init__(self):
+        super().__post_init__()
+        _wildrobot_scales(self)

@@ -1,0 +1,179 @@
+"""AMP terms: the env-side kinematic state, the AMP feature observation term and reference state initialisation.
+
+Both the dataset and this term call :func:`wildrobot_amp_ext.features.compute_amp_features`; this module only
+turns Isaac Lab's articulation data into a :class:`~wildrobot_amp_ext.features.KinematicState` (wxyz
+quaternion, link-frame velocities, joints in RobotSpec order, contact points from the RobotSpec's feet).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from isaaclab.managers import ManagerTermBase, SceneEntityCfg
+from isaaclab.utils.math import convert_quat, quat_apply
+
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.features import FeatureSpec, KinematicState, compute_amp_features
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
+
+if TYPE_CHECKING:
+    from isaaclab.assets import Articulation
+    from isaaclab.envs import ManagerBasedEnv
+    from isaaclab.managers import ObservationTermCfg
+
+
+@lru_cache(maxsize=8)
+def robot_spec(name: str) -> RobotSpec:
+    return load_robot(name)
+
+
+def env_robot(env: ManagerBasedEnv) -> RobotSpec:
+    return robot_spec(env.cfg.robot_name)
+
+
+def env_feature_spec(env: ManagerBasedEnv) -> FeatureSpec:
+    return FeatureSpec.from_dict(env.cfg.amp.feature_spec)
+
+
+class RobotKinematics:
+    """Reads the articulation into :class:`KinematicState` (RobotSpec joint order, feet contact points)."""
+
+    def __init__(self, env: ManagerBasedEnv, asset_cfg: SceneEntityCfg, robot: RobotSpec):
+        self.asset: Articulation = env.scene[asset_cfg.name]
+        self.robot = robot
+        joint_ids, joint_names = self.asset.find_joints(list(robot.joint_names), preserve_order=True)
+        if list(joint_names) != list(robot.joint_names):
+            raise RuntimeError(f"articulation joints {joint_names} do not resolve to RobotSpec order {robot.joint_names}")
+        self.joint_ids = torch.as_tensor(joint_ids, device=env.device, dtype=torch.long)
+        foot_bodies = [f.body for f in robot.feet]
+        body_ids, _ = self.asset.find_bodies(foot_bodies, preserve_order=True)
+        # contact points ordered (foot0 toe, foot0 heel, foot1 toe, foot1 heel): body index per point + offset
+        self.point_body_ids = torch.as_tensor(np.repeat(body_ids, 2), device=env.device, dtype=torch.long)
+        offsets = np.concatenate([f.contact_points for f in robot.feet], axis=0)
+        self.point_offsets_b = torch.as_tensor(offsets, device=env.device, dtype=torch.float32)
+        self.default_joint_pos = torch.as_tensor(robot.default_joint_pos, device=env.device, dtype=torch.float32)
+
+    def contact_points(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """World positions and velocities of the contact points, (N, P, 3) each."""
+        data = self.asset.data
+        pose = data.body_link_pose_w.torch[:, self.point_body_ids]  # (N, P, 7) pos + xyzw
+        vel = data.body_link_vel_w.torch[:, self.point_body_ids]  # (N, P, 6) lin + ang, link origin
+        offset_w = quat_apply(pose[..., 3:7], self.point_offsets_b.expand(pose.shape[0], -1, -1))
+        pos = pose[..., :3] + offset_w
+        lin = vel[..., :3] + torch.linalg.cross(vel[..., 3:6], offset_w, dim=-1)
+        return pos, lin
+
+    def state(self) -> KinematicState:
+        data = self.asset.data
+        contact_pos, contact_vel = self.contact_points()
+        return KinematicState(
+            root_pos_w=data.root_link_pos_w.torch,
+            root_quat_w=convert_quat(data.root_link_quat_w.torch, to="wxyz"),
+            root_lin_vel_w=data.root_link_lin_vel_w.torch,
+            root_ang_vel_w=data.root_link_ang_vel_w.torch,
+            joint_pos=data.joint_pos.torch[:, self.joint_ids],
+            joint_vel=data.joint_vel.torch[:, self.joint_ids],
+            contact_pos_w=contact_pos,
+            contact_vel_w=contact_vel,
+        )
+
+
+class amp_features(ManagerTermBase):
+    """One frame of AMP features of the current state, ``(N, FeatureSpec.frame_dim)``; the observation group
+    stacks ``FeatureSpec.history`` frames (oldest first). Registers itself as ``env.amp_feature_term`` so the
+    AMP env can compute the terminal frame before a reset overwrites the state."""
+
+    def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
+        super().__init__(cfg, env)
+        self.robot = env_robot(env)
+        self.spec = env_feature_spec(env)
+        self.kinematics = RobotKinematics(env, cfg.params["asset_cfg"], self.robot)
+        self.frame_dim = self.spec.frame_dim(self.robot)
+        env.amp_feature_term = self
+
+    def frame(self) -> torch.Tensor:
+        return compute_amp_features(self.kinematics.state(), self.spec, self.kinematics.default_joint_pos)
+
+    def __call__(self, env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
+        return self.frame()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# reference states (reference state initialisation)
+# ----------------------------------------------------------------------------------------------------------------
+
+#: per-frame raw state arrays of the reference .npz (world frame, RobotSpec joint order, wxyz quaternion)
+STATE_KEYS = ("root_pos", "root_quat", "root_lin_vel", "root_ang_vel", "joint_pos", "joint_vel")
+
+
+@dataclass
+class ReferenceStates:
+    root_pos: torch.Tensor  # (N, 3)
+    root_quat: torch.Tensor  # (N, 4) wxyz
+    root_lin_vel: torch.Tensor  # (N, 3) world
+    root_ang_vel: torch.Tensor  # (N, 3) world
+    joint_pos: torch.Tensor  # (N, J)
+    joint_vel: torch.Tensor  # (N, J)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.root_pos.shape[0])
+
+    @classmethod
+    def from_npz(cls, path: str | Path, robot: RobotSpec, device: str | torch.device) -> ReferenceStates:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(path, None, "reference dataset not found", "set env.amp.dataset to a convert_dataset .npz")
+        data = np.load(path, allow_pickle=False)
+        missing = [k for k in STATE_KEYS if k not in data.files]
+        if missing:
+            raise InputError(
+                path, missing[0], f"missing raw state arrays {missing} needed for reference state init",
+                "rebuild the dataset with convert_dataset, or set env.amp.rsi_fraction=0",
+            )
+        if "joint_names" in data.files:
+            names = [str(n) for n in data["joint_names"].tolist()]
+            if names != list(robot.joint_names):
+                raise InputError(path, "joint_names", f"joint order {names} differs from {robot.name}'s RobotSpec", "convert for this robot")
+        arrays = {k: np.asarray(data[k], dtype=np.float32) for k in STATE_KEYS}
+        n = arrays["root_pos"].shape[0]
+        expected = {"root_pos": 3, "root_quat": 4, "root_lin_vel": 3, "root_ang_vel": 3}
+        expected |= {"joint_pos": robot.num_joints, "joint_vel": robot.num_joints}
+        for key, width in expected.items():
+            if arrays[key].shape != (n, width):
+                raise InputError(path, key, f"shape {arrays[key].shape}, expected ({n}, {width})", "one row per frame")
+            if not np.isfinite(arrays[key]).all():
+                raise InputError(path, key, "holds NaN/Inf", "fix or drop those frames")
+        return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()})
+
+
+def dataset_feature_version(path: str | Path) -> str | None:
+    data = np.load(path, allow_pickle=False)
+    if "feature_version" in data.files:
+        return str(data["feature_version"])
+    if "meta" in data.files:
+        try:
+            return json.loads(str(data["meta"])).get("feature_version")
+        except (ValueError, AttributeError):
+            return None
+    return None
+
+
+def write_kinematic_state(env: ManagerBasedEnv, env_ids: torch.Tensor, state: KinematicState, joint_ids: torch.Tensor,
+                          asset_name: str = "robot") -> None:
+    """Teleport robots to a world-frame kinematic state (replay, tests). Quaternion in ``state`` is wxyz."""
+    asset: Articulation = env.scene[asset_name]
+    pose = torch.cat([state.root_pos_w, convert_quat(state.root_quat_w, to="xyzw")], dim=-1).float()
+    asset.write_root_link_pose_to_sim_index(root_pose=pose, env_ids=env_ids)
+    asset.write_root_link_velocity_to_sim_index(
+        root_velocity=torch.cat([state.root_lin_vel_w, state.root_ang_vel_w], dim=-1).float(), env_ids=env_ids
+    )
+    asset.write_joint_position_to_sim_index(position=state.joint_pos.float(), joint_ids=joint_ids, env_ids=env_ids)
+    asset.write_joint_velocity_to_sim_index(velocity=state.joint_vel.float(), joint_ids=joint_ids, env_ids=env_ids)
