@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)")
     p.add_argument("--steps", type=int, default=None, help="train exactly this many timesteps (micro-train smoke test)")
     p.add_argument("--checkpoint", default=None, help="resume from this agent checkpoint (.pt)")
-    p.add_argument("--dataset", default=None, help="reference dataset .npz (overrides agent.amp_extras.reference.dataset)")
+    p.add_argument("--dataset", default=None, help="reference dataset .npz (sets env.amp.dataset; for the toy env agent.amp_extras.reference.dataset)")
     p.add_argument("--agent_cfg", default=None, help="agent cfg YAML (default: the task's skrl_amp_cfg.yaml)")
     p.add_argument("--experiment_name", default="amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
     p.add_argument("--log_root", default="logs/skrl", help="log root folder")
@@ -183,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         agent_cfg["trainer"]["close_environment_at_exit"] = False
         agent_cfg["trainer"]["headless"] = True
         if args.dataset:
-            agent_cfg["agent"].setdefault("amp_extras", {}).setdefault("reference", {})["dataset"] = str(args.dataset)
+            if not Path(args.dataset).is_file():
+                raise InputError(args.dataset, None, "reference dataset not found", "pass the .npz written by convert_dataset")
+            dataset = str(Path(args.dataset).resolve())
+            if args.task == TOY_TASK:
+                agent_cfg["agent"].setdefault("amp_extras", {}).setdefault("reference", {})["dataset"] = dataset
+            else:  # the package's tasks sample their reference (and reference state init) from env.amp.dataset
+                env_overrides.append(f"env.amp.dataset={dataset}")
 
         log_root = (Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root) / args.task
         run_name = f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{args.experiment_name}"

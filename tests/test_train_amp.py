@@ -132,21 +132,48 @@ def _real_task_available(task: str) -> bool:
         return False
 
 
+def feature_dataset(path: Path, robot_name: str, clips: int = 4, frames: int = 120) -> Path:
+    """A features-only reference set of the env's width (smooth per-clip sinusoids, real column names)."""
+    import numpy as np
+
+    from wildrobot_amp_ext.features import FeatureSpec
+    from wildrobot_amp_ext.robots import load_robot
+
+    robot, spec = load_robot(robot_name), FeatureSpec()
+    dim = spec.frame_dim(robot)
+    t = np.arange(frames)[:, None] * 0.02
+    feats = np.concatenate([0.3 * np.sin(2 * np.pi * (1.0 + 0.2 * c) * t + np.arange(dim)[None, :]) for c in range(clips)])
+    np.savez(
+        path,
+        features=feats.astype(np.float32),
+        motion_id=np.repeat(np.arange(clips), frames),
+        column_names=np.asarray(spec.column_names(robot)),
+        feature_version=np.asarray(spec.version(robot)),
+    )
+    return path
+
+
 @pytest.mark.slow
 @pytest.mark.isaaclab
 def test_real_env_micro_train_and_resume(train_amp, tmp_path):
     task = "WildRobot-AMP-Flat-v0"
     if not _real_task_available(task):
         pytest.skip(f"{task} is not registered (wildrobot_amp_ext.tasks not available)")
-    cfg = tiny_agent_cfg()
     cfg_path = tmp_path / "tiny.yaml"
-    cfg_path.write_text(yaml.safe_dump(cfg))
+    cfg_path.write_text(yaml.safe_dump(tiny_agent_cfg()))
+    dataset = feature_dataset(tmp_path / "ref.npz", "wildrobot")
     logs = tmp_path / "logs"
-    common = ["--task", task, "--num_envs", "2", "--device", "cpu", "--headless", "--agent_cfg", str(cfg_path), "--log_root", str(logs)]
+    common = [
+        "--task", task, "--num_envs", "2", "--device", "cpu", "--headless", "--agent_cfg", str(cfg_path),
+        "--dataset", str(dataset), "--log_root", str(logs),
+        "env.events.reference_state_init.params.fraction=0.0",  # RSI needs raw states this dataset lacks
+    ]  # fmt: skip
     assert train_amp.main(common + ["--steps", "16", "--experiment_name", "first"]) == 0
     first = next((logs / task).glob("*_first"))
     gate = json.loads((first / "micro_train_gate.json").read_text())
-    assert gate["updates"] == 2 and gate["checks"]["no_nonfinite"]
+    assert gate["updates"] == 2 and gate["checks"]["no_nonfinite"] and 0.0 <= gate["auc"] <= 1.0
+    env_yaml = (first / "params" / "env.yaml").read_text()
+    assert str(dataset.resolve()) in env_yaml
     ckpt = first / "checkpoints" / "agent_16.pt"
     assert train_amp.main(common + ["--steps", "24", "--checkpoint", str(ckpt), "--experiment_name", "second"]) == 0
     second = next((logs / task).glob("*_second"))

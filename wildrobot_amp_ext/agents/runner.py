@@ -32,7 +32,7 @@ from wildrobot_amp_ext.agents.config import (
     trainer_kwargs,
 )
 from wildrobot_amp_ext.agents.models import build_models, space_dim
-from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
+from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler, layout_from_slices
 from wildrobot_amp_ext.agents.trainer import ResumableSequentialTrainer
 from wildrobot_amp_ext.errors import InputError
 
@@ -65,6 +65,17 @@ def wrap(env: Any) -> Wrapper:
     if isinstance(env, Wrapper):
         return env
     return IsaacLabWrapper(env)
+
+
+def env_feature_layout(env: Any) -> dict | None:
+    """Term -> AMP observation columns, from ``env.amp_feature_layout`` or the env's FeatureSpec and robot."""
+    layout = getattr(env, "amp_feature_layout", None)
+    if layout:
+        return layout
+    spec, robot = getattr(env, "amp_feature_spec", None), getattr(env, "robot", None)
+    if spec is None or robot is None or not hasattr(spec, "layout"):
+        return None
+    return layout_from_slices(spec.layout(robot), spec.frame_dim(robot), spec.history)
 
 
 def build_amp_runner(
@@ -101,6 +112,8 @@ def build_amp_runner(
     amp_dim = space_dim(amp_space)
     device = env.device
 
+    # reference source: the agent-level dataset if one is set, else the env's own sampler (the package's tasks
+    # sample env.amp.dataset with env.amp.sampler_temperature / min_motion_ids)
     sampler = None
     ref_cfg = extras.reference
     if ref_cfg.dataset:
@@ -121,7 +134,7 @@ def build_amp_runner(
         collect = env.unwrapped.collect_reference_motions
     else:
         raise InputError(None, "agent.amp_extras.reference.dataset", "no reference data: no dataset and the env has no collect_reference_motions", "pass --dataset <file.npz>")
-    layout = getattr(env.unwrapped, "amp_feature_layout", None) or (sampler.layout if sampler else None)
+    layout = env_feature_layout(env.unwrapped) or (sampler.layout if sampler else None)
 
     models = build_models(
         cfg["models"],

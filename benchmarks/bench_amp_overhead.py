@@ -1,0 +1,179 @@
+"""AMP overhead vs plain PPO: env-steps/s of PPO, skrl's AMP and ours on the same env, in one process.
+
+    .venv/bin/python benchmarks/bench_amp_overhead.py                       # toy env, several physics costs
+    .venv/bin/python benchmarks/bench_amp_overhead.py --task WildRobot-AMP-Flat-v0 --num-envs 16 --device cpu
+
+All three get the same policy / value networks, rollouts, epochs, minibatches and preprocessors from the agent
+cfg. skrl's AMP adds the discriminator, the reference dataset and the replay buffer; ours adds on top the NaN
+guard, input noise, feature mask, diagnostics and schedules (exactly what train_amp.py runs). Runs alternate
+PPO / skrl AMP / ours to spread machine noise evenly; the best of ``--repeats`` is kept. The toy env costs almost
+nothing per step, so ``--sim-cost-ms`` adds a fixed wait per vectorised step to stand in for physics: 0 ms is the
+worst case (pure learner cost); a real simulator sits to the right.
+Goal (issue 5): AMP overhead <= 10 % of PPO's throughput on the real training setup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("WILDROBOT_NO_PROGRESS", "1")
+
+from skrl.agents.torch.amp import AMP, AMP_CFG  # noqa: E402
+from skrl.agents.torch.ppo import PPO, PPO_CFG  # noqa: E402
+from skrl.memories.torch import RandomMemory  # noqa: E402
+from skrl.trainers.torch import SequentialTrainerCfg  # noqa: E402
+
+from wildrobot_amp_ext.agents.config import default_cfg, split_agent_section  # noqa: E402
+from wildrobot_amp_ext.agents.models import build_models  # noqa: E402
+from wildrobot_amp_ext.agents.runner import build_amp_runner, wrap  # noqa: E402
+from wildrobot_amp_ext.agents.trainer import ResumableSequentialTrainer  # noqa: E402
+
+PPO_SHARED_KEYS = {
+    "rollouts", "learning_epochs", "mini_batches", "discount_factor", "gae_lambda", "grad_norm_clip", "ratio_clip",
+    "value_clip", "entropy_loss_scale", "value_loss_scale", "time_limit_bootstrap", "mixed_precision",
+    "observation_preprocessor", "observation_preprocessor_kwargs", "value_preprocessor", "value_preprocessor_kwargs",
+}  # fmt: skip
+
+
+class TimedEnv:
+    """Counts the seconds spent inside the wrapped env's step (to split env from learner time)."""
+
+    def __init__(self, env):
+        self._env = env
+        self.step_seconds = 0.0
+
+    def __getattr__(self, name):
+        return getattr(self._env, name)
+
+    def step(self, actions):
+        start = time.perf_counter()
+        out = self._env.step(actions)
+        self.step_seconds += time.perf_counter() - start
+        return out
+
+
+def bench_cfg(args) -> dict:
+    cfg = default_cfg()
+    cfg["agent"]["experiment"].update({"write_interval": 0, "checkpoint_interval": 0})
+    cfg["motion_dataset"]["memory_size"] = 50_000
+    cfg["reply_buffer"]["memory_size"] = 200_000
+    return cfg
+
+
+def ppo_agent(env, cfg: dict):
+    kwargs, experiment, _ = split_agent_section(cfg["agent"])
+    ppo_kwargs = {k: v for k, v in kwargs.items() if k in PPO_SHARED_KEYS}
+    ppo_kwargs["learning_rate"] = kwargs["learning_rate"]
+    ppo_kwargs["observation_preprocessor_kwargs"] = {"size": env.observation_space, "device": env.device}
+    ppo_kwargs["value_preprocessor_kwargs"] = {"size": 1, "device": env.device}
+    models = build_models(cfg["models"], observation_space=env.observation_space, action_space=env.action_space, amp_observation_space=env.amp_observation_space, state_space=env.state_space, device=env.device)
+    models.pop("discriminator")
+    memory = RandomMemory(memory_size=ppo_kwargs["rollouts"], num_envs=env.num_envs, device=env.device)
+    agent = PPO(models=models, memory=memory, observation_space=env.observation_space, state_space=env.state_space, action_space=env.action_space, device=env.device, cfg=PPO_CFG(**ppo_kwargs, experiment=experiment))
+    return agent
+
+
+def skrl_amp_agent(env, cfg: dict):
+    """skrl's own AMP with the same models, memories and cfg (no diagnostics, schedules, guard, noise, mask)."""
+    kwargs, experiment, _ = split_agent_section(cfg["agent"])
+    for key, size in (("observation_preprocessor_kwargs", env.observation_space), ("state_preprocessor_kwargs", env.state_space), ("value_preprocessor_kwargs", 1), ("amp_observation_preprocessor_kwargs", env.amp_observation_space)):
+        kwargs[key] = {"size": size, "device": env.device}
+    models = build_models(cfg["models"], observation_space=env.observation_space, action_space=env.action_space, amp_observation_space=env.amp_observation_space, state_space=env.state_space, device=env.device)
+    rollouts = kwargs["rollouts"]
+    return AMP(
+        models=models,
+        memory=RandomMemory(memory_size=rollouts, num_envs=env.num_envs, device=env.device),
+        observation_space=env.observation_space,
+        state_space=env.state_space,
+        action_space=env.action_space,
+        device=env.device,
+        cfg=AMP_CFG(**kwargs, experiment=experiment),
+        amp_observation_space=env.amp_observation_space,
+        motion_dataset=RandomMemory(memory_size=cfg["motion_dataset"]["memory_size"], device=env.device),
+        reply_buffer=RandomMemory(memory_size=cfg["reply_buffer"]["memory_size"], device=env.device),
+        collect_reference_motions=env.unwrapped.collect_reference_motions,
+    )
+
+
+def time_run(kind: str, env, cfg: dict, timesteps: int, warmup: int) -> dict:
+    if kind in ("ppo", "skrl_amp"):
+        agent = ppo_agent(env, cfg) if kind == "ppo" else skrl_amp_agent(env, cfg)
+        trainer = ResumableSequentialTrainer(env=env, agents=agent, cfg=SequentialTrainerCfg(timesteps=warmup, close_environment_at_exit=False, disable_progressbar=True))
+    else:
+        runner = build_amp_runner(env, cfg, timesteps=warmup)
+        trainer = runner.trainer
+        trainer.cfg.disable_progressbar = True
+    trainer.train()  # warm-up: first updates, allocator, caches
+    trainer.start_timestep, trainer.cfg.timesteps = warmup, warmup + timesteps
+    timed = env._env  # the TimedEnv under the skrl wrapper
+    timed.step_seconds = 0.0
+    if env.device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    trainer.train()
+    if env.device.type == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - start
+    return {"wall": wall, "env": timed.step_seconds, "steps_per_s": timesteps * env.num_envs / wall}
+
+
+def make_env(args, sim_cost_ms: float):
+    if args.task:
+        from wildrobot_amp_ext.isaaclab.launch import make_env as make_task_env
+
+        return make_task_env(args.task, num_envs=args.num_envs, device=args.device)
+    from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv
+
+    return ToyAmpEnv(num_envs=args.num_envs, device=args.device, sim_cost_ms=sim_cost_ms)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", default=None, help="real task id (default: the toy env)")
+    p.add_argument("--num-envs", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--timesteps", type=int, default=256, help="timed timesteps per run (multiple of rollouts)")
+    p.add_argument("--warmup", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--sim-cost-ms", type=float, nargs="+", default=[0.0, 20.0, 100.0], help="toy env only: wait per vectorised step")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = bench_cfg(args)
+    costs = [None] if args.task else args.sim_cost_ms
+    print(f"device {args.device}, {args.num_envs} envs, {args.timesteps} timed timesteps, best of {args.repeats}, torch threads {torch.get_num_threads()}")
+    print(f"networks: policy/value {cfg['models']['policy']['network'][0]['layers']}, discriminator {cfg['models']['discriminator']['network'][0]['layers']}; rollouts {cfg['agent']['rollouts']}, epochs {cfg['agent']['learning_epochs']}, minibatches {cfg['agent']['mini_batches']}")
+    print("overhead = extra wall time per env step relative to PPO (PPO steps/s / AMP steps/s - 1); learner s = wall - env.step time")
+    header = f"{'env':>18} {'PPO st/s':>9} {'skrl-AMP st/s':>14} {'ours st/s':>10} {'skrl-AMP ovh':>13} {'ours ovh':>9} {'ours vs skrl':>13} {'learner s P/S/O':>18}"
+    print(header)
+    kinds = ("ppo", "skrl_amp", "amp")
+    for cost in costs:
+        env = wrap(TimedEnv(make_env(args, cost or 0.0)))
+        best = dict.fromkeys(kinds)
+        for _ in range(args.repeats):
+            for kind in kinds:
+                r = time_run(kind, env, copy.deepcopy(cfg), args.timesteps, args.warmup)
+                if best[kind] is None or r["wall"] < best[kind]["wall"]:
+                    best[kind] = r
+        ppo, skrl_amp, ours = (best[k] for k in kinds)
+        ovh_skrl = ppo["steps_per_s"] / skrl_amp["steps_per_s"] - 1.0
+        ovh_ours = ppo["steps_per_s"] / ours["steps_per_s"] - 1.0
+        ours_vs_skrl = skrl_amp["steps_per_s"] / ours["steps_per_s"] - 1.0
+        learner = "/".join(f"{b['wall'] - b['env']:.2f}" for b in (ppo, skrl_amp, ours))
+        label = args.task or f"toy +{cost:g} ms/step"
+        print(f"{label:>18} {ppo['steps_per_s']:9.0f} {skrl_amp['steps_per_s']:14.0f} {ours['steps_per_s']:10.0f} {100 * ovh_skrl:12.1f}% {100 * ovh_ours:8.1f}% {100 * ours_vs_skrl:12.1f}% {learner:>18}")
+        env.close()
+
+
+if __name__ == "__main__":
+    main()
