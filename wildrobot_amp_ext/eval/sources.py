@@ -1,0 +1,220 @@
+"""Motion sets for the viewer: everything it can play, as lists of :class:`~wildrobot_amp_ext.motion.MotionClip`.
+
+=====================  ===========================================================================================
+source                 how it is recognised / read
+=====================  ===========================================================================================
+GMR pickle (``.pkl``)  ``fps``, ``root_pos``, ``root_rot`` (**xyzw**), ``dof_pos``; read by the motion package's
+                       reader when it exists, else by a restricted unpickler here (numpy arrays and builtins only)
+dataset / segments     ``.npz`` with per-frame ``root_pos`` (N,3), ``root_quat`` (N,4, wxyz), ``joint_pos`` (N,J);
+``.npz``               split into clips at ``episode_start`` / ``clip_start`` flags, else where ``motion_id`` or
+                       ``segment_id`` change; ``fps`` (or ``dt``) scalar; ``joint_names`` reorders columns
+policy rollout         ``.npz`` written by :mod:`wildrobot_amp_ext.eval.rollout` (arrays shaped (T, E, ...)); one
+``.npz``               clip per env and episode
+=====================  ===========================================================================================
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.motion import MotionClip
+from wildrobot_amp_ext.robots import RobotSpec
+
+DEFAULT_NPZ_FPS = 50.0
+
+
+@dataclass
+class MotionSet:
+    name: str
+    path: Path
+    kind: str  # "gmr" | "npz" | "rollout"
+    clips: list[MotionClip]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# GMR pickles
+# ----------------------------------------------------------------------------------------------------------------
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Rebuilds numpy arrays and builtin containers, nothing else (a pickle can run arbitrary code otherwise)."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),  # pickle protocol 5 arrays
+        ("numpy._core.numeric", "_frombuffer"),
+        ("builtins", "list"),
+        ("builtins", "dict"),
+        ("builtins", "tuple"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED or (module.startswith("numpy") and name.endswith("DType")):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _read_gmr_fallback(path: Path, robot: RobotSpec) -> MotionClip:
+    try:
+        raw = _ArraysOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
+        raise InputError(path, None, f"not a readable GMR pickle ({err})", "pass a GMR retargeting output .pkl") from None
+    if not isinstance(raw, dict):
+        raise InputError(path, None, f"top level is {type(raw).__name__}, not a dict", "pass a GMR retargeting output .pkl")
+    for key in ("fps", "root_pos", "root_rot", "dof_pos"):
+        if key not in raw:
+            raise InputError(path, key, "missing", "a GMR pickle has fps, root_pos, root_rot (xyzw), dof_pos")
+    dof = np.asarray(raw["dof_pos"], dtype=np.float64)
+    if dof.ndim != 2 or dof.shape[1] != robot.num_joints:
+        raise InputError(path, "dof_pos", f"shape {dof.shape}, expected (N, {robot.num_joints}) for {robot.name}", "retarget to this robot")
+    quat_xyzw = np.asarray(raw["root_rot"], dtype=np.float64)
+    return MotionClip(
+        name=path.stem,
+        fps=float(raw["fps"]),
+        root_pos=np.asarray(raw["root_pos"], dtype=np.float64),
+        root_quat=quat_xyzw[:, [3, 0, 1, 2]],
+        joint_names=robot.joint_names,
+        joint_pos=dof,
+        source=str(path),
+    )
+
+
+def read_gmr(path: Path, robot: RobotSpec) -> MotionClip:
+    """The motion package's GMR reader when present (it owns joint-order conventions), else the fallback."""
+    try:
+        from wildrobot_amp_ext.motion import io as motion_io  # type: ignore[attr-defined]
+    except ImportError:
+        motion_io = None
+    reader = getattr(motion_io, "read_gmr_pickle", None) or getattr(motion_io, "load_gmr_pickle", None)
+    if reader is not None:
+        return reader(path, robot)
+    return _read_gmr_fallback(path, robot)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# npz: datasets, Tier 0+ segments, rollouts
+# ----------------------------------------------------------------------------------------------------------------
+def _scalar(data, key: str, default: float | None = None) -> float | None:
+    if key not in data.files:
+        return default
+    return float(np.asarray(data[key]).reshape(-1)[0])
+
+
+def _column_order(path: Path, data, robot: RobotSpec, width: int) -> np.ndarray:
+    """Column indices that put the file's joints in RobotSpec order."""
+    if "joint_names" in data.files:
+        names = [str(n) for n in np.asarray(data["joint_names"]).tolist()]
+        missing = [n for n in robot.joint_names if n not in names]
+        if missing:
+            raise InputError(path, "joint_names", f"lacks {robot.name} joints {missing[:4]}", f"play it with the robot it was made for")
+        return np.array([names.index(n) for n in robot.joint_names])
+    if width != robot.num_joints:
+        raise InputError(path, "joint_pos", f"{width} joint columns, {robot.name} has {robot.num_joints}", "pass --robot matching the file")
+    return np.arange(width)
+
+
+def _split_points(data, n: int) -> np.ndarray:
+    """Sorted frame indices where a new clip starts (always includes 0)."""
+    for key in ("episode_start", "clip_start", "segment_start"):
+        if key in data.files:
+            flags = np.asarray(data[key]).astype(bool).reshape(-1)[:n]
+            starts = np.flatnonzero(flags)
+            return np.union1d([0], starts)
+    starts = [0]
+    for key in ("motion_id", "segment_id"):
+        if key in data.files:
+            ids = np.asarray(data[key]).reshape(-1)
+            if ids.shape[0] == n:
+                starts.extend((np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist())
+    return np.unique(starts)
+
+
+def _clip_names(data, starts: np.ndarray, stem: str) -> list[str]:
+    names = []
+    ids = np.asarray(data["motion_id"]).reshape(-1) if "motion_id" in data.files else None
+    segs = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in data.files else None
+    labels = np.asarray(data["motion_names"]).tolist() if "motion_names" in data.files else None
+    for k, s in enumerate(starts):
+        name = f"{stem}[{k}]"
+        if ids is not None and s < ids.shape[0]:
+            mid = ids[s]
+            label = labels[int(mid)] if labels is not None and np.issubdtype(type(mid), np.integer) and int(mid) < len(labels) else mid
+            name = str(label)
+            if segs is not None and s < segs.shape[0]:
+                name += f"#{segs[s]}"
+        names.append(name)
+    return names
+
+
+def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
+    for key in ("root_pos", "root_quat", "joint_pos"):
+        if key not in data.files:
+            raise InputError(path, key, "missing: the viewer needs per-frame root_pos, root_quat (wxyz), joint_pos", "use a dataset built with raw states")
+    root_pos = np.asarray(data["root_pos"], dtype=np.float64)
+    root_quat = np.asarray(data["root_quat"], dtype=np.float64)
+    joint_pos = np.asarray(data["joint_pos"], dtype=np.float64)
+    n = root_pos.shape[0]
+    if root_pos.shape != (n, 3) or root_quat.shape != (n, 4) or joint_pos.ndim != 2 or joint_pos.shape[0] != n:
+        raise InputError(path, "root_pos", f"inconsistent shapes {root_pos.shape}, {root_quat.shape}, {joint_pos.shape}", "one row per frame")
+    joint_pos = joint_pos[:, _column_order(path, data, robot, joint_pos.shape[1])]
+    fps = _scalar(data, "fps")
+    if fps is None:
+        dt = _scalar(data, "dt")
+        fps = 1.0 / dt if dt else DEFAULT_NPZ_FPS
+    starts = _split_points(data, n)
+    ends = np.append(starts[1:], n)
+    names = _clip_names(data, starts, path.stem)
+    return [
+        MotionClip(names[k], fps, root_pos[s:e], root_quat[s:e], robot.joint_names, joint_pos[s:e], source=str(path))
+        for k, (s, e) in enumerate(zip(starts, ends))
+        if e > s
+    ]
+
+
+def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(path, None, f"not a readable .npz ({err})", "pass a dataset, segments or rollout .npz") from None
+    with data:
+        if "root_pos" in data.files and np.asarray(data["root_pos"]).ndim == 3:
+            from wildrobot_amp_ext.eval.rollout import Rollout
+
+            return "rollout", Rollout.from_npz_data(path, data).to_clips(robot)
+        return "npz", read_frames_npz(path, robot, data)
+
+
+def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = None) -> MotionSet:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, None, "file not found", "pass a GMR .pkl, a dataset / segments .npz or a rollout .npz")
+    if path.suffix in (".pkl", ".pickle"):
+        kind, clips = "gmr", [read_gmr(path, robot)]
+    elif path.suffix == ".npz":
+        kind, clips = read_npz(path, robot)
+    else:
+        raise InputError(path, None, f"unknown motion file type '{path.suffix}'", "use .pkl (GMR) or .npz")
+    if not clips:
+        raise InputError(path, None, "holds no frames", None)
+    for clip in clips:
+        _check_clip(path, clip)
+    if max_clips is not None:
+        clips = clips[:max_clips]
+    return MotionSet(path.stem, path, kind, clips)
+
+
+def _check_clip(path: Path, clip: MotionClip) -> None:
+    if not clip.fps > 0:
+        raise InputError(path, "fps", f"must be positive, got {clip.fps}", None)
+    for key in ("root_pos", "root_quat", "joint_pos"):
+        if not np.isfinite(getattr(clip, key)).all():
+            raise InputError(path, key, f"clip '{clip.name}' holds NaN/Inf", "fix or drop those frames")
