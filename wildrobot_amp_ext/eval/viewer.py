@@ -292,6 +292,7 @@ class MotionViewer:
             raise InputError(None, "motions", "nothing to play", None)
         self.num_lanes = max(len(r) for r in self.rounds)
         self._renderer = None
+        self.last_camera = None  # the camera of the last scene-layout frame (tests re-render with it)
         self._setup_model(check_model)
 
     # --- model ------------------------------------------------------------------------------------------------
@@ -525,7 +526,8 @@ class MotionViewer:
             mujoco.mj_forward(self.model, data)
             roots = np.array([data.qpos[lane.root_qpos : lane.root_qpos + 3] for k, lane in enumerate(self.lanes) if state[k] is not None])
             spread = float(np.ptp(roots[:, 1])) if len(roots) > 1 else 0.0
-            renderer.update_scene(data, camera=self._camera(roots.mean(axis=0), spread))
+            self.last_camera = self._camera(roots.mean(axis=0), spread)
+            renderer.update_scene(data, camera=self.last_camera)
             for k, lane in enumerate(self.lanes):
                 self._decorate(renderer.scene, data, lane, k, None if state[k] is None else state[k][1], disc=self.num_lanes > 1)
             image = renderer.render().copy()
