@@ -21,6 +21,7 @@ API (``task`` is a gymnasium id registered by :mod:`wildrobot_amp_ext.tasks`, e.
     env = create_env(cfg, task=task)                                      # an env from a config you edited
 
 ``overrides`` use Isaac Lab's Hydra syntax (``env.<path>=<value>``, ``agent.<path>=<value>``, ``presets=...``).
+One env per process at a time (Isaac Lab's SimulationContext is a singleton): close one before making the next.
 ``make_env`` refuses configs that need Isaac Sim / Kit (PhysX, RTX cameras): use :func:`launch_env` for those,
 which keeps the runtime alive for the lifetime of the env.
 
@@ -132,6 +133,11 @@ def _launcher_args(launcher_args: dict | None) -> dict:
 
 def _instantiate(cfg: Any, task: str | None, render_mode: str | None):
     import gymnasium as gym
+    from isaaclab.sim import SimulationContext
+
+    if SimulationContext.instance() is not None:
+        # Isaac Lab keeps one simulation per process; a second env would fail deep inside ManagerBasedEnv
+        raise RuntimeError("an Isaac Lab env is already open in this process: close it (env.close()) first")
 
     if task is not None:
         return gym.make(task, cfg=cfg, render_mode=render_mode)

@@ -20,17 +20,16 @@ if TYPE_CHECKING:
 class reset_from_reference(ManagerTermBase):
     """Reference state initialisation: a ``fraction`` of the resetting envs start in a random reference frame
     (root height/orientation, root and joint velocities, joint positions), placed at their env origin with an
-    optional random heading. No-op while ``env.cfg.amp.dataset`` is unset or ``fraction`` is 0. Runs after the
+    optional random heading. No-op while ``env.cfg.amp.dataset`` is unset or ``fraction`` is 0; the dataset is (re)read when that path changes. Runs after the
     default reset events (declare it last) so it overwrites their state for the chosen envs."""
 
     def __init__(self, cfg: EventTermCfg, env: ManagerBasedEnv):
         super().__init__(cfg, env)
         self.robot = env_robot(env)
-        dataset = env.cfg.amp.dataset
-        fraction = float(cfg.params.get("fraction", 0.0))
         self.states: ReferenceStates | None = None
-        if dataset and fraction > 0.0:
-            self.states = ReferenceStates.from_npz(dataset, self.robot, env.device)
+        self._states_source: str | None = None
+        if float(cfg.params.get("fraction", 0.0)) > 0.0:
+            self._load(env)  # fail at env creation, not at the first reset, on a bad dataset
         asset_cfg: SceneEntityCfg = cfg.params.get("asset_cfg", SceneEntityCfg("robot"))
         self.asset: Articulation = env.scene[asset_cfg.name]
         joint_ids, _ = self.asset.find_joints(list(self.robot.joint_names), preserve_order=True)
@@ -46,7 +45,7 @@ class reset_from_reference(ManagerTermBase):
         height_offset: float = 0.0,
         asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
     ) -> None:
-        if self.states is None or fraction <= 0.0:
+        if fraction <= 0.0 or not self._load(env):
             return
         if env_ids is None or isinstance(env_ids, slice):
             env_ids = torch.arange(env.num_envs, device=env.device)
@@ -56,6 +55,17 @@ class reset_from_reference(ManagerTermBase):
             return
         frames = torch.randint(0, self.states.num_frames, (chosen.numel(),), device=env.device)
         self.write_frames(env, chosen, frames, random_heading=random_heading, height_offset=height_offset)
+
+    def _load(self, env: ManagerBasedEnv) -> bool:
+        """(Re)load the raw reference states when ``env.cfg.amp.dataset`` names a new file; False: no dataset."""
+        dataset = env.cfg.amp.dataset
+        if not dataset:
+            self.states, self._states_source = None, None
+            return False
+        if dataset != self._states_source:
+            self.states = ReferenceStates.from_npz(dataset, self.robot, env.device)
+            self._states_source = dataset
+        return True
 
     def write_frames(
         self, env: ManagerBasedEnv, env_ids: torch.Tensor, frames: torch.Tensor, random_heading: bool, height_offset: float

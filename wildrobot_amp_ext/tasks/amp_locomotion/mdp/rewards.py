@@ -45,17 +45,38 @@ def mechanical_power(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEn
 
 
 class FeetKinematics:
-    """Per-foot contact flag, sole height and horizontal sole speed from the RobotSpec contact points."""
+    """Per-foot contact flag, sole height and horizontal sole speed from the RobotSpec contact points.
+
+    One instance per env (:func:`shared_feet`) caches the contact points per physics step, so the foot reward
+    terms read the articulation once per step instead of once each."""
 
     def __init__(self, env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg):
+        self.env = env
         self.kin = RobotKinematics(env, asset_cfg, env_robot(env))
         self.num_feet = len(self.kin.robot.feet)
+        self._key = None
+        self._height = self._speed = None
+
+    def _refresh(self) -> None:
+        key = self.env._sim_step_counter
+        if key == self._key:
+            return
+        pos, vel = self.kin.contact_points()  # (N, 2F, 3), points grouped per foot (toe, heel)
+        n = pos.shape[0]
+        self._height = torch.amin(pos[..., 2].reshape(n, self.num_feet, 2), dim=-1)
+        self._speed = torch.linalg.vector_norm(vel[..., :2], dim=-1).reshape(n, self.num_feet, 2).mean(dim=-1)
+        self._key = key
 
     def read(self, contact_height: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        pos, vel = self.kin.contact_points()  # (N, 2F, 3), points grouped per foot (toe, heel)
-        height = pos[..., 2].view(pos.shape[0], self.num_feet, 2).min(dim=-1).values
-        speed = torch.linalg.vector_norm(vel[..., :2], dim=-1).view(pos.shape[0], self.num_feet, 2).mean(dim=-1)
-        return height < contact_height, height, speed
+        self._refresh()
+        return self._height < contact_height, self._height, self._speed
+
+
+def shared_feet(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg) -> FeetKinematics:
+    feet = getattr(env, "_amp_feet_kinematics", None)
+    if feet is None:
+        feet = env._amp_feet_kinematics = FeetKinematics(env, asset_cfg)
+    return feet
 
 
 class feet_air_time_biped(ManagerTermBase):
@@ -64,7 +85,7 @@ class feet_air_time_biped(ManagerTermBase):
 
     def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
-        self.feet = FeetKinematics(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
+        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
         shape = (env.num_envs, self.feet.num_feet)
         self.air_time = torch.zeros(shape, device=env.device)
         self.contact_time = torch.zeros(shape, device=env.device)
@@ -99,7 +120,7 @@ class feet_slide(ManagerTermBase):
 
     def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
-        self.feet = FeetKinematics(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
+        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
 
     def __call__(
         self, env: ManagerBasedRLEnv, contact_height: float, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")
@@ -114,7 +135,7 @@ class foot_clearance(ManagerTermBase):
 
     def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
-        self.feet = FeetKinematics(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
+        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
 
     def __call__(
         self, env: ManagerBasedRLEnv, target_height: float, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")

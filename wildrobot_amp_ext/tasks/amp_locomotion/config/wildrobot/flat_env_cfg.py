@@ -15,7 +15,8 @@ def _wildrobot_scales(cfg: AmpLocomotionEnvCfg) -> None:
     cfg.rewards.mechanical_power.weight = -2.0e-3
     cfg.rewards.feet_air_time.params["threshold"] = 0.25
     cfg.rewards.foot_clearance.params["target_height"] = 0.03
-    cfg.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
+    if cfg.events.push_robot is not None:
+        cfg.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
 
 
 @configclass

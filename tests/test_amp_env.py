@@ -1,0 +1,299 @@
+"""AMP env: terminal-frame handling of ``extras["amp_obs"]``, reference = policy features (kinematic replay checked
+against MuJoCo forward kinematics), reference state initialisation and reference motion sampling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import pytest
+import torch
+
+from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features, stack_history
+from wildrobot_amp_ext.motion.synthetic import synthetic_walk
+from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr, joint_qpos_adr
+
+os.environ.setdefault("WARP_CACHE_PATH", str(Path("~/.cache/wildrobot_amp_ext/warp").expanduser()))
+
+pytestmark = pytest.mark.isaaclab
+
+TASK = "WildRobot-AMP-Flat-Play-v0"
+FEATURE_ATOL = 1e-4
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# reference side: MuJoCo forward kinematics of a synthetic clip (independent of Isaac Lab / Newton)
+# ------------------------------------------------------------------------------------------------------------------
+def _yaw_pitch_quat(yaw: float, pitch: float) -> np.ndarray:
+    qz = np.array([np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)])
+    qy = np.array([np.cos(pitch / 2), 0, np.sin(pitch / 2), 0])
+    out = np.empty(4)
+    mujoco.mju_mulQuat(out, qz, qy)
+    return out
+
+
+def reference_clip_states(robot, num_frames: int = 40, yaw: float = 0.7, pitch: float = 0.08) -> dict[str, np.ndarray]:
+    """Raw per-frame states of a synthetic walk, turned to ``yaw`` and tilted by ``pitch`` (so the heading frame
+    matters), with a spinning root (nonzero world angular velocity) and finite-difference velocities."""
+    clip = synthetic_walk(robot, duration=(num_frames - 1) / 30.0, fps=30.0)
+    dt = clip.dt
+    tilt = _yaw_pitch_quat(yaw, pitch)
+    root_quat = np.empty_like(clip.root_quat)
+    for i, q in enumerate(clip.root_quat):
+        mujoco.mju_mulQuat(root_quat[i], tilt, q)
+    c, s = np.cos(yaw), np.sin(yaw)
+    rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    root_pos = clip.root_pos @ rot.T
+    root_pos[:, 2] += 0.01
+    t = np.arange(clip.num_frames) * dt
+    return {
+        "root_pos": root_pos,
+        "root_quat": root_quat,
+        "root_lin_vel": np.gradient(root_pos, dt, axis=0),
+        "root_ang_vel": np.column_stack([0.3 * np.sin(3 * t), 0.2 * np.cos(2 * t), 0.5 + 0.4 * np.sin(t)]),
+        "joint_pos": clip.joint_pos,
+        "joint_vel": np.gradient(clip.joint_pos, dt, axis=0),
+    }
+
+
+def mujoco_kinematic_state(robot, states: dict[str, np.ndarray]) -> KinematicState:
+    """Contact points by MuJoCo FK of the built model's ``<foot>_<toe|heel>_contact`` sites."""
+    model = robot.build_model(with_floor=False)
+    data = mujoco.MjData(model)
+    qadr, dadr, sites = joint_qpos_adr(model, robot), joint_dof_adr(model, robot), contact_site_ids(model, robot)
+    n = states["root_pos"].shape[0]
+    pos = np.empty((n, sites.size, 3))
+    vel = np.empty((n, sites.size, 3))
+    res = np.empty(6)
+    for i in range(n):
+        quat = states["root_quat"][i]
+        rot = np.empty(9)
+        mujoco.mju_quat2Mat(rot, quat)
+        data.qpos[:3], data.qpos[3:7], data.qpos[qadr] = states["root_pos"][i], quat, states["joint_pos"][i]
+        # free joint: linear velocity in the world frame, angular velocity in the body frame
+        data.qvel[:3] = states["root_lin_vel"][i]
+        data.qvel[3:6] = rot.reshape(3, 3).T @ states["root_ang_vel"][i]
+        data.qvel[dadr] = states["joint_vel"][i]
+        mujoco.mj_forward(model, data)
+        pos[i] = data.site_xpos[sites]
+        for k, site in enumerate(sites):
+            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_SITE, int(site), res, 0)
+            vel[i, k] = res[3:]
+    return KinematicState.from_numpy(
+        root_pos_w=states["root_pos"], root_quat_w=states["root_quat"], root_lin_vel_w=states["root_lin_vel"],
+        root_ang_vel_w=states["root_ang_vel"], joint_pos=states["joint_pos"], joint_vel=states["joint_vel"],
+        contact_pos_w=pos, contact_vel_w=vel,
+    )
+
+
+def write_reference_npz(path: Path, robot, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    states = reference_clip_states(robot)
+    features = compute_amp_features(mujoco_kinematic_state(robot, states), spec, torch.as_tensor(robot.default_joint_pos))
+    arrays = {k: v.astype(np.float32) for k, v in states.items()}
+    arrays["features"] = features.numpy().astype(np.float32)
+    arrays["motion_id"] = np.zeros(len(features), dtype=np.int64)
+    arrays["joint_names"] = np.array(robot.joint_names)
+    arrays["feature_version"] = np.array(spec.version(robot))
+    np.savez(path, **arrays)
+    return arrays
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# fixtures
+# ------------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def amp_env():
+    from wildrobot_amp_ext.isaaclab.launch import make_env
+
+    env = make_env(TASK, num_envs=4, overrides=["env.events.reference_state_init.params.fraction=0.0"])
+    yield env.unwrapped
+    env.close()
+
+
+def _step(env, action_scale: float = 0.5, gen: torch.Generator | None = None):
+    action = (torch.rand(env.num_envs, env.action_manager.total_action_dim, generator=gen) * 2 - 1) * action_scale
+    return env.step(action.to(env.device))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# tests
+# ------------------------------------------------------------------------------------------------------------------
+def test_amp_observation_layout(amp_env):
+    robot = load_robot("wildrobot")
+    spec = FeatureSpec.from_dict(amp_env.cfg.amp.feature_spec)
+    assert amp_env.amp_observation_space.shape == (spec.obs_dim(robot),)
+    obs, extras = amp_env.reset()
+    assert obs["amp"].shape == (amp_env.num_envs, spec.obs_dim(robot))
+    # right after a reset the history repeats the reset frame (as the dataset's stack_history does at clip starts)
+    frame = spec.frame_dim(robot)
+    torch.testing.assert_close(obs["amp"][:, :frame], obs["amp"][:, frame:])
+    torch.testing.assert_close(extras["amp_obs"], obs["amp"])
+
+
+def test_amp_obs_holds_terminal_frame_on_reset(amp_env):
+    env = amp_env
+    robot = load_robot("wildrobot")
+    frame = env.amp_frame_dim
+    art = env.scene["robot"]
+    joint_ids = [art.joint_names.index(n) for n in robot.joint_names]
+    default = torch.as_tensor(robot.default_joint_pos, dtype=torch.float32, device=env.device)
+    recorded = {}
+    original_reset_idx = env._reset_idx
+
+    def recording_reset_idx(env_ids):
+        # the state the episode ended in, read before the reset overwrites it
+        ids = torch.arange(env.num_envs)[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids)
+        recorded["ids"] = ids.clone()
+        recorded["frame"] = env.amp_frame().clone()
+        recorded["joint_pos"] = art.data.joint_pos.torch[:, joint_ids].clone()
+        original_reset_idx(env_ids)
+
+    env._reset_idx = recording_reset_idx
+    try:
+        gen = torch.Generator().manual_seed(1)
+        env.reset()
+        for _ in range(8):
+            previous, *_ = _step(env, gen=gen)
+        ending = 1
+        # env 1 times out on the next step, the others carry on
+        env.episode_length_buf[ending] = env.max_episode_length - 1
+        recorded.clear()
+        obs, _, terminated, truncated, extras = _step(env, gen=gen)
+        done = (terminated | truncated).nonzero().flatten().tolist()
+        assert done == [ending] and recorded["ids"].tolist() == [ending]
+
+        amp_obs = extras["amp_obs"]
+        # terminal row: previous last frame, then the pre-reset state's frame
+        torch.testing.assert_close(amp_obs[ending, :frame], previous["amp"][ending, frame:])
+        torch.testing.assert_close(amp_obs[ending, frame:], recorded["frame"][ending])
+        joint_cols = slice(frame, frame + robot.num_joints)  # joint_pos term of the newest frame
+        torch.testing.assert_close(amp_obs[ending, joint_cols], recorded["joint_pos"][ending] - default, atol=1e-5, rtol=0)
+        # ... which is not the reset state the observation now shows
+        reset_frame = obs["amp"][ending, frame:]
+        torch.testing.assert_close(obs["amp"][ending, :frame], reset_frame)
+        assert (amp_obs[ending, frame:] - reset_frame).abs().max() > 1e-2
+        # the other envs: amp_obs is just the post-step observation
+        others = [i for i in range(env.num_envs) if i != ending]
+        torch.testing.assert_close(amp_obs[others], obs["amp"][others])
+        torch.testing.assert_close(obs["amp"][others, :frame], previous["amp"][others, frame:])
+
+        # next step: nothing resets, amp_obs follows the observation again
+        obs, _, terminated, truncated, extras = _step(env, gen=gen)
+        assert not (terminated | truncated).any()
+        torch.testing.assert_close(extras["amp_obs"], obs["amp"])
+    finally:
+        env._reset_idx = original_reset_idx
+
+
+def test_replayed_reference_gives_reference_features(amp_env):
+    """Teleport the robots through reference frames: the env's AMP features equal the shared function applied to
+    MuJoCo's kinematics of the same frames (reference features = policy features)."""
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import write_kinematic_state
+
+    env = amp_env
+    robot = load_robot("wildrobot")
+    spec = env.amp_feature_spec
+    states = reference_clip_states(robot)
+    reference = mujoco_kinematic_state(robot, states)
+    default = torch.as_tensor(robot.default_joint_pos)
+    expected_all = compute_amp_features(reference, spec, default)
+    # every term, raw velocities: exercises contact-point velocities and heights continuously, not just labels
+    full_spec = FeatureSpec(terms=ALL_TERMS, root_lin_vel_mode="raw")
+    expected_full = compute_amp_features(reference, full_spec, default)
+    art = env.scene["robot"]
+    joint_ids = torch.as_tensor([art.joint_names.index(n) for n in robot.joint_names], device=env.device)
+    env_ids = torch.arange(env.num_envs, device=env.device)
+    layout = spec.layout(robot)
+    env.reset()
+    checked = 0
+    for start in range(0, reference.root_pos_w.shape[0] - env.num_envs + 1, env.num_envs):
+        rows = slice(start, start + env.num_envs)
+        batch = KinematicState(**{k: v.to(env.device, torch.float32) for k, v in vars(reference[rows]).items()})
+        batch.root_pos_w = batch.root_pos_w + env.scene.env_origins  # each env replays in its own cell
+        write_kinematic_state(env, env_ids, batch, joint_ids)
+        env.sim.forward()
+        got = env.amp_frame().double().cpu()
+        expected = expected_all[rows]
+        for term, sl in layout.items():
+            torch.testing.assert_close(got[:, sl], expected[:, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}")
+        # the observation group stacks the same frame after a reset of its history
+        env.observation_manager.reset()
+        stacked = env.observation_manager.compute_group("amp", update_history=True).double().cpu()
+        torch.testing.assert_close(stacked, expected.repeat(1, spec.history), atol=FEATURE_ATOL, rtol=0)
+        full = compute_amp_features(env.amp_feature_term.kinematics.state(), full_spec, default.to(env.device))
+        for term, sl in full_spec.layout(robot).items():
+            torch.testing.assert_close(
+                full.double().cpu()[:, sl], expected_full[rows, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}"
+            )
+        checked += env.num_envs
+    assert checked >= 32
+    # the test is not vacuous: contacts switch and the robot moves during the clip
+    contacts = expected_all[:, layout["foot_contacts"]]
+    assert 0 < contacts.mean() < 1
+    assert expected_all[:, layout["root_lin_vel"]].abs().max() > 0.5
+    assert expected_full[:, full_spec.layout(robot)["foot_z_velocity"]].abs().max() > 0.1
+
+
+def test_dataset_overrides_reach_the_config(tmp_path):
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
+
+    cfg = load_env_cfg(TASK, num_envs=3, overrides=[f"env.amp.dataset={tmp_path / 'r.npz'}",
+                                                    "env.events.reference_state_init.params.fraction=1.0"])
+    assert cfg.scene.num_envs == 3 and cfg.amp.dataset == str(tmp_path / "r.npz")
+    assert cfg.events.reference_state_init.params["fraction"] == 1.0
+
+
+def test_reference_state_init_and_reference_sampling(tmp_path, amp_env):
+    robot = load_robot("wildrobot")
+    spec = FeatureSpec()
+    path = tmp_path / "reference.npz"
+    arrays = write_reference_npz(path, robot, spec)
+    u = amp_env
+    rsi = u.event_manager.get_term_cfg("reference_state_init")
+    u.cfg.amp.dataset = str(path)
+    u._reference_sampler = None
+    rsi.params["fraction"] = 1.0
+    try:
+        u.reset()
+        art = u.scene["robot"]
+        joint_ids = [art.joint_names.index(n) for n in robot.joint_names]
+        joint_pos = art.data.joint_pos.torch[:, joint_ids].cpu().numpy()
+        got = u.amp_frame().cpu().numpy()
+        # every env starts in one of the reference frames and shows that frame's dataset features (any heading:
+        # the features are heading-invariant). The gait is periodic, so match frames on joints and features.
+        env_rows = np.concatenate([joint_pos, got], axis=1)
+        ref_rows = np.concatenate([arrays["joint_pos"], arrays["features"]], axis=1)
+        frames = np.abs(env_rows[:, None, :] - ref_rows[None]).max(axis=-1).argmin(axis=1)
+        np.testing.assert_allclose(joint_pos, arrays["joint_pos"][frames], atol=1e-5)
+        np.testing.assert_allclose(got, arrays["features"][frames], atol=FEATURE_ATOL)
+        height = (art.data.root_link_pos_w.torch[:, 2] - u.scene.env_origins[:, 2]).cpu().numpy()
+        np.testing.assert_allclose(height, arrays["root_pos"][frames, 2], atol=1e-5)
+
+        # collect_reference_motions: rows of the dataset's stacked AMP observations, on the env device
+        motions = u.collect_reference_motions(64)
+        assert motions.shape == (64, u.amp_obs_dim) and motions.device == torch.device(u.device)
+        table = stack_history(torch.as_tensor(arrays["features"]), spec.history).numpy()
+        nearest = np.abs(motions.cpu().numpy()[:, None, :] - table[None]).max(axis=-1).min(axis=1)
+        assert nearest.max() < 1e-5
+    finally:
+        rsi.params["fraction"] = 0.0
+        u.cfg.amp.dataset = None
+        u._reference_sampler = None
+
+
+def test_dataset_with_other_features_is_refused(tmp_path, amp_env):
+    from wildrobot_amp_ext.errors import InputError
+
+    robot = load_robot("wildrobot")
+    path = tmp_path / "stage0.npz"
+    write_reference_npz(path, robot, FeatureSpec().with_terms(("joint_pos", "joint_vel")))
+    amp_env.cfg.amp.dataset = str(path)
+    amp_env._reference_sampler = None
+    try:
+        with pytest.raises(InputError, match="feature"):
+            amp_env.collect_reference_motions(8)
+    finally:
+        amp_env.cfg.amp.dataset = None
