@@ -1,7 +1,7 @@
 """AMP overhead vs plain PPO: env-steps/s of PPO, skrl's AMP and ours on the same env, in one process.
 
     .venv/bin/python benchmarks/bench_amp_overhead.py                       # toy env, several physics costs
-    .venv/bin/python benchmarks/bench_amp_overhead.py --task WildRobot-AMP-Flat-v0 --num-envs 16 --device cpu
+    .venv/bin/python benchmarks/bench_amp_overhead.py --task WildRobot-AMP-Flat-v0 --num-envs 16 --dataset ref.npz
 
 All three get the same policy / value networks, rollouts, epochs, minibatches and preprocessors from the agent
 cfg. skrl's AMP adds the discriminator, the reference dataset and the replay buffer; ours adds on top the NaN
@@ -130,7 +130,10 @@ def make_env(args, sim_cost_ms: float):
     if args.task:
         from wildrobot_amp_ext.isaaclab.launch import make_env as make_task_env
 
-        return make_task_env(args.task, num_envs=args.num_envs, device=args.device)
+        overrides = list(args.env_override)
+        if args.dataset:
+            overrides.append(f"env.amp.dataset={Path(args.dataset).resolve()}")
+        return make_task_env(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
     from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv
 
     return ToyAmpEnv(num_envs=args.num_envs, device=args.device, sim_cost_ms=sim_cost_ms)
@@ -139,6 +142,8 @@ def make_env(args, sim_cost_ms: float):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default=None, help="real task id (default: the toy env)")
+    p.add_argument("--dataset", default=None, help="real task: reference .npz (env.amp.dataset)")
+    p.add_argument("--env-override", nargs="*", default=[], help="real task: Isaac Lab Hydra overrides, e.g. env.events.reference_state_init.params.fraction=0.0")
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--timesteps", type=int, default=256, help="timed timesteps per run (multiple of rollouts)")

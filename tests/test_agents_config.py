@@ -109,8 +109,8 @@ def test_models_from_yaml_shapes_and_discriminator_last_linear():
     assert models["discriminator"].act({"observations": torch.randn(5, 38)}, role="discriminator")[0].shape == (5, 1)
     last = list(models["discriminator"].modules())[-1]
     assert isinstance(last, nn.Linear) and last.out_features == 1
-    # layers [1024, 512] from the YAML: 38*1024+1024 + 1024*512+512 + 512+1
-    assert parameter_count(models["discriminator"]) == 38 * 1024 + 1024 + 1024 * 512 + 512 + 512 + 1
+    # layers [256, 128] from the YAML: 38*256+256 + 256*128+128 + 128+1
+    assert parameter_count(models["discriminator"]) == 38 * 256 + 256 + 256 * 128 + 128 + 128 + 1
 
 
 @pytest.mark.parametrize(
