@@ -28,6 +28,7 @@ File layouts
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -175,15 +176,20 @@ def map_joints_to_robot(clip: MotionClip, robot: RobotSpec) -> MotionClip:
 # ------------------------------------------------------------------------------------------------------------------
 # readers
 # ------------------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=16)
+def _cached_robot(name: str) -> RobotSpec:
+    return load_robot(name)
+
+
 def _source_joint_names(file: str, num_cols: int, options: ReadOptions, default_robot: RobotSpec | None) -> tuple[str, ...]:
-    source = load_robot(options.source_robot) if options.source_robot else default_robot
+    source = _cached_robot(options.source_robot) if options.source_robot else default_robot
     if source is None:
         raise InputError(file, "dof_pos", "the pickle has no joint_names", "pass --source-robot <robot whose joint order the file uses>")
     if source.num_joints != num_cols:
         matching = []
         for name in list_robots():
             try:
-                if load_robot(name).num_joints == num_cols:
+                if _cached_robot(name).num_joints == num_cols:
                     matching.append(name)
             except InputError:
                 continue
@@ -271,16 +277,18 @@ def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions(
     if motion_id.shape != (n,):
         raise InputError(file, "motion_id", f"{motion_id.size} ids for {n} frames", "one id per frame")
     segment_id = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in data.files else np.zeros(n, np.int64)
-    clip_names = _npz_names(data, "clip_names") if "clip_names" in data.files else ()
-    starts = np.flatnonzero(np.r_[True, (motion_id[1:] != motion_id[:-1]) | (segment_id[1:] != segment_id[:-1])])
+    if "clip_start" in data.files:
+        starts = np.union1d([0], np.flatnonzero(np.asarray(data["clip_start"]).reshape(-1)[:n]))
+    else:
+        starts = np.flatnonzero(np.r_[True, (motion_id[1:] != motion_id[:-1]) | (segment_id[1:] != segment_id[:-1])])
     ends = np.r_[starts[1:], n]
+    clip_names = _npz_names(data, "clip_names")
+    if len(clip_names) != len(starts):
+        clip_names = tuple(f"{Path(file).stem}[{k}]" for k in range(len(starts)))
     clips = []
-    for s, e in zip(starts, ends):
-        mid = motion_id[s]
-        base = clip_names[int(mid)] if clip_names and np.issubdtype(motion_id.dtype, np.integer) and 0 <= int(mid) < len(clip_names) else str(mid)
-        name = base if segment_id[s] == 0 and len(starts) == len(np.unique(motion_id)) else f"{base}#seg{int(segment_id[s])}"
-        meta = {"motion_id": mid.item() if hasattr(mid, "item") else mid, "segment_id": int(segment_id[s]), "frame_range": (int(s), int(e))}
-        clip = MotionClip(name, fps, root_pos[s:e], root_quat[s:e], names, joint_pos[s:e], source=file, meta=meta)
+    for k, (s, e) in enumerate(zip(starts, ends)):
+        meta = {"motion_id": motion_id[s].item(), "segment_id": int(segment_id[s]), "frame_range": (int(s), int(e))}
+        clip = MotionClip(clip_names[k], fps, root_pos[s:e], root_quat[s:e], names, joint_pos[s:e], source=file, meta=meta)
         clips.append(validate_clip(clip, file, replace(options, min_frames=1)))
     return clips
 
@@ -333,7 +341,9 @@ def load_motions(paths: str | Path | Iterable[str | Path], robot: RobotSpec, sou
     for p in [paths] if isinstance(paths, (str, Path)) else paths:
         files += motion_files(p)
     clips: list[MotionClip] = []
-    for f in progress(files, desc="read motions", unit="file", disable=None if show_progress and len(files) > 1 else True):
+    import sys
+
+    for f in progress(files, desc="read motions", unit="file", leave=False, disable=not (show_progress and len(files) > 1 and sys.stderr.isatty())):
         clips += load_motion(f, robot, source_robot, options)
     return clips
 

@@ -1,0 +1,311 @@
+"""GMR pickles (or motion npz) -> AMP reference dataset.
+
+    python convert_dataset/convert_dataset.py --robot unitree_g1_23dof --source-robot unitree_g1_29dof \\
+        --input motions/ --output g1_reference.npz --target-fps 50 [--lin-vel-mode direction] [--export-pkl ref.pkl]
+
+Per clip: read (restricted unpickler, xyzw -> wxyz, checks) -> joints mapped **by name** into the RobotSpec order
+(joints the robot lacks are dropped) -> resampled to ``--target-fps`` (linear joints / root position, slerp root
+orientation) -> velocities by central differences at the target rate (joints; root linear and angular velocity in
+the **world** frame: the feature function rotates them into the heading frame, as it does for the simulator's
+``root_*_vel_w`` in the env) -> contact points by batched forward kinematics of ``robot.build_model()`` (sites
+``<foot>_toe_contact`` / ``<foot>_heel_contact``) and their velocities. All clips are concatenated, the raw states
+rounded to the storage dtype, and the features computed from them by the shared
+:func:`~wildrobot_amp_ext.features.compute_amp_features` (default offset ``joint_pos - default_joint_pos``, heading
+frame, velocity encoding, contact labels with the FeatureSpec thresholds). Nothing is written unless every file
+converts.
+
+API (for the miner and scripts)::
+
+    build_dataset(clips, robot, spec=FeatureSpec(), target_fps=50.0, *, motion_ids=None, segment_ids=None,
+                  segment_scores=None, motion_names=None, meta=None, show_progress=False) -> ReferenceDataset
+        clips: MotionClip in RobotSpec order (motion.load_motion output); each clip is one clip/segment row block
+    features_from_states(states: ClipStates, robot, spec) -> (N, F) float64
+    convert_files(inputs, output, robot, spec, config) -> ReferenceDataset       # reads, builds, saves atomically
+    save_dataset(path, ds) / export_seed000_pkl(path, ds)                        # re-exported from dataset.schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_seed000_pkl, save_dataset
+from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features
+from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.motion.io import ReadOptions, load_motion, motion_files
+from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, clip_states
+from wildrobot_amp_ext.motion.resample import resample_clip
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
+from wildrobot_amp_ext.utils.progress import progress
+
+#: contact-derived terms removed by --drop-contacts (seed 001's "remove the feet")
+FOOT_TERMS = ("foot_contacts", "foot_height", "foot_z_velocity")
+
+
+@dataclass(frozen=True)
+class ConvertConfig:
+    #: output frame rate; None keeps each file's rate (then all files must share it)
+    target_fps: float | None = 50.0
+    read: ReadOptions = field(default_factory=ReadOptions)
+    #: clips shorter than this after resampling are refused (central differences need 3 frames)
+    min_frames: int = 3
+    compressed: bool = True
+    export_pkl: Path | None = None
+    show_progress: bool = True
+
+
+def bars_disabled(show: bool, count: int) -> bool:
+    """Progress bars on multi-item runs in a terminal only: a redirected stderr keeps just the one-line errors."""
+    return not (show and count > 1 and sys.stderr.isatty())
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# features
+# ------------------------------------------------------------------------------------------------------------------
+def features_from_states(states: ClipStates, robot: RobotSpec, spec: FeatureSpec) -> np.ndarray:
+    """The env's feature function on stored raw states, float64 on the CPU."""
+    state: KinematicState = states.to_kinematic_state(device="cpu", dtype=torch.float64)
+    default = torch.as_tensor(robot.default_joint_pos, dtype=torch.float64)
+    with torch.no_grad():
+        return compute_amp_features(state, spec, default).numpy()
+
+
+def round_states(states: ClipStates, dtype=STORAGE_DTYPE) -> ClipStates:
+    """States as they will be read back from the file (features are computed from these)."""
+    return ClipStates(**{k: v.astype(dtype).astype(np.float64) for k, v in states.as_dict().items()})
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# building
+# ------------------------------------------------------------------------------------------------------------------
+def build_dataset(
+    clips: Sequence[MotionClip],
+    robot: RobotSpec,
+    spec: FeatureSpec | None = None,
+    target_fps: float | None = 50.0,
+    *,
+    motion_ids: Sequence[int] | None = None,
+    segment_ids: Sequence[int] | None = None,
+    segment_scores: Sequence[float] | None = None,
+    motion_names: Sequence[str] | None = None,
+    meta: dict | None = None,
+    min_frames: int = 3,
+    show_progress: bool = False,
+    fk: ForwardKinematics | None = None,
+) -> ReferenceDataset:
+    """Resample, differentiate, run FK and compute features for clips already in ``robot``'s joint order.
+
+    ``motion_ids`` / ``segment_ids`` / ``segment_scores`` are per clip (defaults: 0..C-1 / 0 / none); two clips
+    may share a motion id (segments of one motion) but not a (motion id, segment id) pair."""
+    spec = spec or FeatureSpec()
+    if not clips:
+        raise InputError(None, "input", "no motion clips to convert", "pass at least one motion file")
+    num = len(clips)
+    motion_ids = list(range(num)) if motion_ids is None else [int(m) for m in motion_ids]
+    segment_ids = [0] * num if segment_ids is None else [int(s) for s in segment_ids]
+    if len(motion_ids) != num or len(segment_ids) != num:
+        raise ValueError("motion_ids and segment_ids need one entry per clip")
+    pairs = list(zip(motion_ids, segment_ids))
+    if len(set(pairs)) != num:
+        raise ValueError("each clip needs its own (motion_id, segment_id) pair")
+    if segment_scores is not None and len(segment_scores) != num:
+        raise ValueError("segment_scores needs one score per clip")
+
+    fk = fk or ForwardKinematics(robot)
+    rates = {float(c.fps) for c in clips}
+    if target_fps is None and len(rates) > 1:
+        raise InputError(None, "--target-fps", f"clips have different frame rates {sorted(rates)}", "pass --target-fps to resample them to one rate")
+    fps = float(target_fps) if target_fps is not None else rates.pop()
+
+    parts: list[ClipStates] = []
+    for clip in progress(clips, desc="kinematics", unit="clip", leave=False, disable=bars_disabled(show_progress, num)):
+        if tuple(clip.joint_names) != tuple(robot.joint_names):
+            raise ValueError(f"clip '{clip.name}' is not in {robot.name}'s joint order (use motion.load_motion)")
+        resampled = resample_clip(clip, fps)
+        if resampled.num_frames < min_frames:
+            raise InputError(
+                clip.source or clip.name, "root_pos", f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)", f"clips need at least {min_frames} frames; drop or extend it"
+            )
+        parts.append(clip_states(resampled, robot, fk))
+
+    states = round_states(ClipStates.concatenate(parts))
+    features = features_from_states(states, robot, spec)
+    lengths = np.array([p.num_frames for p in parts])
+    starts = np.zeros(int(lengths.sum()), dtype=bool)
+    starts[np.r_[0, np.cumsum(lengths)[:-1]]] = True
+
+    # motion names: the first clip naming each motion id
+    max_id = max(motion_ids)
+    names = list(motion_names) if motion_names is not None else [""] * (max_id + 1)
+    if motion_names is None:
+        for clip, mid in zip(clips, motion_ids):
+            names[mid] = names[mid] or clip.name
+    dropped = sorted({j for c in clips for j in c.meta.get("dropped_joints", [])})
+    return ReferenceDataset(
+        robot=robot.name,
+        joint_names=tuple(robot.joint_names),
+        contact_point_names=tuple(robot.contact_point_names),
+        fps=fps,
+        feature_spec=spec,
+        feature_version=spec.version(robot),
+        column_names=tuple(spec.column_names(robot)),
+        features=features.astype(STORAGE_DTYPE),
+        states=states,
+        motion_id=np.repeat(np.asarray(motion_ids, np.int64), lengths),
+        segment_id=np.repeat(np.asarray(segment_ids, np.int64), lengths),
+        clip_start=starts,
+        motion_names=tuple(names),
+        clip_names=tuple(c.name for c in clips),
+        clip_sources=tuple(c.source for c in clips),
+        clip_source_fps=np.array([float(c.fps) for c in clips]),
+        segment_scores=None if segment_scores is None else np.asarray(segment_scores, np.float64),
+        meta={
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "target_fps": fps,
+            "dropped_source_joints": dropped,
+            "velocities": "central finite differences at the target fps; root velocities in the world frame",
+            **(meta or {}),
+        },
+    )
+
+
+def convert_files(
+    inputs: Sequence[str | Path], output: str | Path | None, robot: RobotSpec, spec: FeatureSpec, config: ConvertConfig = ConvertConfig()
+) -> ReferenceDataset:
+    """Read every motion file under ``inputs``, build the dataset and (when ``output`` is given) save it."""
+    files: list[Path] = []
+    for item in inputs:
+        files += motion_files(item)
+    if output is not None:
+        resolved = Path(output).resolve()
+        if any(f.resolve() == resolved for f in files):
+            raise InputError(output, None, "the output is also an input", "write the dataset somewhere else")
+    clips: list[MotionClip] = []
+    for f in progress(files, desc="read motions", unit="file", leave=False, disable=bars_disabled(config.show_progress, len(files))):
+        clips += load_motion(f, robot, options=config.read)
+    ds = build_dataset(
+        clips,
+        robot,
+        spec,
+        config.target_fps,
+        min_frames=config.min_frames,
+        show_progress=config.show_progress,
+        meta={"source_robot": config.read.source_robot or robot.name, "gmr_quat_order": config.read.gmr_quat_order, "inputs": [str(i) for i in inputs]},
+    )
+    if output is not None:
+        save_dataset(output, ds, compressed=config.compressed)
+    if config.export_pkl is not None:
+        export_seed000_pkl(config.export_pkl, ds)
+    return ds
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------------------------------
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """FeatureSpec options shared by convert / verify / the miner's CLI."""
+    d = FeatureSpec()
+    g = parser.add_argument_group("AMP features (must match the env's FeatureSpec)")
+    g.add_argument("--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})")
+    g.add_argument("--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} (seed 001: 'remove the feet')")
+    g.add_argument("--drop-height", action="store_true", help="remove root_height")
+    g.add_argument("--lin-vel-mode", choices=("direction", "clip", "raw"), default=d.root_lin_vel_mode, help="root linear velocity encoding (default %(default)s)")
+    g.add_argument("--lin-vel-threshold", type=float, default=d.lin_vel_zero_threshold, help="direction mode: speed below which the direction is zero, m/s (default %(default)s)")
+    g.add_argument("--lin-vel-clip", type=float, default=d.lin_vel_clip, help="clip mode: per-axis bound, m/s (default %(default)s)")
+    g.add_argument("--contact-height", type=float, default=d.contact_height, help="contact when a point is below this height, m (default %(default)s)")
+    g.add_argument("--contact-speed", type=float, default=d.contact_speed, help="... and slower than this horizontally, m/s (default %(default)s)")
+    g.add_argument("--history", type=int, default=d.history, help="frames per AMP observation (default %(default)s = (s, s'))")
+
+
+def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
+    terms = tuple(args.terms) if args.terms else FeatureSpec().terms
+    if args.drop_contacts:
+        terms = tuple(t for t in terms if t not in FOOT_TERMS)
+    if args.drop_height:
+        terms = tuple(t for t in terms if t != "root_height")
+    if not terms:
+        raise InputError(None, "--terms", "no feature term left", "keep at least one term")
+    for name in ("lin_vel_threshold", "lin_vel_clip", "contact_height", "contact_speed"):
+        if not np.isfinite(getattr(args, name)) or getattr(args, name) < 0:
+            raise InputError(None, f"--{name.replace('_', '-')}", f"must be a non-negative number, got {getattr(args, name)}", None)
+    if args.history < 1:
+        raise InputError(None, "--history", f"must be >= 1, got {args.history}", None)
+    return FeatureSpec(
+        terms=terms,
+        root_lin_vel_mode=args.lin_vel_mode,
+        lin_vel_zero_threshold=args.lin_vel_threshold,
+        lin_vel_clip=args.lin_vel_clip,
+        contact_height=args.contact_height,
+        contact_speed=args.contact_speed,
+        history=args.history,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="convert_dataset.py",
+        description="Convert GMR motion pickles (or motion .npz) into an AMP reference dataset (.npz).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--robot", required=True, help="target robot (RobotSpec name or robot.yaml path)")
+    p.add_argument("--input", required=True, nargs="+", help="motion files and/or folders (searched recursively)")
+    p.add_argument("--output", required=True, help="dataset .npz to write")
+    p.add_argument("--target-fps", type=float, default=50.0, help="output frame rate (0: keep the source rate)")
+    p.add_argument("--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)")
+    p.add_argument("--quat-order", choices=("xyzw", "wxyz"), default="xyzw", help="quaternion order of GMR pickles")
+    p.add_argument("--no-quat-check", action="store_true", help="skip the xyzw/wxyz mix-up check")
+    p.add_argument("--export-pkl", default=None, help="also write seed 000's pickle layout (features, feature_dim, joint_names, velocity_normalized)")
+    p.add_argument("--uncompressed", action="store_true", help="np.savez instead of savez_compressed")
+    p.add_argument("--quiet", action="store_true", help="no progress bars / summary")
+    add_feature_arguments(p)
+    return p
+
+
+def run(argv: Sequence[str] | None = None) -> ReferenceDataset:
+    args = build_parser().parse_args(argv)
+    output = Path(args.output)
+    if output.suffix != ".npz":
+        raise InputError(output, None, "the dataset must be a .npz file", "name the output <something>.npz")
+    if args.export_pkl is not None and Path(args.export_pkl).suffix not in (".pkl", ".pickle"):
+        raise InputError(args.export_pkl, None, "--export-pkl must name a .pkl file", None)
+    if args.target_fps < 0 or not np.isfinite(args.target_fps):
+        raise InputError(None, "--target-fps", f"must be positive (or 0 to keep the source rate), got {args.target_fps}", None)
+    robot = load_robot(args.robot)
+    if args.source_robot:
+        load_robot(args.source_robot)  # fail early on a typo
+    spec = feature_spec_from_args(args)
+    config = ConvertConfig(
+        target_fps=args.target_fps or None,
+        read=ReadOptions(source_robot=args.source_robot, gmr_quat_order=args.quat_order, check_quat_order=not args.no_quat_check),
+        compressed=not args.uncompressed,
+        export_pkl=Path(args.export_pkl) if args.export_pkl else None,
+        show_progress=not args.quiet,
+    )
+    ds = convert_files(args.input, output, robot, spec, config)
+    if not args.quiet:
+        speed = np.linalg.norm(ds.states.root_lin_vel_w[:, :2], axis=1)
+        print(
+            f"[convert] {ds.num_clips} clip(s), {ds.num_frames} frames ({ds.num_frames / ds.fps / 60:.1f} min) at {ds.fps:g} fps, "
+            f"{ds.features.shape[1]} features ({', '.join(spec.terms)}), version {ds.feature_version}; "
+            f"root speed mean {speed.mean():.2f} m/s -> {output}" + (f" (+ {config.export_pkl})" if config.export_pkl else ""),
+            file=sys.stderr,
+        )
+    return ds
+
+
+@cli_entry
+def main(argv: Sequence[str] | None = None) -> int:
+    run(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
