@@ -297,3 +297,26 @@ def test_dataset_with_other_features_is_refused(tmp_path, amp_env):
             amp_env.collect_reference_motions(8)
     finally:
         amp_env.cfg.amp.dataset = None
+
+
+def test_skrl_isaaclab_wrapper_forwards_amp_interface(amp_env, tmp_path):
+    """skrl's wrap_env(env, "isaaclab") passes extras through as infos and forwards the AMP attributes."""
+    from skrl.envs.wrappers.torch import wrap_env
+
+    robot = load_robot("wildrobot")
+    path = tmp_path / "reference.npz"
+    write_reference_npz(path, robot, FeatureSpec())
+    amp_env.cfg.amp.dataset = str(path)
+    amp_env._reference_sampler = None
+    try:
+        wrapped = wrap_env(amp_env, wrapper="isaaclab")
+        assert wrapped.amp_observation_space.shape == (amp_env.amp_obs_dim,)
+        assert wrapped.observation_space.shape == amp_env.single_observation_space["policy"].shape
+        assert wrapped.collect_reference_motions(8).shape == (8, amp_env.amp_obs_dim)
+        wrapped.reset()
+        obs, reward, terminated, truncated, infos = wrapped.step(torch.zeros(amp_env.num_envs, robot.num_joints))
+        assert obs.shape == (amp_env.num_envs, amp_env.single_observation_space["policy"].shape[0])
+        assert infos["amp_obs"].shape == (amp_env.num_envs, amp_env.amp_obs_dim)
+    finally:
+        amp_env.cfg.amp.dataset = None
+        amp_env._reference_sampler = None
