@@ -1,0 +1,251 @@
+"""Verify a reference dataset before training on it.
+
+    python utils/verify_dataset.py ref.npz [--robot unitree_g1_23dof] [--expect-version <tag>] [FeatureSpec flags]
+    python -m wildrobot_amp_ext.dataset.verify ref.npz
+
+Checks (each PASS / FAIL, warnings do not fail):
+  robot / joint order   stored joint names == the RobotSpec's order (and --robot, when given, == stored robot)
+  shapes                every per-frame array has N rows and the widths the RobotSpec / FeatureSpec imply
+  finite                no NaN/Inf anywhere; unit root quaternions
+  feature version       stored tag == ``FeatureSpec.version(robot)`` recomputed now (format, joints, terms, params);
+                        with FeatureSpec flags or --expect-version: == the spec training will use
+  clips                 clip starts where motion/segment ids change, every clip >= 2 frames, scores per clip
+  kinematics            contact points == FK of the stored root pose and joints; velocities == central differences
+                        of the stored positions (joint, root linear, root angular, contact points)
+  features              ``compute_amp_features`` on the stored raw states == stored features; states/next_states
+                        == features of t / t+1 (the env calls the same function, so feature = env feature)
+Exit code 0 when every check passes, 1 otherwise, 2 on unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args, features_from_states
+from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset
+from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.motion import quat as Q
+from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, angular_velocity_world, finite_difference
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    #: |stored - recomputed| bound for features (stored float32, recomputed float64 from the same states)
+    feature_atol: float = 1e-4
+    feature_rtol: float = 1e-5
+    #: m, contact points vs FK of the float32-stored pose
+    fk_atol: float = 1e-4
+    #: velocities vs central differences of the stored positions (float32 rounding / (2 dt) + float32 storage)
+    velocity_atol: float = 2e-3
+    velocity_rtol: float = 1e-4
+    unit_quat_atol: float = 1e-4
+    #: warnings: lowest contact point below -this (sinking) or each clip's median lowest point above this (floating)
+    sink_warn: float = 0.02
+    float_warn: float = 0.05
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    path: str
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, bool(ok), detail))
+        return bool(ok)
+
+    def lines(self) -> list[str]:
+        out = [f"[{'PASS' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
+        out += [f"[WARN] {w}" for w in self.warnings]
+        out.append(f"{'OK' if self.ok else 'FAILED'}: {sum(c.ok for c in self.checks)}/{len(self.checks)} checks passed ({self.path})")
+        return out
+
+
+def _worst(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> tuple[bool, float]:
+    if a.shape != b.shape:
+        return False, float("inf")
+    err = np.abs(a - b)
+    return bool(np.all(err <= atol + rtol * np.abs(b))), float(err.max()) if err.size else 0.0
+
+
+def _per_clip(ds: ReferenceDataset, fn) -> np.ndarray:
+    """Apply ``fn(slice)`` clip by clip and concatenate (finite differences never cross a clip start)."""
+    return np.concatenate([fn(slice(s, e)) for s, e in ds.clip_bounds], axis=0)
+
+
+def verify_dataset(
+    path: str | Path, robot: RobotSpec | None = None, expect_spec: FeatureSpec | None = None, expect_version: str | None = None, config: VerifyConfig = VerifyConfig()
+) -> VerifyReport:
+    path = Path(path)
+    ds = load_dataset(path)
+    report = VerifyReport(str(path))
+    stored_robot = load_robot(ds.robot) if robot is None else robot
+
+    # --- robot and joint order ---------------------------------------------------------------------------------
+    same_robot = report.add("robot", ds.robot == stored_robot.name, f"dataset for '{ds.robot}', checking against '{stored_robot.name}'")
+    joints_ok = report.add(
+        "joint order",
+        tuple(ds.joint_names) == tuple(stored_robot.joint_names),
+        f"{len(ds.joint_names)} joints in RobotSpec order" if tuple(ds.joint_names) == tuple(stored_robot.joint_names)
+        else f"stored {list(ds.joint_names)[:4]}... vs RobotSpec {list(stored_robot.joint_names)[:4]}...",
+    )
+    if not (same_robot and joints_ok):
+        return report
+    robot = stored_robot
+    spec = ds.feature_spec
+
+    # --- shapes ---------------------------------------------------------------------------------------------------
+    n, j, p = ds.num_frames, robot.num_joints, 2 * len(robot.feet)
+    widths = {"root_pos": (3,), "root_quat": (4,), "root_lin_vel_w": (3,), "root_ang_vel_w": (3,), "joint_pos": (j,), "joint_vel": (j,), "contact_pos_w": (p, 3), "contact_vel_w": (p, 3)}
+    bad = [f"{k} {getattr(ds.states, k).shape}" for k, w in widths.items() if getattr(ds.states, k).shape != (n, *w)]
+    f = spec.frame_dim(robot)
+    if ds.features.shape != (n, f):
+        bad.append(f"features {ds.features.shape} != ({n}, {f})")
+    for key, arr in (("motion_id", ds.motion_id), ("segment_id", ds.segment_id), ("clip_start", ds.clip_start)):
+        if arr.shape != (n,):
+            bad.append(f"{key} {arr.shape}")
+    if tuple(ds.column_names) != tuple(spec.column_names(robot)):
+        bad.append("column_names differ from the FeatureSpec layout")
+    if tuple(ds.contact_point_names) != tuple(robot.contact_point_names):
+        bad.append(f"contact points {ds.contact_point_names} != {robot.contact_point_names}")
+    with np.load(path, allow_pickle=False) as raw:
+        for key in ("states", "next_states"):
+            if key not in raw.files or raw[key].shape != (n, f):
+                bad.append(f"{key} missing or not ({n}, {f})")
+        for alias, key in STATE_ALIASES.items():
+            if alias in raw.files and not np.array_equal(raw[alias], raw[key]):
+                bad.append(f"{alias} differs from {key}")
+        states_arr = np.asarray(raw["states"], np.float64) if "states" in raw.files else None
+        next_arr = np.asarray(raw["next_states"], np.float64) if "next_states" in raw.files else None
+        amp_obs = np.asarray(raw["amp_obs"], np.float64) if "amp_obs" in raw.files else None
+    if not report.add("shapes", not bad, f"{n} frames, {f} features, {j} joints, {p} contact points" if not bad else "; ".join(bad)):
+        return report
+
+    # --- finite values, quaternions, fps -------------------------------------------------------------------------
+    nonfinite = [k for k in STATE_KEYS if not np.isfinite(getattr(ds.states, k)).all()]
+    nonfinite += ["features"] if not np.isfinite(ds.features).all() else []
+    if ds.segment_scores is not None and not np.isfinite(ds.segment_scores).all():
+        nonfinite.append("segment_scores")
+    report.add("finite", not nonfinite and ds.fps > 0, "no NaN/Inf, fps > 0" if not nonfinite and ds.fps > 0 else f"NaN/Inf in {nonfinite}, fps {ds.fps}")
+    qn = np.abs(np.linalg.norm(ds.states.root_quat, axis=1) - 1.0)
+    report.add("unit quaternions", bool((qn <= config.unit_quat_atol).all()), f"max | |q| - 1 | = {qn.max():.2e}")
+
+    # --- feature version -------------------------------------------------------------------------------------------
+    current = spec.version(robot)
+    report.add("feature version", ds.feature_version == current, f"stored {ds.feature_version}" + ("" if ds.feature_version == current else f" != current code {current} (rebuild the dataset)"))
+    if expect_spec is not None:
+        want = expect_spec.version(robot)
+        report.add("expected FeatureSpec", want == ds.feature_version, f"training spec {want}" + ("" if want == ds.feature_version else f" != dataset {ds.feature_version}: convert with the same feature flags"))
+    if expect_version is not None:
+        report.add("expected version", expect_version == ds.feature_version, f"expected {expect_version}")
+
+    # --- clips ----------------------------------------------------------------------------------------------------------
+    change = np.r_[True, (ds.motion_id[1:] != ds.motion_id[:-1]) | (ds.segment_id[1:] != ds.segment_id[:-1])]
+    bounds = ds.clip_bounds
+    lengths = bounds[:, 1] - bounds[:, 0]
+    problems = []
+    if n and not ds.clip_start[0]:
+        problems.append("first row is not a clip start")
+    if (change & ~ds.clip_start).any():
+        problems.append(f"{int((change & ~ds.clip_start).sum())} id change(s) without a clip start")
+    if (lengths < 2).any():
+        problems.append(f"{int((lengths < 2).sum())} clip(s) shorter than 2 frames")
+    if len(ds.clip_names) != len(bounds):
+        problems.append(f"{len(ds.clip_names)} clip names for {len(bounds)} clips")
+    if ds.segment_scores is not None and ds.segment_scores.shape not in ((len(bounds),), (n,)):
+        problems.append(f"segment_scores {ds.segment_scores.shape} for {len(bounds)} clips")
+    report.add("clips", not problems, f"{len(bounds)} clip(s), {len(np.unique(ds.motion_id))} motion(s), {lengths.min()}-{lengths.max()} frames" if not problems else "; ".join(problems))
+    if problems:
+        return report
+
+    # --- kinematics: FK and finite differences from the stored positions ---------------------------------------------
+    s = ds.states
+    fk = ForwardKinematics(robot)
+    ok, err = _worst(fk.site_positions(s.root_pos, s.root_quat, s.joint_pos), s.contact_pos_w, config.fk_atol, 0.0)
+    report.add("contact points = FK", ok, f"max error {err:.2e} m")
+    dt = 1.0 / ds.fps
+    fd = {
+        "joint_vel": _per_clip(ds, lambda sl: finite_difference(s.joint_pos[sl], dt)),
+        "root_lin_vel_w": _per_clip(ds, lambda sl: finite_difference(s.root_pos[sl], dt)),
+        "root_ang_vel_w": _per_clip(ds, lambda sl: angular_velocity_world(s.root_quat[sl], dt)),
+        "contact_vel_w": _per_clip(ds, lambda sl: finite_difference(s.contact_pos_w[sl], dt)),
+    }
+    errs = {k: _worst(v, getattr(s, k), config.velocity_atol, config.velocity_rtol) for k, v in fd.items()}
+    report.add("velocities = finite differences", all(o for o, _ in errs.values()), ", ".join(f"{k} {e:.1e}" for k, (_, e) in errs.items()))
+
+    # --- features ---------------------------------------------------------------------------------------------------------
+    recomputed = features_from_states(s, robot, spec)
+    ok, err = _worst(ds.features.astype(np.float64), recomputed, config.feature_atol, config.feature_rtol)
+    flips = ""
+    if "foot_contacts" in spec.terms:
+        sl = spec.layout(robot)["foot_contacts"]
+        flips = f", contact labels differing: {int((ds.features[:, sl] != recomputed[:, sl]).sum())}"
+    report.add("features = feature function(raw states)", ok, f"max error {err:.2e}{flips}")
+    valid = ds.transition_valid
+    nxt = np.arange(n) + valid
+    t_ok = states_arr is not None and np.array_equal(states_arr, ds.features.astype(np.float64)) and np.array_equal(next_arr, ds.features.astype(np.float64)[nxt])
+    report.add("states/next_states", t_ok, f"{int(valid.sum())} transitions within clips, {int((~valid).sum())} clip ends" if t_ok else "states/next_states are not features of t / t+1")
+    if amp_obs is not None:
+        want = ds.amp_observations(spec.history).astype(np.float64)
+        report.add("amp_obs", amp_obs.shape == want.shape and np.array_equal(amp_obs, want), f"history {spec.history}")
+
+    # --- warnings: things a dataset may legitimately have but a user should know -----------------------------------------
+    lowest = s.contact_pos_w[..., 2].min(axis=1)
+    if lowest.min() < -config.sink_warn:
+        report.warnings.append(f"feet sink up to {-lowest.min() * 100:.1f} cm below the floor (frame {int(lowest.argmin())}): check GMR's height scaling")
+    floating = [ds.clip_names[k] for k, (a, b) in enumerate(bounds) if np.median(lowest[a:b]) > config.float_warn]
+    if floating:
+        report.warnings.append(f"{len(floating)} clip(s) float (median lowest contact point > {config.float_warn * 100:.0f} cm): {floating[:3]}")
+    if "foot_contacts" in spec.terms:
+        sl = spec.layout(robot)["foot_contacts"]
+        if ds.features[:, sl].sum(axis=1).min() == 0 and (ds.features[:, sl].sum(axis=1) == 0).mean() > 0.2:
+            report.warnings.append(f"{(ds.features[:, sl].sum(axis=1) == 0).mean():.0%} of frames have no foot contact: thresholds or floating feet?")
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="verify_dataset.py", description="Verify an AMP reference dataset (.npz).")
+    p.add_argument("dataset", help="dataset .npz written by convert_dataset")
+    p.add_argument("--robot", default=None, help="robot to check against (default: the one stored)")
+    p.add_argument("--expect-version", default=None, help="feature version tag training will use")
+    p.add_argument("--expect-spec", action="store_true", help="check the dataset against the FeatureSpec given by the feature flags below")
+    add_feature_arguments(p)
+    return p
+
+
+def run(argv: Sequence[str] | None = None) -> VerifyReport:
+    args = build_parser().parse_args(argv)
+    robot = load_robot(args.robot) if args.robot else None
+    expect = feature_spec_from_args(args) if args.expect_spec else None
+    report = verify_dataset(args.dataset, robot, expect, args.expect_version)
+    for line in report.lines():
+        print(line)
+    return report
+
+
+@cli_entry
+def main(argv: Sequence[str] | None = None) -> int:
+    return 0 if run(argv).ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
