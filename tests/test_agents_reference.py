@@ -141,6 +141,27 @@ def test_states_next_states_and_amp_obs_layouts(tmp_path):
     assert load_reference_npz(tmp_path / "o.npz", obs_dim=5).obs.shape == (7, 5)
 
 
+def test_pairs_honour_transition_valid_and_other_histories_stack_features(tmp_path):
+    """convert_dataset layout: per-frame features, (s, s') pairs whose clip-last rows are not transitions."""
+    frames = np.arange(10, dtype=np.float32)[:, None].repeat(2, axis=1)
+    clip_start = np.zeros(10, bool)
+    clip_start[[0, 6]] = True
+    nxt = np.r_[frames[1:], frames[-1:]]
+    nxt[5] = frames[5]  # clip 0's last frame: no successor
+    valid = np.r_[~clip_start[1:], False]
+    np.savez(tmp_path / "c.npz", features=frames, states=frames, next_states=nxt, transition_valid=valid,
+             clip_start=clip_start, motion_id=np.r_[np.zeros(6), np.ones(4)].astype(int), segment_id=np.zeros(10, int))  # fmt: skip
+    pairs = load_reference_npz(tmp_path / "c.npz", obs_dim=4)
+    assert pairs.history == 2 and pairs.valid.tolist() == valid.tolist()
+    assert np.all(pairs.obs[pairs.valid][:, 2] == pairs.obs[pairs.valid][:, 0] + 1)  # every sampled row is a real step
+    sampler = ReferenceMotionSampler(pairs, min_motion_ids=0)
+    assert not np.isin(sampler.sample(2000)[:, 0].numpy(), [5, 9]).any()
+    # a 3-frame env history cannot use the pairs: rows are stacked from features inside each clip
+    three = load_reference_npz(tmp_path / "c.npz", obs_dim=6)
+    assert three.history == 3 and three.valid.tolist() == [False, False, True, True, True, True, False, False, True, True]
+    assert three.obs[9].tolist() == [7, 7, 8, 8, 9, 9]
+
+
 def test_layout_from_column_names_tiles_history(tmp_path):
     names = ["joint_pos/a", "joint_pos/b", "root_height", "foot_contacts/l", "foot_contacts/r"]
     layout = layout_from_column_names(names, history=2)

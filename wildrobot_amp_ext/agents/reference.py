@@ -147,19 +147,22 @@ def load_reference_npz(
         raise InputError(path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset")
 
     # --- rows -----------------------------------------------------------------------------------------------
+    # preference: ready AMP observations; (s, s') pairs when the env wants 2 frames; else stack `features`
+    n_rows = next(len(data[k]) for k in ("amp_obs", "states", "features") if k in files)
+    pair_width = 2 * data["states"].shape[1] if "states" in files and "next_states" in files else None
+    obs, hist = None, history
+    transition_valid = None
     if "amp_obs" in files:
         obs, hist = np.asarray(data["amp_obs"], np.float32), history or 1
-    elif "states" in files:
-        states = np.asarray(data["states"], np.float32)
-        if obs_dim is not None and states.shape[1] == obs_dim:
-            obs, hist = states, history or 1  # 'states' already are AMP observations (history inside)
-        elif "next_states" not in files:
-            raise InputError(path, "next_states", "missing next to 'states'", "store both, or a features array")
-        else:
-            obs, hist = np.concatenate([states, np.asarray(data["next_states"], np.float32)], axis=1), 2
-    else:
-        obs, hist = None, history
-    n = len(obs) if obs is not None else len(data["features"])
+    elif "states" in files and obs_dim is not None and data["states"].shape[1] == obs_dim:
+        obs, hist = np.asarray(data["states"], np.float32), history or 1  # 'states' already are AMP observations
+    elif pair_width is not None and history in (None, 2) and obs_dim in (None, pair_width):
+        obs, hist = np.concatenate([np.asarray(data["states"], np.float32), np.asarray(data["next_states"], np.float32)], axis=1), 2
+        if "transition_valid" in files:  # the last frame of a clip has no true successor
+            transition_valid = np.asarray(data["transition_valid"], bool).reshape(-1)
+    elif "features" not in files:
+        raise InputError(path, "features", f"'states' cannot make the env's {obs_dim}-wide AMP observation and there are no per-frame features", "rebuild with convert_dataset")
+    n = n_rows
 
     if "motion_id" in files:
         motion_raw = np.asarray(data["motion_id"]).reshape(-1)
@@ -173,7 +176,13 @@ def load_reference_npz(
     if segment_id is not None and segment_id.shape != (n,):
         raise InputError(path, "segment_id", f"{segment_id.shape[0]} ids for {n} frames", "one segment index per frame")
     starts = _segment_starts(motion_code, segment_id)
+    if "clip_start" in files:
+        starts |= np.asarray(data["clip_start"], bool).reshape(-1)
     valid = np.ones(n, dtype=bool)
+    if transition_valid is not None:
+        if transition_valid.shape != (n,):
+            raise InputError(path, "transition_valid", f"{transition_valid.shape[0]} flags for {n} frames", "one flag per frame")
+        valid &= transition_valid
 
     if obs is None:
         frames = np.asarray(data["features"], np.float32)
