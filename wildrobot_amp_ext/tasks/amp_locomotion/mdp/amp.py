@@ -23,6 +23,8 @@ from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec, KinematicState, compute_amp_features
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
+__all__ = ["robot_spec", "env_robot", "env_feature_spec", "RobotKinematics", "amp_features", "STATE_KEYS", "ReferenceStates", "dataset_feature_version", "write_kinematic_state"]
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedEnv

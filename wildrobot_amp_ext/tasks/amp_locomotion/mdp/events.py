@@ -11,6 +11,8 @@ from isaaclab.utils.math import convert_quat, quat_apply, quat_from_angle_axis, 
 
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import ReferenceStates, env_robot
 
+__all__ = ["reset_from_reference"]
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedEnv

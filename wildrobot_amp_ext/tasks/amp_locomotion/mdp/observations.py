@@ -8,6 +8,8 @@ import torch
 
 from isaaclab.managers import SceneEntityCfg
 
+__all__ = ["root_height"]
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedEnv

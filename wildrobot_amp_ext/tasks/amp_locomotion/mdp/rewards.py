@@ -12,6 +12,8 @@ from isaaclab.utils.math import quat_apply_inverse, yaw_quat
 
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics, env_robot
 
+__all__ = ["track_lin_vel_xy_yaw_frame_exp", "track_ang_vel_z_world_exp", "mechanical_power", "FeetKinematics", "shared_feet", "feet_air_time_biped", "feet_slide", "foot_clearance"]
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedRLEnv
