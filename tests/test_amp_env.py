@@ -92,7 +92,8 @@ def mujoco_kinematic_state(robot, states: dict[str, np.ndarray]) -> KinematicSta
 def write_reference_npz(path: Path, robot, spec: FeatureSpec) -> dict[str, np.ndarray]:
     states = reference_clip_states(robot)
     features = compute_amp_features(mujoco_kinematic_state(robot, states), spec, torch.as_tensor(robot.default_joint_pos))
-    arrays = {k: v.astype(np.float32) for k, v in states.items()}
+    # dataset/schema.py names: world-frame root velocities carry a _w suffix
+    arrays = {(f"{k}_w" if k.startswith("root") and k.endswith("_vel") else k): v.astype(np.float32) for k, v in states.items()}
     arrays["features"] = features.numpy().astype(np.float32)
     arrays["motion_id"] = np.zeros(len(features), dtype=np.int64)
     arrays["joint_names"] = np.array(robot.joint_names)
@@ -268,6 +269,8 @@ def test_reference_state_init_and_reference_sampling(tmp_path, amp_env):
         ref_rows = np.concatenate([arrays["joint_pos"], arrays["features"]], axis=1)
         frames = np.abs(env_rows[:, None, :] - ref_rows[None]).max(axis=-1).argmin(axis=1)
         np.testing.assert_allclose(joint_pos, arrays["joint_pos"][frames], atol=1e-5)
+        joint_vel = art.data.joint_vel.torch[:, joint_ids].cpu().numpy()
+        np.testing.assert_allclose(joint_vel, arrays["joint_vel"][frames], atol=1e-4)
         np.testing.assert_allclose(got, arrays["features"][frames], atol=FEATURE_ATOL)
         height = (art.data.root_link_pos_w.torch[:, 2] - u.scene.env_origins[:, 2]).cpu().numpy()
         np.testing.assert_allclose(height, arrays["root_pos"][frames, 2], atol=1e-5)

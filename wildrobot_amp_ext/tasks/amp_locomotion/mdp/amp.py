@@ -113,6 +113,8 @@ class amp_features(ManagerTermBase):
 
 #: per-frame raw state arrays of the reference .npz (world frame, RobotSpec joint order, wxyz quaternion)
 STATE_KEYS = ("root_pos", "root_quat", "root_lin_vel", "root_ang_vel", "joint_pos", "joint_vel")
+#: dataset/schema.py stores the world-frame root velocities as ``root_*_vel_w``; the short names are accepted too
+STATE_KEY_NAMES = {k: (f"{k}_w", k) if k.endswith("_vel") and k.startswith("root") else (k,) for k in STATE_KEYS}
 
 
 @dataclass
@@ -134,7 +136,8 @@ class ReferenceStates:
         if not path.is_file():
             raise InputError(path, None, "reference dataset not found", "set env.amp.dataset to a convert_dataset .npz")
         data = np.load(path, allow_pickle=False)
-        missing = [k for k in STATE_KEYS if k not in data.files]
+        found = {k: next((n for n in names if n in data.files), None) for k, names in STATE_KEY_NAMES.items()}
+        missing = [STATE_KEY_NAMES[k][0] for k, name in found.items() if name is None]
         if missing:
             raise InputError(
                 path, missing[0], f"missing raw state arrays {missing} needed for reference state init",
@@ -144,7 +147,7 @@ class ReferenceStates:
             names = [str(n) for n in data["joint_names"].tolist()]
             if names != list(robot.joint_names):
                 raise InputError(path, "joint_names", f"joint order {names} differs from {robot.name}'s RobotSpec", "convert for this robot")
-        arrays = {k: np.asarray(data[k], dtype=np.float32) for k in STATE_KEYS}
+        arrays = {k: np.asarray(data[name], dtype=np.float32) for k, name in found.items()}
         n = arrays["root_pos"].shape[0]
         expected = {"root_pos": 3, "root_quat": 4, "root_lin_vel": 3, "root_ang_vel": 3}
         expected |= {"joint_pos": robot.num_joints, "joint_vel": robot.num_joints}
