@@ -1,0 +1,121 @@
+"""A trained agent for playback and evaluation, rebuilt from its checkpoint without skrl's trainer or memories.
+
+What play / evaluation need from an AMP checkpoint is small: the policy's mean action on normalised observations,
+and the discriminator's logit on normalised, feature-masked AMP observations (as
+:meth:`wildrobot_amp_ext.agents.amp.WildRobotAMP._discriminate` computes it, at the checkpoint's feature stage).
+Building the full runner would allocate the replay buffers and need the reference dataset; this does not.
+
+:func:`check_compatible` refuses a checkpoint trained for another robot or with other observation / action / AMP
+widths, with one line naming both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.eval.export import CheckpointInfo, _scaler_kwargs, policy_from_checkpoint, read_checkpoint
+
+
+@dataclass
+class LoadedAgent:
+    info: CheckpointInfo
+    policy: Any  # skrl GaussianMixin model
+    obs_preprocessor: Any | None  # RunningStandardScaler or None
+    discriminator: Any | None = None  # skrl DeterministicMixin model
+    amp_preprocessor: Any | None = None
+    feature_mask: torch.Tensor | None = None
+    device: str = "cpu"
+
+    @torch.no_grad()
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """Deterministic (mean) actions for raw policy observations."""
+        x = self.obs_preprocessor(obs) if self.obs_preprocessor is not None else obs
+        _, outputs = self.policy.act({"observations": x}, role="policy")
+        return outputs["mean_actions"]
+
+    @torch.no_grad()
+    def disc_logit(self, amp_obs: torch.Tensor) -> torch.Tensor | None:
+        """(N,) discriminator logits of raw AMP observations (None without a discriminator)."""
+        if self.discriminator is None:
+            return None
+        z = self.amp_preprocessor(amp_obs) if self.amp_preprocessor is not None else amp_obs
+        if self.feature_mask is not None:
+            z = z * self.feature_mask
+        logits, _ = self.discriminator.act({"observations": z}, role="discriminator")
+        return logits.reshape(-1)
+
+
+def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, activation: str = "elu") -> LoadedAgent:
+    """Policy (+ discriminator when the run's params/agent.yaml describes it) from an agent checkpoint.
+
+    ``amp_layout`` (term -> AMP observation columns, e.g. ``agents.runner.env_feature_layout(env)``) lets the
+    discriminator see the same feature mask as at the checkpoint's training stage; without it no mask is applied."""
+    info = checkpoint if isinstance(checkpoint, CheckpointInfo) else read_checkpoint(checkpoint)
+    policy, scaler = policy_from_checkpoint(info, activation)
+    agent = LoadedAgent(info, policy.to(device), scaler.to(device) if scaler is not None else None, device=device)
+    disc_state = info.modules.get("discriminator")
+    disc_spec = ((info.agent_cfg or {}).get("models") or {}).get("discriminator")
+    if isinstance(disc_state, dict) and disc_spec:
+        agent.discriminator, agent.amp_preprocessor, agent.feature_mask = _discriminator(info, disc_spec, amp_layout, device)
+    return agent
+
+
+def _discriminator(info: CheckpointInfo, spec: dict, layout: dict | None, device: str):
+    import gymnasium
+    from skrl.resources.preprocessors.torch import RunningStandardScaler
+
+    from wildrobot_amp_ext.agents.config import parse_extras
+    from wildrobot_amp_ext.agents.models import DeterministicMLP, parse_network
+    from wildrobot_amp_ext.agents.reference import normalise_layout
+    from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
+    from wildrobot_amp_ext.eval.export import _linear_layers
+
+    state = info.modules["discriminator"]
+    amp_dim = int(_linear_layers(state)[0][1].shape[1])
+    layers, acts, _ = parse_network("discriminator", spec, info.path)
+    space = gymnasium.spaces.Box(-np.inf, np.inf, (amp_dim,), np.float32)
+    disc = DeterministicMLP(observation_space=space, device=device, layers=layers, activations=acts, role="discriminator")
+    disc.load_state_dict(state)
+    disc.eval()
+    pre = None
+    pre_state = info.modules.get("amp_observation_preprocessor")
+    if isinstance(pre_state, dict) and "running_mean" in pre_state:
+        kwargs = _scaler_kwargs({"agent": {"observation_preprocessor_kwargs": ((info.agent_cfg or {}).get("agent") or {}).get("amp_observation_preprocessor_kwargs")}})
+        pre = RunningStandardScaler(size=amp_dim, device=device, **kwargs)
+        pre.load_state_dict(pre_state)
+        pre.eval()
+    mask = None
+    extra = info.modules.get("wildrobot_amp") or {}
+    if layout and extra.get("extras") and extra.get("feature_stages"):
+        extras = parse_extras(extra["extras"], info.path)
+        stages = FeatureStageSchedule(extras.feature_stages, normalise_layout(layout, amp_dim), amp_dim, device)
+        stages.load_state_dict(extra["feature_stages"])
+        mask = stages.mask
+    return disc, pre, mask
+
+
+def base_task(task: str | None) -> str | None:
+    """``WildRobot-AMP-Flat-Play-v0`` -> ``WildRobot-AMP-Flat-v0`` (a Play variant plays its training task)."""
+    return task.replace("-Play-v", "-v") if task else task
+
+
+def check_compatible(info: CheckpointInfo, *, task: str, robot: str, obs_dim: int | None = None, action_dim: int | None = None,
+                     amp_obs_dim: int | None = None) -> list[str]:
+    """Refuse (InputError) a checkpoint of another robot or other widths; returns warnings (e.g. another task)."""
+    where = str(info.path)
+    if info.robot and info.robot != robot:
+        raise InputError(where, "robot", f"checkpoint was trained for robot '{info.robot}' (task {info.task}), {task} uses '{robot}'", f"play it with a {info.robot} task")
+    checks = (("obs_dim", info.obs_dim, obs_dim, "policy observation"), ("action_dim", info.action_dim, action_dim, "action"),
+              ("amp_obs_dim", info.amp_obs_dim, amp_obs_dim, "AMP observation"))
+    for field, theirs, ours, what in checks:
+        if theirs is not None and ours is not None and int(theirs) != int(ours):
+            raise InputError(where, field, f"checkpoint {what} width {theirs} != {task}'s {ours} (trained on {info.task or 'another task'})", "play it with the task it was trained on")
+    warnings = []
+    if info.task and base_task(info.task) != base_task(task):
+        warnings.append(f"checkpoint was trained on {info.task}, playing on {task}")
+    return warnings
