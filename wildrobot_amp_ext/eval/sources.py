@@ -3,11 +3,13 @@
 =====================  ===========================================================================================
 source                 how it is recognised / read
 =====================  ===========================================================================================
-GMR pickle (``.pkl``)  ``fps``, ``root_pos``, ``root_rot`` (**xyzw**), ``dof_pos``; read by the motion package's
-                       reader when it exists, else by a restricted unpickler here (numpy arrays and builtins only)
-dataset / segments     ``.npz`` with per-frame ``root_pos`` (N,3), ``root_quat`` (N,4, wxyz), ``joint_pos`` (N,J);
-``.npz``               split into clips at ``episode_start`` / ``clip_start`` flags, else where ``motion_id`` or
-                       ``segment_id`` change; ``fps`` (or ``dt``) scalar; ``joint_names`` reorders columns
+GMR pickle (``.pkl``)  :func:`wildrobot_amp_ext.motion.io.load_motion` (restricted unpickler, xyzw -> wxyz, joint
+                       order from the source robot, mapped to this robot by name)
+dataset / segments /   ``.npz`` with ``joint_names`` (reference datasets split into their clips / segments, single
+motion ``.npz``        motions, Isaac Lab MotionLoader files): also :func:`~wildrobot_amp_ext.motion.io.load_motion`
+other ``.npz``         per-frame ``root_pos`` (N,3), ``root_quat`` (N,4, wxyz), ``joint_pos`` (N,J) in RobotSpec
+                       order without names: split at ``episode_start`` / ``clip_start`` flags or where
+                       ``motion_id`` / ``segment_id`` change; ``fps`` (or ``dt``) scalar
 policy rollout         ``.npz`` written by :mod:`wildrobot_amp_ext.eval.rollout` (arrays shaped (T, E, ...)); one
 ``.npz``               clip per env and episode
 =====================  ===========================================================================================
@@ -15,8 +17,6 @@ policy rollout         ``.npz`` written by :mod:`wildrobot_amp_ext.eval.rollout`
 
 from __future__ import annotations
 
-import io
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,69 +35,6 @@ class MotionSet:
     path: Path
     kind: str  # "gmr" | "npz" | "rollout"
     clips: list[MotionClip]
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# GMR pickles
-# ----------------------------------------------------------------------------------------------------------------
-class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds numpy arrays and builtin containers, nothing else (a pickle can run arbitrary code otherwise)."""
-
-    ALLOWED = {
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("numpy.core.numeric", "_frombuffer"),  # pickle protocol 5 arrays
-        ("numpy._core.numeric", "_frombuffer"),
-        ("builtins", "list"),
-        ("builtins", "dict"),
-        ("builtins", "tuple"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) in self.ALLOWED or (module.startswith("numpy") and name.endswith("DType")):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-
-
-def _read_gmr_fallback(path: Path, robot: RobotSpec) -> MotionClip:
-    try:
-        raw = _ArraysOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
-        raise InputError(path, None, f"not a readable GMR pickle ({err})", "pass a GMR retargeting output .pkl") from None
-    if not isinstance(raw, dict):
-        raise InputError(path, None, f"top level is {type(raw).__name__}, not a dict", "pass a GMR retargeting output .pkl")
-    for key in ("fps", "root_pos", "root_rot", "dof_pos"):
-        if key not in raw:
-            raise InputError(path, key, "missing", "a GMR pickle has fps, root_pos, root_rot (xyzw), dof_pos")
-    dof = np.asarray(raw["dof_pos"], dtype=np.float64)
-    if dof.ndim != 2 or dof.shape[1] != robot.num_joints:
-        raise InputError(path, "dof_pos", f"shape {dof.shape}, expected (N, {robot.num_joints}) for {robot.name}", "retarget to this robot")
-    quat_xyzw = np.asarray(raw["root_rot"], dtype=np.float64)
-    return MotionClip(
-        name=path.stem,
-        fps=float(raw["fps"]),
-        root_pos=np.asarray(raw["root_pos"], dtype=np.float64),
-        root_quat=quat_xyzw[:, [3, 0, 1, 2]],
-        joint_names=robot.joint_names,
-        joint_pos=dof,
-        source=str(path),
-    )
-
-
-def read_gmr(path: Path, robot: RobotSpec) -> MotionClip:
-    """The motion package's GMR reader when present (it owns joint-order conventions), else the fallback."""
-    try:
-        from wildrobot_amp_ext.motion import io as motion_io  # type: ignore[attr-defined]
-    except ImportError:
-        motion_io = None
-    reader = getattr(motion_io, "read_gmr_pickle", None) or getattr(motion_io, "load_gmr_pickle", None)
-    if reader is not None:
-        return reader(path, robot)
-    return _read_gmr_fallback(path, robot)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -181,6 +118,8 @@ def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
 
 
 def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
+    from wildrobot_amp_ext.motion.io import load_motion
+
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as err:
@@ -190,7 +129,9 @@ def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
             from wildrobot_amp_ext.eval.rollout import Rollout
 
             return "rollout", Rollout.from_npz_data(path, data).to_clips(robot)
-        return "npz", read_frames_npz(path, robot, data)
+        if "joint_names" not in data.files and "dof_names" not in data.files:
+            return "npz", read_frames_npz(path, robot, data)
+    return "npz", load_motion(path, robot)
 
 
 def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = None) -> MotionSet:
@@ -198,7 +139,9 @@ def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = 
     if not path.is_file():
         raise InputError(path, None, "file not found", "pass a GMR .pkl, a dataset / segments .npz or a rollout .npz")
     if path.suffix in (".pkl", ".pickle"):
-        kind, clips = "gmr", [read_gmr(path, robot)]
+        from wildrobot_amp_ext.motion.io import load_motion
+
+        kind, clips = "gmr", load_motion(path, robot)
     elif path.suffix == ".npz":
         kind, clips = read_npz(path, robot)
     else:
