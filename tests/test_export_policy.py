@@ -177,3 +177,49 @@ def test_bad_checkpoints_are_refused(toy_run, tmp_path):
     done = subprocess.run([sys.executable, "-m", "wildrobot_amp_ext.eval.export", "--checkpoint", str(run / "checkpoints" / "agent_1.pt")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "layers [7, 7]" in done.stderr
     assert not (run / "exported").exists()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the agent play / evaluation rebuild from a checkpoint
+# ----------------------------------------------------------------------------------------------------------------
+def test_loaded_agent_matches_the_training_agent(toy_run):
+    """Policy actions and discriminator logits (normaliser + feature-stage mask) equal skrl's agent's own."""
+    from wildrobot_amp_ext.agents.runner import build_amp_runner, env_feature_layout
+    from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv
+    from wildrobot_amp_ext.eval.agent import load_agent
+
+    info = read_checkpoint(toy_run)
+    env = ToyAmpEnv(num_envs=4)
+    runner = build_amp_runner(env, info.agent_cfg, dataset=info.agent_cfg["agent"]["amp_extras"]["reference"]["dataset"], experiment_directory=toy_run.parent / "reload")
+    runner.load(toy_run)
+    trained = runner.agent
+    loaded = load_agent(info, amp_layout=env_feature_layout(env))
+    assert loaded.discriminator is not None and loaded.feature_mask is not None
+    torch.testing.assert_close(loaded.feature_mask, trained.feature_mask)
+
+    gen = torch.Generator().manual_seed(0)
+    obs = 2.0 * torch.randn(64, info.obs_dim, generator=gen)
+    _, outputs = trained.policy.act({"observations": trained._observation_preprocessor(obs)}, role="policy")
+    torch.testing.assert_close(loaded.act(obs), outputs["mean_actions"], rtol=0, atol=1e-6)
+
+    amp = 2.0 * torch.randn(64, info.amp_obs_dim, generator=gen)
+    with torch.no_grad():
+        expected = trained._discriminate(trained._amp_observation_preprocessor(amp)).reshape(-1)
+    torch.testing.assert_close(loaded.disc_logit(amp), expected, rtol=0, atol=1e-6)
+
+
+def test_checkpoints_of_other_robots_or_widths_are_refused(toy_run):
+    from wildrobot_amp_ext.eval.agent import check_compatible
+
+    info = read_checkpoint(toy_run)
+    info.robot = "wildrobot"
+    with pytest.raises(InputError, match="trained for robot 'wildrobot'"):
+        check_compatible(info, task="G1-29dof-AMP-Flat-Play-v0", robot="unitree_g1_29dof")
+    with pytest.raises(InputError, match=f"observation width {info.obs_dim} != "):
+        check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim + 1, action_dim=info.action_dim)
+    with pytest.raises(InputError, match="AMP observation width"):
+        check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim, amp_obs_dim=info.amp_obs_dim + 3)
+    # a Play variant of the training task is the same task; another task only warns
+    info.task = "WildRobot-AMP-Flat-v0"
+    assert check_compatible(info, task="WildRobot-AMP-Flat-Play-v0", robot="wildrobot", obs_dim=info.obs_dim) == []
+    assert check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot")

@@ -1,0 +1,337 @@
+"""Play a trained AMP policy (skrl 2.1.1 checkpoint) in an Isaac Lab 3.0 task of this package (kit-less, Newton).
+
+Usage::
+
+    # window (needs a display): the Newton GL visualizer; arrow keys = forward speed / turn rate, z / x = sideways,
+    # space = stop (polled from the visualizer window once per step)
+    python play.py --task WildRobot-AMP-Flat-Play-v0 --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt
+    # headless: a video of 4 envs walking at a scripted command
+    python play.py --task ... --checkpoint ... --headless --video --command 0.3,0,0 --video_length 300
+    # export (ONNX + TorchScript, normaliser folded in, parity-checked) and evaluate (JSON + PNG + rollout.npz)
+    python play.py --task ... --checkpoint ... --headless --export --eval
+    python play.py --task ... --checkpoint ... --headless --eval --eval_commands "0,0,0;0.25,0,0;0.5,0,0" --eval_envs_per_command 8
+    # a zero-action baseline (no checkpoint)
+    python play.py --task ... --zero_policy --headless --eval
+
+Video (``--video``): Isaac Lab 3.0's own recorder (``env_cfg.video_recorders``) needs ``moviepy`` (not installed) and a
+visualizer. Kit-less on CPU the Newton GL visualizer itself does render headless (through EGL), but from a fixed
+camera, so **by default the rollout's root / joint states are recorded and rendered with this package's MuJoCo motion
+viewer** (``wildrobot_amp_ext.eval.viewer``: a tracking camera, one robot copy per env, text overlay with env,
+episode, time, joint-limit and foot-penetration flags). ``--video_renderer newton`` instead grabs the Newton GL
+visualizer's frames every step (camera ``--camera_eye`` / ``--camera_lookat``) and writes them with imageio.
+
+Outputs go to ``<run>/play/`` for a checkpoint inside a ``train_amp.py`` run folder (else ``./play_outputs/``):
+``play.mp4``, ``rollout.npz`` (``--record``; plays in ``utils/motion_viewer.py``), ``exported/``, ``eval/``.
+
+Bad input is refused with one line (exit code 2): a checkpoint trained for another robot or with other observation /
+action / AMP widths, a ``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
+Trailing ``env.<path>=<value>`` arguments override the env config (Isaac Lab Hydra syntax).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_HEADLESS_STEPS = 500
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Play / record / export / evaluate a trained AMP policy.", epilog="Trailing env.<path>=<value> arguments override the env config.")
+    p.add_argument("--task", required=True, help="gymnasium task id, e.g. WildRobot-AMP-Flat-Play-v0")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="agent checkpoint (.pt) of a train_amp.py run")
+    src.add_argument("--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline")
+    p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
+    p.add_argument("--steps", type=int, default=None, help=f"env steps to play (default: until the window closes; headless {DEFAULT_HEADLESS_STEPS} or --video_length)")
+    p.add_argument("--command", default=None, help="scripted velocity command vx,vy,wz for every env (default: the task's random commands; zero + keyboard in a window)")
+    p.add_argument("--realtime", action="store_true", help="pace a window to real time")
+    p.add_argument("--dataset", default=None, help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs")
+    p.add_argument("--video", action="store_true", help="write a video (see the module docstring)")
+    p.add_argument("--video_length", type=int, default=200, help="env steps in the video")
+    p.add_argument("--video_renderer", choices=("mujoco", "newton"), default="mujoco")
+    p.add_argument("--video_lanes", type=int, default=4, help="envs shown side by side (mujoco renderer)")
+    p.add_argument("--video_out", default=None, help="video path (.mp4 / .gif)")
+    p.add_argument("--camera_eye", default="1.5,-1.5,0.8", help="newton renderer camera position x,y,z")
+    p.add_argument("--camera_lookat", default="0,0,0.25", help="newton renderer camera target x,y,z")
+    p.add_argument("--record", default=None, nargs="?", const="", help="save the rollout .npz (optionally to this path)")
+    p.add_argument("--export", action="store_true", help="export the policy to ONNX + TorchScript with a parity check")
+    p.add_argument("--export_only", action="store_true", help="export and exit (no env)")
+    p.add_argument("--eval", action="store_true", help="evaluate over fixed velocity commands (JSON + PNG + rollout)")
+    p.add_argument("--eval_commands", default=None, help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)')
+    p.add_argument("--eval_envs_per_command", type=int, default=4)
+    p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
+    p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
+    return p
+
+
+def _vec3(text: str, flag: str) -> tuple[float, float, float]:
+    from wildrobot_amp_ext.errors import InputError
+
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise InputError(None, flag, f"'{text}' is not three numbers x,y,z", "e.g. 0.3,0,0")
+    return values  # type: ignore[return-value]
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out)
+    if args.checkpoint:
+        from wildrobot_amp_ext.eval.export import run_dir_of
+
+        run = run_dir_of(Path(args.checkpoint))
+        if (run / "params").is_dir():
+            return run / "play"
+    return Path.cwd() / "play_outputs"
+
+
+def check_dataset(dataset: str, env_cfg: Any) -> None:
+    """Refuse a dataset whose stored feature version differs from the env's FeatureSpec + robot (before any env)."""
+    from dataclasses import replace
+
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.features import FeatureSpec
+    from wildrobot_amp_ext.robots import load_robot
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import dataset_feature_version
+
+    path = Path(dataset)
+    if not path.is_file():
+        raise InputError(path, None, "dataset not found", "pass a convert_dataset .npz")
+    try:
+        stored = dataset_feature_version(path)
+    except (OSError, ValueError) as err:
+        raise InputError(path, None, f"not a readable .npz ({err})", "pass a convert_dataset .npz") from None
+    spec, robot = FeatureSpec.from_dict(env_cfg.amp.feature_spec), load_robot(env_cfg.robot_name)
+    history = next((int(p[1:]) for p in (stored or "").split("-") if p.startswith("h") and p[1:].isdigit()), spec.history)
+    expected = replace(spec, history=history).version(robot)
+    if stored is not None and stored != expected:
+        raise InputError(path, "feature_version", f"dataset features '{stored}' differ from the env's '{expected}'", "rebuild the dataset with the task's FeatureSpec and robot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from wildrobot_amp_ext.errors import cli_entry
+
+    return cli_entry(_run)(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    from wildrobot_amp_ext.errors import InputError
+
+    args, rest = build_parser().parse_known_args(argv)
+    overrides = [r for r in rest if r.startswith("env.")]
+    unknown = [r for r in rest if not r.startswith("env.")]
+    if unknown:
+        raise InputError(None, unknown[0], "unknown argument", "see python play.py --help; env overrides look like env.<path>=<value>")
+    for name in ("num_envs", "steps", "video_length", "video_lanes", "eval_envs_per_command"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
+    if args.export_only:
+        args.export = True
+    if args.export and args.zero_policy:
+        raise InputError(None, "--export", "nothing to export with --zero_policy", "pass --checkpoint")
+    command = _vec3(args.command, "--command") if args.command else None
+    out_dir = output_dir(args)
+
+    info = None
+    if args.checkpoint:
+        from wildrobot_amp_ext.eval.export import read_checkpoint
+
+        info = read_checkpoint(args.checkpoint)
+    if args.export:
+        from wildrobot_amp_ext.eval.export import checkpoint_metadata, export_policy, format_result, policy_from_checkpoint
+
+        policy, scaler = policy_from_checkpoint(info)
+        result = export_policy(policy, scaler, out_dir / "exported", metadata=checkpoint_metadata(info))
+        print(format_result(result))
+        if not result.ok:
+            print("[export] parity check FAILED: the exported files do not reproduce the policy", file=sys.stderr)
+            return 1
+        if args.export_only:
+            return 0
+
+    from wildrobot_amp_ext.eval.gl import has_display
+    from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
+
+    gui = has_display() and not args.headless
+    if args.seed is not None:
+        overrides.append(f"env.seed={args.seed}")
+    env_cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
+    robot_name = env_cfg.robot_name
+    if info is not None:
+        from wildrobot_amp_ext.eval.agent import check_compatible
+
+        for warning in check_compatible(info, task=args.task, robot=robot_name):
+            print(f"[WARN] {warning}", file=sys.stderr)
+    if args.dataset:
+        check_dataset(args.dataset, env_cfg)
+        env_cfg.amp.dataset = str(Path(args.dataset).resolve())
+
+    from wildrobot_amp_ext.eval.env_loop import pin_commands_in_cfg
+
+    eval_cfg = commands = None
+    if args.eval:
+        from wildrobot_amp_ext.eval.evaluate import EvalCfg, parse_commands, prepare_eval_cfg
+
+        eval_cfg = EvalCfg(
+            commands=parse_commands(args.eval_commands) if args.eval_commands else None,
+            envs_per_command=args.eval_envs_per_command,
+            duration_s=args.eval_duration,
+        )
+        commands = prepare_eval_cfg(env_cfg, eval_cfg)
+    elif command is not None or gui:
+        pin_commands_in_cfg(env_cfg)
+
+    newton_frames = args.video and args.video_renderer == "newton"
+    launcher_args: dict[str, Any] = {"headless": not gui}
+    if gui or newton_frames:
+        from isaaclab_visualizers.newton.newton_visualizer_cfg import NewtonGLVisualizerCfg
+
+        eye, lookat = _vec3(args.camera_eye, "--camera_eye"), _vec3(args.camera_lookat, "--camera_lookat")
+        env_cfg.sim.visualizer_cfgs = [NewtonGLVisualizerCfg(window_width=960, window_height=540, eye=eye, lookat=lookat)]
+        launcher_args["visualizer"] = ["newton_gl"]
+
+    env = create_env(env_cfg, task=args.task, launcher_args=launcher_args)
+    try:
+        return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
+    finally:
+        with contextlib.suppress(Exception):
+            env.close()
+
+
+def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: Path) -> int:
+    import numpy as np
+    import torch
+
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.eval.env_loop import KeyboardCommand, RolloutRecorder, pin_velocity_commands, run_policy
+
+    unwrapped = env.unwrapped
+    obs_dim = int(unwrapped.observation_manager.group_obs_dim["policy"][0])
+    action_dim = int(unwrapped.action_manager.total_action_dim)
+    disc = None
+    if info is not None:
+        from wildrobot_amp_ext.agents.runner import env_feature_layout
+        from wildrobot_amp_ext.eval.agent import check_compatible, load_agent
+
+        check_compatible(info, task=args.task, robot=env_cfg.robot_name, obs_dim=obs_dim, action_dim=action_dim, amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None))
+        agent = load_agent(info, device=str(unwrapped.device), amp_layout=env_feature_layout(unwrapped))
+        act, disc = agent.act, agent.disc_logit if agent.discriminator is not None else None
+    else:
+
+        def act(obs: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(obs.shape[0], action_dim, device=obs.device)
+
+    meta = {"checkpoint": str(info.path) if info else "zero_policy"}
+
+    if args.eval:
+        from wildrobot_amp_ext.eval.evaluate import evaluate, format_report, write_outputs
+
+        rollout, report = evaluate(env, act, eval_cfg, commands, disc=disc, task=args.task, meta=meta)
+        paths = write_outputs(report, rollout, out_dir / "eval")
+        print(format_report(report))
+        print(f"[eval] {', '.join(f'{k}: {v}' for k, v in paths.items())}")
+        if args.video:
+            _render_rollout(rollout, args, out_dir)
+        return 0
+
+    pinned = pin_velocity_commands(env, command if command is not None else (0.0, 0.0, 0.0)) if (command is not None or gui) else None
+    visualizer = unwrapped.sim.visualizers[0] if getattr(unwrapped.sim, "visualizers", None) else None
+    keyboard = KeyboardCommand(visualizer, pinned) if gui and visualizer is not None and pinned is not None else None
+    if keyboard:
+        print("[play] keys: up/down = forward speed, left/right = turn rate, z/x = sideways speed, space = stop")
+
+    if args.steps is not None:
+        steps: float = args.steps
+    elif args.video:
+        steps = args.video_length
+    else:
+        steps = math.inf if gui else DEFAULT_HEADLESS_STEPS
+    record = args.record is not None or (args.video and args.video_renderer == "mujoco")
+    recorder = RolloutRecorder(env, int(steps if math.isfinite(steps) else 100000), record_disc=disc is not None) if record else None
+    frames: list[np.ndarray] = []
+    step_dt = float(unwrapped.step_dt)
+    started = time.perf_counter()
+
+    def on_step(k: int) -> bool:
+        if keyboard is not None:
+            keyboard.poll(k)
+        if args.video and args.video_renderer == "newton" and visualizer is not None and k <= args.video_length:
+            frames.append(np.asarray(visualizer.render_rgb_array())[..., :3].copy())
+        if args.realtime:
+            time.sleep(max(0.0, started + k * step_dt - time.perf_counter()))
+        return not gui or bool(unwrapped.sim.is_running())
+
+    taken = run_policy(env, act, steps, recorder, disc=disc, on_step=on_step)
+    print(f"[play] {taken} steps x {unwrapped.num_envs} envs in {time.perf_counter() - started:.1f} s")
+    rollout = recorder.rollout(args.task, meta) if recorder is not None else None
+    if rollout is not None and args.record is not None:
+        path = Path(args.record) if args.record else out_dir / "rollout.npz"
+        rollout.save(path)
+        print(f"[play] rollout -> {path}")
+    if args.video:
+        if args.video_renderer == "newton":
+            if not frames:
+                raise InputError(None, "--video_renderer", "the Newton visualizer returned no frames", "use --video_renderer mujoco")
+            _write_frames(frames, args, out_dir, 1.0 / step_dt)
+        else:
+            _render_rollout(rollout, args, out_dir)
+    return 0
+
+
+def _video_path(args, out_dir: Path) -> Path:
+    return Path(args.video_out) if args.video_out else out_dir / ("eval.mp4" if args.eval else "play.mp4")
+
+
+def _render_rollout(rollout, args, out_dir: Path) -> None:
+    """MuJoCo viewer: the first ``video_lanes`` envs side by side (each env's episodes in turn)."""
+    from wildrobot_amp_ext.eval.gl import configure_gl
+    from wildrobot_amp_ext.eval.sources import MotionSet
+    from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
+    from wildrobot_amp_ext.robots import load_robot
+
+    backend = configure_gl()
+    robot = load_robot(rollout.robot)
+    lanes = min(args.video_lanes, rollout.num_envs)
+    clips = rollout.to_clips(robot)
+    sets = [MotionSet(f"env{e}", Path(""), "rollout", [c for c in clips if c.name.startswith(f"env{e}/")]) for e in range(lanes)]
+    sets = [s for s in sets if s.clips]
+    cfg = ViewerCfg(lanes="sets", max_lanes=max(len(sets), 1), fps=min(30.0, rollout.fps), max_seconds=args.video_length * rollout.dt)
+    path = _video_path(args, out_dir)
+    with MotionViewer(robot, sets, cfg) as viewer:
+        stats = viewer.write(path)
+    print(f"[video] {stats.frames} frames (MuJoCo viewer, GL {backend}) -> {path}")
+
+
+def _write_frames(frames, args, out_dir: Path, fps: float) -> None:
+    import imageio.v2 as imageio
+
+    from wildrobot_amp_ext.utils.atomic import atomic_path
+
+    path = _video_path(args, out_dir)
+    with atomic_path(path) as tmp:
+        writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p")
+        try:
+            for frame in frames:
+                writer.append_data(frame)
+        finally:
+            writer.close()
+    print(f"[video] {len(frames)} frames (Newton GL visualizer) -> {path}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    raise SystemExit(main())
