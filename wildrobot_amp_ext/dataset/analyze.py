@@ -70,6 +70,12 @@ def alternation_score(contact: np.ndarray, min_phase_frames: int = 3) -> float |
     limping / shuffling; None with fewer than two single-stance phases."""
     single = contact.sum(axis=1) == 1
     foot = np.where(single, np.argmax(contact, axis=1), -1)
+    starts, lengths, values = _runs(foot)
+    # a single-stance blip shorter than min_phase_frames is label noise: it belongs to the run before it
+    blip = (values >= 0) & (lengths < min_phase_frames)
+    blip[0] = False
+    for k in np.flatnonzero(blip):
+        foot[starts[k] : starts[k] + lengths[k]] = foot[starts[k] - 1]
     _, lengths, values = _runs(foot)
     phases = values[(values >= 0) & (lengths >= min_phase_frames)]
     if phases.size < 2:
