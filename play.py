@@ -141,6 +141,8 @@ def _run(argv: list[str] | None) -> int:
             raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
     if args.export_only:
         args.export = True
+    if args.video_out and Path(args.video_out).suffix.lower() not in (".mp4", ".gif"):
+        raise InputError(args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif")
     if args.export and args.zero_policy:
         raise InputError(None, "--export", "nothing to export with --zero_policy", "pass --checkpoint")
     command = _vec3(args.command, "--command") if args.command else None
@@ -303,7 +305,11 @@ def _render_rollout(rollout, args, out_dir: Path) -> None:
     from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
     from wildrobot_amp_ext.robots import load_robot
 
-    backend = configure_gl()
+    try:
+        backend = configure_gl()
+    except RuntimeError as err:
+        print(f"[WARN] video skipped: {err}", file=sys.stderr)
+        return
     robot = load_robot(rollout.robot)
     lanes = min(args.video_lanes, rollout.num_envs)
     clips = rollout.to_clips(robot)
@@ -323,7 +329,10 @@ def _write_frames(frames, args, out_dir: Path, fps: float) -> None:
 
     path = _video_path(args, out_dir)
     with atomic_path(path) as tmp:
-        writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p")
+        if path.suffix.lower() == ".gif":
+            writer = imageio.get_writer(tmp, format="GIF", duration=1000.0 / fps, loop=0)
+        else:
+            writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p")
         try:
             for frame in frames:
                 writer.append_data(frame)
