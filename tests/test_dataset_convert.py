@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wildrobot_amp_ext.dataset import build_dataset, load_dataset
+from wildrobot_amp_ext.dataset import build_dataset
 from wildrobot_amp_ext.dataset.convert import main as convert_main
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion import load_motion, resample_clip

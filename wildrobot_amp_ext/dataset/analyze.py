@@ -142,10 +142,12 @@ def analyze(ds: ReferenceDataset, robot: RobotSpec, config: AnalyzeConfig = Anal
     }
     notes = []
     if speed_xy.mean() < lo:
-        notes.append(
-            f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s (seed 004): "
-            f"use --lin-vel-mode direction (speed-free) or add faster motions"
+        remedy = (
+            "the features already encode only the direction (--lin-vel-mode direction), so the discriminator does not see speed"
+            if ds.feature_spec.root_lin_vel_mode == "direction"
+            else "convert with --lin-vel-mode direction (speed-free) or add faster motions"
         )
+        notes.append(f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s (seed 004): {remedy}")
     if result["contacts"]["flight"] > 0.2:
         notes.append(f"{result['contacts']['flight']:.0%} of frames have no foot contact: floating feet or thresholds too tight")
     result["notes"] = notes

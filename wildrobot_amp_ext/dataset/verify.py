@@ -29,10 +29,9 @@ import numpy as np
 
 from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args, features_from_states
 from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset
-from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.features import FeatureSpec
-from wildrobot_amp_ext.motion import quat as Q
-from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, angular_velocity_world, finite_difference
+from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
 
