@@ -1,0 +1,147 @@
+"""Window statistics (vectorised) against a per-window loop, gates, scores, segment merging and deduplication."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from wildrobot_amp_ext.miner.config import GateConfig, WindowConfig
+from wildrobot_amp_ext.miner.windows import (
+    GATE_BIT,
+    GATES,
+    Candidate,
+    FrameSignals,
+    accepted_frames,
+    claim_reference_frames,
+    evaluate_gates,
+    gate_names,
+    runs,
+    score,
+    window_starts,
+    window_stats,
+)
+
+G = GateConfig()
+H = 0.3  # standing height used to scale the velocity error
+
+
+def random_signals(n: int, seed: int = 0) -> FrameSignals:
+    rng = np.random.default_rng(seed)
+    loaded = rng.random((n, 2)) < 0.7
+    return FrameSignals(
+        load=rng.uniform(0.3, 1.4, n),
+        loaded=loaded,
+        slipping=loaded & (rng.random((n, 2)) < 0.2),
+        harness=rng.uniform(0, 0.3, n),
+        harness_saturated=rng.random(n) < 0.1,
+        pitch_deg=rng.uniform(0, 40, n),
+        roll_deg=rng.uniform(0, 40, n),
+        body_contact=rng.random(n) < 0.05,
+        actuator_saturation=rng.uniform(0, 0.2, n),
+        height_error=rng.uniform(0, 0.2, n),
+        vel_sim_h=rng.normal(size=(n, 2)),
+        vel_ref_h=rng.normal(size=(n, 2)),
+        joint_error=rng.uniform(0, 0.4, n),
+        fall=np.r_[np.zeros(n - 1, bool), True],
+    )
+
+
+def naive(sig: FrameSignals, a: int, b: int) -> dict[str, float]:
+    s = slice(a, b)
+    load = sig.load[s]
+    loaded = sig.loaded[s]
+    return {
+        "load_mean": load.mean(),
+        "load_p10": np.percentile(load, 10),
+        "load_p95": np.percentile(load, 95),
+        "unloaded_fraction": np.mean(load < G.unloaded_threshold),
+        "harness_mean": sig.harness[s].mean(),
+        "harness_p90": np.percentile(sig.harness[s], 90),
+        "harness_p95": np.percentile(sig.harness[s], 95),
+        "harness_saturated": sig.harness_saturated[s].mean(),
+        "pitch_p95_deg": np.percentile(sig.pitch_deg[s], 95),
+        "roll_p95_deg": np.percentile(sig.roll_deg[s], 95),
+        "slip_rate": sig.slipping[s].sum() / loaded.sum(),
+        "loaded_foot_frames": loaded.sum(),
+        "body_contact_fraction": sig.body_contact[s].mean(),
+        "actuator_saturation": sig.actuator_saturation[s].mean(),
+        "root_height_error": sig.height_error[s].mean(),
+        "velocity_error": np.linalg.norm(sig.vel_sim_h[s].mean(0) - sig.vel_ref_h[s].mean(0)) / math.sqrt(9.81 * H),
+        "joint_rms_error": sig.joint_error[s].mean(),
+        "single_stance_fraction": np.mean(loaded.sum(1) == 1),
+        "fall": float(sig.fall[s].any()),
+    }
+
+
+def test_window_layout():
+    cfg = WindowConfig(window=50, stride=10, min_segment=20)
+    starts, lengths = window_starts(200, cfg, first=10)
+    assert starts.tolist() == list(range(10, 181, 10))
+    assert lengths.tolist() == [50] * 15 + [40, 30, 20]
+    starts, lengths = window_starts(25, cfg, first=10)  # 15 frames after the warm-up: no window
+    assert starts.size == 0
+
+
+def test_vectorised_stats_equal_a_loop():
+    sig = random_signals(173)
+    starts, lengths = window_starts(173, WindowConfig(), first=7)
+    stats = window_stats(sig, starts, lengths, G, H)
+    for i, (a, n) in enumerate(zip(starts, lengths)):
+        want = naive(sig, a, a + n)
+        for k, v in want.items():
+            assert stats[k][i] == pytest.approx(v, rel=1e-12, abs=1e-12), (k, i)
+    assert stats["fall"][-1] == 1.0 and stats["fall"][0] == 0.0
+
+
+def test_gates_name_the_failing_metric():
+    base = {
+        "load_mean": 1.0, "load_p10": 0.9, "harness_p90": 0.05, "harness_p95": 0.06, "harness_saturated": 0.0,
+        "unloaded_fraction": 0.0, "pitch_p95_deg": 3.0, "roll_p95_deg": 2.0, "slip_rate": 0.0, "body_contact_fraction": 0.0,
+        "root_height_error": 0.0, "velocity_error": 0.0, "joint_rms_error": 0.05, "fall": 0.0,
+    }  # fmt: skip
+    bad = {
+        "load_mean": ("load_mean", 0.84), "load_p10": ("load_p10", 0.59), "harness_p90": ("harness_p90", 0.16),
+        "harness_p95": ("harness_p95", 0.26), "harness_saturated": ("harness_saturated", 0.06), "unloaded": ("unloaded_fraction", 0.11),
+        "pitch": ("pitch_p95_deg", 25.5), "roll": ("roll_p95_deg", 26.0), "slip": ("slip_rate", 0.16),
+        "body_contact": ("body_contact_fraction", 0.02), "tracking_height": ("root_height_error", 0.11),
+        "tracking_velocity": ("velocity_error", 0.11), "tracking_joints": ("joint_rms_error", 0.26), "fall": ("fall", 1.0),
+    }  # fmt: skip
+    rows = [dict(base)] + [dict(base, **{metric: value}) for metric, value in bad.values()]
+    stats = {k: np.array([r[k] for r in rows]) for k in base}
+    masks = evaluate_gates(stats, G)
+    assert masks[0] == 0
+    for mask, gate in zip(masks[1:], bad):
+        assert gate_names(mask) == [gate]
+    assert set(bad) | {"short"} == set(GATES)
+
+
+def test_score_follows_the_seed_rule():
+    stats = {
+        "load_mean": np.array([0.96, 0.90, 0.96, 0.96]),
+        "slip_rate": np.array([0.0, 0.10, 0.0, 0.0]),
+        "pitch_p95_deg": np.array([5.0, 20.0, 5.0, 5.0]),
+        "roll_p95_deg": np.array([5.0, 5.0, 16.0, 5.0]),
+        "harness_p95": np.array([0.05, 0.05, 0.05, 0.12]),
+    }
+    np.testing.assert_array_equal(score(stats, G), [3.0, 0.0, 2.0, 2.0])
+
+
+def test_merge_and_centre_dedupe():
+    starts = np.array([0, 10, 20, 30, 40, 80])
+    lengths = np.full(6, 50)
+    accepted = np.array([True, True, False, False, False, True])
+    merged = accepted_frames(140, starts, lengths, accepted, WindowConfig(dedupe="merge"))
+    assert runs(merged) == [(0, 60), (80, 130)]
+    centre = accepted_frames(140, starts, lengths, accepted, WindowConfig(dedupe="centre", centre_frames=30))
+    assert runs(centre) == [(10, 50), (90, 120)]
+
+
+def test_overlapping_rollouts_keep_each_reference_frame_once():
+    # rollout 0 covers reference frames 10..110 (score 2); rollout 1 covers 60..160 (score 3, wins the overlap)
+    # rollout 2 (150..180) keeps its 20 unclaimed frames; rollout 3 (145..170) only 10 left: dropped
+    cands = [Candidate(0, 10, 110, 10, 2.0), Candidate(1, 10, 110, 60, 3.0), Candidate(2, 0, 30, 150, 3.0), Candidate(3, 5, 30, 145, 1.0)]
+    kept = claim_reference_frames(cands, 200, min_len=20)
+    spans = [(c.rollout, c.start, c.ref_start, c.ref_start + c.end - c.start) for c in kept]
+    assert spans == [(0, 10, 10, 60), (1, 10, 60, 160), (2, 10, 160, 180)]

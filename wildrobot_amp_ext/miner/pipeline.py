@@ -1,0 +1,256 @@
+"""Mining one (clip, variant): build the reference, run the multi-start rollouts, gate the windows, keep segments.
+
+:func:`mine_variant` is the unit of parallel work and of the result cache. Its :class:`VariantResult` holds the
+kept segments' simulated raw states (exact MuJoCo kinematics: root pose and world velocities, joints, contact-point
+sites), their metrics and scores, every window's metrics and failed gates, and compact per-rollout traces for the
+plots.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from wildrobot_amp_ext.miner.config import MinerConfig
+from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track
+from wildrobot_amp_ext.miner.rollout import TrackingSim
+from wildrobot_amp_ext.miner.windows import (
+    GATE_BIT,
+    METRICS,
+    Candidate,
+    accepted_frames,
+    claim_reference_frames,
+    evaluate_gates,
+    frame_signals,
+    runs,
+    score,
+    window_starts,
+    window_stats,
+)
+from wildrobot_amp_ext.motion import quat as Q
+from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.motion.kinematics import ClipStates
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
+from wildrobot_amp_ext.utils.atomic import save_npz_atomic
+
+#: per-frame traces kept for the report plots (float32)
+TRACE_KEYS = ("load", "harness", "pitch_deg", "roll_deg", "harness_saturated", "slip")
+#: per-frame signals kept for the accepted frames (dataset-level distributions in the report)
+KEPT_KEYS = ("load", "harness", "harness_saturated", "pitch_deg", "roll_deg", "loaded", "slipping", "actuator_saturation", "clip_time")
+
+
+@dataclass
+class SegmentInfo:
+    variant: str
+    rollout_start: int  # reference frame where its rollout started
+    ref_start: int  # reference frame of its first frame
+    num_frames: int
+    clip_time_start: float  # time in the source clip of its first frame (-1 inside a blend)
+    blend_fraction: float  # fraction of its frames on loop blends
+    score: float
+    metrics: dict
+
+
+@dataclass
+class VariantResult:
+    clip: str
+    variant: str
+    reference_frames: int
+    simulated_frames: int
+    rollouts: int
+    falls: int
+    segments: list[SegmentInfo]
+    states: ClipStates  # rows of all kept segments, concatenated in segment order
+    windows: dict[str, np.ndarray]  # per window: rollout, start, length, every metric, gate mask, score
+    traces: dict[str, np.ndarray]  # per rollout frame (all rollouts concatenated) + rollout/step/ref frame index
+    kept: dict[str, np.ndarray]  # KEPT_KEYS signals of the rows of ``states``
+    frame_totals: dict[str, float]  # sums over every simulated frame after warm-up (clip-level diagnostics)
+
+    @property
+    def accepted_frames(self) -> int:
+        return sum(s.num_frames for s in self.segments)
+
+    # --- cache ---------------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        arrays = {f"states/{k}": v for k, v in self.states.as_dict().items()}
+        arrays |= {f"windows/{k}": v for k, v in self.windows.items()}
+        arrays |= {f"traces/{k}": v for k, v in self.traces.items()}
+        arrays |= {f"kept/{k}": v for k, v in self.kept.items()}
+        header = {
+            "clip": self.clip,
+            "variant": self.variant,
+            "reference_frames": self.reference_frames,
+            "simulated_frames": self.simulated_frames,
+            "rollouts": self.rollouts,
+            "falls": self.falls,
+            "segments": [asdict(s) for s in self.segments],
+            "frame_totals": self.frame_totals,
+        }
+        save_npz_atomic(path, compressed=True, header=np.array(json.dumps(header)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> VariantResult:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            group = lambda prefix: {k[len(prefix) :]: np.asarray(data[k]) for k in data.files if k.startswith(prefix)}  # noqa: E731
+            states = ClipStates(**group("states/"))
+            windows, traces, kept = group("windows/"), group("traces/"), group("kept/")
+        return cls(
+            clip=header["clip"],
+            variant=header["variant"],
+            reference_frames=header["reference_frames"],
+            simulated_frames=header["simulated_frames"],
+            rollouts=header["rollouts"],
+            falls=header["falls"],
+            segments=[SegmentInfo(**s) for s in header["segments"]],
+            states=states,
+            windows=windows,
+            traces=traces,
+            kept=kept,
+            frame_totals=header["frame_totals"],
+        )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# per-process simulator cache
+# ------------------------------------------------------------------------------------------------------------------
+_SIMS: dict[str, TrackingSim] = {}
+
+
+def get_sim(robot: RobotSpec | str, cfg: MinerConfig) -> TrackingSim:
+    robot = load_robot(robot) if isinstance(robot, str) else robot
+    key = f"{robot.yaml_path}|{json.dumps(asdict(cfg.tracking), sort_keys=True)}"
+    if key not in _SIMS:
+        _SIMS.clear()  # one model per worker is enough
+        _SIMS[key] = TrackingSim(robot, cfg.tracking)
+    return _SIMS[key]
+
+
+def _segment_states(sim: TrackingSim, qpos: np.ndarray, qvel: np.ndarray) -> ClipStates:
+    """Raw states of simulated frames: root pose, world velocities (MuJoCo's free-joint angular rate is in the
+    body frame), joints in RobotSpec order, contact-point sites."""
+    quat = qpos[:, 3:7]
+    site_pos, site_vel = sim.site_kinematics(qpos, qvel)
+    return ClipStates(
+        root_pos=qpos[:, :3].copy(),
+        root_quat=quat.copy(),
+        root_lin_vel_w=qvel[:, :3].copy(),
+        root_ang_vel_w=Q.rotate(quat, qvel[:, 3:6]),
+        joint_pos=qpos[:, sim.qadr],
+        joint_vel=qvel[:, sim.dadr],
+        contact_pos_w=site_pos,
+        contact_vel_w=site_vel,
+    )
+
+
+def _empty_states(sim: TrackingSim) -> ClipStates:
+    j, p = sim.robot.num_joints, sim.sites.size
+    z = lambda *shape: np.zeros((0, *shape))  # noqa: E731
+    return ClipStates(z(3), z(4), z(3), z(3), z(j), z(j), z(p, 3), z(p, 3))
+
+
+def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_name: str) -> VariantResult:
+    gen, wcfg, gates = cfg.generation, cfg.windows, cfg.gates
+    starts = list(range(0, max(1, track.num_frames - wcfg.min_segment - gen.warmup_frames + 1), max(1, gen.multi_start_interval)))
+    ref_z = track.body_z_axis
+    records, signals = [], []
+    window_parts: dict[str, list[np.ndarray]] = {}
+    candidates: list[Candidate] = []
+    totals = {k: 0.0 for k in ("frames", "load", "harness", "harness_saturated", "unloaded", "actuator_saturation", "loaded_foot_frames", "slipping_foot_frames", "single_stance")}
+    index_keys = ("rollout", "step", "ref_frame")
+    trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
+    for r, start in enumerate(starts):
+        rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z)
+        sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates)
+        records.append(rec)
+        signals.append(sig)
+        n = rec.num_frames
+        post = slice(min(gen.warmup_frames, n), n)
+        totals["frames"] += n - post.start
+        totals["load"] += float(sig.load[post].sum())
+        totals["harness"] += float(sig.harness[post].sum())
+        totals["harness_saturated"] += float(sig.harness_saturated[post].sum())
+        totals["unloaded"] += float((sig.load[post] < gates.unloaded_threshold).sum())
+        totals["actuator_saturation"] += float(sig.actuator_saturation[post].sum())
+        totals["loaded_foot_frames"] += float(sig.loaded[post].sum())
+        totals["slipping_foot_frames"] += float(sig.slipping[post].sum())
+        totals["single_stance"] += float((sig.loaded[post].sum(axis=1) == 1).sum())
+        slip = np.where(sig.loaded, rec.foot_slip_speed, 0.0).max(axis=1)
+        for key, values in (("load", sig.load), ("harness", sig.harness), ("pitch_deg", sig.pitch_deg), ("roll_deg", sig.roll_deg),
+                            ("harness_saturated", sig.harness_saturated), ("slip", slip), ("rollout", np.full(n, r)), ("step", np.arange(n)),
+                            ("ref_frame", start + np.arange(n))):  # fmt: skip
+            trace_parts[key].append(np.asarray(values, np.int64 if key in index_keys else np.float32))
+
+        w_start, w_len = window_starts(n, wcfg, first=gen.warmup_frames)
+        short = not len(w_start)
+        if short:
+            if n == 0:
+                continue
+            # judge what there is, so the report names why this rollout yielded nothing
+            w_start, w_len = np.array([0]), np.array([n])
+        stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
+        mask = evaluate_gates(stats, gates) | (GATE_BIT["short"] if short else 0)
+        scores = score(stats, gates)
+        for key, values in (("rollout", np.full(len(w_start), r)), ("start", w_start), ("length", w_len), ("ref_start", start + w_start),
+                            ("gate_mask", mask), ("score", scores), *((k, stats[k]) for k in METRICS)):  # fmt: skip
+            window_parts.setdefault(key, []).append(values)
+        keep = accepted_frames(n, w_start, w_len, mask == 0, wcfg)
+        for a, b in runs(keep):
+            if b - a >= wcfg.min_segment:
+                seg_stats = window_stats(sig, np.array([a]), np.array([b - a]), gates, sim.standing_height)
+                candidates.append(Candidate(r, a, b, start + a, float(score(seg_stats, gates)[0])))
+
+    kept = claim_reference_frames(candidates, track.num_frames, wcfg.min_segment)
+    segments: list[SegmentInfo] = []
+    parts: list[ClipStates] = []
+    kept_parts: dict[str, list[np.ndarray]] = {k: [] for k in KEPT_KEYS}
+    for c in kept:
+        rec, sig = records[c.rollout], signals[c.rollout]
+        seg_stats = window_stats(sig, np.array([c.start]), np.array([c.end - c.start]), gates, sim.standing_height)
+        metrics = {k: float(v[0]) for k, v in seg_stats.items()}
+        ref = slice(c.ref_start, c.ref_start + c.end - c.start)
+        segments.append(
+            SegmentInfo(
+                variant=track.variant.tag,
+                rollout_start=int(rec.start),
+                ref_start=int(c.ref_start),
+                num_frames=int(c.end - c.start),
+                clip_time_start=float(track.clip_time[c.ref_start]),
+                blend_fraction=float(np.mean(track.cycle[ref] < 0)),
+                score=float(score(seg_stats, gates)[0]),
+                metrics=metrics,
+            )
+        )
+        parts.append(_segment_states(sim, rec.qpos[c.start : c.end], rec.qvel[c.start : c.end]))
+        for key in KEPT_KEYS:
+            kept_parts[key].append(track.clip_time[ref] if key == "clip_time" else getattr(sig, key)[c.start : c.end])
+
+    windows = {k: np.concatenate(v) for k, v in window_parts.items()} if window_parts else {"rollout": np.zeros(0, np.int64)}
+    traces = {k: np.concatenate(v) if v else np.zeros(0) for k, v in trace_parts.items()}
+    return VariantResult(
+        clip=clip_name,
+        variant=track.variant.tag,
+        reference_frames=track.num_frames,
+        simulated_frames=int(sum(r.num_frames for r in records)),
+        rollouts=len(records),
+        falls=int(sum(r.fell for r in records)),
+        segments=segments,
+        states=ClipStates.concatenate(parts) if parts else _empty_states(sim),
+        windows=windows,
+        traces=traces,
+        kept={k: np.concatenate(v) if v else np.zeros((0, sim.num_feet) if k in ("loaded", "slipping") else 0) for k, v in kept_parts.items()},
+        frame_totals=totals,
+    )
+
+
+def mine_variant(clip: MotionClip, robot: RobotSpec | str, variant: Variant, cfg: MinerConfig) -> VariantResult:
+    sim = get_sim(robot, cfg)
+    track = build_track(clip, sim.robot, variant, cfg.generation, cfg.tracking.control_hz, sim.standing_height)
+    return mine_track(sim, track, cfg, clip.name)
+
+
+def result_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(VariantResult))

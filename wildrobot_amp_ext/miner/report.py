@@ -1,0 +1,377 @@
+"""The miner's report: seed 002's per-clip diagnostic log, the dataset analysis with the go/no-go decision tree,
+JSON + text, and plots (sum Fn/mg, harness and attitude over time with the gate lines, accepted segments shaded)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from wildrobot_amp_ext.miner.config import MinerConfig
+from wildrobot_amp_ext.miner.pipeline import VariantResult
+from wildrobot_amp_ext.miner.windows import GATE_BIT, GATES, gate_names
+from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+
+#: seed 002 decision tree on the total Tier 0+ seconds
+GO_SECONDS = 60.0
+CAUTION_SECONDS = 30.0
+#: seed 002 "minimum viable dataset" / dashboard targets: (minimum, target)
+CLIP_DIVERSITY = (3, 5)
+SEGMENT_COUNT = (5, 10)
+ALTERNATION_RATE = (0.10, 0.20)
+#: warn when one clip provides more than this fraction of the Tier 0+ seconds
+DOMINANT_CLIP_FRACTION = 0.5
+#: a clip's actuators must not saturate more than this (seed 002 "MUST BE <10%")
+MAX_ACTUATOR_SATURATION = 0.10
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if x.size else float("nan")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# summaries
+# ------------------------------------------------------------------------------------------------------------------
+def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerConfig, skipped: Sequence[str]) -> dict:
+    dt = cfg.tracking.control_dt
+    warm = cfg.generation.warmup_frames
+    tr = {k: np.concatenate([r.traces[k] for r in results]) if results else np.zeros(0) for k in ("load", "harness", "harness_saturated", "pitch_deg", "roll_deg", "step")}
+    post = tr["step"] >= warm
+    totals = Counter()
+    for r in results:
+        totals.update(r.frame_totals)
+    masks = np.concatenate([r.windows.get("gate_mask", np.zeros(0, np.int64)) for r in results]) if results else np.zeros(0, np.int64)
+    n_windows = int(masks.size)
+    gate_fail = {g: float(np.mean((masks & GATE_BIT[g]) > 0)) if n_windows else 0.0 for g in GATES}
+    accepted_frames = sum(r.accepted_frames for r in results)
+    seconds = accepted_frames * dt
+    actuator_sat = totals["actuator_saturation"] / totals["frames"] if totals["frames"] else float("nan")
+    reasons = [f"{g} ({100 * f:.0f}% of windows)" for g, f in sorted(gate_fail.items(), key=lambda kv: -kv[1]) if f > 0][:4]
+    covered = _source_coverage(results, clip)
+    return {
+        "clip": clip.name,
+        "source": clip.source,
+        "duration_s": clip.duration,
+        "variants": [r.variant for r in results],
+        "skipped_variants": list(skipped),
+        "reference_s": sum(r.reference_frames for r in results) * dt,
+        "simulated_s": sum(r.simulated_frames for r in results) * dt,
+        "rollouts": sum(r.rollouts for r in results),
+        "falls": sum(r.falls for r in results),
+        "actuator_saturation": actuator_sat,
+        "actuator_saturation_ok": bool(actuator_sat < MAX_ACTUATOR_SATURATION) if np.isfinite(actuator_sat) else False,
+        "load_mean": _mean(tr["load"][post]),
+        "load_p10": _pct(tr["load"][post], 10),
+        "load_p95": _pct(tr["load"][post], 95),
+        "harness_mean": _mean(tr["harness"][post]),
+        "harness_p90": _pct(tr["harness"][post], 90),
+        "harness_p95": _pct(tr["harness"][post], 95),
+        "harness_saturated": _mean(tr["harness_saturated"][post]),
+        "pitch_p95_deg": _pct(tr["pitch_deg"][post], 95),
+        "roll_p95_deg": _pct(tr["roll_deg"][post], 95),
+        "stance_slip_rate": totals["slipping_foot_frames"] / totals["loaded_foot_frames"] if totals["loaded_foot_frames"] else float("nan"),
+        "windows": n_windows,
+        "windows_accepted": int(np.sum(masks == 0)),
+        "gate_failure_fraction": gate_fail,
+        "segments": sum(len(r.segments) for r in results),
+        "tier0_seconds": seconds,
+        "tier0_seconds_per_variant": {r.variant: r.accepted_frames * dt for r in results},
+        "source_coverage_s": covered,
+        "verdict": "PASS" if accepted_frames else "FAIL",
+        "failure_reasons": reasons,
+    }
+
+
+#: resolution of the source-coverage measure (s)
+COVERAGE_BIN_S = 0.1
+
+
+def _source_coverage(results: Sequence[VariantResult], clip: MotionClip) -> float:
+    """Seconds of the source clip's own timeline shown by some accepted frame (loops and variants count once)."""
+    times = np.concatenate([r.kept["clip_time"] for r in results]) if results else np.zeros(0)
+    times = times[times >= 0]
+    return float(np.unique(np.floor(times / COVERAGE_BIN_S)).size * COVERAGE_BIN_S) if times.size else 0.0
+
+
+def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantResult], cfg: MinerConfig) -> dict:
+    g = cfg.gates
+    dt = cfg.tracking.control_dt
+    kept = {k: np.concatenate([r.kept[k] for r in results if r.kept[k].size]) if any(r.kept[k].size for r in results) else np.zeros(0) for k in ("load", "harness", "harness_saturated", "loaded", "slipping")}
+    segs = [s for r in results for s in r.segments]
+    seconds = sum(s.num_frames for s in segs) * dt
+    strict = [s for s in segs if s.metrics["harness_p95"] <= g.strict_harness_p95]
+    slip_rates = np.array([s.metrics["slip_rate"] for s in segs])
+    loaded = kept["loaded"].reshape(-1, 2) if kept["loaded"].size else np.zeros((0, 2), bool)
+    contributing = [c["clip"] for c in clip_summaries if c["tier0_seconds"] > 0]
+    if seconds >= GO_SECONDS:
+        decision, action = "GO", "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)"
+    elif seconds >= CAUTION_SECONDS:
+        decision, action = "CAUTION", "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine"
+    else:
+        decision, action = "STOP", "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight"
+    warnings = []
+    if len(contributing) < CLIP_DIVERSITY[0]:
+        warnings.append(f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]}): risk of overfitting one motion")
+    if len(segs) < SEGMENT_COUNT[0]:
+        warnings.append(f"only {len(segs)} segment(s) (minimum {SEGMENT_COUNT[0]}, target {SEGMENT_COUNT[1]})")
+    if seconds > 0:
+        top = max(clip_summaries, key=lambda c: c["tier0_seconds"])
+        if top["tier0_seconds"] > DOMINANT_CLIP_FRACTION * seconds:
+            warnings.append(f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip ({top['clip']}): the discriminator may learn that clip only")
+    alternation = _mean((loaded.sum(axis=1) == 1).astype(float)) if loaded.size else float("nan")
+    if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
+        warnings.append(f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance dominated; start without contact features)")
+    hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
+    if hot:
+        warnings.append(f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise forcerange")
+    return {
+        "tier0_seconds": seconds,
+        "tier0_segments": len(segs),
+        "strict_harness_seconds": sum(s.num_frames for s in strict) * dt,
+        "strict_harness_segments": len(strict),
+        "source_coverage_s": sum(c["source_coverage_s"] for c in clip_summaries),
+        "clips_total": len(clip_summaries),
+        "clips_contributing": len(contributing),
+        "contributing_clips": contributing,
+        "load_mean": _mean(kept["load"]),
+        "load_p10": _pct(kept["load"], 10),
+        "load_p95": _pct(kept["load"], 95),
+        "harness_mean": _mean(kept["harness"]),
+        "harness_p90": _pct(kept["harness"], 90),
+        "harness_p95": _pct(kept["harness"], 95),
+        "unloaded_fraction": _mean((kept["load"] < g.unloaded_threshold).astype(float)),
+        "slip_rate_mean": _mean(slip_rates),
+        "slip_rate_p95": _pct(slip_rates, 95),
+        "alternation_rate": alternation,
+        "decision": decision,
+        "action": action,
+        "warnings": warnings,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# text
+# ------------------------------------------------------------------------------------------------------------------
+def _p(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _d(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:.1f}°"
+
+
+def diagnostic_log(c: dict) -> str:
+    """Seed 002's diagnostic log template for one clip (all its variants and rollouts, after the warm-up)."""
+    return "\n".join(
+        [
+            "=" * 40,
+            "REFERENCE GENERATION DIAGNOSTIC",
+            "=" * 40,
+            f"Clip: {c['clip']}",
+            f"Duration: {c['duration_s']:.2f} seconds (simulated {c['simulated_s']:.1f} s over {c['rollouts']} rollouts, {c['falls']} falls; variants {', '.join(c['variants'])})",
+            f"Actuator saturation rate: {_p(c['actuator_saturation'])}  (MUST BE <10%){'' if c['actuator_saturation_ok'] else '  <-- TOO HIGH'}",
+            "",
+            "Load Support:",
+            f"  mean(ΣFn)/mg: {_p(c['load_mean'])}",
+            f"  p10(ΣFn)/mg: {_p(c['load_p10'])}",
+            f"  p95(ΣFn)/mg: {_p(c['load_p95'])}",
+            "",
+            "Harness Reliance:",
+            f"  mean(|F_stab|)/mg: {_p(c['harness_mean'])}",
+            f"  p90(|F_stab|)/mg: {_p(c['harness_p90'])}",
+            f"  p95(|F_stab|)/mg: {_p(c['harness_p95'])}",
+            f"  saturated_steps: {_p(c['harness_saturated'])}",
+            "",
+            "Attitude:",
+            f"  p95(|pitch|): {_d(c['pitch_p95_deg'])}",
+            f"  p95(|roll|): {_d(c['roll_p95_deg'])}",
+            "",
+            "Slip (when loaded):",
+            f"  stance_slip_rate: {_p(c['stance_slip_rate'])}",
+            "",
+            f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, {c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip)",
+            f"VERDICT: {c['verdict']} Tier 0+",
+            f"Failure reasons (if any): {'; '.join(c['failure_reasons']) if c['failure_reasons'] else '-'}",
+            "=" * 40,
+        ]
+    )
+
+
+def analysis_text(s: dict, cfg: MinerConfig) -> str:
+    g = cfg.gates
+    lines = [
+        "=" * 60,
+        "TIER 0+ DATASET ANALYSIS",
+        "=" * 60,
+        f"Total Tier 0+ seconds: {s['tier0_seconds']:.1f} s in {s['tier0_segments']} segments "
+        f"(distinct source time {s['source_coverage_s']:.1f} s)",
+        f"  stricter harness tier (p95 <= {g.strict_harness_p95:.2f} mg): {s['strict_harness_seconds']:.1f} s in {s['strict_harness_segments']} segments",
+        f"Distribution of ΣFn/mg: mean={s['load_mean']:.3f}, p10={s['load_p10']:.3f}, p95={s['load_p95']:.3f}",
+        f"Harness p90={_p(s['harness_p90'])}, p95={_p(s['harness_p95'])} (mean {_p(s['harness_mean'])})",
+        f"Unloaded frame fraction: {_p(s['unloaded_fraction'])}",
+        f"Slip rate distribution: mean={_p(s['slip_rate_mean'])}, p95={_p(s['slip_rate_p95'])}",
+        f"Alternation rate (exactly one foot loaded): {_p(s['alternation_rate'])}",
+        f"Number of source clips contributing: {s['clips_contributing']} / {s['clips_total']}",
+        "",
+        "Metrics dashboard            minimum   target    measured",
+        f"  Tier 0+ duration           {CAUTION_SECONDS:>5.0f} s   >={GO_SECONDS:.0f} s    {s['tier0_seconds']:.1f} s",
+        f"  Tier 0+ segments           {SEGMENT_COUNT[0]:>7d}   >={SEGMENT_COUNT[1]:<6d}  {s['tier0_segments']}",
+        f"  mean(ΣFn)/mg               {g.min_load_mean:>7.2f}   >=0.90    {s['load_mean']:.3f}",
+        f"  p95(harness)/mg            {'<=' + format(g.strict_harness_p95, '.2f'):>7}   <=0.08    {s['harness_p95']:.3f}",
+        f"  unloaded frame rate        {'<=' + format(g.max_unloaded_fraction, '.0%'):>7}   <=5%      {_p(s['unloaded_fraction'])}",
+        f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   >={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
+        "",
+        "Decision tree (seed 002): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION; < 30 s STOP -> baseline PPO",
+        f"DECISION: {s['decision']} - {s['action']}",
+    ]
+    lines += [f"WARNING: {w}" for w in s["warnings"]]
+    lines.append("=" * 60)
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# plots
+# ------------------------------------------------------------------------------------------------------------------
+def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g, dt = cfg.gates, cfg.tracking.control_dt
+    tr = result.traces
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
+    rollouts = np.unique(tr["rollout"]) if tr["rollout"].size else []
+    for r in rollouts:
+        sel = tr["rollout"] == r
+        t = tr["ref_frame"][sel] * dt
+        axes[0].plot(t, tr["load"][sel], lw=0.6, color="tab:blue", alpha=0.5)
+        axes[1].plot(t, tr["harness"][sel], lw=0.6, color="tab:purple", alpha=0.5)
+        axes[2].plot(t, tr["pitch_deg"][sel], lw=0.6, color="tab:red", alpha=0.5)
+        axes[2].plot(t, tr["roll_deg"][sel], lw=0.6, color="tab:green", alpha=0.5)
+    for ax in axes:
+        for s in result.segments:
+            ax.axvspan(s.ref_start * dt, (s.ref_start + s.num_frames) * dt, color="tab:olive", alpha=0.18, lw=0)
+    axes[0].axhline(g.min_load_mean, color="k", ls="--", lw=0.8, label=f"mean gate {g.min_load_mean}")
+    axes[0].axhline(g.min_load_p10, color="k", ls=":", lw=0.8, label=f"p10 / unloaded {g.min_load_p10}")
+    axes[0].set_ylabel("ΣFn / mg")
+    axes[1].axhline(g.max_harness_p90, color="k", ls="--", lw=0.8, label=f"p90 gate {g.max_harness_p90}")
+    axes[1].axhline(g.max_harness_p95, color="k", ls=":", lw=0.8, label=f"p95 gate {g.max_harness_p95}")
+    axes[1].axhline(g.strict_harness_p95, color="gray", ls="-.", lw=0.8, label=f"strict p95 {g.strict_harness_p95}")
+    axes[1].set_ylabel("|F_stab| / mg")
+    axes[2].axhline(g.max_pitch_p95_deg, color="k", ls="--", lw=0.8, label=f"p95 gate {g.max_pitch_p95_deg:g}°")
+    axes[2].plot([], [], color="tab:red", label="|pitch|")
+    axes[2].plot([], [], color="tab:green", label="|roll|")
+    axes[2].set_ylabel("attitude (deg)")
+    axes[2].set_xlabel("reference time (s); shaded: accepted Tier 0+ segments; one line per multi-start rollout")
+    for ax in axes:
+        ax.legend(loc="upper right", fontsize=7)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}: {result.accepted_frames * dt:.1f} s Tier 0+ of {result.reference_frames * dt:.1f} s reference ({result.variant})")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+def plot_summary(clip_summaries: Sequence[dict], summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(13, max(3.5, 0.35 * len(clip_summaries) + 1.5)))
+    names = [c["clip"] for c in clip_summaries]
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    variants = sorted({v for c in clip_summaries for v in c["tier0_seconds_per_variant"]})
+    for v in variants:
+        vals = np.array([c["tier0_seconds_per_variant"].get(v, 0.0) for c in clip_summaries])
+        ax0.barh(y, vals, left=left, label=v)
+        left += vals
+    ax0.set_yticks(y, names, fontsize=7)
+    ax0.set_xlabel("Tier 0+ seconds")
+    ax0.set_title(f"total {summary['tier0_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)")
+    ax0.legend(fontsize=7)
+    fails = np.array([[c["gate_failure_fraction"][g] for g in GATES] for c in clip_summaries]) if clip_summaries else np.zeros((0, len(GATES)))
+    im = ax1.imshow(fails, aspect="auto", cmap="Reds", vmin=0, vmax=1)
+    ax1.set_xticks(np.arange(len(GATES)), GATES, rotation=60, ha="right", fontsize=7)
+    ax1.set_yticks(y, names, fontsize=7)
+    ax1.set_title("fraction of windows failing each gate")
+    fig.colorbar(im, ax=ax1, fraction=0.03)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# writing
+# ------------------------------------------------------------------------------------------------------------------
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:80]
+
+
+def window_table(results_per_clip: Sequence[Sequence[VariantResult]], decimals: int = 4) -> dict:
+    """Every window of every rollout, columnar: clip, variant, rollout, ref_start, length, accepted, the failed
+    gates (comma-separated names) and every metric."""
+    cols: dict[str, list] = {}
+    for rs in results_per_clip:
+        for r in rs:
+            w = r.windows
+            n = int(w["rollout"].size)
+            if not n:
+                continue
+            masks = w["gate_mask"].astype(np.int64)
+            cols.setdefault("clip", []).extend([r.clip] * n)
+            cols.setdefault("variant", []).extend([r.variant] * n)
+            for key in ("rollout", "ref_start", "length"):
+                cols.setdefault(key, []).extend(int(v) for v in w[key])
+            cols.setdefault("accepted", []).extend(bool(m == 0) for m in masks)
+            cols.setdefault("failed", []).extend(",".join(gate_names(int(m))) for m in masks)
+            for key in ("score", *(k for k in w if k not in ("rollout", "start", "length", "ref_start", "gate_mask", "score"))):
+                cols.setdefault(key, []).extend(np.round(w[key].astype(np.float64), decimals).tolist())
+    return {"gates": list(GATES), "num_windows": len(cols.get("clip", [])), "columns": cols}
+
+
+def write_report(
+    report_dir: str | Path,
+    clips: Sequence[MotionClip],
+    results_per_clip: Sequence[Sequence[VariantResult]],
+    skipped: dict[str, list[str]],
+    cfg: MinerConfig,
+    extra: dict | None = None,
+    plots: bool = True,
+) -> dict:
+    """Write ``report.json``, ``report.txt``, ``summary.png`` and one ``clip_<name>.png`` per clip; return the JSON."""
+    out = Path(report_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    clip_summaries = [clip_summary(c, rs, cfg, skipped.get(c.name, [])) for c, rs in zip(clips, results_per_clip)]
+    all_results = [r for rs in results_per_clip for r in rs]
+    summary = dataset_summary(clip_summaries, all_results, cfg)
+    save_json_atomic(out / "windows.json", window_table(results_per_clip))
+    segments = [{"clip": r.clip, **s.__dict__} for rs in results_per_clip for r in rs for s in r.segments]
+    report = {"summary": summary, "clips": clip_summaries, "segments": segments, "config": cfg.to_dict(), **(extra or {})}
+    save_json_atomic(out / "report.json", report)
+    text = "\n\n".join([diagnostic_log(c) for c in clip_summaries] + [analysis_text(summary, cfg)]) + "\n"
+    with atomic_path(out / "report.txt") as tmp:
+        tmp.write_text(text)
+    if plots:
+        plot_summary(clip_summaries, summary, out / "summary.png")
+        for clip, rs in zip(clips, results_per_clip):
+            if rs:
+                base = next((r for r in rs if r.variant == "w1.00"), rs[0])
+                plot_clip(base, cfg, out / f"clip_{_safe(clip.name)}.png", clip.name)
+    return report
+
+
+def load_report(path: str | Path) -> dict:
+    return json.loads(Path(path).read_text())
