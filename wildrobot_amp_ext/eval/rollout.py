@@ -129,6 +129,18 @@ class Rollout:
         )
 
     # --- viewer ---------------------------------------------------------------------------------------------
+    def frame_text(self, env: int, start: int, stop: int) -> list[str] | None:
+        """Per row: the command and the achieved heading-frame velocity, for the viewer's overlay."""
+        if self.command is None or self.root_lin_vel is None or self.root_ang_vel is None:
+            return None
+        q = self.root_quat[start:stop, env].astype(np.float64)
+        yaw = np.arctan2(2 * (q[:, 0] * q[:, 3] + q[:, 1] * q[:, 2]), 1 - 2 * (q[:, 2] ** 2 + q[:, 3] ** 2))
+        v = self.root_lin_vel[start:stop, env]
+        c, s = np.cos(yaw), np.sin(yaw)
+        vx, vy = c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1]
+        wz, cmd = self.root_ang_vel[start:stop, env, 2], self.command[start:stop, env]
+        return [f"cmd ({a:+.2f},{b:+.2f},{w:+.2f})  v ({x:+.2f},{y:+.2f},{z:+.2f})" for (a, b, w), x, y, z in zip(cmd, vx, vy, wz)]
+
     def to_clips(self, robot: RobotSpec, max_clips: int | None = None) -> list[MotionClip]:
         """One clip per env and episode (episodes split after each done flag)."""
         if self.robot and self.robot != robot.name:
@@ -147,8 +159,9 @@ class Rollout:
                     continue
                 fell = e < self.num_steps and bool(self.terminated[e, env])
                 name = f"env{env}/ep{k}" + (" (fell)" if fell else "")
+                meta = {"env": env, "episode": k, "frame_text": self.frame_text(env, s, e)}
                 clips.append(
-                    MotionClip(name, self.fps, self.root_pos[s:e, env], self.root_quat[s:e, env], robot.joint_names, self.joint_pos[s:e, env], source="rollout")
+                    MotionClip(name, self.fps, self.root_pos[s:e, env], self.root_quat[s:e, env], robot.joint_names, self.joint_pos[s:e, env], source="rollout", meta=meta)
                 )
                 if max_clips is not None and len(clips) >= max_clips:
                     return clips

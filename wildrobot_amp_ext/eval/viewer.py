@@ -439,7 +439,7 @@ class MotionViewer:
         i = flags["frame"]
         ended = " (end)" if t > item.clip.duration + 1e-9 else ""
         label = item.clip.name if item.clip.name == item.set_name else f"{item.set_name}: {item.clip.name}"
-        text = f"[{k}] {label}  frame {i}/{item.clip.num_frames - 1}  t {i / item.clip.fps:5.2f}s{ended}"
+        text = f"[{k}] {label}  frame {i}/{item.clip.num_frames - 1}  t {i / item.clip.fps:5.2f}s{ended}{self._frame_note(item, i)}"
         alerts = []
         if flags["limit_joints"].size:
             worst = int(np.argmax(flags["limit_excess"]))
@@ -460,6 +460,12 @@ class MotionViewer:
         if alerts:
             return text + "  " + " | ".join(alerts), ALERT, swatch
         return text, WHITE, swatch
+
+    @staticmethod
+    def _frame_note(item: LaneItem, i: int) -> str:
+        """Optional per-frame text a source attaches (``clip.meta["frame_text"]``, e.g. a rollout's command)."""
+        notes = item.clip.meta.get("frame_text") if item.clip.meta else None
+        return f"  {notes[i]}" if notes is not None and i < len(notes) else ""
 
     def _header(self, r: int, t: float) -> Line:
         return f"{self.robot.name}   round {r + 1}/{len(self.rounds)}   t {t:5.2f}s   x{self.cfg.speed:g}", WHITE, None
