@@ -134,9 +134,10 @@ def build_dataset(
             raise InputError(
                 clip.source or clip.name, "root_pos", f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)", f"clips need at least {min_frames} frames; drop or extend it"
             )
-        parts.append(clip_states(resampled, robot, fk))
+        # rounded clip by clip: small arrays stay in cache (rounding the concatenation costs ~3x more)
+        parts.append(round_states(clip_states(resampled, robot, fk)))
 
-    states = round_states(ClipStates.concatenate(parts))
+    states = ClipStates.concatenate(parts)
     features = features_from_states(states, robot, spec)
     lengths = np.array([p.num_frames for p in parts])
     starts = np.zeros(int(lengths.sum()), dtype=bool)
