@@ -23,8 +23,8 @@ visualizer's frames every step (camera ``--camera_eye`` / ``--camera_lookat``) a
 Outputs go to ``<run>/play/`` for a checkpoint inside a ``train_amp.py`` run folder (else ``./play_outputs/``):
 ``play.mp4``, ``rollout.npz`` (``--record``; plays in ``utils/motion_viewer.py``), ``exported/``, ``eval/``.
 
-Bad input is refused with one line (exit code 2): a checkpoint trained for another robot or with other observation /
-action / AMP widths, a ``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
+Bad input is refused with one line (exit code 2): a checkpoint trained for another robot, another task (its ``-Play``
+variant counts as the same; ``--allow_other_task`` overrides) or with other observation / action / AMP widths, a ``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
 Trailing ``env.<path>=<value>`` arguments override the env config (Isaac Lab Hydra syntax).
 """
 
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help=f"env steps to play (default: until the window closes; headless {DEFAULT_HEADLESS_STEPS} or --video_length)")
     p.add_argument("--command", default=None, help="scripted velocity command vx,vy,wz for every env (default: the task's random commands; zero + keyboard in a window)")
     p.add_argument("--realtime", action="store_true", help="pace a window to real time")
+    p.add_argument("--allow_other_task", action="store_true", help="play a checkpoint on a task other than the one it was trained on (same robot and widths)")
     p.add_argument("--dataset", default=None, help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs")
     p.add_argument("--video", action="store_true", help="write a video (see the module docstring)")
     p.add_argument("--video_length", type=int, default=200, help="env steps in the video")
@@ -176,7 +177,7 @@ def _run(argv: list[str] | None) -> int:
     if info is not None:
         from wildrobot_amp_ext.eval.agent import check_compatible
 
-        for warning in check_compatible(info, task=args.task, robot=robot_name):
+        for warning in check_compatible(info, task=args.task, robot=robot_name, allow_other_task=args.allow_other_task):
             print(f"[WARN] {warning}", file=sys.stderr)
     if args.dataset:
         check_dataset(args.dataset, env_cfg)
@@ -229,7 +230,10 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
         from wildrobot_amp_ext.agents.runner import env_feature_layout
         from wildrobot_amp_ext.eval.agent import check_compatible, load_agent
 
-        check_compatible(info, task=args.task, robot=env_cfg.robot_name, obs_dim=obs_dim, action_dim=action_dim, amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None))
+        check_compatible(
+            info, task=args.task, robot=env_cfg.robot_name, obs_dim=obs_dim, action_dim=action_dim,
+            amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None), allow_other_task=args.allow_other_task,
+        )
         agent = load_agent(info, device=str(unwrapped.device), amp_layout=env_feature_layout(unwrapped))
         act, disc = agent.act, agent.disc_logit if agent.discriminator is not None else None
     else:

@@ -219,7 +219,9 @@ def test_checkpoints_of_other_robots_or_widths_are_refused(toy_run):
         check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim + 1, action_dim=info.action_dim)
     with pytest.raises(InputError, match="AMP observation width"):
         check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim, amp_obs_dim=info.amp_obs_dim + 3)
-    # a Play variant of the training task is the same task; another task only warns
+    # a Play variant of the training task is the same task; another task is refused unless allowed
     info.task = "WildRobot-AMP-Flat-v0"
     assert check_compatible(info, task="WildRobot-AMP-Flat-Play-v0", robot="wildrobot", obs_dim=info.obs_dim) == []
-    assert check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot")
+    with pytest.raises(InputError, match="trained on WildRobot-AMP-Flat-v0, not WildRobot-AMP-Rough-v0"):
+        check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot")
+    assert check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot", allow_other_task=True)

@@ -105,8 +105,9 @@ def base_task(task: str | None) -> str | None:
 
 
 def check_compatible(info: CheckpointInfo, *, task: str, robot: str, obs_dim: int | None = None, action_dim: int | None = None,
-                     amp_obs_dim: int | None = None) -> list[str]:
-    """Refuse (InputError) a checkpoint of another robot or other widths; returns warnings (e.g. another task)."""
+                     amp_obs_dim: int | None = None, allow_other_task: bool = False) -> list[str]:
+    """Refuse (InputError) a checkpoint of another robot, another task (its ``-Play`` variant is the same task) or
+    other widths; returns warnings (another task when ``allow_other_task``)."""
     where = str(info.path)
     if info.robot and info.robot != robot:
         raise InputError(where, "robot", f"checkpoint was trained for robot '{info.robot}' (task {info.task}), {task} uses '{robot}'", f"play it with a {info.robot} task")
@@ -117,5 +118,7 @@ def check_compatible(info: CheckpointInfo, *, task: str, robot: str, obs_dim: in
             raise InputError(where, field, f"checkpoint {what} width {theirs} != {task}'s {ours} (trained on {info.task or 'another task'})", "play it with the task it was trained on")
     warnings = []
     if info.task and base_task(info.task) != base_task(task):
+        if not allow_other_task:
+            raise InputError(where, "task", f"checkpoint was trained on {info.task}, not {task}", f"play it with --task {info.task} (or its -Play variant), or pass --allow_other_task")
         warnings.append(f"checkpoint was trained on {info.task}, playing on {task}")
     return warnings
