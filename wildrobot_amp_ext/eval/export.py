@@ -24,7 +24,6 @@ Command line (no env needed; the architecture comes from the run's ``params/agen
 from __future__ import annotations
 
 import copy
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
