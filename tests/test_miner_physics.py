@@ -37,8 +37,8 @@ def _track(sim, clip, variant=Variant()):
 
 
 def test_contact_signals_match_mujoco(sim, robot):
-    """Per-foot normal force = sum of mj_contactForce normals; slip speed = Fn-weighted xy speed of the foot at
-    its contact points (mj_objectVelocity); site velocities = mj_objectVelocity of the sites."""
+    """Per-foot normal force = sum of mj_contactForce normals; slip speed = horizontal speed of the foot body at its
+    centre of pressure (mj_objectVelocity); site velocities = mj_objectVelocity of the sites."""
     track = _track(sim, standing_sway(robot))
     sim.set_state(track, 0)
     m, d = sim.model, sim.data
@@ -46,9 +46,8 @@ def test_contact_signals_match_mujoco(sim, robot):
     d.qvel[3:6] = [0.4, 0.2, 1.0]
     mujoco.mj_forward(m, d)
     assert d.ncon > 0
-    force, slip = np.zeros(2), np.zeros(2)
-    sim._read_contacts(force, slip)
-    want_force, want_weighted = np.zeros(2), np.zeros(2)
+    force, slip, body = sim.current_contact_signals()
+    want_force, moment = np.zeros(2), np.zeros((2, 3))
     for i in range(d.ncon):
         c = d.contact[i]
         other = c.geom[1] if c.geom[0] == sim.floor else c.geom[0]
@@ -56,15 +55,17 @@ def test_contact_signals_match_mujoco(sim, robot):
         assert foot >= 0
         f6 = np.zeros(6)
         mujoco.mj_contactForce(m, d, i, f6)
-        body = m.geom_bodyid[other]
-        v6 = np.zeros(6)
-        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_BODY, body, v6, 0)
-        vel = v6[3:] + np.cross(v6[:3], c.pos - d.xipos[body])  # mjOBJ_BODY: velocity at the body COM
         want_force[foot] += f6[0]
-        want_weighted[foot] += f6[0] * np.hypot(vel[0], vel[1])
+        moment[foot] += f6[0] * c.pos
     np.testing.assert_allclose(force, want_force, rtol=1e-9, atol=1e-9)
-    assert want_force.sum() > 0.5 * sim.mg
-    np.testing.assert_allclose(slip, want_weighted / np.maximum(want_force, 1e-12), rtol=1e-9, atol=1e-9)
+    assert want_force.sum() > 0.5 * sim.mg and body == 0.0
+    for f, foot in enumerate(robot.feet):
+        cop = moment[f] / want_force[f]
+        b = m.body(foot.body).id
+        v6 = np.zeros(6)
+        mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_BODY, b, v6, 0)
+        vel = v6[3:] + np.cross(v6[:3], cop - d.xipos[b])  # mjOBJ_BODY: velocity at the body COM
+        assert slip[f] == pytest.approx(np.hypot(vel[0], vel[1]), rel=1e-9)
     assert slip.max() > 0.1
     pos, vel = sim.site_kinematics(d.qpos[None].copy(), d.qvel[None].copy())
     for p, sid in enumerate(sim.sites):
@@ -72,6 +73,26 @@ def test_contact_signals_match_mujoco(sim, robot):
         mujoco.mj_objectVelocity(m, d, mujoco.mjtObj.mjOBJ_SITE, sid, v6, 0)
         np.testing.assert_allclose(vel[0, p], v6[3:], atol=1e-9)
         np.testing.assert_allclose(pos[0, p], d.site_xpos[sid], atol=1e-12)
+
+
+def test_rollout_signals_are_the_state_they_describe(sim, robot):
+    """Row k of a rollout: qpos/qvel before control step k and the contact forces computed for that same state."""
+    track = _track(sim, standing_sway(robot))
+    rec = sim.rollout(track, 0, 30)
+    d = mujoco.MjData(sim.model)
+    for k in (5, 17, 29):
+        d.qpos[:], d.qvel[:] = rec.qpos[k], rec.qvel[k]
+        d.ctrl[sim.act] = track.joint_pos[k]
+        d.xfrc_applied[sim.root] = rec.harness_wrench[k]
+        mujoco.mj_forward(sim.model, d)
+        force = np.zeros(2)
+        for i in range(d.ncon):
+            f6 = np.zeros(6)
+            mujoco.mj_contactForce(sim.model, d, i, f6)
+            c = d.contact[i]
+            force[sim.geom_foot[c.geom[1] if c.geom[0] == sim.floor else c.geom[0]]] += f6[0]
+        # warm-started solver: the same state gives the same forces up to solver tolerance
+        np.testing.assert_allclose(rec.foot_force[k], force / sim.mg, atol=2e-3)
 
 
 def test_harness_never_exceeds_its_caps():
@@ -101,7 +122,7 @@ def test_harness_off_when_not_upright():
     h = Harness(cfg, 3.4, 0.25)
     tilted = Q.from_axis_angle(np.array([1.0, 0, 0]), np.array(math.radians(cfg.upright_angle_deg + 5)))
     wrench, _ = h(np.r_[0, 0, 0.1, tilted], np.zeros(6), np.array([0, 0, 0.3]), np.zeros(3), np.array([0.0, 0.0, 1.0]))
-    assert np.all(wrench == 0)
+    assert not any(wrench)
     upright = Q.from_axis_angle(np.array([1.0, 0, 0]), np.array(math.radians(cfg.upright_angle_deg - 5)))
     wrench, _ = h(np.r_[0, 0, 0.1, upright], np.zeros(6), np.array([0, 0, 0.3]), np.zeros(3), np.array([0.0, 0.0, 1.0]))
     assert wrench[2] > 0 and wrench[3] < 0  # lifts towards the reference height, rolls back towards upright

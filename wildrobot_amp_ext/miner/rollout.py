@@ -35,7 +35,7 @@ class RolloutRecord:
     qpos: np.ndarray  # (T, nq)
     qvel: np.ndarray  # (T, nv)
     foot_force: np.ndarray  # (T, F) normal force of each foot on the floor / mg
-    foot_slip_speed: np.ndarray  # (T, F) Fn-weighted tangential speed of each foot's floor contacts, m/s
+    foot_slip_speed: np.ndarray  # (T, F) horizontal speed of each loaded foot at its centre of pressure, m/s
     body_contact_force: np.ndarray  # (T,) normal force of non-foot geoms on the floor / mg
     harness_force: np.ndarray  # (T,) |F_stab| / mg (force-equivalent of the torque included)
     harness_saturated: np.ndarray  # (T,) bool, some harness component clipped at its cap
@@ -72,35 +72,40 @@ class Harness:
         self.reset()
 
     def reset(self) -> None:
-        self.wrench = np.zeros(6)
+        self.wrench = [0.0] * 6
 
-    def _cap(self, w: np.ndarray) -> bool:
-        """Clip force parts and torque in place; True when anything was clipped."""
+    def _cap(self, w: list[float]) -> bool:
+        """Clip the force parts and the torque of ``w`` in place; True when anything was clipped."""
         clipped = False
-        fz = w[2]
-        if abs(fz) > self.force_cap:
-            w[2] = math.copysign(self.force_cap, fz)
+        if abs(w[2]) > self.force_cap:
+            w[2] = math.copysign(self.force_cap, w[2])
             clipped = True
         fxy = math.hypot(w[0], w[1])
         if fxy > self.force_cap:
-            w[:2] *= self.force_cap / fxy
+            scale = self.force_cap / fxy
+            w[0] *= scale
+            w[1] *= scale
             clipped = True
         txy = math.hypot(w[3], w[4])
         if txy > self.torque_cap:
-            w[3:5] *= self.torque_cap / txy
+            scale = self.torque_cap / txy
+            w[3] *= scale
+            w[4] *= scale
             clipped = True
         return clipped
 
-    def __call__(self, qpos: np.ndarray, qvel: np.ndarray, ref_pos: np.ndarray, ref_vel: np.ndarray, ref_z_axis: np.ndarray) -> tuple[np.ndarray, bool]:
-        """World wrench (6,) for the root and whether a cap was hit. ``qvel[3:6]`` is MuJoCo's body-frame rate."""
+    def __call__(self, qpos, qvel, ref_pos, ref_vel, ref_z_axis) -> tuple[list[float], bool]:
+        """World wrench [fx, fy, fz, tx, ty, tz] for the root and whether a cap was hit. ``qvel[3:6]`` is MuJoCo's
+        body-frame rate. Scalar Python on purpose: it runs once per control step."""
         if not self.enabled:
             return self.wrench, False
         w, x, y, z = qpos[3], qpos[4], qpos[5], qpos[6]
         # body z axis in world (third column of R(q))
         zx, zy, zz = 2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)
-        cmd = np.zeros(6)
+        cmd = [0.0] * 6
         if zz >= self.cos_upright:
-            if self.cfg.orient_assist:
+            cfg = self.cfg
+            if cfg.orient_assist:
                 # rotation taking the body z axis onto the reference's: axis z_b x z_ref, angle between them
                 rx, ry, rz = ref_z_axis
                 cx, cy, cz = zy * rz - zz * ry, zz * rx - zx * rz, zx * ry - zy * rx
@@ -113,20 +118,29 @@ class Harness:
                 wy = 2 * (x * y + w * z) * bx + (1 - 2 * (x * x + z * z)) * by + 2 * (y * z - w * x) * bz
                 cmd[3] = k * cx - self.orient_kd * wx
                 cmd[4] = k * cy - self.orient_kd * wy
-            if self.cfg.height_assist:
+            if cfg.height_assist:
                 cmd[2] = self.assist_kp * (ref_pos[2] - qpos[2]) + self.assist_kd * (ref_vel[2] - qvel[2])
-            if self.cfg.xy_assist:
+            if cfg.xy_assist:
                 cmd[0] = self.assist_kp * (ref_pos[0] - qpos[0]) + self.assist_kd * (ref_vel[0] - qvel[0])
                 cmd[1] = self.assist_kp * (ref_pos[1] - qpos[1]) + self.assist_kd * (ref_vel[1] - qvel[1])
         saturated = self._cap(cmd)
-        self.wrench += self.alpha * (cmd - self.wrench)
-        saturated |= self._cap(self.wrench)
-        return self.wrench, saturated
+        a = self.alpha
+        wrench = [f + a * (c - f) for f, c in zip(self.wrench, cmd)]
+        saturated |= self._cap(wrench)
+        self.wrench = wrench
+        return wrench, saturated
 
-    def magnitude(self, wrench: np.ndarray) -> float:
-        """|F_stab| / mg with the roll/pitch torque as its force-equivalent at the lever."""
-        txy = math.hypot(wrench[3], wrench[4]) / self.lever
-        return math.sqrt(wrench[0] ** 2 + wrench[1] ** 2 + wrench[2] ** 2 + txy * txy) / self.mg
+    def magnitude(self, wrench: np.ndarray) -> np.ndarray:
+        """|F_stab| / mg of wrenches (..., 6), the roll/pitch torque as its force-equivalent at the lever."""
+        wrench = np.asarray(wrench, np.float64)
+        txy = np.hypot(wrench[..., 3], wrench[..., 4]) / self.lever
+        return np.sqrt(np.sum(wrench[..., :3] ** 2, axis=-1) + txy * txy) / self.mg
+
+
+def _grow(a: np.ndarray, cap: int, fill) -> np.ndarray:
+    out = np.full((a.shape[0], cap, *a.shape[2:]), fill, dtype=a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
 
 
 class TrackingSim:
@@ -168,6 +182,12 @@ class TrackingSim:
             m.actuator_biasprm[self.act, 1] *= self.kp_scale
             m.actuator_biasprm[self.act, 2] *= kd_scale
         self.harness = Harness(cfg, self.mass, self.lever)
+        self.foot_bodies = np.array([m.body(f.body).id for f in robot.feet], dtype=np.int64)
+        self.contact_capacity = 16
+        # every contact pair has the same pyramid size when all colliding geoms share condim (the usual case)
+        dims = {int(c) for c in m.geom_condim[(m.geom_contype > 0) | (m.geom_conaffinity > 0)]}
+        self.uniform_pyramid = len(dims) == 1 and int(m.opt.cone) == int(mujoco.mjtCone.mjCONE_PYRAMIDAL) and not any(m.pair_dim)
+        self.pyramid_rows = max(2 * (dims.pop() - 1), 1) if self.uniform_pyramid else 0
         self.cos_fall = math.cos(math.radians(cfg.fall_angle_deg))
         self.min_height = cfg.fall_height_fraction * self.standing_height
 
@@ -243,46 +263,56 @@ class TrackingSim:
         mujoco.mj_forward(m, d)
         self.harness.reset()
 
-    def _read_contacts(self, foot_force: np.ndarray, foot_slip: np.ndarray) -> float:
-        """Per-foot floor normal force and slip speed of the current contacts into the given rows; returns the
-        non-foot floor force. The floor is the plane z = 0, so the tangential velocity is the xy velocity."""
+    def _contact_normal_forces(self) -> np.ndarray:
+        """Normal force of every current contact (mj_contactForce's first component, all contacts at once)."""
+        d = self.data
+        con = d.contact
+        adr = con.efc_address
+        if self.elliptic:
+            return np.where(adr >= 0, d.efc_force[np.maximum(adr, 0)], 0.0)
+        n = adr.size
+        if self.uniform_pyramid and adr.min() >= 0:
+            # pyramidal cone: the normal force is the sum of the contact's 2*(dim-1) edge forces; contact rows are the
+            # last, contiguous efc rows, so one reshape sums them all
+            r = self.pyramid_rows
+            return d.efc_force[adr[0] : adr[0] + r * n].reshape(n, r).sum(axis=1)
+        rows = np.maximum(2 * (con.dim - 1), 1)
+        return np.array([d.efc_force[a : a + k].sum() if a >= 0 else 0.0 for a, k in zip(adr, rows)])
+
+    def contact_signals(self, ncon: np.ndarray, geom: np.ndarray, pos: np.ndarray, fn: np.ndarray, foot_cvel: np.ndarray, com: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-frame foot signals from the raw contacts recorded during a rollout (vectorised over frames).
+
+        Returns the normal force of each foot on the floor (T, F), its slip speed (T, F): the horizontal speed of
+        the foot's material point at its centre of pressure (the floor is the plane z = 0, so tangential = xy),
+        and the normal force of non-foot geoms on the floor (T,)."""
+        valid = np.arange(geom.shape[1])[None, :] < ncon[:, None]
+        on_floor = valid & ((geom[..., 0] == self.floor) | (geom[..., 1] == self.floor))
+        other = np.where(on_floor, geom[..., 0] + geom[..., 1] - self.floor, 0)
+        foot = np.where(on_floor, self.geom_foot[other], -2)
+        fn = np.where(on_floor, fn, 0.0)
+        body_force = np.sum(np.where(foot == -1, fn, 0.0), axis=1)
+        force = np.empty((ncon.size, self.num_feet))
+        slip = np.zeros((ncon.size, self.num_feet))
+        for f in range(self.num_feet):
+            w = np.where(foot == f, fn, 0.0)
+            force[:, f] = w.sum(axis=1)
+            loaded = force[:, f] > 0
+            cop = np.einsum("tc,tci->ti", w, pos) / np.where(loaded, force[:, f], 1.0)[:, None]
+            arm = cop - com
+            omega, lin = foot_cvel[:, f, :3], foot_cvel[:, f, 3:]
+            vx = lin[:, 0] + omega[:, 1] * arm[:, 2] - omega[:, 2] * arm[:, 1]
+            vy = lin[:, 1] + omega[:, 2] * arm[:, 0] - omega[:, 0] * arm[:, 2]
+            slip[:, f] = np.where(loaded, np.hypot(vx, vy), 0.0)
+        return force, slip, body_force
+
+    def current_contact_signals(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """:meth:`contact_signals` of the data's current contacts (after mj_forward/mj_step): force, slip, body."""
         d = self.data
         n = d.ncon
-        if n == 0:
-            foot_force[:] = 0.0
-            foot_slip[:] = 0.0
-            return 0.0
         con = d.contact
-        geom = con.geom
-        adr = con.efc_address
-        on_floor = ((geom[:, 0] == self.floor) | (geom[:, 1] == self.floor)) & (adr >= 0)
-        other = geom[:, 0] + geom[:, 1] - self.floor
-        if self.elliptic:
-            fn = d.efc_force[adr]
-        else:
-            # pyramidal cone: the normal force is the sum of the contact's 2*(dim-1) edge forces (mj_contactForce);
-            # contact rows are the last, contiguous efc rows, so one reduceat sums them all
-            rows = np.maximum(2 * (con.dim - 1), 1)
-            if (adr >= 0).all():
-                fn = np.add.reduceat(d.efc_force[adr[0] : adr[-1] + rows[-1]], adr - adr[0])
-            else:
-                fn = np.array([d.efc_force[a : a + r].sum() if a >= 0 else 0.0 for a, r in zip(adr, rows)])
-        foot = np.where(on_floor, self.geom_foot[np.where(on_floor, other, 0)], -2)
-        is_foot = foot >= 0
-        body_force = float(fn[foot == -1].sum())
-        fn = fn * is_foot
-        # velocity of the foot body at each contact point; cvel is the spatial velocity at the tree's subtree_com
-        cv = d.cvel[self.model.geom_bodyid[other]]
-        arm = con.pos - d.subtree_com[self.root]
-        vx = cv[:, 3] + cv[:, 1] * arm[:, 2] - cv[:, 2] * arm[:, 1]
-        vy = cv[:, 4] + cv[:, 2] * arm[:, 0] - cv[:, 0] * arm[:, 2]
-        idx = np.where(is_foot, foot, 0)
-        force = np.bincount(idx, fn, self.num_feet)
-        weighted = np.bincount(idx, fn * np.hypot(vx, vy), self.num_feet)
-        foot_force[:] = force
-        np.divide(weighted, force, out=foot_slip, where=force > 0)
-        foot_slip[force <= 0] = 0.0
-        return body_force
+        fn = self._contact_normal_forces() if n else np.zeros(0)
+        force, slip, body = self.contact_signals(np.array([n]), con.geom[None], con.pos[None], fn[None], d.cvel[self.foot_bodies][None], d.subtree_com[self.root][None])
+        return force[0], slip[0], float(body[0])
 
     # --------------------------------------------------------------------------------------------------------------
     def rollout(self, track: ReferenceTrack, start: int, num_frames: int, ref_z_axis: np.ndarray | None = None) -> RolloutRecord:
@@ -290,48 +320,58 @@ class TrackingSim:
         m, d = self.model, self.data
         num_frames = max(0, min(num_frames, track.num_frames - start))
         self.set_state(track, start)
-        nf = self.num_feet
         qpos = np.empty((num_frames, m.nq))
         qvel = np.empty((num_frames, m.nv))
-        foot_force = np.zeros((num_frames, nf))
-        foot_slip = np.zeros((num_frames, nf))
-        body_force = np.zeros(num_frames)
-        harness_force = np.zeros(num_frames)
-        harness_sat = np.zeros(num_frames, dtype=bool)
         wrenches = np.zeros((num_frames, 6))
-        act_sat = np.zeros(num_frames, dtype=np.int64)
-        ref_z = track.body_z_axis[start : start + num_frames] if ref_z_axis is None else ref_z_axis[start : start + num_frames]
-        ref_pos = track.root_pos[start : start + num_frames]
-        ref_vel = track.root_lin_vel_w[start : start + num_frames]
-        targets = track.joint_pos[start : start + num_frames]
-        sat_level = self.cfg.actuator_saturation_fraction * self.force_limit
-        act_force = d.actuator_force if self.act_identity else None
+        harness_sat = np.zeros(num_frames, dtype=bool)
+        act_force = np.zeros((num_frames, m.nu))
+        # raw contacts per frame, post-processed after the rollout (a few numpy calls per frame in the loop)
+        cap = self.contact_capacity
+        ncon = np.zeros(num_frames, dtype=np.int64)
+        cgeom = np.full((num_frames, cap, 2), -1, dtype=np.int64)
+        cpos = np.zeros((num_frames, cap, 3))
+        cfn = np.zeros((num_frames, cap))
+        foot_cvel = np.zeros((num_frames, self.num_feet, 6))
+        com = np.zeros((num_frames, 3))
+        sl = slice(start, start + num_frames)
+        ref_z = (track.body_z_axis if ref_z_axis is None else ref_z_axis)[sl].tolist()
+        ref_pos = track.root_pos[sl].tolist()
+        ref_vel = track.root_lin_vel_w[sl].tolist()
+        targets = track.joint_pos[sl] if self.act_identity else np.zeros((num_frames, m.nu))
+        if not self.act_identity:
+            targets[:, self.act] = track.joint_pos[sl]
         extra_steps = self.cfg.substeps - 1
-        harness = self.harness
-        root = self.root
+        harness, root, foot_bodies = self.harness, self.root, self.foot_bodies
         cos_fall, min_height = self.cos_fall, self.min_height
         bad_qacc = int(mujoco.mjtWarning.mjWARN_BADQACC)
+        step = mujoco.mj_step
         fell = False
         count = 0
         for k in range(num_frames):
-            if self.act_identity:
-                d.ctrl[:] = targets[k]
-            else:
-                d.ctrl[self.act] = targets[k]
-            wrench, saturated = harness(d.qpos, d.qvel, ref_pos[k], ref_vel[k], ref_z[k])
+            d.ctrl[:] = targets[k]
+            qp, qv = d.qpos, d.qvel
+            wrench, harness_sat[k] = harness(qp, qv, ref_pos[k], ref_vel[k], ref_z[k])
             d.xfrc_applied[root] = wrench
-            qpos[k] = d.qpos
-            qvel[k] = d.qvel
-            mujoco.mj_step(m, d)
-            # derived quantities now describe the state at the start of this control step
-            body_force[k] = self._read_contacts(foot_force[k], foot_slip[k])
-            forces = act_force if act_force is not None else d.actuator_force[self.act]
-            act_sat[k] = np.count_nonzero(np.abs(forces) >= sat_level)
-            harness_force[k] = harness.magnitude(wrench)
-            harness_sat[k] = saturated
             wrenches[k] = wrench
+            qpos[k] = qp
+            qvel[k] = qv
+            step(m, d)
+            # derived quantities now describe the state at the start of this control step
+            n = d.ncon
+            if n:
+                if n > cap:
+                    cap = self._grow_capacity(n)
+                    cgeom, cpos, cfn = _grow(cgeom, cap, -1), _grow(cpos, cap, 0.0), _grow(cfn, cap, 0.0)
+                con = d.contact
+                ncon[k] = n
+                cgeom[k, :n] = con.geom
+                cpos[k, :n] = con.pos
+                cfn[k, :n] = self._contact_normal_forces()
+            foot_cvel[k] = d.cvel[foot_bodies]
+            com[k] = d.subtree_com[root]
+            act_force[k] = d.actuator_force
             for _ in range(extra_steps):
-                mujoco.mj_step(m, d)
+                step(m, d)
             count = k + 1
             q = d.qpos
             if 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]) < cos_fall or q[2] < min_height or d.warning[bad_qacc].number:
@@ -340,19 +380,25 @@ class TrackingSim:
         sl = slice(0, count)
         if count and not np.isfinite(qpos[count - 1]).all():
             fell = True
+        foot_force, foot_slip, body_force = self.contact_signals(ncon[sl], cgeom[sl], cpos[sl], cfn[sl], foot_cvel[sl], com[sl])
+        saturated = np.abs(act_force[sl][:, self.act]) >= self.cfg.actuator_saturation_fraction * self.force_limit
         return RolloutRecord(
             start=start,
             fell=fell,
             qpos=qpos[sl],
             qvel=qvel[sl],
-            foot_force=foot_force[sl] / self.mg,
-            foot_slip_speed=foot_slip[sl],
-            body_contact_force=body_force[sl] / self.mg,
-            harness_force=harness_force[sl],
+            foot_force=foot_force / self.mg,
+            foot_slip_speed=foot_slip,
+            body_contact_force=body_force / self.mg,
+            harness_force=harness.magnitude(wrenches[sl]),
             harness_saturated=harness_sat[sl],
             harness_wrench=wrenches[sl],
-            actuator_saturation=act_sat[sl] / self.act.size,
+            actuator_saturation=saturated.mean(axis=1),
         )
+
+    def _grow_capacity(self, n: int) -> int:
+        self.contact_capacity = max(2 * self.contact_capacity, n)
+        return self.contact_capacity
 
     # --------------------------------------------------------------------------------------------------------------
     def site_kinematics(self, qpos: np.ndarray, qvel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

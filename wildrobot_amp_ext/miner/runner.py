@@ -99,8 +99,10 @@ def run_jobs(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
+    executor: ProcessPoolExecutor | None = None,
 ) -> tuple[list[VariantResult], int]:
-    """Results in job order and how many came from the cache. ``workers`` <= 1 runs in this process."""
+    """Results in job order and how many came from the cache. ``workers`` <= 1 runs in this process; an
+    ``executor`` (e.g. an already started pool) replaces the pool this function would create."""
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -130,14 +132,15 @@ def run_jobs(
     # longest first: the pool's tail is then short jobs
     order = sorted(todo, key=lambda i: -jobs[i].cost)
     try:
-        if workers == 1:
+        if workers == 1 and executor is None:
             for i in order:
                 path = _cache_file(cache, jobs[i])
                 done(i, _work(jobs[i], robot.name if _is_registry(robot) else str(robot.yaml_path), cfg, str(path) if path else None))
         else:
             robot_ref = robot.name if _is_registry(robot) else str(robot.yaml_path)
             ctx = multiprocessing.get_context("spawn")  # no inherited torch/OpenMP state in the workers
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            try:
                 pending = {}
                 for i in order:
                     path = _cache_file(cache, jobs[i])
@@ -146,6 +149,9 @@ def run_jobs(
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in finished:
                         done(pending.pop(fut), fut.result())
+            finally:
+                if executor is None:
+                    pool.shutdown(cancel_futures=True)
     finally:
         bar.close()
     return [results[i] for i in range(len(jobs))], cached
