@@ -16,6 +16,7 @@ extras as ``infos`` unchanged, so the agent sees ``infos["amp_obs"]`` and these 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +24,7 @@ import torch
 
 from isaaclab.envs import ManagerBasedRLEnv
 
+from wildrobot_amp_ext.dataset.demo import resolve_dataset
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
@@ -40,6 +42,8 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         self.amp_feature_spec = FeatureSpec.from_dict(cfg.amp.feature_spec)
         self.amp_frame_dim = self.amp_feature_spec.frame_dim(self.robot)
         self.amp_obs_dim = self.amp_feature_spec.obs_dim(self.robot)
+        # the frames are stored once; the dataset's history is irrelevant (the sampler stacks frames)
+        cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, replace(self.amp_feature_spec, history=2))
         self.amp_feature_term = None  # set by the mdp.amp_features term when the managers load
         self._reference_sampler = None
         super().__init__(cfg, render_mode=render_mode, **kwargs)

@@ -191,8 +191,9 @@ class AmpSettingsCfg:
 
     #: FeatureSpec as a dict (``FeatureSpec.to_dict()``); the dataset must be built with the same spec
     feature_spec: dict = FeatureSpec().to_dict()
-    #: reference dataset (.npz from convert_dataset): reference motions for the discriminator and RSI states
-    dataset: str | None = None
+    #: reference dataset (.npz from convert_dataset or the miner): reference motions for the discriminator and RSI
+    #: states. "demo" = the built-in synthetic gait for this robot (wildrobot_amp_ext.dataset.demo), built on first use
+    dataset: str | None = "demo"
     #: reference sampling: softmax(segment score / temperature), min distinct clips per batch
     sampler_temperature: float = 1.0
     min_motion_ids: int = 3
