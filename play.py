@@ -40,6 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_HEADLESS_STEPS = 500
+MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 50 Hz
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +98,17 @@ def output_dir(args: argparse.Namespace) -> Path:
         if (run / "params").is_dir():
             return run / "play"
     return Path.cwd() / "play_outputs"
+
+
+def check_task(task: str) -> None:
+    import gymnasium as gym
+
+    import wildrobot_amp_ext.tasks  # noqa: F401  (registers the package's tasks)
+    from wildrobot_amp_ext.errors import InputError
+
+    if task not in gym.registry:
+        ours = sorted(t for t in gym.registry if "-AMP-" in t)
+        raise InputError(None, "--task", f"unknown task '{task}'", f"use one of {ours}")
 
 
 def check_dataset(dataset: str, env_cfg: Any) -> None:
@@ -170,6 +182,7 @@ def _run(argv: list[str] | None) -> int:
     from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
 
     gui = has_display() and not args.headless
+    check_task(args.task)
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
     env_cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
@@ -267,7 +280,8 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     else:
         steps = math.inf if gui else DEFAULT_HEADLESS_STEPS
     record = args.record is not None or (args.video and args.video_renderer == "mujoco")
-    recorder = RolloutRecorder(env, int(steps if math.isfinite(steps) else 100000), record_disc=disc is not None) if record else None
+    capacity = int(steps) if math.isfinite(steps) else MAX_RECORD_STEPS  # a window runs until closed: keep the first minutes
+    recorder = RolloutRecorder(env, capacity, record_disc=disc is not None) if record else None
     frames: list[np.ndarray] = []
     step_dt = float(unwrapped.step_dt)
     started = time.perf_counter()
@@ -281,7 +295,11 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
             time.sleep(max(0.0, started + k * step_dt - time.perf_counter()))
         return not gui or bool(unwrapped.sim.is_running())
 
-    taken = run_policy(env, act, steps, recorder, disc=disc, on_step=on_step)
+    try:
+        taken = run_policy(env, act, steps, recorder, disc=disc, on_step=on_step)
+    except KeyboardInterrupt:  # Ctrl-C ends a session; what was recorded is still written
+        taken = recorder.steps if recorder is not None else 0
+        print("[play] interrupted", file=sys.stderr)
     print(f"[play] {taken} steps x {unwrapped.num_envs} envs in {time.perf_counter() - started:.1f} s")
     rollout = recorder.rollout(args.task, meta) if recorder is not None else None
     if rollout is not None and args.record is not None:
