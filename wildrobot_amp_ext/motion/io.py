@@ -254,6 +254,8 @@ def read_isaaclab_npz(path: str | Path, data, options: ReadOptions = ReadOptions
 
 
 def _npz_names(data, key: str) -> tuple[str, ...]:
+    if key not in data.files:  # optional metadata: callers fall back to generated names
+        return ()
     return tuple(str(n) for n in np.asarray(data[key]).reshape(-1).tolist())
 
 
