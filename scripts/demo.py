@@ -6,7 +6,7 @@
 2. convert it to an AMP reference set at 50 Hz and verify it;
 3. mine Tier 0+ segments in MuJoCo (report + plots);
 4. train AMP on Isaac Lab kit-less (Newton, CPU) for a few iterations: TensorBoard logs and a checkpoint;
-5. play the checkpoint headless: evaluation JSON/PNG and a video.
+5. play the checkpoint headless: evaluation JSON/PNG, a video and the ONNX/TorchScript export.
 
 Each step is the documented command-line tool, run as a subprocess, so this script is also a usage example.
 """
@@ -73,7 +73,8 @@ def main() -> None:
     run(
         "play + evaluate",
         [py, "play.py", "--task", task, "--checkpoint", checkpoints[-1], "--num_envs", "4", "--device", args.device,
-         "--headless", "--video", "--eval", "--dataset", str(dataset)],
+         "--headless", "--video", "--eval", "--eval_duration", "4", "--eval_envs_per_command", "2", "--export",
+         "--dataset", str(dataset)],
     )  # fmt: skip
     print(f"\nDone. Outputs under {out} and {Path(checkpoints[-1]).parents[1]}")
 
