@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -26,7 +25,7 @@ from wildrobot_amp_ext.miner.config import GenerationConfig, MinerConfig
 from wildrobot_amp_ext.miner.generation import Variant, build_track
 from wildrobot_amp_ext.miner.pipeline import get_sim, mine_track
 from wildrobot_amp_ext.miner.probes import standing_sway
-from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs
+from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs, worker_context
 from wildrobot_amp_ext.robots import load_robot
 
 
@@ -78,7 +77,7 @@ def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
     base = MinerConfig(generation=GenerationConfig(loop_seconds=seconds, time_warps=(1.0,), mirror=False))
     clips = [dataclasses.replace(standing_sway(robot, 2.0 + 0.1 * i), name=f"sway{i}") for i in range(num_jobs)]
     jobs, _ = plan_jobs(clips, robot, base)
-    ctx = multiprocessing.get_context("spawn")
+    ctx = worker_context()
     timings = {}
     for workers in (1, 2):
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:

@@ -19,6 +19,7 @@ from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 #: seed 002 decision tree on the total Tier 0+ seconds
 GO_SECONDS = 60.0
 CAUTION_SECONDS = 30.0
+DECISIONS = ("GO", "CAUTION", "STOP")
 #: seed 002 "minimum viable dataset" / dashboard targets: (minimum, target)
 CLIP_DIVERSITY = (3, 5)
 SEGMENT_COUNT = (5, 10)
@@ -111,12 +112,17 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     slip_rates = np.array([s.metrics["slip_rate"] for s in segs])
     loaded = kept["loaded"].reshape(-1, 2) if kept["loaded"].size else np.zeros((0, 2), bool)
     contributing = [c["clip"] for c in clip_summaries if c["tier0_seconds"] > 0]
-    if seconds >= GO_SECONDS:
-        decision, action = "GO", "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)"
-    elif seconds >= CAUTION_SECONDS:
-        decision, action = "CAUTION", "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine"
-    else:
-        decision, action = "STOP", "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight"
+    by_seconds = "GO" if seconds >= GO_SECONDS else "CAUTION" if seconds >= CAUTION_SECONDS else "STOP"
+    # seed 002's minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
+    by_clips = "GO" if len(contributing) >= CLIP_DIVERSITY[1] else "CAUTION" if len(contributing) >= CLIP_DIVERSITY[0] else "STOP"
+    decision = max(by_seconds, by_clips, key=DECISIONS.index)
+    action = {
+        "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
+        "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine",
+        "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
+    }[decision]
+    if decision != by_seconds:
+        action = f"{action} [seconds alone say {by_seconds} ({seconds:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
     warnings = []
     if len(contributing) < CLIP_DIVERSITY[0]:
         warnings.append(f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]}): risk of overfitting one motion")
@@ -152,6 +158,8 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         "slip_rate_p95": _pct(slip_rates, 95),
         "alternation_rate": alternation,
         "decision": decision,
+        "decision_by_seconds": by_seconds,
+        "decision_by_clips": by_clips,
         "action": action,
         "warnings": warnings,
     }
@@ -229,7 +237,8 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         f"  unloaded frame rate        {'<=' + format(g.max_unloaded_fraction, '.0%'):>7}   <=5%      {_p(s['unloaded_fraction'])}",
         f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   >={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
         "",
-        "Decision tree (seed 002): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION; < 30 s STOP -> baseline PPO",
+        "Decision tree (seed 002): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION; < 30 s STOP -> baseline PPO;",
+        f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, {CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
         f"DECISION: {s['decision']} - {s['action']}",
     ]
     lines += [f"WARNING: {w}" for w in s["warnings"]]

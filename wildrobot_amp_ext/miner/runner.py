@@ -138,8 +138,7 @@ def run_jobs(
                 done(i, _work(jobs[i], robot.name if _is_registry(robot) else str(robot.yaml_path), cfg, str(path) if path else None))
         else:
             robot_ref = robot.name if _is_registry(robot) else str(robot.yaml_path)
-            ctx = multiprocessing.get_context("spawn")  # no inherited torch/OpenMP state in the workers
-            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
             try:
                 pending = {}
                 for i in order:
@@ -155,6 +154,16 @@ def run_jobs(
     finally:
         bar.close()
     return [results[i] for i in range(len(jobs))], cached
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Fresh worker processes (no inherited torch/OpenMP state). On Linux a fork server imports the miner once and
+    forks every worker from it, so N workers do not pay N package imports."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["wildrobot_amp_ext.miner.pipeline"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _is_registry(robot: RobotSpec) -> bool:
