@@ -65,8 +65,13 @@ def test_feet_in_the_air_rejected_by_tracking_height_or_harness(robot, sway):
     assert f["pitch"] == f["roll"] == f["fall"] == 0  # nothing else is wrong with it
     # with a height spring the harness carries the robot towards the floating reference: harness gates fail
     held = dataclasses.replace(FAST, tracking=TrackingConfig(height_assist=True))
-    f = failures(mine_variant(clip, robot, Variant(), held))
+    res = mine_variant(clip, robot, Variant(), held)
+    f = failures(res)
     assert f["harness_saturated"] == n and f["harness_p90"] == n
+    # the saturated harness never exceeded its cap (traces log |F_stab|/mg every control step)
+    t = held.tracking
+    assert res.traces["harness"].max() <= np.hypot(t.assist_cap, t.orient_cap) + 1e-6
+    assert res.traces["harness"].max() >= t.assist_cap - 1e-6
 
 
 def test_45_degree_lean_rejected_by_attitude(robot, sway):
@@ -110,6 +115,7 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     data = np.load(out)
     metrics = [json.loads(s) for s in data["per_segment_metrics"]]
     assert len(metrics) == ds.num_clips == len(data["segment_scores"]) and all(m["load_mean"] >= 0.85 for m in metrics)
+    assert data["segment_strict_harness"].all() and all(m["strict_harness"] for m in metrics)
     assert data["features"].shape == (ds.num_frames, ds.feature_spec.frame_dim(robot))
     for key in ("root_pos", "root_quat", "root_lin_vel_w", "root_ang_vel_w", "root_lin_vel", "joint_pos", "joint_vel", "states", "next_states"):
         assert data[key].shape[0] == ds.num_frames

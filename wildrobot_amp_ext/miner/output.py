@@ -3,8 +3,11 @@ miner's keys (seed 002 output format).
 
 Rows are the simulated frames of the accepted segments; each segment is one clip/segment block of the schema:
 ``motion_id`` = source clip, ``segment_id`` = segment index within that clip (all variants), ``segment_scores`` one
-per segment. Extra keys: ``per_segment_metrics`` (S,) JSON strings, ``segment_variant`` (S,) str,
-``segment_ref_start`` (S,) int, ``segment_clip_time`` (S,) float, ``miner_config`` JSON.
+per segment. Extra keys: ``per_segment_metrics`` (S,) JSON strings (every window metric over the segment, its score
+and ``strict_harness``), ``segment_variant`` (S,) str, ``segment_strict_harness`` (S,) bool (harness p95 within the
+stricter 0.10 mg tier), ``segment_ref_start`` / ``segment_rollout_start`` (S,) int, ``segment_clip_time`` (S,) float,
+``segment_blend_fraction`` (S,) float, ``miner_config`` JSON. Velocities are the simulator's instantaneous ones
+(``meta["velocities"]``), not finite differences.
 """
 
 from __future__ import annotations
@@ -91,7 +94,12 @@ def build_tier0_dataset(
         clip_sources=tuple(sources),
         clip_source_fps=np.asarray(source_fps, np.float64),
         segment_scores=np.asarray(scores, np.float64),
-        meta={"producer": "wildrobot_amp_ext.mine", "miner_schema": MINER_SCHEMA, **(meta or {})},
+        meta={
+            "producer": "wildrobot_amp_ext.mine",
+            "miner_schema": MINER_SCHEMA,
+            "velocities": "instantaneous simulator velocities (MuJoCo qvel, root angular rate rotated to world; contact-point site velocities), not finite differences",
+            **(meta or {}),
+        },
     )
     return ds, segments
 
@@ -101,7 +109,8 @@ def save_tier0_dataset(path: str | Path, ds: ReferenceDataset, segments: Sequenc
     strings = lambda values: np.array(values, dtype=np.str_) if len(values) else np.zeros(0, dtype="<U1")  # noqa: E731
     arrays |= {
         "miner_schema": np.array(MINER_SCHEMA),
-        "per_segment_metrics": strings([json.dumps({**s.metrics, "score": s.score}, sort_keys=True) for s in segments]),
+        "per_segment_metrics": strings([json.dumps({**s.metrics, "score": s.score, "strict_harness": s.strict_harness}, sort_keys=True) for s in segments]),
+        "segment_strict_harness": np.array([s.strict_harness for s in segments], bool),
         "segment_variant": strings([s.variant for s in segments]),
         "segment_ref_start": np.array([s.ref_start for s in segments], np.int64),
         "segment_rollout_start": np.array([s.rollout_start for s in segments], np.int64),

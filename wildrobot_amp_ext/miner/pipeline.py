@@ -52,6 +52,7 @@ class SegmentInfo:
     blend_fraction: float  # fraction of its frames on loop blends
     score: float
     metrics: dict
+    strict_harness: bool = False  # harness p95 within the stricter tier (GateConfig.strict_harness_p95)
 
 
 @dataclass
@@ -222,6 +223,7 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
                 blend_fraction=float(np.mean(track.cycle[ref] < 0)),
                 score=float(score(seg_stats, gates)[0]),
                 metrics=metrics,
+                strict_harness=bool(metrics["harness_p95"] <= gates.strict_harness_p95),
             )
         )
         parts.append(_segment_states(sim, rec.qpos[c.start : c.end], rec.qvel[c.start : c.end]))
