@@ -127,6 +127,8 @@ class GateConfig:
     max_root_height_error: float = 0.10  # mean |z_sim - z_ref| / standing root height
     max_velocity_error: float = 0.10  # |mean v_sim - mean v_ref| (heading frames) / sqrt(g * standing height)
     max_joint_rms_error: float = 0.25  # mean over frames of the RMS joint tracking error, rad
+    # falls: frames this close before a rollout's fall are its onset, not reference material
+    fall_margin_s: float = 0.5
     # scoring (seed 002 "quality scoring")
     score_load_mean: float = 0.95
     score_slip_rate: float = 0.05

@@ -160,14 +160,15 @@ def build_track(
     start_yaw = Q.yaw(root_quat[0])
     parts_pos, parts_quat, parts_joint, parts_cycle, parts_time = [], [], [], [], []
     end_pos, end_yaw = root_pos[0].copy(), float(start_yaw)
+    horizontal = np.array([1.0, 1.0, 0.0])
     for c in range(cycles):
-        # place this cycle where the previous one ended, continuing its heading
-        dyaw = end_yaw - start_yaw if c else 0.0
-        rot = _yaw_quat(np.array(dyaw))
-        offset = root_pos[0] * np.array([1.0, 1.0, 0.0])
-        pos = Q.rotate(rot, root_pos - offset) + end_pos * np.array([1.0, 1.0, 0.0]) if c else root_pos.copy()
-        quat = Q.multiply(np.broadcast_to(rot, root_quat.shape), root_quat) if c else root_quat.copy()
-        if c:
+        if c == 0:
+            pos, quat = root_pos.copy(), root_quat.copy()
+        else:
+            # place this cycle where the previous one ended, continuing its heading (rotation about z keeps heights)
+            rot = _yaw_quat(np.array(end_yaw - start_yaw))
+            pos = Q.rotate(rot, root_pos - root_pos[0] * horizontal) + end_pos * horizontal
+            quat = Q.multiply(np.broadcast_to(rot, root_quat.shape), root_quat)
             blend = _blend(parts_pos[-1][-1], parts_quat[-1][-1], parts_joint[-1][-1], pos[0], quat[0], joint_pos[0],
                            neutral_q, standing_height, rng.uniform(cfg.blend_min_s, cfg.blend_max_s), dt)
             for parts, values in zip((parts_pos, parts_quat, parts_joint), blend):

@@ -165,7 +165,7 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
     trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
     for r, start in enumerate(starts):
         rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z)
-        sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates)
+        sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt)
         records.append(rec)
         signals.append(sig)
         n = rec.num_frames

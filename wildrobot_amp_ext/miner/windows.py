@@ -80,7 +80,7 @@ class FrameSignals:
     vel_sim_h: np.ndarray  # (T, 2) root xy velocity in the simulated heading frame
     vel_ref_h: np.ndarray  # (T, 2) ... in the reference heading frame
     joint_error: np.ndarray  # RMS joint tracking error, rad
-    fall: np.ndarray  # bool, the rollout ended on a fall after this frame
+    fall: np.ndarray  # bool, within GateConfig.fall_margin_s before the fall that ended the rollout
 
     @property
     def num_frames(self) -> int:
@@ -101,7 +101,7 @@ def _heading_xy(vel_w: np.ndarray, quat: np.ndarray) -> np.ndarray:
     return np.stack((c * vel_w[:, 0] + s * vel_w[:, 1], -s * vel_w[:, 0] + c * vel_w[:, 1]), axis=-1)
 
 
-def frame_signals(rec: RolloutRecord, track: ReferenceTrack, qadr: np.ndarray, standing_height: float, gates: GateConfig) -> FrameSignals:
+def frame_signals(rec: RolloutRecord, track: ReferenceTrack, qadr: np.ndarray, standing_height: float, gates: GateConfig, control_dt: float) -> FrameSignals:
     n = rec.num_frames
     ref = slice(rec.start, rec.start + n)
     quat = rec.qpos[:, 3:7]
@@ -109,7 +109,7 @@ def frame_signals(rec: RolloutRecord, track: ReferenceTrack, qadr: np.ndarray, s
     loaded = rec.foot_force > gates.loaded_foot_threshold
     fall = np.zeros(n, dtype=bool)
     if rec.fell and n:
-        fall[-1] = True
+        fall[max(0, n - 1 - int(round(gates.fall_margin_s / control_dt))) :] = True
     joint_err = rec.qpos[:, qadr] - track.joint_pos[ref]
     return FrameSignals(
         load=rec.foot_force.sum(axis=1),
