@@ -9,7 +9,6 @@ import pytest
 
 from wildrobot_amp_ext.miner.config import GateConfig, WindowConfig
 from wildrobot_amp_ext.miner.windows import (
-    GATE_BIT,
     GATES,
     Candidate,
     FrameSignals,

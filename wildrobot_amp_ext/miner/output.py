@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +120,3 @@ def save_tier0_dataset(path: str | Path, ds: ReferenceDataset, segments: Sequenc
     path = Path(path)
     save_npz_atomic(path, compressed=True, **arrays)
     return path
-
-
-def segment_table(segments: Sequence[SegmentInfo]) -> list[dict]:
-    return [asdict(s) for s in segments]

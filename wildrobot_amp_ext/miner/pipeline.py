@@ -9,7 +9,7 @@ plots.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -252,7 +252,3 @@ def mine_variant(clip: MotionClip, robot: RobotSpec | str, variant: Variant, cfg
     sim = get_sim(robot, cfg)
     track = build_track(clip, sim.robot, variant, cfg.generation, cfg.tracking.control_hz, sim.standing_height)
     return mine_track(sim, track, cfg, clip.name)
-
-
-def result_fields() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(VariantResult))
