@@ -84,6 +84,7 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
         "gate_failure_fraction": gate_fail,
         "segments": sum(len(r.segments) for r in results),
         "tier0_seconds": seconds,
+        "strict_harness_seconds": sum(sg.num_frames for r in results for sg in r.segments if sg.strict_harness) * dt,
         "tier0_seconds_per_variant": {r.variant: r.accepted_frames * dt for r in results},
         "source_coverage_s": covered,
         "verdict": "PASS" if accepted_frames else "FAIL",
@@ -121,6 +122,11 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine",
         "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
     }[decision]
+    strict_seconds = sum(sg.num_frames for sg in segs if sg.metrics["harness_p95"] <= g.strict_harness_p95) * dt
+    strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
+    strict_by_seconds = "GO" if strict_seconds >= GO_SECONDS else "CAUTION" if strict_seconds >= CAUTION_SECONDS else "STOP"
+    strict_by_clips = "GO" if len(strict_clips) >= CLIP_DIVERSITY[1] else "CAUTION" if len(strict_clips) >= CLIP_DIVERSITY[0] else "STOP"
+    strict_decision = max(strict_by_seconds, strict_by_clips, key=DECISIONS.index)
     if decision != by_seconds:
         action = f"{action} [seconds alone say {by_seconds} ({seconds:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
     warnings = []
@@ -160,6 +166,8 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         "decision": decision,
         "decision_by_seconds": by_seconds,
         "decision_by_clips": by_clips,
+        "strict_harness_decision": strict_decision,
+        "strict_harness_clips": len(strict_clips),
         "action": action,
         "warnings": warnings,
     }
@@ -205,7 +213,7 @@ def diagnostic_log(c: dict) -> str:
             "Slip (when loaded):",
             f"  stance_slip_rate: {_p(c['stance_slip_rate'])}",
             "",
-            f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, {c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip)",
+            f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, {c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip; {c['strict_harness_seconds']:.1f} s in the strict harness tier)",
             f"VERDICT: {c['verdict']} Tier 0+",
             f"Failure reasons (if any): {'; '.join(c['failure_reasons']) if c['failure_reasons'] else '-'}",
             "=" * 40,
@@ -241,6 +249,10 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, {CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
         f"DECISION: {s['decision']} - {s['action']}",
     ]
+    lines.append(
+        f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, seed 002 Blocker B exit criterion): "
+        f"{s['strict_harness_seconds']:.1f} s from {s['strict_harness_clips']} clip(s) -> {s['strict_harness_decision']}"
+    )
     lines += [f"WARNING: {w}" for w in s["warnings"]]
     lines.append("=" * 60)
     return "\n".join(lines)
