@@ -189,7 +189,13 @@ def verify_dataset(
         "contact_vel_w": _per_clip(ds, lambda sl: finite_difference(s.contact_pos_w[sl], dt)),
     }
     errs = {k: _worst(v, getattr(s, k), config.velocity_atol, config.velocity_rtol) for k, v in fd.items()}
-    report.add("velocities = finite differences", all(o for o, _ in errs.values()), ", ".join(f"{k} {e:.1e}" for k, (_, e) in errs.items()))
+    detail = ", ".join(f"{k} {e:.1e}" for k, (_, e) in errs.items())
+    if ds.meta.get("producer") == "wildrobot_amp_ext.mine":
+        # simulated states carry the simulator's instantaneous velocities: contacts make them differ from
+        # finite differences of 50 Hz positions by design, so report the gap instead of gating on it
+        report.warnings.append(f"velocities are simulator velocities (Tier 0+ miner); gap to finite differences: {detail}")
+    else:
+        report.add("velocities = finite differences", all(o for o, _ in errs.values()), detail)
 
     # --- features ---------------------------------------------------------------------------------------------------------
     recomputed = features_from_states(s, robot, spec)
