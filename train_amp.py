@@ -5,8 +5,8 @@ Usage (Isaac Lab's usual flags; trailing ``key=value`` arguments override the en
     # CPU, small
     python train_amp.py --task WildRobot-AMP-Flat-v0 --num_envs 16 --device cpu --headless \\
         --dataset data/wildrobot_ref.npz --max_iterations 200
-    # GPU
-    python train_amp.py --task G1-23dof-AMP-Flat-v0 --num_envs 4096 --headless --device cuda:0 --dataset data/g1.npz
+    # GPU: seed 001's command (default task G1-23dof-AMP-Flat-v0; without --dataset: the built-in demo gait)
+    python train_amp.py --num_envs 4096 --headless --device cuda:0 --dataset data/g1.npz
     # overrides: agent.<section>.<key>=..., env.<path>=... (Isaac Lab Hydra syntax, e.g. env.scene.num_envs=8)
     python train_amp.py --task ... agent.agent.learning_rate=1e-4 agent.agent.amp_extras.style_ramp.enabled=false
     # resume: continues at the checkpoint's timestep (schedules, normalisers, optimiser and counters restored)
@@ -43,11 +43,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 TOY_TASK = "Toy-AMP-v0"
+DEFAULT_TASK = "G1-23dof-AMP-Flat-v0"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.", epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.")
-    p.add_argument("--task", required=True, help=f"gymnasium task id (e.g. WildRobot-AMP-Flat-v0, G1-23dof-AMP-Flat-v0, {TOY_TASK})")
+    p.add_argument(
+        "--task", default=DEFAULT_TASK,
+        help=f"gymnasium task id (default {DEFAULT_TASK}, seed 001's robot; also WildRobot-AMP-Flat-v0, G1-29dof-AMP-Flat-v0, {TOY_TASK})",
+    )
     p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
     p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
     p.add_argument("--device", default=None, help="simulation and training device (default: cpu; cuda:<LOCAL_RANK> with --distributed)")
