@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
     p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
-    p.add_argument("--device", default=None, help="simulation and training device (default: cpu; cuda:<LOCAL_RANK> with --distributed)")
+    p.add_argument("--device", default=None, help="simulation and training device (default: cuda:0 if available, else cpu; cuda:<LOCAL_RANK> with --distributed)")
     p.add_argument("--seed", type=int, default=None, help="seed (default: the agent cfg's); -1 draws one")
     p.add_argument("--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)")
     p.add_argument("--steps", type=int, default=None, help="train exactly this many timesteps (micro-train smoke test)")
@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def default_device() -> str:
+    """Isaac Lab's habit: the first GPU when there is one, else the CPU."""
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
 def resolve_device(args: argparse.Namespace) -> tuple[str, int]:
     from skrl import config
 
@@ -77,9 +84,9 @@ def resolve_device(args: argparse.Namespace) -> tuple[str, int]:
     if args.distributed:
         if not config.torch.is_distributed:
             print("[WARN] --distributed without torchrun (WORLD_SIZE=1): single-process run", file=sys.stderr)
-            return args.device or "cpu", 0
+            return args.device or default_device(), 0
         return f"cuda:{config.torch.local_rank}", rank
-    return args.device or "cpu", rank
+    return args.device or default_device(), rank
 
 
 def load_agent_cfg(args: argparse.Namespace) -> tuple[dict, str]:
