@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--checkpoint", help="agent checkpoint (.pt) of a train_amp.py run")
     src.add_argument("--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline")
     p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
     p.add_argument("--steps", type=int, default=None, help=f"env steps to play (default: until the window closes; headless {DEFAULT_HEADLESS_STEPS} or --video_length)")
@@ -185,6 +185,10 @@ def _run(argv: list[str] | None) -> int:
     check_task(args.task)
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
+    if args.device is None:
+        import torch
+
+        args.device = "cuda:0" if torch.cuda.is_available() else "cpu"
     env_cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
     robot_name = env_cfg.robot_name
     if info is not None:
