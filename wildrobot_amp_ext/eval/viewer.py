@@ -664,7 +664,10 @@ def build_parser():
     p.add_argument("--layout", choices=("scene", "tiles"), default=d.layout, help="one scene with offset copies, or one tile per lane")
     p.add_argument("--lanes", choices=("auto", "sets", "clips"), default=d.lanes, help="lane per file (sets) or per clip (clips)")
     p.add_argument("--max-lanes", type=int, default=d.max_lanes)
-    p.add_argument("--max-rounds", type=int, default=None, help="stop after this many rounds")
+    p.add_argument(
+        "--max-rounds", type=int, default=None,
+        help=f"stop after this many rounds (default: all in a window, {DEFAULT_FILE_ROUNDS} to a file; 0 = all)",
+    )
     p.add_argument("--max-clips", type=int, default=None, help="read at most this many clips per file")
     p.add_argument("--max-seconds", type=float, default=None, help="cap each round at this many seconds of motion")
     p.add_argument("--fps", type=float, default=d.fps, help="output frames per second")
@@ -697,6 +700,15 @@ def _infer_robot(paths: Sequence[str]) -> str:
     return "wildrobot"
 
 
+DEFAULT_FILE_ROUNDS = 3  # a Tier 0+ file holds hundreds of segments: a video of all of them takes many minutes
+
+
+def _rounds(args: argparse.Namespace) -> int | None:
+    if args.max_rounds is None:
+        return DEFAULT_FILE_ROUNDS if args.out else None
+    return args.max_rounds or None
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     from wildrobot_amp_ext.eval.gl import configure_gl, has_display
     from wildrobot_amp_ext.eval.sources import load_motion_set
@@ -719,7 +731,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
             s.name = f"{s.name}#{i}"
     cfg = ViewerCfg(
         width=args.width, height=args.height, fps=args.fps, speed=args.speed, layout=args.layout, lanes=args.lanes,
-        max_lanes=args.max_lanes, max_rounds=args.max_rounds, max_seconds=args.max_seconds, spacing=args.spacing,
+        max_lanes=args.max_lanes, max_rounds=_rounds(args), max_seconds=args.max_seconds, spacing=args.spacing,
         align_start=not args.no_align, camera_azimuth=args.azimuth, camera_elevation=args.elevation,
         camera_distance=args.distance, overlay=not args.no_overlay, shadows=args.shadows,
         checks=CheckCfg(args.joint_limit_tol, args.penetration_tol, args.float_height, args.low_root_ratio),
