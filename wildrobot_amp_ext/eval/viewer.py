@@ -483,7 +483,7 @@ class MotionViewer:
         cam.lookat[:] = [centre[0], centre[1], z]
         cam.azimuth = self.cfg.camera_azimuth
         cam.elevation = self.cfg.camera_elevation
-        fit = 1.1 if self.cfg.layout == "scene" else 1.8  # a tile is smaller than the frame: step back
+        fit = 1.8 if self.cfg.layout == "scene" else 2.4  # frame the whole robot with margin; a tile is smaller still
         cam.distance = self.cfg.camera_distance or (fit * self.extent + 0.9 * spread)
         return cam
 
