@@ -46,6 +46,7 @@ from wildrobot_amp_ext.agents.models import space_dim
 from wildrobot_amp_ext.agents.reference import normalise_layout
 from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeightRamp
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.utils.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -528,7 +529,7 @@ class WildRobotAMP(AMP):
 
     def load(self, path: str | Path) -> dict:
         """Load a checkpoint (ours or a plain skrl one); returns our extra state ({} for plain skrl files)."""
-        modules = torch.load(path, map_location=self.device, weights_only=False)
+        modules = load_checkpoint(path, map_location=self.device)
         if not isinstance(modules, dict):
             raise ValueError(f"{path}: not an agent checkpoint (expected a dict of modules)")
         extra = modules.get(CHECKPOINT_KEY) or {}

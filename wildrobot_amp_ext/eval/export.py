@@ -35,6 +35,7 @@ import torch.nn as nn
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+from wildrobot_amp_ext.utils.checkpoint import load_checkpoint
 
 ONNX_OPSET = 17
 INPUT_NAME = "obs"
@@ -314,7 +315,7 @@ def read_checkpoint(path: str | Path) -> CheckpointInfo:
     if not path.is_file():
         raise InputError(path, None, "checkpoint not found", "pass an agent_<timestep>.pt from a run's checkpoints/ folder")
     try:
-        modules = torch.load(path, map_location="cpu", weights_only=False)
+        modules = load_checkpoint(path, map_location="cpu")
     except Exception as err:  # torch raises many kinds on a corrupt file
         raise InputError(path, None, f"not a readable torch checkpoint ({type(err).__name__})", "pass an agent_<timestep>.pt") from None
     if not isinstance(modules, dict) or not isinstance(modules.get("policy"), dict):
