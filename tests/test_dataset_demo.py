@@ -40,3 +40,21 @@ def test_feature_spec_selects_a_different_cached_dataset(cache):
     assert path != str(ensure_demo_dataset(robot))
     assert np.load(path)["features"].shape[1] == stage0.frame_dim(robot)
     assert resolve_dataset("my.npz", robot) == "my.npz" and resolve_dataset(None, robot) is None
+
+
+@pytest.mark.parametrize("name", ["wildrobot", "unitree_g1_23dof"])
+def test_synthetic_walk_feet_do_not_slide(name):
+    """A foot that is on the floor at both ends of an interval has not moved: the gait is kinematically clean."""
+    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
+    from wildrobot_amp_ext.motion.synthetic import synthetic_walk
+
+    robot = load_robot(name)
+    clip = synthetic_walk(robot, 4.0, 50.0)
+    points = ForwardKinematics(robot).site_positions(clip.root_pos, clip.root_quat, clip.joint_pos)
+    feet = points.reshape(clip.num_frames, len(robot.feet), 2, 3)
+    on_floor = feet[..., 2].min(axis=2) < 1e-6
+    speed = np.linalg.norm(np.diff(feet[..., :2].mean(axis=2), axis=0), axis=-1) * clip.fps
+    planted = on_floor[1:] & on_floor[:-1]
+    assert planted.mean() > 0.3 and on_floor.all(axis=1).mean() < 0.5  # mostly one foot down: it walks
+    assert speed[planted].max() < 1e-9
+    assert np.diff(clip.root_pos[:, 0]).mean() * clip.fps > 0.1  # and it moves forward

@@ -15,6 +15,7 @@ from wildrobot_amp_ext.motion.synthetic import GaitParams, synthetic_stand, synt
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
 DEMO_DATASET = "demo"
+DEMO_VERSION = 2  # bump when the synthetic gait changes, so caches rebuild
 
 
 def demo_clips(robot: RobotSpec, fps: float = 50.0):
@@ -29,7 +30,7 @@ def demo_clips(robot: RobotSpec, fps: float = 50.0):
 
 def demo_dataset_path(robot: RobotSpec, spec: FeatureSpec) -> Path:
     root = Path(os.environ.get("WILDROBOT_AMP_CACHE", "~/.cache/wildrobot_amp_ext")).expanduser()
-    return root / "datasets" / f"demo-{spec.version(robot)}.npz"
+    return root / "datasets" / f"demo{DEMO_VERSION}-{spec.version(robot)}.npz"
 
 
 def ensure_demo_dataset(robot: RobotSpec | str, spec: FeatureSpec | None = None) -> Path:

@@ -1,7 +1,7 @@
 """Kinematic sanity checks of a motion clip: joint-limit violations, foot penetration and floating frames.
 
 Seed 000's validation list ("feet contact ground properly (no floating/sinking)", "no joint limit violations")
-as per-frame flags the viewer colours and the summary counts. Kinematics only (qpos -> ``mj_kinematics``), no physics.
+as per-frame flags the viewer colours and the summary counts. Kinematics only (batched forward kinematics), no physics.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_qpos_adr
+from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, standing_root_height
 
 
 @dataclass
@@ -99,40 +99,21 @@ def root_qpos_adr(model: mujoco.MjModel, robot: RobotSpec, prefix: str = "") -> 
     return int(model.jnt_qposadr[jnt])
 
 
-def standing_root_height(model: mujoco.MjModel, robot: RobotSpec) -> float:
-    """Root height at which the default pose's lowest contact point touches the floor."""
-    data = mujoco.MjData(model)
-    root = root_qpos_adr(model, robot)
-    data.qpos[root : root + 7] = (0, 0, 0, 1, 0, 0, 0)
-    data.qpos[joint_qpos_adr(model, robot)] = robot.default_joint_pos
-    mujoco.mj_kinematics(model, data)
-    return float(-data.site_xpos[contact_site_ids(model, robot), 2].min())
-
-
-def contact_point_heights(model: mujoco.MjModel, robot: RobotSpec, clip: MotionClip) -> np.ndarray:
-    """(N, P) world z of the contact points along the clip (forward kinematics per frame)."""
-    data = mujoco.MjData(model)
-    qadr = joint_qpos_adr(model, robot)
-    sites = contact_site_ids(model, robot)
-    root = root_qpos_adr(model, robot)
-    out = np.empty((clip.num_frames, sites.size))
-    for i in range(clip.num_frames):
-        data.qpos[root : root + 3] = clip.root_pos[i]
-        data.qpos[root + 3 : root + 7] = clip.root_quat[i]
-        data.qpos[qadr] = clip.joint_pos[i]
-        mujoco.mj_kinematics(model, data)
-        out[i] = data.site_xpos[sites, 2]
-    return out
+def contact_point_heights(robot: RobotSpec, clip: MotionClip, fk: ForwardKinematics | None = None) -> np.ndarray:
+    """(N, P) world z of the contact points along the clip (batched forward kinematics)."""
+    fk = fk or ForwardKinematics(robot)
+    return fk.site_positions(clip.root_pos, clip.root_quat, clip.joint_pos)[..., 2]
 
 
 def check_clip(robot: RobotSpec, clip: MotionClip, cfg: CheckCfg | None = None, model: mujoco.MjModel | None = None) -> ClipChecks:
     cfg = cfg or CheckCfg()
     model = model or robot.build_model(with_floor=False)
     lo, hi = joint_ranges(model, robot)
+    fk = ForwardKinematics(robot, model)
     return ClipChecks(
         limit_excess=limit_excess(clip.joint_pos, lo, hi),
-        contact_z=contact_point_heights(model, robot, clip),
+        contact_z=contact_point_heights(robot, clip, fk),
         root_z=np.asarray(clip.root_pos[:, 2], dtype=np.float64),
-        standing_root_z=standing_root_height(model, robot),
+        standing_root_z=standing_root_height(robot, fk),
         cfg=cfg,
     )

@@ -17,7 +17,7 @@ import numpy as np
 from wildrobot_amp_ext.miner.config import GenerationConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
+from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference, standing_root_height
 from wildrobot_amp_ext.motion.resample import interpolate_linear, interpolate_slerp
 from wildrobot_amp_ext.robots import RobotSpec
 
@@ -92,14 +92,11 @@ def rotate_clip(clip: MotionClip, yaw: float) -> MotionClip:
 
 def neutral_root_height(robot: RobotSpec, fk: ForwardKinematics | None = None) -> float:
     """Root height of the default standing pose with the lowest contact point on the floor."""
-    fk = fk or ForwardKinematics(robot)
-    sites = fk.site_positions(np.zeros((1, 3)), np.array([[1.0, 0, 0, 0]]), robot.default_joint_pos[None])
-    return float(-sites[0, :, 2].min())
+    return standing_root_height(robot, fk)
 
 
 def _yaw_quat(yaw: np.ndarray) -> np.ndarray:
-    yaw = np.asarray(yaw, np.float64)
-    return np.stack((np.cos(yaw / 2), np.zeros_like(yaw), np.zeros_like(yaw), np.sin(yaw / 2)), axis=-1)
+    return Q.from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw)
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -281,3 +281,10 @@ def clip_states(clip: MotionClip, robot: RobotSpec, fk: ForwardKinematics | None
         contact_pos_w=contact_pos,
         contact_vel_w=finite_difference(contact_pos, dt),
     )
+
+
+def standing_root_height(robot: RobotSpec, fk: ForwardKinematics | None = None) -> float:
+    """Root height of the default standing pose with the lowest contact point on the floor."""
+    fk = fk or ForwardKinematics(robot)
+    sites = fk.site_positions(np.zeros((1, 3)), np.array([[1.0, 0, 0, 0]]), robot.default_joint_pos[None])
+    return float(-sites[0, :, 2].min())

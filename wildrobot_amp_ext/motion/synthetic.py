@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
+from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_qpos_adr
 from wildrobot_amp_ext.utils.atomic import atomic_open
 
 
@@ -65,21 +65,16 @@ def gait_joint_positions(robot: RobotSpec, t: np.ndarray, gait: GaitParams) -> n
 
 def place_root_on_floor(robot: RobotSpec, joint_pos: np.ndarray, heading: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Root positions (N,3) and wxyz quaternions (N,4) so the lowest contact point is on the floor and the
-    stance (lowest) foot stays still. Forward kinematics per frame: generation only, never a training hot path."""
-    model = robot.build_model(with_floor=False)
-    data = mujoco.MjData(model)
-    qadr = joint_qpos_adr(model, robot)
-    sites = contact_site_ids(model, robot)
+    stance (lowest) foot stays still."""
     n = joint_pos.shape[0]
-    points = np.empty((n, sites.size, 3))
-    data.qpos[:7] = [0, 0, 0, 1, 0, 0, 0]
-    for i in range(n):
-        data.qpos[qadr] = joint_pos[i]
-        mujoco.mj_kinematics(model, data)
-        points[i] = data.site_xpos[sites]
+    points = ForwardKinematics(robot).site_positions(np.zeros((n, 3)), np.tile([1.0, 0, 0, 0], (n, 1)), joint_pos)
     per_foot = points.reshape(n, len(robot.feet), 2, 3)
     foot_z = per_foot[..., 2].min(axis=2)  # (N, feet)
     stance = foot_z.argmin(axis=1)
+    # at touch-down the feet tie: the foot that carried the body over the last interval stays the stance foot
+    tie = np.sum(foot_z <= foot_z.min(axis=1, keepdims=True) + 1e-9, axis=1) > 1
+    last_clear = np.maximum.accumulate(np.where(tie, 0, np.arange(n)))
+    stance = np.where(tie & (np.arange(n) > 0), stance[last_clear], stance)
     foot_xy = per_foot[..., :2].mean(axis=2)  # (N, feet, 2), relative to the root
     stance_xy = foot_xy[np.arange(n), stance]
     prev_stance_xy = foot_xy[np.arange(n - 1), stance[1:]]  # same foot, previous frame
@@ -89,7 +84,7 @@ def place_root_on_floor(robot: RobotSpec, joint_pos: np.ndarray, heading: float 
     root_z = -foot_z.min(axis=1)
     c, s = np.cos(heading), np.sin(heading)
     root_pos = np.column_stack((c * root_xy[:, 0] - s * root_xy[:, 1], s * root_xy[:, 0] + c * root_xy[:, 1], root_z))
-    quat = np.tile([np.cos(heading / 2), 0.0, 0.0, np.sin(heading / 2)], (n, 1))
+    quat = np.tile(Q.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.array(heading)), (n, 1))
     return root_pos, quat
 
 
