@@ -30,6 +30,7 @@ import mujoco
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import KinematicState
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
@@ -118,7 +119,10 @@ class ForwardKinematics:
             for j in range(int(m.body_jntadr[b]), int(m.body_jntadr[b]) + int(m.body_jntnum[b])):
                 kind = int(m.jnt_type[j])
                 if kind == int(mujoco.mjtJoint.mjJNT_BALL):
-                    raise NotImplementedError(f"ball joint '{m.joint(j).name}' is not supported by the batched FK")
+                    raise InputError(
+                        robot.mjcf_path, f"joint {m.joint(j).name}", "ball joints are outside the batched FK (hinge/slide only)",
+                        "model the ball joint as three hinges",
+                    )
                 if kind != int(mujoco.mjtJoint.mjJNT_FREE) and j not in joint_column:
                     raise ValueError(f"joint '{m.joint(j).name}' of the model is not in {robot.name}'s joint list")
                 axis = np.array(m.jnt_axis[j], np.float64)
