@@ -9,12 +9,16 @@ import torch
 from wildrobot_amp_ext.dataset import build_dataset
 from wildrobot_amp_ext.features import (
     ALL_TERMS,
+    ContactRule,
     FeatureSpec,
+    FeatureVersion,
     KinematicState,
     compute_amp_features,
     contact_labels,
+    history_index,
     stack_history,
 )
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.synthetic import synthetic_walk
 from wildrobot_amp_ext.robots import load_robot
@@ -151,3 +155,47 @@ def test_dataset_history_matches_stack_history(robot):
     ds = build_dataset([walk, walk.__class__("b", 50.0, walk.root_pos[:20], walk.root_quat[:20], walk.joint_names, walk.joint_pos[:20])], robot, FeatureSpec(history=4))
     ref = stack_history(torch.as_tensor(ds.features), 4, torch.as_tensor(ds.clip_start)).numpy()
     np.testing.assert_array_equal(ds.amp_observations(4), ref)
+
+
+def test_stack_history_numpy_and_torch_agree_and_full_mask():
+    frames = np.arange(20, dtype=np.float64).reshape(10, 2)
+    start = np.zeros(10, dtype=bool)
+    start[[0, 4]] = True
+    np.testing.assert_array_equal(stack_history(frames, 3, start), stack_history(torch.as_tensor(frames), 3, start).numpy())
+    _, full = history_index(start, 10, 3)
+    assert full.tolist() == [False, False, True, True, False, False, True, True, True, True]
+
+
+def test_feature_version_is_compared_by_field_and_round_trips_through_the_header(robot):
+    base = FeatureVersion.of(FeatureSpec(), robot)
+    assert base.tag == FeatureSpec().version(robot)
+    assert base.conflicts(base.with_history(4)) == []  # the history is the env's choice
+    assert base.conflicts(FeatureVersion.of(FeatureSpec(root_lin_vel_mode="clip"), robot)) == [
+        "feature_spec.root_lin_vel_mode: 'direction' != 'clip'"
+    ]
+    header = base.header() | {"contact_point_names": np.array(robot.contact_point_names)}
+    assert FeatureVersion.from_header(header) == base
+    legacy = {k: v for k, v in header.items() if k != "feature_format"}  # datasets before feature_format: format 1
+    assert FeatureVersion.from_header(legacy) == base
+    with pytest.raises(InputError, match="does not match"):
+        FeatureVersion.from_header(header | {"feature_version": np.array("amp1-old")}, file="x.npz")
+    with pytest.raises(InputError, match="feature_spec"):
+        FeatureVersion.from_header({k: v for k, v in header.items() if k != "feature_spec"}, file="x.npz")
+
+
+def test_misspelled_feature_spec_key_names_the_closest_valid_key():
+    with pytest.raises(InputError, match="did you mean 'env.amp.feature_spec.lin_vel_zero_threshold'"):
+        FeatureSpec.from_dict({"lin_vel_zero_treshold": 0.2}, path="env.amp.feature_spec")
+    with pytest.raises(InputError, match="feature_spec.history"):
+        FeatureSpec.from_dict({"history": "3"})
+    assert FeatureSpec.from_dict({"terms": ["joint_vel", "joint_pos"]}).terms == ("joint_pos", "joint_vel")
+
+
+def test_contact_rule_near_ground_and_in_contact():
+    rule = ContactRule(height=0.025, speed=0.3)
+    pos = torch.tensor([[[0, 0, 0.01], [0, 0, 0.01], [0, 0, 0.05], [0, 0, 0.01]]], dtype=torch.float64)
+    vel = torch.tensor([[[0.1, 0, 0], [0.5, 0, 0], [0, 0, 0], [0, 0.0, 2.0]]], dtype=torch.float64)
+    assert rule.near_ground(pos).tolist() == [[True, True, False, True]]
+    assert rule.point_contacts(pos, vel).tolist() == [[True, False, False, True]]
+    assert rule.foot_contacts(pos, vel).tolist() == [[True, True]]
+    assert FeatureSpec(contact_height=0.03).contact_rule == ContactRule(0.03, 0.3)

@@ -3,8 +3,8 @@
 
 Frames: ``root_lin_vel`` and ``root_ang_vel`` are expressed in the **heading frame** (world frame rotated by the
 root's yaw only: x forward along the heading, z up), so they do not depend on where the robot faces nor on its
-pitch/roll. Contacts are labelled kinematically from contact-point height and horizontal speed, in the env and in
-the reference alike (no contact sensor), so both sides use the same rule.
+pitch/roll. Contacts follow the one rule of :mod:`wildrobot_amp_ext.features.contact` (contact-point height and
+horizontal speed), in the env and in the reference alike.
 """
 
 from __future__ import annotations
@@ -65,10 +65,8 @@ def encode_lin_vel(vel: torch.Tensor, spec: FeatureSpec) -> torch.Tensor:
 
 
 def contact_labels(contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor, spec: FeatureSpec) -> torch.Tensor:
-    """1.0 where a contact point is low and (horizontally) still, else 0.0; shape (N, P)."""
-    low = contact_pos_w[..., 2] < spec.contact_height
-    still = torch.linalg.vector_norm(contact_vel_w[..., :2], dim=-1) < spec.contact_speed
-    return (low & still).to(contact_pos_w.dtype)
+    """1.0 where a contact point is in contact by ``spec.contact_rule``, else 0.0; shape (N, P)."""
+    return spec.contact_rule.point_contacts(contact_pos_w, contact_vel_w).to(contact_pos_w.dtype)
 
 
 def compute_amp_features(state: KinematicState, spec: FeatureSpec, default_joint_pos: torch.Tensor) -> torch.Tensor:
@@ -93,19 +91,3 @@ def compute_amp_features(state: KinematicState, spec: FeatureSpec, default_joint
         elif term == "foot_z_velocity":
             parts.append(state.contact_vel_w[..., 2])
     return torch.cat(parts, dim=-1)
-
-
-def stack_history(frames: torch.Tensor, history: int, episode_start: torch.Tensor | None = None) -> torch.Tensor:
-    """AMP observations from consecutive frames of one clip: row t = [f_{t-H+1}, ..., f_t] (oldest first).
-
-    Rows whose history would cross a clip start (``episode_start`` marks each clip's first frame) repeat that
-    clip's first frame, as Isaac Lab's observation history does right after a reset."""
-    n = frames.shape[0]
-    idx = torch.arange(n, device=frames.device)
-    if episode_start is None:
-        first = torch.zeros(n, dtype=torch.long, device=frames.device)
-    else:
-        starts = torch.nonzero(episode_start.bool(), as_tuple=False).flatten()
-        first = starts[torch.searchsorted(starts, idx, right=True) - 1]
-    cols = [torch.maximum(idx - k, first) for k in range(history - 1, -1, -1)]
-    return torch.cat([frames[c] for c in cols], dim=-1)
