@@ -79,9 +79,11 @@ def test_broken_datasets_fail_the_right_checks(tmp_path, good, g1, changes, fail
     assert failing <= _failed(report), (failing, _failed(report))
 
 
-def test_nan_fails(tmp_path, good, g1):
-    report = verify_dataset(_tampered(good, tmp_path / "nan.npz", joint_vel=lambda a: _bump(a, by=np.nan)), g1)
-    assert "finite" in _failed(report)
+def test_nan_is_refused_naming_the_field(tmp_path, good, g1):
+    from wildrobot_amp_ext.errors import InputError
+
+    with pytest.raises(InputError, match="joint_vel.*NaN"):
+        verify_dataset(_tampered(good, tmp_path / "nan.npz", joint_vel=lambda a: _bump(a, by=np.nan)), g1)
 
 
 def test_feature_spec_mismatch_against_training(good, g1):

@@ -224,7 +224,7 @@ def test_upright_xyzw_is_not_flagged_at_any_heading(tmp_path, g1_23):
         ("root_pos", lambda d: d["root_pos"].__setitem__((5, 1), np.nan), "NaN"),
         ("dof_pos", lambda d: d["dof_pos"].__setitem__((7, 2), np.inf), "NaN/Inf"),
         ("root_rot", lambda d: d.__setitem__("root_rot", d["root_rot"] * 1.1), "not unit quaternions"),
-        ("fps", lambda d: d.__setitem__("fps", 0), "positive"),
+        ("fps", lambda d: d.__setitem__("fps", 0), "outside 1..1000 Hz"),
         ("root_rot", lambda d: d.__setitem__("root_rot", d["root_rot"][:, :3]), "expected"),
         ("root_pos", lambda d: d.__setitem__("root_pos", d["root_pos"][:-1]), "expected"),
         ("dof_pos", lambda d: d.pop("dof_pos"), "missing"),

@@ -47,6 +47,8 @@ API::
     ReferenceDataset                 # dataclass of the arrays above (float64 states in memory)
     save_dataset(path, ds, compressed=True)          # atomic
     load_dataset(path) -> ReferenceDataset           # InputError on a bad file
+    open_dataset(path) -> DatasetFile                # validated member access (layouts other than the full schema)
+    read_feature_version(path) -> str | None
     export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', 'velocity_normalized', ...}
 """
 
@@ -63,6 +65,8 @@ from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion.kinematics import ClipStates
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_npz_atomic
+from wildrobot_amp_ext.validation import LIMITS, NpzFile
+from wildrobot_amp_ext.validation import values as V
 
 SCHEMA = "wildrobot_amp_dataset_v1"
 STATE_KEYS = tuple(f.name for f in fields(ClipStates))
@@ -198,57 +202,190 @@ def export_seed000_pkl(path: str | Path, ds: ReferenceDataset) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# reading
+# reading: the one reader of the reference .npz (training, RSI, verify, analyze, the viewer and the miner use it)
 # ------------------------------------------------------------------------------------------------------------------
 REQUIRED_KEYS = ("robot", "joint_names", "fps", "feature_version", "feature_spec", "features", "motion_id", "clip_start", *STATE_KEYS)
+REBUILD = "rebuild it with convert_dataset (or the miner)"
+_FLOAT = "fiu"
+#: per-row arrays: key -> (dtype kinds, dimensions, plausible |value| bound or None)
+ROW_RULES: dict[str, tuple[str, int, float | None]] = {
+    "features": (_FLOAT, 2, 1e6), "states": (_FLOAT, 2, 1e6), "next_states": (_FLOAT, 2, 1e6),
+    "amp_obs": (_FLOAT, 2, 1e6), "transition_valid": ("b", 1, None), "motion_id": ("iuUS", 1, None),
+    "segment_id": ("iu", 1, None), "clip_start": ("b", 1, None), "frame_index": ("iu", 1, None),
+    "root_pos": (_FLOAT, 2, LIMITS.max_position_m), "root_quat": (_FLOAT, 2, 2.0),
+    "root_lin_vel_w": (_FLOAT, 2, LIMITS.max_velocity), "root_ang_vel_w": (_FLOAT, 2, LIMITS.max_velocity),
+    "root_lin_vel": (_FLOAT, 2, LIMITS.max_velocity), "root_ang_vel": (_FLOAT, 2, LIMITS.max_velocity),
+    "joint_pos": (_FLOAT, 2, LIMITS.max_joint_rad), "joint_vel": (_FLOAT, 2, LIMITS.max_velocity),
+    "contact_pos_w": (_FLOAT, 3, LIMITS.max_position_m), "contact_vel_w": (_FLOAT, 3, LIMITS.max_velocity),
+}
+TEXT_KEYS = ("schema", "robot", "feature_version", "feature_spec", "meta")
+NAME_KEYS = ("joint_names", "contact_point_names", "column_names", "feature_names", "motion_names", "clip_names",
+             "clip_sources", "source_files")
 
 
-def _names(data, key: str) -> tuple[str, ...]:
-    return tuple(str(v) for v in np.asarray(data[key]).reshape(-1).tolist()) if key in data.files else ()
+class DatasetFile:
+    """A validated view of a reference ``.npz``: each member is checked (dtype, declared shape, rows, finite values,
+    plausible magnitudes) before it is returned; ``files`` / ``[key]`` as ``np.load`` for code that reads layouts
+    other than :class:`ReferenceDataset` (the AMP sampler accepts ``features``-only and ``states``-only files)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._npz = NpzFile(self.path, fix=REBUILD)
+        self.files = self._npz.files
+        self._cache: dict[str, np.ndarray] = {}
+        self.rows = self._row_count()
+
+    def __enter__(self) -> DatasetFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._npz.close()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.files
+
+    def _row_count(self) -> int:
+        counts = {k: self._npz.header(k)[0][:1] for k in ROW_RULES if k in self.files}
+        lengths = {c[0] if c else None for c in counts.values()}
+        if len(lengths) > 1:
+            detail = ", ".join(f"{k} {c[0] if c else 'scalar'}" for k, c in counts.items())
+            raise InputError(self.path, None, f"per-frame arrays disagree on the frame count ({detail})", REBUILD)
+        rows = lengths.pop() if lengths else None
+        if rows is None and counts:
+            raise InputError(self.path, next(iter(counts)), "must hold one row per frame, got a scalar", REBUILD)
+        if rows == 0:
+            raise InputError(self.path, next(iter(counts)), "holds no frames", "convert or mine at least one clip")
+        if rows is not None and rows > LIMITS.max_total_frames:
+            raise InputError(self.path, next(iter(counts)), f"{rows} frames exceed the {LIMITS.max_total_frames} limit",
+                             "split the dataset")
+        return rows or 0
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = self._read(key)
+        return self._cache[key]
+
+    def _read(self, key: str) -> np.ndarray:
+        if key in ROW_RULES:
+            kinds, ndim, bound = ROW_RULES[key]
+            arr = self._npz.array(key, kinds=kinds, ndim=ndim)
+            if arr.dtype.kind == "f":
+                V.real_array(self.path, key, arr, bound=bound)
+            elif bound is not None:
+                V.real_array(self.path, key, arr, bound=bound)
+            return arr
+        if key == "fps":
+            return np.array(self.fps)
+        if key in TEXT_KEYS:
+            return np.array(self.text(key))
+        if key in NAME_KEYS:
+            return np.array(self.strings(key)) if self.strings(key) else np.zeros(0, "<U1")
+        if key == "segment_scores":
+            arr = self._npz.array(key, kinds=_FLOAT, ndim=1)
+            return V.real_array(self.path, key, arr)
+        return self._npz.array(key, kinds="biufUS")
+
+    # --- typed accessors -------------------------------------------------------------------------------------------
+    @property
+    def fps(self) -> float:
+        return V.fps(self.path, self._npz.array("fps", kinds="biufc"))
+
+    def text(self, key: str) -> str:
+        return V.string(self.path, key, self._npz.text(key))
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        return V.names(self.path, key, self._npz.strings(key))
+
+    def json_object(self, key: str) -> dict:
+        try:
+            value = json.loads(self.text(key))
+        except ValueError as err:
+            raise InputError(self.path, key, f"is not valid JSON ({err.msg})", REBUILD) from None
+        if not isinstance(value, dict):
+            raise InputError(self.path, key, f"must be a JSON object, got a {type(value).__name__}", REBUILD)
+        return value
+
+    @property
+    def feature_spec(self) -> FeatureSpec:
+        raw = self.json_object("feature_spec")
+        try:
+            return FeatureSpec.from_dict(raw)
+        except (ValueError, TypeError, KeyError) as err:
+            raise InputError(self.path, "feature_spec", f"not a valid FeatureSpec ({_line(err)})", REBUILD) from None
+
+    @property
+    def feature_version(self) -> str | None:
+        if "feature_version" in self.files:
+            return self.text("feature_version")
+        if "meta" in self.files:
+            try:
+                version = json.loads(self.text("meta")).get("feature_version")
+            except (ValueError, AttributeError):
+                return None
+            return version if isinstance(version, str) else None
+        return None
+
+
+def open_dataset(path: str | Path) -> DatasetFile:
+    """The reference ``.npz`` as a :class:`DatasetFile` (use as a context manager)."""
+    return DatasetFile(path)
+
+
+def read_feature_version(path: str | Path) -> str | None:
+    """The stored feature version (``feature_version``, else ``meta["feature_version"]``), None if absent."""
+    with open_dataset(path) as data:
+        return data.feature_version
 
 
 def load_dataset(path: str | Path) -> ReferenceDataset:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "dataset not found", "pass the .npz written by convert_dataset")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"not a readable .npz ({str(err).splitlines()[0] if str(err) else type(err).__name__})", "rebuild it with convert_dataset") from None
-    with data:
+    """The whole dataset, validated; a file of an older or foreign layout is refused naming the fix."""
+    with open_dataset(path) as data:
         missing = [k for k in REQUIRED_KEYS if k not in data.files]
         if missing:
-            raise InputError(path, missing[0], f"missing keys {missing}", "rebuild it with convert_dataset (this file predates or is not its schema)")
-        try:
-            spec = FeatureSpec.from_dict(json.loads(str(data["feature_spec"])))
-        except (ValueError, TypeError) as err:
-            raise InputError(path, "feature_spec", f"not a valid FeatureSpec JSON ({err})", "rebuild it with convert_dataset") from None
-        n = int(np.asarray(data["features"]).shape[0])
-        segment_id = np.asarray(data["segment_id"]) if "segment_id" in data.files else np.zeros(n, np.int64)
-        num_clips = int(np.asarray(data["clip_start"]).sum())
-        clip_names = _names(data, "clip_names") or tuple(f"clip{k}" for k in range(num_clips))
+            raise InputError(path, missing[0], f"missing keys {missing}", f"{REBUILD} (this file predates or is not its schema)")
+        n = data.rows
         states = ClipStates(**{k: np.asarray(data[k], np.float64) for k in STATE_KEYS})
+        clip_start = data["clip_start"].astype(bool)
+        if not clip_start[0]:
+            raise InputError(path, "clip_start", "the first frame does not start a clip", REBUILD)
+        num_clips = int(clip_start.sum())
+        clip_names = data.strings("clip_names") if "clip_names" in data.files else ()
+        clip_sources = data.strings("clip_sources") if "clip_sources" in data.files else ()
+        source_fps = data["clip_source_fps"].astype(np.float64) if "clip_source_fps" in data.files else np.full(num_clips, np.nan)
+        scores = np.asarray(data["segment_scores"], np.float64) if "segment_scores" in data.files else None
+        # per-clip metadata that does not match the clip count is dropped here and reported by verify's clip check
+        clip_names = clip_names if len(clip_names) == num_clips else ()
+        clip_sources = clip_sources if len(clip_sources) == num_clips else ()
+        source_fps = source_fps if len(source_fps) == num_clips else np.full(num_clips, np.nan)
         try:
-            meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+            meta = json.loads(data.text("meta")) if "meta" in data.files else {}
         except ValueError:
             meta = {}
         return ReferenceDataset(
-            robot=str(data["robot"]),
-            joint_names=_names(data, "joint_names"),
-            contact_point_names=_names(data, "contact_point_names"),
-            fps=float(data["fps"]),
-            feature_spec=spec,
-            feature_version=str(data["feature_version"]),
-            column_names=_names(data, "column_names"),
+            robot=data.text("robot"),
+            joint_names=data.strings("joint_names"),
+            contact_point_names=data.strings("contact_point_names") if "contact_point_names" in data.files else (),
+            fps=data.fps,
+            feature_spec=data.feature_spec,
+            feature_version=data.text("feature_version"),
+            column_names=data.strings("column_names") if "column_names" in data.files else (),
             features=np.asarray(data["features"]),
             states=states,
-            motion_id=np.asarray(data["motion_id"]),
-            segment_id=segment_id,
-            clip_start=np.asarray(data["clip_start"]).astype(bool),
-            motion_names=_names(data, "motion_names"),
-            clip_names=clip_names,
-            clip_sources=_names(data, "clip_sources") or ("",) * num_clips,
-            clip_source_fps=np.asarray(data["clip_source_fps"], np.float64) if "clip_source_fps" in data.files else np.full(num_clips, np.nan),
-            segment_scores=np.asarray(data["segment_scores"], np.float64) if "segment_scores" in data.files else None,
-            meta=meta,
+            motion_id=data["motion_id"],
+            segment_id=data["segment_id"] if "segment_id" in data.files else np.zeros(n, np.int64),
+            clip_start=clip_start,
+            motion_names=data.strings("motion_names") if "motion_names" in data.files else (),
+            clip_names=clip_names or tuple(f"clip{k}" for k in range(num_clips)),
+            clip_sources=clip_sources or ("",) * num_clips,
+            clip_source_fps=source_fps,
+            segment_scores=scores,
+            meta=meta if isinstance(meta, dict) else {},
         )
+
+
+def _line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:160] if text else type(err).__name__

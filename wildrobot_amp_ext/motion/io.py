@@ -43,6 +43,8 @@ from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.safe_pickle import safe_load
 from wildrobot_amp_ext.robots import RobotSpec, list_robots, load_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
+from wildrobot_amp_ext.validation import LIMITS, NpzFile
+from wildrobot_amp_ext.validation import values as V
 
 MOTION_SUFFIXES = (".pkl", ".pickle", ".npz")
 MOTION_NPZ_FORMAT = "wildrobot_motion_v1"
@@ -64,30 +66,26 @@ class ReadOptions:
     claimed_upright_max_fraction: float = 0.5
     #: ... while at least this fraction would be upright in the other order
     swapped_upright_min_fraction: float = 0.9
+    #: frames upright as read AND frames upright only in the other order both above this: a clip mixing the two
+    mixed_order_min_fraction: float = 0.10
     min_frames: int = 2
 
 
 # ------------------------------------------------------------------------------------------------------------------
 # validation
 # ------------------------------------------------------------------------------------------------------------------
+#: plausible magnitude per field (metres, radians): 1e30 in a file is a broken export, not a motion
+_BOUNDS = {"root_pos": LIMITS.max_position_m, "body_positions": LIMITS.max_position_m, "local_body_pos": LIMITS.max_position_m,
+           "dof_pos": LIMITS.max_joint_rad, "joint_pos": LIMITS.max_joint_rad, "dof_positions": LIMITS.max_joint_rad}
+
+
 def _as_float_array(file: str, field: str, value, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(file, field, f"is not numeric ({type(value).__name__})", "store a float array") from None
-    if arr.ndim != ndim:
-        raise InputError(file, field, f"has shape {arr.shape}, expected {ndim} dimensions", None)
-    return arr
+    """Real, finite, plausibly sized values (bool/str/complex/object refused; see validation.values)."""
+    return V.real_array(file, field, value, ndim=ndim, bound=_BOUNDS.get(field))
 
 
 def _fps(file: str, value, field: str = "fps") -> float:
-    try:
-        fps = float(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size == 1 else float("nan")
-    except (TypeError, ValueError):
-        fps = float("nan")
-    if not math.isfinite(fps) or fps <= 0:
-        raise InputError(file, field, f"must be one positive number, got {value!r}", "store the frame rate in Hz, e.g. fps=30")
-    return fps
+    return V.fps(file, value, field)
 
 
 def check_quat_order(q_as_read: np.ndarray, file: str, field: str, claimed: str, options: ReadOptions) -> None:
@@ -105,6 +103,11 @@ def check_quat_order(q_as_read: np.ndarray, file: str, field: str, claimed: str,
             f"frames, read as {other} in {upright_swapped:.0%}",
             f"convert the file to {claimed}, or pass --quat-order {other} if the file really stores {other}",
         )
+    only_swapped = float(np.mean((Q.upright_cosine(swapped) > cos_limit) & ~(Q.upright_cosine(q_as_read) > cos_limit)))
+    if min(upright_read, only_swapped) >= options.mixed_order_min_fraction:
+        raise InputError(
+            file, field, f"quaternion order changes within the clip: {upright_read:.0%} of frames are upright as {claimed}, "
+            f"{only_swapped:.0%} only as {other}", f"re-export the clip with one quaternion order ({claimed})")
 
 
 def _swap_order(q_wxyz: np.ndarray, claimed: str) -> np.ndarray:
@@ -133,7 +136,8 @@ def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = Rea
         bad = ~np.isfinite(arr).all(axis=1)
         if bad.any():
             raise InputError(file, field, f"{int(bad.sum())} frame(s) hold NaN/Inf (first: frame {int(np.flatnonzero(bad)[0])})", "fix or trim those frames")
-    _fps(file, clip.fps)
+    fps = _fps(file, clip.fps)
+    V.frame_count(file, "root_pos", n, fps)
     norms = np.linalg.norm(clip.root_quat, axis=1)
     off = np.abs(norms - 1.0)
     if (off > options.unit_quat_tolerance).any():
@@ -219,13 +223,13 @@ def read_gmr_pickle(path: str | Path, options: ReadOptions = ReadOptions(), defa
     if raw_rot.shape[-1] != 4:
         raise InputError(file, "root_rot", f"has shape {raw_rot.shape}, expected (frames, 4) xyzw", None)
     if data.get("joint_names") is not None:
-        names = tuple(str(n) for n in np.asarray(data["joint_names"]).reshape(-1).tolist())
+        names = V.names(file, "joint_names", data["joint_names"], count=dof_pos.shape[1])
     else:
         names = _source_joint_names(file, dof_pos.shape[1], options, default_robot)
     root_quat = Q.xyzw_to_wxyz(raw_rot) if options.gmr_quat_order == "xyzw" else raw_rot
     meta = {}
     if data.get("link_body_list") is not None:
-        meta["link_body_list"] = [str(b) for b in data["link_body_list"]]
+        meta["link_body_list"] = list(V.names(file, "link_body_list", data["link_body_list"]))
     if data.get("local_body_pos") is not None:
         lbp = _as_float_array(file, "local_body_pos", data["local_body_pos"], 3)
         if lbp.shape[0] != root_pos.shape[0]:
@@ -245,10 +249,10 @@ def read_isaaclab_npz(path: str | Path, data, options: ReadOptions = ReadOptions
     body_rot = _as_float_array(file, "body_rotations", data["body_rotations"], 3)
     if body_rot.shape[-1] != 4 or body_pos.shape[-1] != 3 or body_rot.shape[:2] != body_pos.shape[:2]:
         raise InputError(file, "body_rotations", f"shape {body_rot.shape} vs body_positions {body_pos.shape}", "expected (N,B,4) wxyz and (N,B,3)")
-    names = tuple(str(n) for n in np.asarray(data["dof_names"]).reshape(-1).tolist())
+    names = V.names(file, "dof_names", data["dof_names"])
     meta = {"format": "isaaclab_motion_loader"}
     if "body_names" in data.files:
-        meta["root_body"] = str(np.asarray(data["body_names"]).reshape(-1)[0])
+        meta["root_body"] = (V.names(file, "body_names", data["body_names"]) or ("",))[0]
     clip = MotionClip(Path(file).stem, fps, body_pos[:, 0], body_rot[:, 0], names, _as_float_array(file, "dof_positions", data["dof_positions"], 2), source=file, meta=meta)
     return validate_clip(clip, file, options, quat_field="body_rotations", claimed_order="wxyz")
 
@@ -256,7 +260,21 @@ def read_isaaclab_npz(path: str | Path, data, options: ReadOptions = ReadOptions
 def _npz_names(data, key: str) -> tuple[str, ...]:
     if key not in data.files:  # optional metadata: callers fall back to generated names
         return ()
-    return tuple(str(n) for n in np.asarray(data[key]).reshape(-1).tolist())
+    return V.names(data.path, key, data[key])
+
+
+def _dataset_clips(path: Path, options: ReadOptions) -> list[MotionClip]:
+    """A reference dataset through its one reader (dataset.schema), split back into its clips/segments."""
+    from wildrobot_amp_ext.dataset.schema import load_dataset
+
+    ds = load_dataset(path)
+    clips = []
+    for k, (s, e) in enumerate(ds.clip_bounds.tolist()):
+        meta = {"motion_id": ds.motion_id[s].item(), "segment_id": int(ds.segment_id[s]), "frame_range": (s, e)}
+        clip = MotionClip(ds.clip_names[k], ds.fps, ds.states.root_pos[s:e], ds.states.root_quat[s:e], ds.joint_names,
+                          ds.states.joint_pos[s:e], source=str(path), meta=meta)
+        clips.append(validate_clip(clip, path, replace(options, min_frames=1)))
+    return clips
 
 
 def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions()) -> list[MotionClip]:
@@ -272,15 +290,15 @@ def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions(
     joint_pos = _as_float_array(file, "joint_pos", data["joint_pos"], 2)
     n = root_pos.shape[0]
     if "motion_id" not in data.files:
-        name = str(data["name"]) if "name" in data.files else Path(file).stem
+        name = V.string(file, "name", data["name"]) if "name" in data.files else Path(file).stem
         clip = MotionClip(name, fps, root_pos, root_quat, names, joint_pos, source=file)
         return [validate_clip(clip, file, options)]
-    motion_id = np.asarray(data["motion_id"]).reshape(-1)
+    motion_id = data.array("motion_id", kinds="iuUS").reshape(-1)
     if motion_id.shape != (n,):
         raise InputError(file, "motion_id", f"{motion_id.size} ids for {n} frames", "one id per frame")
-    segment_id = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in data.files else np.zeros(n, np.int64)
+    segment_id = data.array("segment_id", kinds="iu").reshape(-1) if "segment_id" in data.files else np.zeros(n, np.int64)
     if "clip_start" in data.files:
-        starts = np.union1d([0], np.flatnonzero(np.asarray(data["clip_start"]).reshape(-1)[:n]))
+        starts = np.union1d([0], np.flatnonzero(data.array("clip_start", kinds="b").reshape(-1)[:n]))
     else:
         starts = np.flatnonzero(np.r_[True, (motion_id[1:] != motion_id[:-1]) | (segment_id[1:] != segment_id[:-1])])
     ends = np.r_[starts[1:], n]
@@ -304,11 +322,9 @@ def read_motion_file(path: str | Path, options: ReadOptions = ReadOptions(), def
     if suffix in (".pkl", ".pickle"):
         return [read_gmr_pickle(path, options, default_robot)]
     if suffix == ".npz":
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise InputError(path, None, f"not a readable .npz ({str(err).splitlines()[0] if str(err) else type(err).__name__})", "store plain numeric/string arrays") from None
-        with data:
+        with NpzFile(path, fix="store plain numeric/string arrays (np.savez)") as data:
+            if "schema" in data.files:
+                return _dataset_clips(path, options)
             if "dof_names" in data.files and "body_rotations" in data.files:
                 return [read_isaaclab_npz(path, data, options)]
             return read_project_npz(path, data, options)
