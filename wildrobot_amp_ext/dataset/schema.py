@@ -48,7 +48,8 @@ API::
     save_dataset(path, ds, compressed=True)          # atomic
     load_dataset(path) -> ReferenceDataset           # InputError on a bad file
     open_dataset(path) -> DatasetFile                # validated member access (layouts other than the full schema)
-    read_feature_version(path) -> str | None
+    read_feature_version(path) -> str | None         # the stored tag
+    read_feature_header(path) -> FeatureVersion | None   # the structured version (features.FeatureVersion)
     export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', 'velocity_normalized', ...}
 """
 
@@ -62,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion
 from wildrobot_amp_ext.motion.kinematics import ClipStates
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_npz_atomic
 from wildrobot_amp_ext.validation import LIMITS, NpzFile
@@ -249,11 +250,12 @@ class DatasetFile:
 
     def _row_count(self) -> int:
         counts = {k: self._npz.header(k)[0][:1] for k in ROW_RULES if k in self.files}
-        lengths = {c[0] if c else None for c in counts.values()}
-        if len(lengths) > 1:
-            detail = ", ".join(f"{k} {c[0] if c else 'scalar'}" for k, c in counts.items())
-            raise InputError(self.path, None, f"per-frame arrays disagree on the frame count ({detail})", REBUILD)
-        rows = lengths.pop() if lengths else None
+        lengths = {k: c[0] if c else None for k, c in counts.items()}
+        rows = next(iter(lengths.values()), None)  # ROW_RULES order: features first
+        odd = next((k for k, v in lengths.items() if v != rows), None)
+        if odd is not None:
+            first = next(iter(lengths))
+            raise InputError(self.path, odd, f"{lengths[odd]} rows where {first} has {rows}", f"one row per frame; {REBUILD}")
         if rows is None and counts:
             raise InputError(self.path, next(iter(counts)), "must hold one row per frame, got a scalar", REBUILD)
         if rows == 0:
@@ -332,6 +334,12 @@ class DatasetFile:
 def open_dataset(path: str | Path) -> DatasetFile:
     """The reference ``.npz`` as a :class:`DatasetFile` (use as a context manager)."""
     return DatasetFile(path)
+
+
+def read_feature_header(path: str | Path) -> FeatureVersion | None:
+    """The structured feature version the dataset declares (``FeatureVersion.from_header``); None without one."""
+    with open_dataset(path) as data:
+        return FeatureVersion.from_header(data, file=data.path) if "feature_spec" in data.files else None
 
 
 def read_feature_version(path: str | Path) -> str | None:
