@@ -14,7 +14,6 @@ so sampling never synchronises with the host.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +93,9 @@ def _layout_from_npz(data, obs_width: int, path: Path) -> dict[str, np.ndarray] 
                 raise InputError(path, key, f"{len(names)} names do not tile the {obs_width}-wide AMP observation", "store one name per feature column")
             return layout_from_column_names(names, obs_width // len(names))
     if "feature_spec" in data.files and "robot" in data.files:
-        from wildrobot_amp_ext.features import FeatureSpec
         from wildrobot_amp_ext.robots import load_robot
 
-        spec = FeatureSpec.from_dict(json.loads(str(data["feature_spec"])))
+        spec = data.feature_spec
         robot = load_robot(str(data["robot"]))
         frame_dim = spec.frame_dim(robot)
         if obs_width % frame_dim == 0:
@@ -135,13 +133,12 @@ def load_reference_npz(
     require_full_history: bool = True,
 ) -> ReferenceTable:
     """Read a reference dataset and build one AMP observation per row (see the module docstring)."""
+    from wildrobot_amp_ext.dataset.schema import open_dataset
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "reference dataset not found", "pass --dataset <file.npz> (convert_dataset output)")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"not a readable .npz ({err})", "store arrays of numbers / strings, no objects") from None
+    data = open_dataset(path)  # the dataset's one reader: every member checked before it is used
     files = set(data.files)
     if "features" not in files and "amp_obs" not in files and "states" not in files:
         raise InputError(path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset")
@@ -221,7 +218,7 @@ def load_reference_npz(
         raise InputError(path, "features", f"no segment is at least {hist} frames long", "lower agent.amp_extras.reference.history or mine longer segments")
 
     layout = _layout_from_npz(data, obs.shape[1], path)
-    version = str(data["feature_version"]) if "feature_version" in files else None
+    version = data.feature_version
     return ReferenceTable(
         obs=obs,
         motion_code=motion_code.astype(np.int64),

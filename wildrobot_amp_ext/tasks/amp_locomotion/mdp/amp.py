@@ -135,7 +135,9 @@ class ReferenceStates:
         path = Path(path)
         if not path.is_file():
             raise InputError(path, None, "reference dataset not found", "set env.amp.dataset to a convert_dataset .npz")
-        data = np.load(path, allow_pickle=False)
+        from wildrobot_amp_ext.dataset.schema import open_dataset
+
+        data = open_dataset(path)  # the dataset's one reader: members checked (dtype, rows, finite) before use
         found = {k: next((n for n in names if n in data.files), None) for k, names in STATE_KEY_NAMES.items()}
         missing = [STATE_KEY_NAMES[k][0] for k, name in found.items() if name is None]
         if missing:
@@ -160,15 +162,9 @@ class ReferenceStates:
 
 
 def dataset_feature_version(path: str | Path) -> str | None:
-    data = np.load(path, allow_pickle=False)
-    if "feature_version" in data.files:
-        return str(data["feature_version"])
-    if "meta" in data.files:
-        try:
-            return json.loads(str(data["meta"])).get("feature_version")
-        except (ValueError, AttributeError):
-            return None
-    return None
+    from wildrobot_amp_ext.dataset.schema import read_feature_version
+
+    return read_feature_version(path)
 
 
 def write_kinematic_state(env: ManagerBasedEnv, env_ids: torch.Tensor, state: KinematicState, joint_ids: torch.Tensor,
