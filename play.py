@@ -112,26 +112,10 @@ def check_task(task: str) -> None:
 
 
 def check_dataset(dataset: str, env_cfg: Any) -> None:
-    """Refuse a dataset whose stored feature version differs from the env's FeatureSpec + robot (before any env)."""
-    from dataclasses import replace
+    """Refuse a dataset whose features conflict with the env's robot or explicit FeatureSpec fields (before any env)."""
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
 
-    from wildrobot_amp_ext.errors import InputError
-    from wildrobot_amp_ext.features import FeatureSpec
-    from wildrobot_amp_ext.robots import load_robot
-    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import dataset_feature_version
-
-    path = Path(dataset)
-    if not path.is_file():
-        raise InputError(path, None, "dataset not found", "pass a convert_dataset .npz")
-    try:
-        stored = dataset_feature_version(path)
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"not a readable .npz ({err})", "pass a convert_dataset .npz") from None
-    spec, robot = FeatureSpec.from_dict(env_cfg.amp.feature_spec), load_robot(env_cfg.robot_name)
-    history = next((int(p[1:]) for p in (stored or "").split("-") if p.startswith("h") and p[1:].isdigit()), spec.history)
-    expected = replace(spec, history=history).version(robot)
-    if stored is not None and stored != expected:
-        raise InputError(path, "feature_version", f"dataset features '{stored}' differ from the env's '{expected}'", "rebuild the dataset with the task's FeatureSpec and robot")
+    resolve_feature_spec(env_cfg.amp, env_cfg.robot_spec(), dataset)
 
 
 def main(argv: list[str] | None = None) -> int:

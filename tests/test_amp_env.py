@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features, stack_history
+from wildrobot_amp_ext.features import (
+    ALL_TERMS,
+    FeatureSpec,
+    FeatureVersion,
+    KinematicState,
+    compute_amp_features,
+    stack_history,
+)
 from wildrobot_amp_ext.motion.synthetic import synthetic_walk
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr, joint_qpos_adr
@@ -96,8 +103,8 @@ def write_reference_npz(path: Path, robot, spec: FeatureSpec) -> dict[str, np.nd
     arrays = {(f"{k}_w" if k.startswith("root") and k.endswith("_vel") else k): v.astype(np.float32) for k, v in states.items()}
     arrays["features"] = features.numpy().astype(np.float32)
     arrays["motion_id"] = np.zeros(len(features), dtype=np.int64)
-    arrays["joint_names"] = np.array(robot.joint_names)
-    arrays["feature_version"] = np.array(spec.version(robot))
+    arrays |= FeatureVersion.of(spec, robot).header()
+    arrays["contact_point_names"] = np.array(robot.contact_point_names)
     np.savez(path, **arrays)
     return arrays
 
@@ -224,7 +231,7 @@ def test_replayed_reference_gives_reference_features(amp_env):
         env.observation_manager.reset()
         stacked = env.observation_manager.compute_group("amp", update_history=True).double().cpu()
         torch.testing.assert_close(stacked, expected.repeat(1, spec.history), atol=FEATURE_ATOL, rtol=0)
-        full = compute_amp_features(env.amp_feature_term.kinematics.state(), full_spec, default.to(env.device))
+        full = compute_amp_features(env.amp_kinematic_state(), full_spec, default.to(env.device))
         for term, sl in full_spec.layout(robot).items():
             torch.testing.assert_close(
                 full.double().cpu()[:, sl], expected_full[rows, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}"
@@ -323,3 +330,63 @@ def test_skrl_isaaclab_wrapper_forwards_amp_interface(amp_env, tmp_path):
     finally:
         amp_env.cfg.amp.dataset = None
         amp_env._reference_sampler = None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the env's FeatureSpec comes from the dataset's header; env.* keys are checked
+# ------------------------------------------------------------------------------------------------------------------
+class _AmpCfg:
+    def __init__(self, feature_spec: dict, check: bool = True):
+        self.feature_spec, self.check_feature_version = feature_spec, check
+
+
+def test_env_adopts_the_dataset_feature_spec_and_refuses_only_a_real_conflict(tmp_path):
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
+
+    robot = load_robot("wildrobot")
+    path = tmp_path / "clip_mode.npz"
+    dataset_spec = FeatureSpec(root_lin_vel_mode="clip", lin_vel_clip=1.0, history=3)
+    write_reference_npz(path, robot, dataset_spec)
+    assert resolve_feature_spec(_AmpCfg({}), robot, path) == dataset_spec  # set once, at conversion
+    assert resolve_feature_spec(_AmpCfg({"lin_vel_clip": 1.0}), robot, path) == dataset_spec  # agrees: fine
+    assert resolve_feature_spec(_AmpCfg({"history": 2}), robot, path).history == 2  # the env's choice
+    with pytest.raises(InputError, match="root_lin_vel_mode: 'direction' != 'clip'"):
+        resolve_feature_spec(_AmpCfg({"root_lin_vel_mode": "direction"}), robot, path)
+    with pytest.raises(InputError, match="robot"):
+        resolve_feature_spec(_AmpCfg({}), load_robot("unitree_g1_23dof"), path)
+    legacy = tmp_path / "no_header.npz"
+    np.savez(legacy, features=np.zeros((4, 29), np.float32))
+    with pytest.raises(InputError, match="check_feature_version=false"):
+        resolve_feature_spec(_AmpCfg({}), robot, legacy)
+    assert resolve_feature_spec(_AmpCfg({}, check=False), robot, legacy) == FeatureSpec()
+    assert resolve_feature_spec(_AmpCfg({"history": 4}), robot, None) == FeatureSpec(history=4)
+
+
+def test_misspelled_env_override_names_the_closest_key():
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
+
+    for key, guess in (
+        ("env.amp.feature_spec.lin_vel_zero_treshold=0.2", "env.amp.feature_spec.lin_vel_zero_threshold"),
+        ("env.episode_lenght_s=3", "env.episode_length_s"),
+        ("env.rewards.feet_air_time.params.treshold=1", "env.rewards.feet_air_time.params.threshold"),
+    ):
+        with pytest.raises(InputError, match=f"did you mean '{guess}'"):
+            load_env_cfg(TASK, overrides=[key])
+    cfg = load_env_cfg(TASK, overrides=["env.amp.feature_spec.root_lin_vel_mode=clip"])
+    assert cfg.amp.feature_spec == {"root_lin_vel_mode": "clip"}
+
+
+def test_play_configs_derive_from_their_robot_config():
+    from wildrobot_amp_ext.tasks.amp_locomotion.config.unitree_g1_23dof.flat_env_cfg import (
+        G123AmpFlatEnvCfg,
+        G123AmpFlatPlayEnvCfg,
+    )
+    from wildrobot_amp_ext.tasks.amp_locomotion.config.unitree_g1_29dof.flat_env_cfg import G129AmpFlatPlayEnvCfg
+
+    train, play, play29 = G123AmpFlatEnvCfg(), G123AmpFlatPlayEnvCfg(), G129AmpFlatPlayEnvCfg()
+    assert isinstance(play, G123AmpFlatEnvCfg) and play29.robot_name == "unitree_g1_29dof"
+    assert play.actions.joint_pos.scale == train.actions.joint_pos.scale == 0.5
+    assert play.rewards.feet_air_time.params == train.rewards.feet_air_time.params
+    assert play.scene.num_envs == 4 and play.events.push_robot is None and train.events.push_robot is not None

@@ -106,6 +106,9 @@ def load_env_cfg(
 
     if isinstance(overrides, str):
         raise TypeError(f"overrides must be a list of 'key=value' strings, got the string {overrides!r}")
+    from wildrobot_amp_ext.utils.keys import check_env_overrides
+
+    check_env_overrides(task, list(overrides or ()))  # a misspelled env.* key fails naming the closest one
     cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=list(overrides or ()))
     if device is not None:
         _align_physics_device(cfg, device)

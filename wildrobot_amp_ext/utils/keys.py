@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from wildrobot_amp_ext.errors import InputError
 
@@ -21,3 +23,47 @@ def unknown_key_error(file: str | Path | None, path: str, key: str, known: Itera
     guess = closest_key(key, known)
     fix = f"did you mean '{path}.{guess}'?" if guess else f"valid keys: {', '.join(known)}"
     return InputError(file, f"{path}.{key}", "unknown key", fix)
+
+
+def _children(node: Any) -> list[str] | None:
+    """The keys one can write under ``node``, or None when ``node`` is a leaf (or None: nothing to check)."""
+    if isinstance(node, Mapping):
+        return [str(k) for k in node]
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return [f.name for f in dataclasses.fields(node)]
+    return None
+
+
+def check_override_keys(
+    cfg: Any, overrides: Sequence[str], prefix: str, schemas: Mapping[str, Sequence[str]] | None = None
+) -> None:
+    """Refuse a Hydra-style ``prefix.a.b=v`` whose path does not exist in ``cfg`` (configclass/dataclass/dict tree),
+    naming the closest valid key. ``schemas`` gives the valid keys of dicts that start empty (path without prefix ->
+    keys); ``+key=v`` (Hydra's explicit add) and paths through a None or a list are not checked."""
+    root = prefix.rstrip(".")
+    for tok in overrides:
+        if tok.startswith(("+", "~")) or not tok.startswith(prefix) or "=" not in tok:
+            continue
+        parts = tok.split("=", 1)[0][len(prefix) :].split(".")
+        node = cfg
+        for i, part in enumerate(parts):
+            here = ".".join(parts[:i])
+            known = list(schemas[here]) if schemas and here in schemas else _children(node)
+            if known is None or isinstance(node, (list, tuple)):
+                break
+            if part not in known:
+                raise unknown_key_error(None, ".".join([root, *parts[:i]]), part, known)
+            node = node.get(part) if isinstance(node, Mapping) else getattr(node, part)
+
+
+def check_env_overrides(task: str, overrides: Sequence[str]) -> None:
+    """``env.*`` overrides of a registered Isaac Lab task checked against its env config class's defaults
+    (Isaac Lab's Hydra layer accepts a misspelled key silently). Dicts that start empty declare their valid keys
+    through the cfg's ``key_schemas()``."""
+    if not any(str(t).startswith("env.") for t in overrides):
+        return
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
+
+    cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
+    schemas = cfg.key_schemas() if hasattr(cfg, "key_schemas") else None
+    check_override_keys(cfg, [str(t) for t in overrides], "env.", schemas)

@@ -9,6 +9,9 @@
 * ``collect_reference_motions(n)``: ``(n, D)`` reference AMP observations sampled on the env device from
   ``cfg.amp.dataset`` by :class:`wildrobot_amp_ext.agents.reference.ReferenceMotionSampler`.
 
+The FeatureSpec is the reference dataset's (its header), with the fields the user set in ``env.amp.feature_spec``;
+the env writes the resolved spec back into ``cfg.amp.feature_spec`` so the saved run config says what ran.
+
 skrl's ``wrap_env(env, "isaaclab")`` forwards unknown attributes to ``env.unwrapped`` and returns the env's
 extras as ``infos`` unchanged, so the agent sees ``infos["amp_obs"]`` and these two attributes directly.
 """
@@ -16,7 +19,6 @@ extras as ``infos`` unchanged, so the agent sees ``infos["amp_obs"]`` and these 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -26,8 +28,9 @@ from isaaclab.envs import ManagerBasedRLEnv
 
 from wildrobot_amp_ext.dataset.demo import resolve_dataset
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.features import FeatureVersion
 from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_feature_spec
 
 AMP_GROUP = "amp"
 AMP_INFO_KEY = "amp_obs"
@@ -37,18 +40,21 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
     cfg: AmpLocomotionEnvCfg
 
     def __init__(self, cfg: AmpLocomotionEnvCfg, render_mode: str | None = None, **kwargs):
-        cfg.sync_amp()  # the amp group's history follows amp.feature_spec even after Hydra overrides
         self.robot = cfg.robot_spec()
-        self.amp_feature_spec = FeatureSpec.from_dict(cfg.amp.feature_spec)
-        self.amp_frame_dim = self.amp_feature_spec.frame_dim(self.robot)
-        self.amp_obs_dim = self.amp_feature_spec.obs_dim(self.robot)
-        # the frames are stored once; the dataset's history is irrelevant (the sampler stacks frames)
-        cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, replace(self.amp_feature_spec, history=2))
-        self.amp_feature_term = None  # set by the mdp.amp_features term when the managers load
+        spec = resolve_feature_spec(cfg.amp, self.robot, None if cfg.amp.dataset == "demo" else cfg.amp.dataset)
+        # the demo dataset is built for this spec (its history is irrelevant: the sampler stacks frames)
+        cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, spec)
+        cfg.amp.feature_spec = spec.to_dict()
+        cfg.observations.amp.features.history_length = spec.history
+        cfg.observations.amp.features.flatten_history_dim = True
+        self.amp_feature_spec = spec
+        self.amp_frame_dim = spec.frame_dim(self.robot)
+        self.amp_obs_dim = spec.obs_dim(self.robot)
         self._reference_sampler = None
         super().__init__(cfg, render_mode=render_mode, **kwargs)
-        if self.amp_feature_term is None:
-            raise RuntimeError("the 'amp' observation group must contain the mdp.amp_features term")
+        self._amp_term = getattr(self.observation_manager.cfg, AMP_GROUP).features.func
+        if not isinstance(self._amp_term, amp_features):
+            raise RuntimeError("the 'amp' observation group's 'features' term must be mdp.amp_features")
         self.amp_observation_space = gym.spaces.Box(low=-np.inf, high=np.inf, shape=(self.amp_obs_dim,), dtype=np.float32)
         self._amp_terminal_obs = torch.zeros(self.num_envs, self.amp_obs_dim, device=self.device)
         self._amp_reset_mask = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
@@ -58,15 +64,18 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
     # ------------------------------------------------------------------------------------------------------------
     def amp_frame(self) -> torch.Tensor:
         """AMP features of the current state, (num_envs, frame_dim)."""
-        return self.amp_feature_term.frame()
+        return self._amp_term.frame()
+
+    def amp_kinematic_state(self):
+        """The world-frame :class:`~wildrobot_amp_ext.features.KinematicState` the AMP features are computed from."""
+        return self._amp_term.kinematics.state()
 
     def _current_amp_obs(self) -> torch.Tensor:
         """The AMP observation the ``amp`` group would return if its history were advanced now."""
         frame = self.amp_frame()
         previous = getattr(self, "obs_buf", None)
-        history = self.amp_feature_spec.history
         if previous is None or AMP_GROUP not in previous:
-            return frame.repeat(1, history)
+            return frame.repeat(1, self.amp_feature_spec.history)
         return torch.cat([previous[AMP_GROUP][:, self.amp_frame_dim :], frame], dim=-1)
 
     def _reset_idx(self, env_ids: torch.Tensor | Sequence[int] | slice):
@@ -101,18 +110,9 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
 
         amp = self.cfg.amp
         if not amp.dataset:
-            raise InputError(None, "env.amp.dataset", "no reference dataset configured", "pass the convert_dataset .npz")
+            raise InputError(None, "env.amp.dataset", "no reference dataset configured", "pass a wildrobot-convert .npz")
         if amp.check_feature_version:
-            from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import dataset_feature_version
-
-            stored = dataset_feature_version(amp.dataset)
-            # the history is the env's choice (the sampler stacks frames): compare at the dataset's history
-            expected = _version_at_history(self.amp_feature_spec, self.robot, stored)
-            if stored is not None and stored != expected:
-                raise InputError(
-                    amp.dataset, "feature_version", f"dataset features '{stored}' differ from the env's '{expected}'",
-                    "rebuild the dataset with the task's FeatureSpec or set env.amp.feature_spec to the dataset's",
-                )
+            self._check_dataset_features(amp.dataset)
         return ReferenceMotionSampler.from_npz(
             amp.dataset,
             obs_dim=self.amp_obs_dim,
@@ -122,16 +122,17 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
             device=self.device,
         )
 
+    def _check_dataset_features(self, dataset: str) -> None:
+        """A dataset swapped in after creation must hold the features this env computes (any history)."""
+        stored = dataset_feature_header(dataset)
+        if stored is None:
+            raise InputError(dataset, "feature_spec", "the dataset does not declare its features",
+                             "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false")
+        clash = FeatureVersion.of(self.amp_feature_spec, self.robot).conflicts(stored)
+        if clash:
+            raise InputError(dataset, "feature_version", f"dataset features differ from the env's ({clash[0]})",
+                             "rebuild the dataset with the env's FeatureSpec, or create the env with this dataset")
+
     def collect_reference_motions(self, num_samples: int) -> torch.Tensor:
         """(num_samples, amp_obs_dim) reference AMP observations on the env device."""
         return self.reference_sampler.sample(num_samples)
-
-
-def _version_at_history(spec: FeatureSpec, robot, stored: str | None) -> str:
-    """The env spec's version tag with the history the stored tag names (``...-h<k>-<hash>``)."""
-    from dataclasses import replace
-
-    for part in (stored or "").split("-"):
-        if part.startswith("h") and part[1:].isdigit():
-            return replace(spec, history=int(part[1:])).version(robot)
-    return spec.version(robot)

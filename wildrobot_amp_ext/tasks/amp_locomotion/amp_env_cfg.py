@@ -108,8 +108,12 @@ class ObservationsCfg:
     class AmpCfg(ObsGroup):
         """AMP observation: the shared feature function, history set from the FeatureSpec, never corrupted."""
 
+        # history_length is set by the env from the resolved FeatureSpec
         features = ObsTerm(
-            func=mdp.amp_features, params={"asset_cfg": SceneEntityCfg(ROBOT)}, history_length=2, flatten_history_dim=True
+            func=mdp.amp_features,
+            params={"asset_cfg": SceneEntityCfg(ROBOT)},
+            history_length=2,
+            flatten_history_dim=True,
         )
 
         def __post_init__(self):
@@ -168,13 +172,13 @@ class RewardsCfg:
     mechanical_power = RewTerm(func=mdp.mechanical_power, weight=-1.0e-3, params={"asset_cfg": _robot_joints()})
     action_rate_l2 = RewTerm(func=mdp.action_rate_l2, weight=-0.01)
     joint_pos_limits = RewTerm(func=mdp.joint_pos_limits, weight=-1.0, params={"asset_cfg": _robot_joints()})
-    # -- feet (kinematic contact from the RobotSpec contact points)
+    # -- feet (the features' contact rule on the RobotSpec contact points, thresholds from amp.feature_spec)
     feet_air_time = RewTerm(
         func=mdp.feet_air_time_biped,
         weight=0.5,
-        params={"command_name": "base_velocity", "threshold": 0.3, "contact_height": 0.02, "min_command": 0.1},
+        params={"command_name": "base_velocity", "threshold": 0.3, "min_command": 0.1},
     )
-    feet_slide = RewTerm(func=mdp.feet_slide, weight=-0.1, params={"contact_height": 0.02})
+    feet_slide = RewTerm(func=mdp.feet_slide, weight=-0.1)
     foot_clearance = RewTerm(func=mdp.foot_clearance, weight=-1.0, params={"target_height": 0.04})
 
 
@@ -189,15 +193,17 @@ class TerminationsCfg:
 class AmpSettingsCfg:
     """What the AMP side needs from the env config (not a manager)."""
 
-    #: FeatureSpec as a dict (``FeatureSpec.to_dict()``); the dataset must be built with the same spec
-    feature_spec: dict = FeatureSpec().to_dict()
-    #: reference dataset (.npz from convert_dataset or the miner): reference motions for the discriminator and RSI
+    #: FeatureSpec fields the user sets (``FeatureSpec.to_dict()`` keys). Empty: the env adopts the dataset's spec
+    #: (its header); a field set here that differs from the dataset's is refused. The env writes the resolved spec
+    #: back here, so a run's saved config holds the spec it trained with.
+    feature_spec: dict = {}
+    #: reference dataset (.npz from wildrobot-convert or wildrobot-mine): discriminator reference motions, RSI states.
     #: states. "demo" = the built-in synthetic gait for this robot (wildrobot_amp_ext.dataset.demo), built on first use
     dataset: str | None = "demo"
     #: reference sampling: softmax(segment score / temperature), min distinct clips per batch
     sampler_temperature: float = 1.0
     min_motion_ids: int = 3
-    #: refuse a dataset whose stored feature_version differs from this env's FeatureSpec + robot
+    #: refuse a dataset whose features (robot, joints, an explicitly set FeatureSpec field) differ from the env's
     check_feature_version: bool = True
 
 
@@ -256,22 +262,15 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
                 term.params["asset_cfg"] = _robot_joints(names=joints)
         self.terminations.base_height.params["minimum_height"] = self.fall_height_fraction * robot.init_root_height
         self.terminations.base_orientation.params["limit_angle"] = self.fall_tilt
-        self.sync_amp()
 
-    def sync_amp(self) -> None:
-        """Make the ``amp`` observation group's history match ``amp.feature_spec`` (call after editing it)."""
-        spec = FeatureSpec.from_dict(self.amp.feature_spec)
-        self.amp.feature_spec = spec.to_dict()
-        self.observations.amp.features.history_length = spec.history
-        self.observations.amp.features.flatten_history_dim = True
+    def key_schemas(self) -> dict[str, tuple[str, ...]]:
+        """Valid keys of the dicts that start empty, for the ``env.*`` override check (utils.keys)."""
+        return {"amp.feature_spec": FeatureSpec.keys()}
 
+    def apply_play(self) -> None:
+        """Play variant: fewer envs, no pushes, no observation noise, longer episodes (play.py / evaluation).
 
-@configclass
-class AmpLocomotionPlayEnvCfg(AmpLocomotionEnvCfg):
-    """Fewer envs, no pushes, no observation noise, longer episodes: for play.py / evaluation."""
-
-    def __post_init__(self):
-        super().__post_init__()
+        Each robot's ``...PlayEnvCfg`` derives from that robot's own config and calls this last."""
         self.scene.num_envs = 4
         self.episode_length_s = 20.0
         self.observations.policy.enable_corruption = False

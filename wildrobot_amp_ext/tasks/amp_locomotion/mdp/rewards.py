@@ -1,8 +1,11 @@
-"""Task rewards for velocity-tracking locomotion. Foot contact is labelled kinematically (contact-point height), the
-same rule as the AMP features, so no contact sensor is needed."""
+"""Task rewards for velocity-tracking locomotion. Foot contact follows the one rule of
+:mod:`wildrobot_amp_ext.features.contact` with the env's FeatureSpec thresholds (the AMP features use the same), so
+no contact sensor is needed. The foot terms' math is in plain torch functions (:func:`air_time_reward`,
+:func:`slide_speed`, :func:`clearance_error`) that a MuJoCo-side evaluation can call on its own arrays."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -10,9 +13,22 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import quat_apply_inverse, yaw_quat
 
-from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics, env_robot
+from wildrobot_amp_ext.features import ContactRule, per_foot
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics, env_feature_spec, env_robot
 
-__all__ = ["track_lin_vel_xy_yaw_frame_exp", "track_ang_vel_z_world_exp", "mechanical_power", "FeetKinematics", "shared_feet", "feet_air_time_biped", "feet_slide", "foot_clearance"]
+__all__ = [
+    "track_lin_vel_xy_yaw_frame_exp",
+    "track_ang_vel_z_world_exp",
+    "mechanical_power",
+    "FeetState",
+    "feet_state",
+    "air_time_reward",
+    "slide_speed",
+    "clearance_error",
+    "feet_air_time_biped",
+    "feet_slide",
+    "foot_clearance",
+]
 
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
@@ -46,49 +62,64 @@ def mechanical_power(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEn
     return torch.sum(torch.abs(torque * asset.data.joint_vel.torch[:, asset_cfg.joint_ids]), dim=1)
 
 
-class FeetKinematics:
-    """Per-foot contact flag, sole height and horizontal sole speed from the RobotSpec contact points.
+@dataclass
+class FeetState:
+    """Per-foot quantities, (N, F) each: in contact and near the ground (the contact rule), lowest point's height,
+    mean horizontal speed of the foot's points."""
 
-    One instance per env (:func:`shared_feet`) caches the contact points per physics step, so the foot reward
-    terms read the articulation once per step instead of once each."""
-
-    def __init__(self, env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg):
-        self.env = env
-        self.kin = RobotKinematics(env, asset_cfg, env_robot(env))
-        self.num_feet = len(self.kin.robot.feet)
-        self._key = None
-        self._height = self._speed = None
-
-    def _refresh(self) -> None:
-        key = self.env._sim_step_counter
-        if key == self._key:
-            return
-        pos, vel = self.kin.contact_points()  # (N, 2F, 3), points grouped per foot (toe, heel)
-        n = pos.shape[0]
-        self._height = torch.amin(pos[..., 2].reshape(n, self.num_feet, 2), dim=-1)
-        self._speed = torch.linalg.vector_norm(vel[..., :2], dim=-1).reshape(n, self.num_feet, 2).mean(dim=-1)
-        self._key = key
-
-    def read(self, contact_height: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        self._refresh()
-        return self._height < contact_height, self._height, self._speed
+    contact: torch.Tensor
+    near_ground: torch.Tensor
+    height: torch.Tensor
+    speed: torch.Tensor
 
 
-def shared_feet(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg) -> FeetKinematics:
-    feet = getattr(env, "_amp_feet_kinematics", None)
-    if feet is None:
-        feet = env._amp_feet_kinematics = FeetKinematics(env, asset_cfg)
-    return feet
+def feet_state(contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor, rule: ContactRule) -> FeetState:
+    """From the contact points (N, P, 3) in RobotSpec order (toe, heel per foot)."""
+    return FeetState(
+        contact=rule.foot_contacts(contact_pos_w, contact_vel_w),
+        near_ground=per_foot(rule.near_ground(contact_pos_w)).any(dim=-1),
+        height=per_foot(contact_pos_w[..., 2]).amin(dim=-1),
+        speed=per_foot(torch.linalg.vector_norm(contact_vel_w[..., :2], dim=-1)).mean(dim=-1),
+    )
 
 
-class feet_air_time_biped(ManagerTermBase):
+def air_time_reward(contact_time: torch.Tensor, air_time: torch.Tensor, contact: torch.Tensor, threshold: float):
+    """Time in the current stance/swing mode while exactly one foot is down, the smaller over feet, clipped."""
+    in_mode = torch.where(contact, contact_time, air_time)
+    single_stance = (contact.sum(dim=1) == 1).unsqueeze(-1)
+    return torch.where(single_stance, in_mode, torch.zeros_like(in_mode)).min(dim=1).values.clamp(max=threshold)
+
+
+def slide_speed(feet: FeetState) -> torch.Tensor:
+    """Horizontal speed of the feet near the ground, summed over feet (a slipping foot is near the ground, moving)."""
+    return torch.sum(feet.speed * feet.near_ground, dim=1)
+
+
+def clearance_error(feet: FeetState, target_height: float) -> torch.Tensor:
+    """Squared error of the sole height to ``target_height`` weighted by the foot's horizontal speed."""
+    return torch.sum(torch.square(feet.height - target_height) * feet.speed, dim=1)
+
+
+class _FeetTerm(ManagerTermBase):
+    """A reward term that reads the feet's contact points with the env's contact rule."""
+
+    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        self.kinematics = RobotKinematics(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")), env_robot(env))
+        self.rule = env_feature_spec(env).contact_rule
+        self.num_feet = len(self.kinematics.robot.feet)
+
+    def feet(self) -> FeetState:
+        return feet_state(*self.kinematics.contact_points(), self.rule)
+
+
+class feet_air_time_biped(_FeetTerm):
     """Reward the time spent in the current stance/swing mode while exactly one foot is down (clipped at
     ``threshold`` s), only when the command asks to move: rewards long, alternating steps."""
 
     def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
-        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
-        shape = (env.num_envs, self.feet.num_feet)
+        shape = (env.num_envs, self.num_feet)
         self.air_time = torch.zeros(shape, device=env.device)
         self.contact_time = torch.zeros(shape, device=env.device)
 
@@ -102,45 +133,30 @@ class feet_air_time_biped(ManagerTermBase):
         env: ManagerBasedRLEnv,
         command_name: str,
         threshold: float,
-        contact_height: float,
         min_command: float = 0.1,
         asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
     ) -> torch.Tensor:
-        contact, _, _ = self.feet.read(contact_height)
+        contact = self.feet().contact
         dt = env.step_dt
         self.contact_time = torch.where(contact, self.contact_time + dt, torch.zeros_like(self.contact_time))
         self.air_time = torch.where(contact, torch.zeros_like(self.air_time), self.air_time + dt)
-        in_mode = torch.where(contact, self.contact_time, self.air_time)
-        single_stance = (contact.sum(dim=1) == 1).unsqueeze(-1)
-        reward = torch.where(single_stance, in_mode, torch.zeros_like(in_mode)).min(dim=1).values.clamp(max=threshold)
+        reward = air_time_reward(self.contact_time, self.air_time, contact, threshold)
         moving = torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
         return reward * moving
 
 
-class feet_slide(ManagerTermBase):
-    """Horizontal sole speed of the feet that are on the ground (m/s), summed over feet."""
+class feet_slide(_FeetTerm):
+    """Horizontal sole speed of the feet near the ground (m/s), summed over feet."""
 
-    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
-        super().__init__(cfg, env)
-        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
-
-    def __call__(
-        self, env: ManagerBasedRLEnv, contact_height: float, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")
-    ) -> torch.Tensor:
-        contact, _, speed = self.feet.read(contact_height)
-        return torch.sum(speed * contact, dim=1)
+    def __call__(self, env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
+        return slide_speed(self.feet())
 
 
-class foot_clearance(ManagerTermBase):
-    """Squared error between swing-foot sole height and ``target_height``, weighted by the foot's horizontal speed
-    (a foot that moves should be lifted; a still foot is not penalised)."""
-
-    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
-        super().__init__(cfg, env)
-        self.feet = shared_feet(env, cfg.params.get("asset_cfg", SceneEntityCfg("robot")))
+class foot_clearance(_FeetTerm):
+    """Squared error between sole height and ``target_height``, weighted by the foot's horizontal speed (a foot that
+    moves should be lifted; a still foot is not penalised)."""
 
     def __call__(
         self, env: ManagerBasedRLEnv, target_height: float, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")
     ) -> torch.Tensor:
-        _, height, speed = self.feet.read(contact_height=0.0)
-        return torch.sum(torch.square(height - target_height) * speed, dim=1)
+        return clearance_error(self.feet(), target_height)

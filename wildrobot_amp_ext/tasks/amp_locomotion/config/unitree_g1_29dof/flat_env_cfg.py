@@ -2,7 +2,7 @@
 
 from isaaclab.utils import configclass
 
-from wildrobot_amp_ext.tasks.amp_locomotion.config.unitree_g1_23dof.flat_env_cfg import G123AmpFlatEnvCfg, G123AmpFlatPlayEnvCfg
+from wildrobot_amp_ext.tasks.amp_locomotion.config.unitree_g1_23dof.flat_env_cfg import G123AmpFlatEnvCfg
 
 
 @configclass
@@ -11,5 +11,7 @@ class G129AmpFlatEnvCfg(G123AmpFlatEnvCfg):
 
 
 @configclass
-class G129AmpFlatPlayEnvCfg(G123AmpFlatPlayEnvCfg):
-    robot_name: str = "unitree_g1_29dof"
+class G129AmpFlatPlayEnvCfg(G129AmpFlatEnvCfg):
+    def __post_init__(self):
+        super().__post_init__()
+        self.apply_play()

@@ -2,21 +2,7 @@
 
 from isaaclab.utils import configclass
 
-from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, AmpLocomotionPlayEnvCfg
-
-
-def _wildrobot_scales(cfg: AmpLocomotionEnvCfg) -> None:
-    cfg.actions.joint_pos.scale = 0.25
-    cfg.commands.base_velocity.ranges.lin_vel_x = (0.0, 0.5)
-    cfg.commands.base_velocity.ranges.lin_vel_y = (-0.15, 0.15)
-    cfg.commands.base_velocity.ranges.ang_vel_z = (-1.0, 1.0)
-    cfg.rewards.track_lin_vel_xy.params["std"] = 0.2
-    cfg.rewards.joint_torques_l2.weight = -1.0e-3  # 4 N.m actuators
-    cfg.rewards.mechanical_power.weight = -2.0e-3
-    cfg.rewards.feet_air_time.params["threshold"] = 0.25
-    cfg.rewards.foot_clearance.params["target_height"] = 0.03
-    if cfg.events.push_robot is not None:
-        cfg.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
+from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
 
 
 @configclass
@@ -25,13 +11,20 @@ class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
 
     def __post_init__(self):
         super().__post_init__()
-        _wildrobot_scales(self)
+        self.actions.joint_pos.scale = 0.25
+        self.commands.base_velocity.ranges.lin_vel_x = (0.0, 0.5)
+        self.commands.base_velocity.ranges.lin_vel_y = (-0.15, 0.15)
+        self.commands.base_velocity.ranges.ang_vel_z = (-1.0, 1.0)
+        self.rewards.track_lin_vel_xy.params["std"] = 0.2
+        self.rewards.joint_torques_l2.weight = -1.0e-3  # 4 N.m actuators
+        self.rewards.mechanical_power.weight = -2.0e-3
+        self.rewards.feet_air_time.params["threshold"] = 0.25
+        self.rewards.foot_clearance.params["target_height"] = 0.03
+        self.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
 
 
 @configclass
-class WildRobotAmpFlatPlayEnvCfg(AmpLocomotionPlayEnvCfg):
-    robot_name: str = "wildrobot"
-
+class WildRobotAmpFlatPlayEnvCfg(WildRobotAmpFlatEnvCfg):
     def __post_init__(self):
         super().__post_init__()
-        _wildrobot_scales(self)
+        self.apply_play()
