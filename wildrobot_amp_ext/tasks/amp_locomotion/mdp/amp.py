@@ -1,4 +1,5 @@
-"""AMP terms: the env-side kinematic state, the AMP feature observation term and reference state initialisation.
+"""AMP terms: the env-side kinematic state, the AMP feature observation term, the env's FeatureSpec (adopted from
+the reference dataset's header) and the raw reference states for reference state initialisation.
 
 Both the dataset and this term call :func:`wildrobot_amp_ext.features.compute_amp_features`; this module only
 turns Isaac Lab's articulation data into a :class:`~wildrobot_amp_ext.features.KinematicState` (wxyz
@@ -7,7 +8,6 @@ quaternion, link-frame velocities, joints in RobotSpec order, contact points fro
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,10 +20,21 @@ from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import convert_quat, quat_apply
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import FeatureSpec, KinematicState, compute_amp_features
+from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion, KinematicState, compute_amp_features
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
-__all__ = ["robot_spec", "env_robot", "env_feature_spec", "RobotKinematics", "amp_features", "STATE_KEYS", "ReferenceStates", "dataset_feature_version", "write_kinematic_state"]
+__all__ = [
+    "robot_spec",
+    "env_robot",
+    "env_feature_spec",
+    "resolve_feature_spec",
+    "dataset_feature_header",
+    "RobotKinematics",
+    "amp_features",
+    "STATE_KEYS",
+    "ReferenceStates",
+    "write_kinematic_state",
+]
 
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
@@ -41,7 +52,44 @@ def env_robot(env: ManagerBasedEnv) -> RobotSpec:
 
 
 def env_feature_spec(env: ManagerBasedEnv) -> FeatureSpec:
-    return FeatureSpec.from_dict(env.cfg.amp.feature_spec)
+    """The env's FeatureSpec: ``env.cfg.amp.feature_spec`` (the AMP env fills it from the dataset at creation)."""
+    return FeatureSpec.from_dict(env.cfg.amp.feature_spec, path="env.amp.feature_spec")
+
+
+def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
+    """The feature version a reference dataset declares; None when it declares none (``feature_spec`` absent)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "env.amp.dataset", "reference dataset not found", "pass a wildrobot-convert .npz")
+    from wildrobot_amp_ext.dataset.schema import read_feature_header
+
+    return read_feature_header(path)  # the dataset's one reader (validated members)
+
+
+def resolve_feature_spec(amp_cfg, robot: RobotSpec, dataset: str | Path | None = None) -> FeatureSpec:
+    """The env's FeatureSpec: the dataset's (its header), with the fields the user set in ``amp_cfg.feature_spec``.
+
+    An explicit field that differs from the dataset's is a real conflict (the features would not mean the same
+    thing) and is refused in one line, except ``history``: the sampler stacks frames at any history. A dataset
+    for another robot or joint order is refused too. Without a dataset (or with one that declares no features and
+    ``check_feature_version`` off) the spec is the defaults plus the user's fields."""
+    user = dict(amp_cfg.feature_spec or {})
+    spec = FeatureSpec.from_dict(user, path="env.amp.feature_spec")  # validates the user's keys and values
+    header = dataset_feature_header(dataset) if dataset else None
+    if header is None:
+        if dataset and amp_cfg.check_feature_version:
+            raise InputError(dataset, "feature_spec", "the dataset does not declare its features",
+                             "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false")
+        return spec
+    mine = FeatureVersion.of(spec, robot)
+    clash = [c for c in mine.conflicts(header) if not c.startswith("feature_spec.")]
+    clash += [c for c in mine.conflicts(header) if c.split(":")[0].removeprefix("feature_spec.") in user]
+    if clash and amp_cfg.check_feature_version:
+        raise InputError(dataset, "feature_spec", f"the env asks for {clash[0]} (env != dataset)",
+                         "drop the env.amp.feature_spec override (the env adopts the dataset's) or rebuild the "
+                         "dataset with wildrobot-convert using that setting")
+    adopted = header.spec.to_dict() | {k: v for k, v in spec.to_dict().items() if k in user}
+    return FeatureSpec.from_dict(adopted)
 
 
 class RobotKinematics:
@@ -89,8 +137,8 @@ class RobotKinematics:
 
 class amp_features(ManagerTermBase):
     """One frame of AMP features of the current state, ``(N, FeatureSpec.frame_dim)``; the observation group
-    stacks ``FeatureSpec.history`` frames (oldest first). Registers itself as ``env.amp_feature_term`` so the
-    AMP env can compute the terminal frame before a reset overwrites the state."""
+    stacks ``FeatureSpec.history`` frames (oldest first). The AMP env calls :meth:`frame` to compute the terminal
+    frame before a reset overwrites the state."""
 
     def __init__(self, cfg: ObservationTermCfg, env: ManagerBasedEnv):
         super().__init__(cfg, env)
@@ -98,7 +146,6 @@ class amp_features(ManagerTermBase):
         self.spec = env_feature_spec(env)
         self.kinematics = RobotKinematics(env, cfg.params["asset_cfg"], self.robot)
         self.frame_dim = self.spec.frame_dim(self.robot)
-        env.amp_feature_term = self
 
     def frame(self) -> torch.Tensor:
         return compute_amp_features(self.kinematics.state(), self.spec, self.kinematics.default_joint_pos)
@@ -159,12 +206,6 @@ class ReferenceStates:
             if not np.isfinite(arrays[key]).all():
                 raise InputError(path, key, "holds NaN/Inf", "fix or drop those frames")
         return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()})
-
-
-def dataset_feature_version(path: str | Path) -> str | None:
-    from wildrobot_amp_ext.dataset.schema import read_feature_version
-
-    return read_feature_version(path)
 
 
 def write_kinematic_state(env: ManagerBasedEnv, env_ids: torch.Tensor, state: KinematicState, joint_ids: torch.Tensor,
