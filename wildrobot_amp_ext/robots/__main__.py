@@ -24,6 +24,10 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(list_robots()))
         return
     robot = load_robot(args.robot)
+    if args.export_mjcf:  # output problems are reported before any work
+        from wildrobot_amp_ext.validation import check_output_dir
+
+        check_output_dir("--export-mjcf", args.export_mjcf)
     model = robot.build_model()
     print(f"robot: {robot.name}  ({robot.yaml_path})")
     print(f"mjcf: {robot.mjcf_path}")

@@ -69,14 +69,18 @@ def build_mjspec(robot: RobotSpec, with_floor: bool = False) -> mujoco.MjSpec:
 
 def export_mjcf(robot: RobotSpec, out_dir: str | Path, with_floor: bool = False) -> Path:
     """Write the built model (robot only by default) as MJCF next to copies of its mesh files."""
+    from wildrobot_amp_ext.validation import check_output_dir, check_outputs, safe_component
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{safe_component(robot.yaml_path, 'name', robot.name)}.xml"
+    check_output_dir("--export-mjcf", out_dir)
+    check_outputs({"--export-mjcf": out}, inputs=[robot.yaml_path, robot.mjcf_path])
     spec = build_mjspec(robot, with_floor=with_floor)
     spec.compile()
     mesh_src = Path(robot.mjcf_path).parent / (spec.meshdir or "")
     if spec.meshes:
         spec.meshdir = str(mesh_src.resolve())
-    out = out_dir / f"{robot.name}.xml"
+    out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         tmp.write_text(spec.to_xml())
     return out

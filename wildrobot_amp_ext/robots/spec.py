@@ -17,6 +17,8 @@ import numpy as np
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.validation import LIMITS, safe_component
+from wildrobot_amp_ext.validation import values as V
 
 ROBOTS_DIR = Path(__file__).parent / "data"
 CONTACT_POINTS_PER_FOOT = 2
@@ -89,6 +91,9 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
     """Load a robot by registry name (``wildrobot``, ``unitree_g1_23dof``...) or by a path to its YAML."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
+        if not isinstance(name_or_path, str) or not name_or_path or "/" in name_or_path or ".." in name_or_path:
+            raise InputError(None, "robot", f"unknown robot {str(name_or_path)!r}",
+                             f"use one of {list_robots()} or a path to a robot.yaml")
         candidate = ROBOTS_DIR / str(name_or_path) / "robot.yaml"
         if not candidate.is_file():
             raise InputError(
@@ -97,9 +102,13 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
         path = candidate
     if not path.is_file():
         raise InputError(path, None, "robot YAML not found", "check the path")
+    if path.stat().st_size > 1 << 20:
+        raise InputError(path, None, "a robot YAML over 1 MiB is not a robot description", "check the path")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(path, None, "not UTF-8 text", "save the YAML as UTF-8") from None
+    except (yaml.YAMLError, RecursionError) as err:
         raise InputError(path, None, f"not valid YAML ({err.__class__.__name__})", "fix the YAML syntax") from None
     if not isinstance(raw, dict):
         raise InputError(path, None, "top level must be a mapping", "see robots/data/wildrobot/robot.yaml")
@@ -132,15 +141,35 @@ def _require(path: Path, raw: dict[str, Any], key: str, kind: type | tuple[type,
     return value
 
 
-def _match_joints(pattern: str, names: tuple[str, ...]) -> list[int]:
-    rx = re.compile(pattern)
+def _match_joints(pattern: str, names: tuple[str, ...], path: Path | None = None, field: str = "joints") -> list[int]:
+    if not isinstance(pattern, str):
+        raise InputError(path, field, f"expected a joint-name regex, got {type(pattern).__name__} {pattern!r}", None)
+    try:
+        rx = re.compile(pattern)
+    except re.error as err:
+        raise InputError(path, field, f"'{pattern}' is not a valid regex ({err.msg})", "fix the pattern") from None
     return [i for i, n in enumerate(names) if rx.fullmatch(n)]
+
+
+#: robot YAML gains / limits: key -> (smallest allowed, strictly above it?)
+GAIN_RANGES = {"kp": (0.0, False), "kd": (0.0, False), "effort_limit": (0.0, True), "velocity_limit": (0.0, True),
+               "armature": (0.0, False)}
+
+
+def _gain(path: Path, field: str, value: Any) -> float:
+    key = field.rsplit(".", 1)[-1]
+    number = V.real_scalar(path, field, value, f"give {key} as a number")
+    low, strict = GAIN_RANGES[key]
+    if number < low or (strict and number == low) or number > LIMITS.max_gain:
+        raise InputError(path, field, f"{number:g} is outside {'(' if strict else '['}{low:g}, {LIMITS.max_gain:g}]",
+                         f"give a physical {key}")
+    return number
 
 
 def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     import mujoco
 
-    name = str(_require(path, raw, "name", str))
+    name = safe_component(path, "name", _require(path, raw, "name", str))
     mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
     if not mjcf_path.is_file():
         raise InputError(path, "mjcf", f"MJCF file {mjcf_path} does not exist", "point 'mjcf' at an existing file")
@@ -151,6 +180,11 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(mjcf_path, None, f"MuJoCo cannot load this MJCF: {first}", "fix the XML") from None
 
+    balls = [source_model.joint(j).name for j in range(source_model.njnt)
+             if int(source_model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_BALL)]
+    if balls:
+        raise InputError(mjcf_path, f"joint {balls[0]}", "ball joints are not supported (hinge/slide only)",
+                         "model the ball joint as three hinges")
     mj_joints = [
         source_model.joint(j).name
         for j in range(source_model.njnt)
@@ -181,24 +215,34 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         raise InputError(path, "root_body", f"body '{root_body}' is not in {mjcf_path.name}", "name the floating-base body")
 
     default = np.zeros(num)
-    for pattern, value in (raw.get("default_joint_pos") or {}).items():
-        idx = _match_joints(str(pattern), joint_names)
+    default_raw = raw.get("default_joint_pos") or {}
+    if not isinstance(default_raw, dict):
+        raise InputError(path, "default_joint_pos", f"expected a mapping 'joint regex: angle', got {type(default_raw).__name__}",
+                         "write e.g. '.*_knee_joint: 0.3'")
+    for pattern, value in default_raw.items():
+        field_name = f"default_joint_pos.{pattern}"
+        idx = _match_joints(pattern, joint_names, path, field_name)
         if not idx:
-            raise InputError(path, f"default_joint_pos.{pattern}", "matches no joint", "use a regex that matches a listed joint")
-        default[idx] = float(value)
+            raise InputError(path, field_name, "matches no joint", "use a regex that matches a listed joint")
+        angle = V.real_scalar(path, field_name, value, "give the angle in radians")
+        if abs(angle) > 2 * np.pi:
+            raise InputError(path, field_name, f"{angle:g} rad is beyond one turn", "give the angle in radians")
+        default[idx] = angle
 
     feet_raw = _require(path, raw, "feet", dict)
     if len(feet_raw) != 2:
         raise InputError(path, "feet", f"expected 2 feet (left, right), got {len(feet_raw)}", None)
     feet = []
     for foot_name, foot in feet_raw.items():
-        if not isinstance(foot, dict) or "body" not in foot:
+        if not isinstance(foot, dict) or not isinstance(foot.get("body"), str):
             raise InputError(path, f"feet.{foot_name}.body", "missing", "name the foot's body in the MJCF")
         if foot["body"] not in mj_bodies:
             raise InputError(
                 path, f"feet.{foot_name}.body", f"body '{foot['body']}' is not in {mjcf_path.name}", "name an existing body"
             )
-        points = np.asarray(foot.get("contact_points", []), dtype=float)
+        if any(f.body == foot["body"] for f in feet):
+            raise InputError(path, f"feet.{foot_name}.body", f"body '{foot['body']}' is already the other foot", "name each foot's own body")
+        points = V.real_array(path, f"feet.{foot_name}.contact_points", foot.get("contact_points", []), bound=1.0)
         if points.shape != (CONTACT_POINTS_PER_FOOT, 3):
             raise InputError(
                 path, f"feet.{foot_name}.contact_points", f"expected 2 points [[x,y,z],[x,y,z]] (toe, heel), got shape {points.shape}", None
@@ -209,14 +253,17 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
 
     gains = {k: np.full(num, np.nan) for k in ("kp", "kd", "effort_limit", "velocity_limit", "armature")}
     for g, group in enumerate(_require(path, raw, "actuators", list)):
-        pattern = str(group.get("joints", ""))
-        idx = _match_joints(pattern, joint_names)
+        if not isinstance(group, dict):
+            raise InputError(path, f"actuators[{g}]", f"expected a mapping (joints, kp, kd, ...), got {type(group).__name__}",
+                             "see robots/data/wildrobot/robot.yaml")
+        pattern = group.get("joints", "")
+        idx = _match_joints(pattern, joint_names, path, f"actuators[{g}].joints")
         if not idx:
             raise InputError(path, f"actuators[{g}].joints", f"'{pattern}' matches no joint", "use a regex over the joint names")
         for key, arr in gains.items():
             if key not in group:
                 raise InputError(path, f"actuators[{g}].{key}", "missing", f"give {key} for this actuator group")
-            arr[idx] = float(group[key])
+            arr[idx] = _gain(path, f"actuators[{g}].{key}", group[key])
     missing = [joint_names[i] for i in np.flatnonzero(np.isnan(gains["kp"]))]
     if missing:
         raise InputError(path, "actuators", f"no actuator group covers {missing}", "add a group whose 'joints' regex matches them")
@@ -229,16 +276,20 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         root_body=root_body,
         joint_names=joint_names,
         default_joint_pos=default,
-        init_root_height=float(raw.get("init_root_height", 0.0)),
+        init_root_height=V.real_scalar(path, "init_root_height", raw.get("init_root_height", 0.0), "give metres"),
         feet=tuple(feet),
         mirror_index=mirror_index,
         mirror_sign=mirror_sign,
         total_mass=float(source_model.body_subtreemass[0]),
-        self_collision=bool(raw.get("self_collision", False)),
+        self_collision=_flag(path, "self_collision", raw.get("self_collision", False)),
         removed_joints=removed,
         **gains,
     )
+    if not 0 < spec.total_mass <= LIMITS.max_mass_kg:
+        raise InputError(mjcf_path, "mass", f"the MJCF weighs {spec.total_mass:g} kg", "give the bodies physical masses")
     expected_mass = raw.get("total_mass")
+    if expected_mass is not None:
+        expected_mass = V.real_scalar(path, "total_mass", expected_mass, "give kg")
     if expected_mass is not None and abs(spec.total_mass - float(expected_mass)) > 0.05 * float(expected_mass):
         raise InputError(
             path, "total_mass", f"YAML says {expected_mass} kg but the MJCF weighs {spec.total_mass:.3f} kg", "fix the MJCF or the YAML"
@@ -246,17 +297,34 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     return spec
 
 
+def _flag(path: Path, field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(path, field, f"expected true or false, got {value!r}", None)
+    return value
+
+
 def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     num = len(joint_names)
     index = {n: i for i, n in enumerate(joint_names)}
     pairs: dict[str, str] = {}
+    if not isinstance(raw, dict):
+        raise InputError(path, "symmetry", f"expected a mapping, got {type(raw).__name__}", "see robots/data/wildrobot/robot.yaml")
     swap = raw.get("swap_prefixes")
     if swap:
+        if not (isinstance(swap, list) and len(swap) == 2 and all(isinstance(p, str) and p for p in swap)):
+            raise InputError(path, "symmetry.swap_prefixes", f"expected two prefixes [left, right], got {swap!r}", None)
         left, right = swap
         for n in joint_names:
             if n.startswith(left):
                 pairs[n] = right + n[len(left) :]
-    for a, b in (raw.get("pairs") or {}).items():
+        lefts, rights = sum(n.startswith(left) for n in joint_names), sum(n.startswith(right) for n in joint_names)
+        if not lefts or lefts != rights:
+            raise InputError(path, "symmetry.swap_prefixes", f"{lefts} joint(s) start with '{left}' but {rights} with "
+                             f"'{right}'", "give prefixes that pair every left joint with a right one")
+    raw_pairs = raw.get("pairs") or {}
+    if not isinstance(raw_pairs, dict):
+        raise InputError(path, "symmetry.pairs", f"expected a mapping left: right, got {type(raw_pairs).__name__}", None)
+    for a, b in raw_pairs.items():
         pairs[str(a)] = str(b)
 
     mirror_index = np.arange(num)
@@ -271,8 +339,11 @@ def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...
         mirror_index[index[a]], mirror_index[index[b]] = index[b], index[a]
 
     sign = np.ones(num)
-    for pattern in raw.get("negate") or []:
-        idx = _match_joints(str(pattern), joint_names)
+    negate = raw.get("negate") or []
+    if not isinstance(negate, list):
+        raise InputError(path, "symmetry.negate", f"expected a list of joint regexes, got {type(negate).__name__}", None)
+    for pattern in negate:
+        idx = _match_joints(pattern, joint_names, path, "symmetry.negate")
         if not idx:
             raise InputError(path, "symmetry.negate", f"'{pattern}' matches no joint", "use a regex over the joint names")
         sign[idx] = -1.0
