@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +98,9 @@ def evaluate(env, act: Callable[[torch.Tensor], torch.Tensor], cfg: EvalCfg, com
     run_policy(env, act, steps, recorder, disc=disc, desc="eval")
     wall = time.perf_counter() - start
     rollout = recorder.rollout(task, meta={"commands": [list(c) for c in commands], "command_of_env": command_of_env.tolist(), **(meta or {})})
+    spec = getattr(unwrapped, "amp_feature_spec", None)  # the env's contact rule thresholds
+    if spec is not None:
+        cfg = replace(cfg, metrics=replace(cfg.metrics, contact_height=spec.contact_height, contact_speed=spec.contact_speed))
     report = {
         "task": task,
         "robot": rollout.robot,

@@ -15,8 +15,8 @@ episode length             steps (and s) per finished episode; mean over all epi
                            counted up to the end of the recording (a lower bound)
 discriminator score        mean logit, mean D = sigmoid(logit) and mean skrl style reward
                            -log(max(1 - D, 1e-4)) of the policy's AMP observations
-foot slip                  horizontal speed of contact points while in contact (z < contact_height): mean,
-                           and the fraction above ``slip_speed`` (seed 002's stance slip rate)
+foot slip                  horizontal speed of contact points near the ground (the contact rule's height test):
+                           mean, and the fraction above ``slip_speed`` (stance slip rate)
 contact pattern            fractions of single-stance / double-stance / flight rows; step alternation = share of
                            consecutive touch-downs (same env and episode) made by the other foot
 =========================  =================================================================================
@@ -30,22 +30,20 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from wildrobot_amp_ext.features import rotate_into_heading
-from wildrobot_amp_ext.features.compute import heading_yaw
+from wildrobot_amp_ext.features import CONTACT_HEIGHT, CONTACT_SPEED, ContactRule, heading_yaw, rotate_into_heading
 
 STYLE_REWARD_FLOOR = 1e-4  # skrl AMP: -log(max(1 - D, 1e-4))
 
 
 @dataclass
 class MetricsCfg:
-    #: m: a contact point below this height is in contact (the env's kinematic contact rule)
-    contact_height: float = 0.02
-    #: m/s: an in-contact point moving faster than this horizontally slips (seed 002: 0.10)
+    #: the features' contact rule (features.contact); evaluate() sets both from the env's FeatureSpec
+    contact_height: float = CONTACT_HEIGHT
+    contact_speed: float = CONTACT_SPEED
+    #: m/s: a near-ground point moving faster than this horizontally slips
     slip_speed: float = 0.10
     #: s after each reset excluded from velocity tracking
     settle_s: float = 0.5
-    #: contact points per foot (toe, heel)
-    points_per_foot: int = 2
 
 
 def as_tensor(x, dtype: torch.dtype | None = torch.float64) -> torch.Tensor:
@@ -157,20 +155,19 @@ def discriminator_scores(logits: torch.Tensor, mask: torch.Tensor | None = None)
 # ----------------------------------------------------------------------------------------------------------------
 # feet
 # ----------------------------------------------------------------------------------------------------------------
-def point_contacts(contact_pos: torch.Tensor, cfg: MetricsCfg) -> torch.Tensor:
-    """(T, E, P) bool: contact point below ``contact_height``."""
-    return contact_pos[..., 2] < cfg.contact_height
+def contact_rule(cfg: MetricsCfg) -> ContactRule:
+    return ContactRule(height=cfg.contact_height, speed=cfg.contact_speed)
 
 
-def foot_contacts(contact_pos: torch.Tensor, cfg: MetricsCfg) -> torch.Tensor:
-    """(T, E, F) bool: a foot is in contact when any of its points is."""
-    points = point_contacts(contact_pos, cfg)
-    return points.reshape(*points.shape[:2], -1, cfg.points_per_foot).any(dim=-1)
+def foot_contacts(contact_pos: torch.Tensor, cfg: MetricsCfg, contact_vel: torch.Tensor | None = None) -> torch.Tensor:
+    """(T, E, F) bool: the contact rule per foot (``contact_vel`` None: the points are taken as still)."""
+    vel = torch.zeros_like(contact_pos) if contact_vel is None else contact_vel
+    return contact_rule(cfg).foot_contacts(contact_pos, vel)
 
 
 def foot_slip(contact_pos: torch.Tensor, contact_vel: torch.Tensor, cfg: MetricsCfg, mask: torch.Tensor | None = None) -> dict:
-    """Horizontal speed of in-contact points: mean (m/s), 95th percentile and the fraction above ``slip_speed``."""
-    in_contact = point_contacts(contact_pos, cfg)
+    """Horizontal speed of near-ground points: mean (m/s), 95th percentile and the fraction above ``slip_speed``."""
+    in_contact = contact_rule(cfg).near_ground(contact_pos)
     if mask is not None:
         in_contact = in_contact & mask.bool().unsqueeze(-1)
     speed = torch.linalg.vector_norm(contact_vel[..., :2], dim=-1)[in_contact]
@@ -184,9 +181,15 @@ def foot_slip(contact_pos: torch.Tensor, contact_vel: torch.Tensor, cfg: Metrics
     }
 
 
-def contact_pattern(contact_pos: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor, cfg: MetricsCfg) -> dict:
+def contact_pattern(
+    contact_pos: torch.Tensor,
+    terminated: torch.Tensor,
+    truncated: torch.Tensor,
+    cfg: MetricsCfg,
+    contact_vel: torch.Tensor | None = None,
+) -> dict:
     """Stance fractions and the step alternation score (two feet)."""
-    feet = foot_contacts(contact_pos, cfg)  # (T, E, F)
+    feet = foot_contacts(contact_pos, cfg, contact_vel)  # (T, E, F)
     num_steps, num_envs, num_feet = feet.shape
     down = feet.sum(dim=-1)
     rows = num_steps * num_envs
@@ -231,6 +234,6 @@ def rollout_metrics(rollout, cfg: MetricsCfg | None = None, env_ids: np.ndarray 
         out.update(discriminator_scores(arrays["disc_logit"]))
     if "contact_pos" in arrays and "contact_vel" in arrays:
         out.update(foot_slip(arrays["contact_pos"], arrays["contact_vel"], cfg))
-        out.update(contact_pattern(arrays["contact_pos"], terminated, truncated, cfg))
+        out.update(contact_pattern(arrays["contact_pos"], terminated, truncated, cfg, arrays["contact_vel"]))
     out["cfg"] = asdict(cfg)
     return out
