@@ -27,6 +27,7 @@ API (for the miner and scripts)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import sys
 from collections.abc import Sequence
@@ -45,6 +46,9 @@ from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, c
 from wildrobot_amp_ext.motion.resample import resample_clip
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.progress import progress
+from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.validation import LIMITS, check_outputs
+from wildrobot_amp_ext.validation import values as V
 
 #: contact-derived terms removed by --drop-contacts (seed 001's "remove the feet")
 FOOT_TERMS = ("foot_contacts", "foot_height", "foot_z_velocity")
@@ -185,13 +189,14 @@ def convert_files(
     files: list[Path] = []
     for item in inputs:
         files += motion_files(item)
-    if output is not None:
-        resolved = Path(output).resolve()
-        if any(f.resolve() == resolved for f in files):
-            raise InputError(output, None, "the output is also an input", "write the dataset somewhere else")
+    check_outputs({"--output": output, "--export-pkl": config.export_pkl}, inputs=[*inputs, *files])
     clips: list[MotionClip] = []
     for f in progress(files, desc="read motions", unit="file", leave=False, disable=bars_disabled(config.show_progress, len(files))):
         clips += load_motion(f, robot, options=config.read)
+    total = sum(V.resampled_frames(c.source, c.num_frames, c.fps, config.target_fps or c.fps) for c in clips)
+    if total > LIMITS.max_total_frames:
+        raise InputError(None, "--input", f"the clips make {total} frames at the target rate (limit {LIMITS.max_total_frames})",
+                         "convert fewer files per dataset or lower --target-fps")
     ds = build_dataset(
         clips,
         robot,
@@ -201,10 +206,14 @@ def convert_files(
         show_progress=config.show_progress,
         meta={"source_robot": config.read.source_robot or robot.name, "gmr_quat_order": config.read.gmr_quat_order, "inputs": [str(i) for i in inputs]},
     )
-    if output is not None:
-        save_dataset(output, ds, compressed=config.compressed)
-    if config.export_pkl is not None:
-        export_seed000_pkl(config.export_pkl, ds)
+    # both outputs are written to temp files first and moved into place together: never half of a two-file output
+    with contextlib.ExitStack() as stack:
+        npz_tmp = stack.enter_context(atomic_path(output)) if output is not None else None
+        pkl_tmp = stack.enter_context(atomic_path(config.export_pkl)) if config.export_pkl is not None else None
+        if npz_tmp is not None:
+            save_dataset(npz_tmp, ds, compressed=config.compressed)
+        if pkl_tmp is not None:
+            export_seed000_pkl(pkl_tmp, ds)
     return ds
 
 
@@ -277,8 +286,8 @@ def run(argv: Sequence[str] | None = None) -> ReferenceDataset:
         raise InputError(output, None, "the dataset must be a .npz file", "name the output <something>.npz")
     if args.export_pkl is not None and Path(args.export_pkl).suffix not in (".pkl", ".pickle"):
         raise InputError(args.export_pkl, None, "--export-pkl must name a .pkl file", None)
-    if args.target_fps < 0 or not np.isfinite(args.target_fps):
-        raise InputError(None, "--target-fps", f"must be positive (or 0 to keep the source rate), got {args.target_fps}", None)
+    if args.target_fps != 0:
+        V.fps(None, args.target_fps, "--target-fps")
     robot = load_robot(args.robot)
     if args.source_robot:
         load_robot(args.source_robot)  # fail early on a typo

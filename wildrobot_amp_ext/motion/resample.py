@@ -16,6 +16,7 @@ import numpy as np
 
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.validation import values as V
 
 #: tolerance (in frames) so a target time landing on the last source frame is kept despite rounding
 TIME_EPS_FRAMES = 1e-9
@@ -53,6 +54,8 @@ def resample_clip(clip: MotionClip, target_fps: float | None) -> MotionClip:
     """The clip at ``target_fps`` (same duration, truncated to whole target frames); unchanged if fps matches."""
     if target_fps is None or abs(float(target_fps) - float(clip.fps)) < 1e-9:
         return clip
+    V.fps(clip.source, target_fps, "target fps")
+    V.resampled_frames(clip.source, clip.num_frames, clip.fps, target_fps)  # refused before anything is allocated
     times = resample_times(clip.num_frames, clip.fps, target_fps)
     return replace(
         clip,
