@@ -29,6 +29,7 @@ import torch
 
 from wildrobot_amp_ext.dataset.schema import ReferenceDataset, load_dataset
 from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.validation import check_output_dir
 from wildrobot_amp_ext.features import contact_labels, heading_yaw, rotate_into_heading
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
@@ -236,13 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
+    out = Path(args.out) if args.out else Path(args.dataset).with_suffix("").with_name(Path(args.dataset).stem + "_analysis")
+    check_output_dir("--out", out, inputs=[args.dataset])  # before any work
     ds = load_dataset(args.dataset)
     robot = load_robot(args.robot or ds.robot)
     if tuple(robot.joint_names) != tuple(ds.joint_names):
         raise InputError(args.dataset, "joint_names", f"dataset joints differ from {robot.name}'s RobotSpec", "pass the robot it was converted for (verify_dataset tells more)")
     if not 0 <= args.clip < ds.num_clips:
         raise InputError(None, "--clip", f"{args.clip} is out of range (dataset has {ds.num_clips} clips)", f"pick 0..{ds.num_clips - 1}")
-    out = Path(args.out) if args.out else Path(args.dataset).with_suffix("").with_name(Path(args.dataset).stem + "_analysis")
     result = analyze(ds, robot, AnalyzeConfig(tuple(args.command_speed), args.min_phase_frames))
     png = plot_dataset(ds, robot, out / "analysis.png", args.clip)
     result["figure"] = str(png)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args, features_from_states
-from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset
+from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset, open_dataset
 from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
@@ -126,7 +126,7 @@ def verify_dataset(
         bad.append("column_names differ from the FeatureSpec layout")
     if tuple(ds.contact_point_names) != tuple(robot.contact_point_names):
         bad.append(f"contact points {ds.contact_point_names} != {robot.contact_point_names}")
-    with np.load(path, allow_pickle=False) as raw:
+    with open_dataset(path) as raw:
         for key in ("states", "next_states"):
             if key not in raw.files or raw[key].shape != (n, f):
                 bad.append(f"{key} missing or not ({n}, {f})")
