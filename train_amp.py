@@ -169,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         from wildrobot_amp_ext.agents.overrides import apply_dict_overrides, split_overrides
 
         env_overrides, agent_overrides = split_overrides(rest)
-        if args.checkpoint and not Path(args.checkpoint).is_file():
-            raise InputError(args.checkpoint, None, "checkpoint not found", "pass an agent_<timestep>.pt from a run's checkpoints/ folder")
+        if args.checkpoint:  # the check play.py runs, before seconds of env set-up and before a run folder exists
+            from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
+
+            validate_checkpoint(args.checkpoint)
         for name in ("num_envs", "max_iterations", "steps"):
             value = getattr(args, name)
             if value is not None and value <= 0:
@@ -196,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dataset:
             if not Path(args.dataset).is_file():
                 raise InputError(args.dataset, None, "reference dataset not found", "pass the .npz written by convert_dataset")
+            from wildrobot_amp_ext.dataset.schema import validate_dataset
+
+            validate_dataset(args.dataset)  # every member checked before seconds of env set-up
             dataset = str(Path(args.dataset).resolve())
             if args.task == TOY_TASK:
                 agent_cfg["agent"].setdefault("amp_extras", {}).setdefault("reference", {})["dataset"] = dataset

@@ -48,6 +48,7 @@ API::
     save_dataset(path, ds, compressed=True)          # atomic
     load_dataset(path) -> ReferenceDataset           # InputError on a bad file
     open_dataset(path) -> DatasetFile                # validated member access (layouts other than the full schema)
+    validate_dataset(path)                           # every member checked (before an env is built)
     read_feature_version(path) -> str | None         # the stored tag
     read_feature_header(path) -> FeatureVersion | None   # the structured version (features.FeatureVersion)
     export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', 'velocity_normalized', ...}
@@ -235,6 +236,8 @@ class DatasetFile:
         self.files = self._npz.files
         self._cache: dict[str, np.ndarray] = {}
         self.rows = self._row_count()
+        if "fps" in self.files:
+            _ = self.fps  # a bool, string, 0 or 1e9 fps is refused when the file is opened
 
     def __enter__(self) -> DatasetFile:
         return self
@@ -334,6 +337,21 @@ class DatasetFile:
 def open_dataset(path: str | Path) -> DatasetFile:
     """The reference ``.npz`` as a :class:`DatasetFile` (use as a context manager)."""
     return DatasetFile(path)
+
+
+def validate_dataset(path: str | Path) -> None:
+    """Check every member the project reads (training runs this before it builds an env); one-line InputError."""
+    with open_dataset(path) as data:
+        for key in data.files:
+            if key in ROW_RULES or key == "segment_scores":
+                _ = data[key]
+        if "fps" in data.files:
+            _ = data.fps
+        if "feature_spec" in data.files:
+            _ = data.feature_spec
+        for key in NAME_KEYS:
+            if key in data.files:
+                data.strings(key)
 
 
 def read_feature_header(path: str | Path) -> FeatureVersion | None:

@@ -35,7 +35,7 @@ import torch.nn as nn
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
-from wildrobot_amp_ext.utils.checkpoint import load_checkpoint
+from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
 
 ONNX_OPSET = 17
 INPUT_NAME = "obs"
@@ -312,14 +312,7 @@ def _linear_layers(state: dict) -> list[tuple[str, torch.Tensor]]:
 def read_checkpoint(path: str | Path) -> CheckpointInfo:
     """Read an agent checkpoint and what its run folder says about it (task, robot, agent config)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, None, "checkpoint not found", "pass an agent_<timestep>.pt from a run's checkpoints/ folder")
-    try:
-        modules = load_checkpoint(path, map_location="cpu")
-    except Exception as err:  # torch raises many kinds on a corrupt file
-        raise InputError(path, None, f"not a readable torch checkpoint ({type(err).__name__})", "pass an agent_<timestep>.pt") from None
-    if not isinstance(modules, dict) or not isinstance(modules.get("policy"), dict):
-        raise InputError(path, "policy", "no policy state in this checkpoint", "pass a skrl agent checkpoint (agent_<timestep>.pt)")
+    modules = validate_checkpoint(path)  # the one checkpoint check (train_amp.py --checkpoint runs it too)
     linears = _linear_layers(modules["policy"])
     if not linears:
         raise InputError(path, "policy", "the policy has no linear layers", "pass a skrl MLP policy checkpoint")
