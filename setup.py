@@ -21,6 +21,15 @@ INSTALL_REQUIRES = [
     "onnxscript==0.7.2",
 ]
 
+#: the data-side commands (train_amp.py and play.py stay scripts at the repo root, as Isaac Lab's do)
+CONSOLE_SCRIPTS = [
+    "wildrobot-convert = wildrobot_amp_ext.dataset.convert:main",
+    "wildrobot-verify = wildrobot_amp_ext.dataset.verify:main",
+    "wildrobot-analyze = wildrobot_amp_ext.dataset.analyze:main",
+    "wildrobot-mine = wildrobot_amp_ext.mine:main",
+    "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
+]
+
 setup(
     name="wildrobot_amp_ext",
     version="0.1.0",
@@ -32,9 +41,10 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "smplx": ["smplx==0.1.28"],
-        "dev": ["pytest==9.2.0"],
+        "dev": ["pytest==9.2.0", "ruff==0.17.6"],
         "wandb": ["wandb"],
     },
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
     license="Apache-2.0",
     zip_safe=False,
 )
