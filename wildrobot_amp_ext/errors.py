@@ -39,7 +39,8 @@ def cli_entry(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InputError as err:
-            print(f"error: {err.one_line()}", file=sys.stderr)
+            line = f"error: {err.one_line()}"  # a non-UTF-8 file name must not turn into a traceback here
+            print(line.encode("utf-8", "backslashreplace").decode("utf-8", "replace"), file=sys.stderr)
             raise SystemExit(EXIT_BAD_INPUT) from None
 
     return wrapper  # type: ignore[return-value]

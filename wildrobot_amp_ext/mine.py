@@ -23,8 +23,11 @@ from typing import Any
 
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.miner.config import FIELD_CHOICES, GateConfig, GenerationConfig, MinerConfig, TrackingConfig, WindowConfig
+from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
 #: seed 002 flag names kept as aliases: alias -> (group, field)
+#: a clip shorter than this is not a motion to mine (looping a 2-frame clip yields thousands of "standing" frames)
+MIN_CLIP_SECONDS = 0.5
 SEED_ALIASES = {
     "--min-load-support": ("gates", "min_load_mean"),
     "--max-window-frames": ("generation", "rollout_frames"),
@@ -150,6 +153,13 @@ def run(argv: Sequence[str] | None = None) -> dict:
         raise InputError(output, None, "the output must be a .npz file", "name it e.g. tier0.npz")
     if args.workers is not None and args.workers < 1:
         raise InputError(None, "--workers", f"must be >= 1, got {args.workers}", None)
+    stem = output.with_suffix("")
+    report_dir = Path(args.report_dir) if args.report_dir else Path(f"{stem}_report")
+    cache_dir = None if args.no_cache else (Path(args.cache_dir) if args.cache_dir else Path(f"{stem}.cache"))
+    check_outputs({"--output": output}, inputs=args.input)  # output problems before any work
+    for flag, folder in (("--report-dir", report_dir), ("--cache-dir", cache_dir)):
+        if folder is not None:
+            check_output_dir(flag, folder, inputs=args.input)
     cfg = config_from_args(args)
     spec = feature_spec_from_args(args)
     robot = load_robot(args.robot)
@@ -158,13 +168,10 @@ def run(argv: Sequence[str] | None = None) -> dict:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InputError(None, "--input", f"clip names {duplicates} appear more than once", "give each motion file a distinct name")
-    too_short = [c.name for c in clips if c.num_frames < 2]
+    too_short = [c.name for c in clips if c.duration < MIN_CLIP_SECONDS]
     if too_short:
-        raise InputError(None, "--input", f"clips {too_short} have fewer than 2 frames", "drop them")
-
-    stem = output.with_suffix("")
-    report_dir = Path(args.report_dir) if args.report_dir else Path(f"{stem}_report")
-    cache_dir = None if args.no_cache else (Path(args.cache_dir) if args.cache_dir else Path(f"{stem}.cache"))
+        raise InputError(None, "--input", f"clips {too_short[:4]} are shorter than {MIN_CLIP_SECONDS} s: looping them "
+                         "would mine frames of a motion that is not there", "drop them or pass longer clips")
     start = time.time()
     jobs, skipped = plan_jobs(clips, robot, cfg)
     results, cached = run_jobs(jobs, robot, cfg, workers=args.workers, cache_dir=cache_dir, show_progress=not args.no_progress)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import numpy as np
 
 from wildrobot_amp_ext.miner.config import MinerConfig
 from wildrobot_amp_ext.miner.generation import Variant, mirror_clip, variants
+from wildrobot_amp_ext.miner.lifeline import die_with_parent
 from wildrobot_amp_ext.miner.pipeline import VariantResult, mine_variant
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
@@ -114,8 +117,8 @@ def run_jobs(
             try:
                 results[i] = VariantResult.load(path)
                 continue
-            except (OSError, ValueError, KeyError):
-                path.unlink(missing_ok=True)  # unreadable (e.g. from another version): redo it
+            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+                path.unlink(missing_ok=True)  # truncated, corrupt or from another version: redo it
         todo.append(i)
     cached = len(results)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo))) if todo else 1
@@ -138,7 +141,7 @@ def run_jobs(
                 done(i, _work(jobs[i], robot.name if _is_registry(robot) else str(robot.yaml_path), cfg, str(path) if path else None))
         else:
             robot_ref = robot.name if _is_registry(robot) else str(robot.yaml_path)
-            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=worker_context())
+            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=die_with_parent)
             try:
                 pending = {}
                 for i in order:
@@ -161,7 +164,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     forks every worker from it, so N workers do not pay N package imports."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["wildrobot_amp_ext.miner.pipeline"])
+        ctx.set_forkserver_preload(["wildrobot_amp_ext.miner.pipeline", "wildrobot_amp_ext.miner.lifeline"])
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -343,13 +343,24 @@ def motion_files(path: str | Path) -> list[Path]:
     """The motion file itself, or every motion file under a folder (recursive, sorted)."""
     path = Path(path)
     if path.is_file():
-        return [path]
+        return [_utf8_name(path)]
     if path.is_dir():
         found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MOTION_SUFFIXES and not p.name.startswith("."))
+        found = [_utf8_name(p) for p in found]
         if not found:
             raise InputError(path, None, f"folder holds no motion files ({', '.join(MOTION_SUFFIXES)})", "point --input at GMR .pkl files")
         return found
     raise InputError(path, None, "no such file or folder", "check the --input path")
+
+
+def _utf8_name(path: Path) -> Path:
+    """Clip names come from file names and end up in datasets, reports and JSON: they must be text."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(path).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        raise InputError(shown, None, "the file name is not valid UTF-8", "rename the file") from None
+    return path
 
 
 def load_motions(paths: str | Path | Iterable[str | Path], robot: RobotSpec, source_robot: str | None = None, options: ReadOptions | None = None, show_progress: bool = True) -> list[MotionClip]:
