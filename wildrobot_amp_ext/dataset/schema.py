@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion
+from wildrobot_amp_ext.features import FEATURE_FORMAT, FeatureSpec, FeatureVersion, stack_history
 from wildrobot_amp_ext.motion.kinematics import ClipStates
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_npz_atomic
 from wildrobot_amp_ext.validation import LIMITS, NpzFile
@@ -129,9 +129,7 @@ class ReferenceDataset:
 
     def amp_observations(self, history: int) -> np.ndarray:
         """``history`` stacked frames per row (oldest first), repeating a clip's first frame before it."""
-        idx = np.arange(self.num_frames)
-        first = np.maximum.accumulate(np.where(self.clip_start, idx, 0))
-        return np.concatenate([self.features[np.maximum(idx - k, first)] for k in range(history - 1, -1, -1)], axis=1)
+        return stack_history(self.features, history, self.clip_start)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -150,6 +148,7 @@ def dataset_arrays(ds: ReferenceDataset) -> dict[str, np.ndarray]:
         "contact_point_names": _strings(ds.contact_point_names),
         "fps": np.array(float(ds.fps)),
         "feature_version": np.array(ds.feature_version),
+        "feature_format": np.array(FEATURE_FORMAT, dtype=np.int64),
         "feature_spec": np.array(json.dumps(ds.feature_spec.to_dict(), sort_keys=True)),
         "column_names": _strings(ds.column_names),
         "features": ds.features.astype(STORAGE_DTYPE),
