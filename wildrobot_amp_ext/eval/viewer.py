@@ -691,12 +691,11 @@ def build_parser():
 def _infer_robot(paths: Sequence[str]) -> str:
     for path in paths:
         if str(path).endswith(".npz") and Path(path).is_file():
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    if "robot" in data.files and str(data["robot"]):
-                        return str(data["robot"])
-            except (OSError, ValueError):
-                continue
+            from wildrobot_amp_ext.validation import NpzFile
+
+            with NpzFile(path) as data:  # checked reader: a bad file is refused in one line, not read blindly
+                if "robot" in data.files and data.text("robot"):
+                    return data.text("robot")
     return "wildrobot"
 
 
@@ -720,6 +719,11 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         raise InputError(None, "--out", "no display to open a window on", "pass --out video.mp4 (or .gif) to render offscreen")
     if args.out is not None and Path(args.out).suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(args.out, None, f"unsupported video type '{Path(args.out).suffix}'", "use .mp4 or .gif")
+    if args.out is not None:  # output problems (a folder, under a file, an input) before any rendering
+        from wildrobot_amp_ext.validation import check_outputs
+
+        checks_json = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
+        check_outputs({"--out": args.out, "--summary": checks_json}, inputs=args.motions)
     for name in ("fps", "speed", "width", "height", "max_lanes"):
         if getattr(args, name) <= 0:
             raise InputError(None, f"--{name.replace('_', '-')}", f"must be positive, got {getattr(args, name)}", None)
