@@ -25,6 +25,8 @@ import numpy as np
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.validation import NpzFile
+from wildrobot_amp_ext.validation import values as V
 
 DEFAULT_NPZ_FPS = 50.0
 
@@ -43,7 +45,7 @@ class MotionSet:
 def _scalar(data, key: str, default: float | None = None) -> float | None:
     if key not in data.files:
         return default
-    return float(np.asarray(data[key]).reshape(-1)[0])
+    return V.real_scalar(getattr(data, "path", None), key, data[key])
 
 
 def _column_order(path: Path, data, robot: RobotSpec, width: int) -> np.ndarray:
@@ -96,9 +98,9 @@ def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
     for key in ("root_pos", "root_quat", "joint_pos"):
         if key not in data.files:
             raise InputError(path, key, "missing: the viewer needs per-frame root_pos, root_quat (wxyz), joint_pos", "use a dataset built with raw states")
-    root_pos = np.asarray(data["root_pos"], dtype=np.float64)
-    root_quat = np.asarray(data["root_quat"], dtype=np.float64)
-    joint_pos = np.asarray(data["joint_pos"], dtype=np.float64)
+    root_pos = V.real_array(path, "root_pos", data["root_pos"])
+    root_quat = V.real_array(path, "root_quat", data["root_quat"])
+    joint_pos = V.real_array(path, "joint_pos", data["joint_pos"])
     n = root_pos.shape[0]
     if root_pos.shape != (n, 3) or root_quat.shape != (n, 4) or joint_pos.ndim != 2 or joint_pos.shape[0] != n:
         raise InputError(path, "root_pos", f"inconsistent shapes {root_pos.shape}, {root_quat.shape}, {joint_pos.shape}", "one row per frame")
@@ -120,11 +122,7 @@ def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
 def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
     from wildrobot_amp_ext.motion.io import load_motion
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(path, None, f"not a readable .npz ({err})", "pass a dataset, segments or rollout .npz") from None
-    with data:
+    with NpzFile(path, fix="pass a dataset, segments or rollout .npz") as data:  # members checked before they are read
         if "root_pos" in data.files and np.asarray(data["root_pos"]).ndim == 3:
             from wildrobot_amp_ext.eval.rollout import Rollout
 
@@ -156,8 +154,7 @@ def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = 
 
 
 def _check_clip(path: Path, clip: MotionClip) -> None:
-    if not clip.fps > 0:
-        raise InputError(path, "fps", f"must be positive, got {clip.fps}", None)
+    V.fps(path, clip.fps)
     for key in ("root_pos", "root_quat", "joint_pos"):
         if not np.isfinite(getattr(clip, key)).all():
             raise InputError(path, key, f"clip '{clip.name}' holds NaN/Inf", "fix or drop those frames")
