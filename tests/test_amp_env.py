@@ -90,17 +90,27 @@ def mujoco_kinematic_state(robot, states: dict[str, np.ndarray]) -> KinematicSta
             mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_SITE, int(site), res, 0)
             vel[i, k] = res[3:]
     return KinematicState.from_numpy(
-        root_pos_w=states["root_pos"], root_quat_w=states["root_quat"], root_lin_vel_w=states["root_lin_vel"],
-        root_ang_vel_w=states["root_ang_vel"], joint_pos=states["joint_pos"], joint_vel=states["joint_vel"],
-        contact_pos_w=pos, contact_vel_w=vel,
+        root_pos_w=states["root_pos"],
+        root_quat_w=states["root_quat"],
+        root_lin_vel_w=states["root_lin_vel"],
+        root_ang_vel_w=states["root_ang_vel"],
+        joint_pos=states["joint_pos"],
+        joint_vel=states["joint_vel"],
+        contact_pos_w=pos,
+        contact_vel_w=vel,
     )
 
 
 def write_reference_npz(path: Path, robot, spec: FeatureSpec) -> dict[str, np.ndarray]:
     states = reference_clip_states(robot)
-    features = compute_amp_features(mujoco_kinematic_state(robot, states), spec, torch.as_tensor(robot.default_joint_pos))
+    features = compute_amp_features(
+        mujoco_kinematic_state(robot, states), spec, torch.as_tensor(robot.default_joint_pos)
+    )
     # dataset/schema.py names: world-frame root velocities carry a _w suffix
-    arrays = {(f"{k}_w" if k.startswith("root") and k.endswith("_vel") else k): v.astype(np.float32) for k, v in states.items()}
+    arrays = {
+        (f"{k}_w" if k.startswith("root") and k.endswith("_vel") else k): v.astype(np.float32)
+        for k, v in states.items()
+    }
     arrays["features"] = features.numpy().astype(np.float32)
     arrays["motion_id"] = np.zeros(len(features), dtype=np.int64)
     arrays |= FeatureVersion.of(spec, robot).header()
@@ -178,7 +188,9 @@ def test_amp_obs_holds_terminal_frame_on_reset(amp_env):
         torch.testing.assert_close(amp_obs[ending, :frame], previous["amp"][ending, frame:])
         torch.testing.assert_close(amp_obs[ending, frame:], recorded["frame"][ending])
         joint_cols = slice(frame, frame + robot.num_joints)  # joint_pos term of the newest frame
-        torch.testing.assert_close(amp_obs[ending, joint_cols], recorded["joint_pos"][ending] - default, atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            amp_obs[ending, joint_cols], recorded["joint_pos"][ending] - default, atol=1e-5, rtol=0
+        )
         # ... which is not the reset state the observation now shows
         reset_frame = obs["amp"][ending, frame:]
         torch.testing.assert_close(obs["amp"][ending, :frame], reset_frame)
@@ -226,7 +238,9 @@ def test_replayed_reference_gives_reference_features(amp_env):
         got = env.amp_frame().double().cpu()
         expected = expected_all[rows]
         for term, sl in layout.items():
-            torch.testing.assert_close(got[:, sl], expected[:, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}")
+            torch.testing.assert_close(
+                got[:, sl], expected[:, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}"
+            )
         # the observation group stacks the same frame after a reset of its history
         env.observation_manager.reset()
         stacked = env.observation_manager.compute_group("amp", update_history=True).double().cpu()
@@ -234,7 +248,11 @@ def test_replayed_reference_gives_reference_features(amp_env):
         full = compute_amp_features(env.amp_kinematic_state(), full_spec, default.to(env.device))
         for term, sl in full_spec.layout(robot).items():
             torch.testing.assert_close(
-                full.double().cpu()[:, sl], expected_full[rows, sl], atol=FEATURE_ATOL, rtol=0, msg=lambda m, t=term: f"{t}: {m}"
+                full.double().cpu()[:, sl],
+                expected_full[rows, sl],
+                atol=FEATURE_ATOL,
+                rtol=0,
+                msg=lambda m, t=term: f"{t}: {m}",
             )
         checked += env.num_envs
     assert checked >= 32
@@ -248,8 +266,11 @@ def test_replayed_reference_gives_reference_features(amp_env):
 def test_dataset_overrides_reach_the_config(tmp_path):
     from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
 
-    cfg = load_env_cfg(TASK, num_envs=3, overrides=[f"env.amp.dataset={tmp_path / 'r.npz'}",
-                                                    "env.events.reference_state_init.params.fraction=1.0"])
+    cfg = load_env_cfg(
+        TASK,
+        num_envs=3,
+        overrides=[f"env.amp.dataset={tmp_path / 'r.npz'}", "env.events.reference_state_init.params.fraction=1.0"],
+    )
     assert cfg.scene.num_envs == 3 and cfg.amp.dataset == str(tmp_path / "r.npz")
     assert cfg.events.reference_state_init.params["fraction"] == 1.0
 

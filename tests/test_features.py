@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from wildrobot_amp_ext.dataset import build_dataset
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import (
     ALL_TERMS,
     ContactRule,
@@ -18,7 +19,6 @@ from wildrobot_amp_ext.features import (
     history_index,
     stack_history,
 )
-from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.synthetic import synthetic_walk
 from wildrobot_amp_ext.robots import load_robot
@@ -49,7 +49,9 @@ def _random_state(robot, n=64, seed=0) -> dict[str, np.ndarray]:
 
 
 def _features(state: dict, spec: FeatureSpec, robot) -> np.ndarray:
-    return compute_amp_features(KinematicState.from_numpy(**state), spec, torch.as_tensor(robot.default_joint_pos)).numpy()
+    return compute_amp_features(
+        KinematicState.from_numpy(**state), spec, torch.as_tensor(robot.default_joint_pos)
+    ).numpy()
 
 
 def test_features_do_not_depend_on_heading_or_horizontal_position(robot):
@@ -82,7 +84,9 @@ def test_direction_mode_threshold_and_clip_mode(robot):
     s["root_quat_w"] = np.tile([1.0, 0, 0, 0], (4, 1))
     s["root_lin_vel_w"] = np.array([[0.05, 0, 0], [0.0, 0.1, 0], [3.0, 0, 4.0], [-2.0, 0.5, 0.0]])
     direction = _features(s, FeatureSpec(terms=("root_lin_vel",), lin_vel_zero_threshold=0.1), robot)
-    np.testing.assert_allclose(direction, [[0, 0, 0], [0, 1, 0], [0.6, 0, 0.8], np.array([-2.0, 0.5, 0]) / np.hypot(2.0, 0.5)], atol=1e-12)
+    np.testing.assert_allclose(
+        direction, [[0, 0, 0], [0, 1, 0], [0.6, 0, 0.8], np.array([-2.0, 0.5, 0]) / np.hypot(2.0, 0.5)], atol=1e-12
+    )
     clipped = _features(s, FeatureSpec(terms=("root_lin_vel",), root_lin_vel_mode="clip", lin_vel_clip=1.5), robot)
     np.testing.assert_allclose(clipped, [[0.05, 0, 0], [0, 0.1, 0], [1.5, 0, 1.5], [-1.5, 0.5, 0]], atol=1e-12)
     raw = _features(s, FeatureSpec(terms=("root_lin_vel",), root_lin_vel_mode="raw"), robot)
@@ -117,10 +121,13 @@ def test_layout_column_names_and_masks(robot):
     names = spec.column_names(robot)
     assert len(names) == spec.frame_dim(robot) == 2 * robot.num_joints + 1
     layout = spec.layout(robot)
-    assert names[layout["root_height"]] == ["root_height"] and names[layout["joint_vel"]][0] == f"joint_vel/{robot.joint_names[0]}"
+    assert (
+        names[layout["root_height"]] == ["root_height"]
+        and names[layout["joint_vel"]][0] == f"joint_vel/{robot.joint_names[0]}"
+    )
     mask = spec.term_mask(robot, ["joint_pos"])
     assert mask.shape == (spec.obs_dim(robot),) and mask.sum() == 3 * robot.num_joints
-    assert FeatureSpec().frame_dim(robot) == 29  # seed 000: 9 + 9 + 3 + 3 + 1 + 4
+    assert FeatureSpec().frame_dim(robot) == 29  # WildRobot: 9 + 9 + 3 + 3 + 1 + 4
     with pytest.raises(ValueError):
         FeatureSpec(terms=("joint_pos", "foot_pressure"))
 
@@ -152,7 +159,14 @@ def test_stack_history_repeats_a_clips_first_frame_like_the_dataset():
 
 def test_dataset_history_matches_stack_history(robot):
     walk = synthetic_walk(robot, 1.0, 50.0)
-    ds = build_dataset([walk, walk.__class__("b", 50.0, walk.root_pos[:20], walk.root_quat[:20], walk.joint_names, walk.joint_pos[:20])], robot, FeatureSpec(history=4))
+    ds = build_dataset(
+        [
+            walk,
+            walk.__class__("b", 50.0, walk.root_pos[:20], walk.root_quat[:20], walk.joint_names, walk.joint_pos[:20]),
+        ],
+        robot,
+        FeatureSpec(history=4),
+    )
     ref = stack_history(torch.as_tensor(ds.features), 4, torch.as_tensor(ds.clip_start)).numpy()
     np.testing.assert_array_equal(ds.amp_observations(4), ref)
 
@@ -161,7 +175,9 @@ def test_stack_history_numpy_and_torch_agree_and_full_mask():
     frames = np.arange(20, dtype=np.float64).reshape(10, 2)
     start = np.zeros(10, dtype=bool)
     start[[0, 4]] = True
-    np.testing.assert_array_equal(stack_history(frames, 3, start), stack_history(torch.as_tensor(frames), 3, start).numpy())
+    np.testing.assert_array_equal(
+        stack_history(frames, 3, start), stack_history(torch.as_tensor(frames), 3, start).numpy()
+    )
     _, full = history_index(start, 10, 3)
     assert full.tolist() == [False, False, True, True, False, False, True, True, True, True]
 

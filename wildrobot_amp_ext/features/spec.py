@@ -94,8 +94,12 @@ class FeatureSpec:
     @staticmethod
     def term_dims(num_joints: int, num_points: int) -> dict[str, int]:
         dims = {"joint_pos": num_joints, "joint_vel": num_joints, "root_lin_vel": 3, "root_ang_vel": 3}
-        return dims | {"root_height": 1, "foot_contacts": num_points, "foot_height": num_points,
-                       "foot_z_velocity": num_points}
+        return dims | {
+            "root_height": 1,
+            "foot_contacts": num_points,
+            "foot_height": num_points,
+            "foot_z_velocity": num_points,
+        }
 
     @staticmethod
     def term_dim(term: str, robot: RobotSpec) -> int:
@@ -158,8 +162,12 @@ class FeatureSpec:
     def from_dict(cls, d: Mapping[str, Any], file: str | Path | None = None, path: str = "feature_spec") -> FeatureSpec:
         """Strict: an unknown key fails naming the closest valid key; a bad value fails naming its field."""
         if not isinstance(d, Mapping):
-            raise InputError(file, path, f"expected a mapping of FeatureSpec fields, got {type(d).__name__}",
-                             "store FeatureSpec.to_dict()")
+            raise InputError(
+                file,
+                path,
+                f"expected a mapping of FeatureSpec fields, got {type(d).__name__}",
+                "store FeatureSpec.to_dict()",
+            )
         for key in d:
             if key not in cls.keys():
                 raise unknown_key_error(file, path, str(key), cls.keys())
@@ -212,12 +220,17 @@ class FeatureVersion:
 
     def conflicts(self, other: FeatureVersion, ignore: tuple[str, ...] = ("history",)) -> list[str]:
         """``"field: mine != other's"`` for every field that differs (``ignore``: FeatureSpec fields to skip)."""
-        out = [f"{name}: {getattr(self, name)!r} != {getattr(other, name)!r}"
-               for name in ("format", "robot", "num_contact_points") if getattr(self, name) != getattr(other, name)]
+        out = [
+            f"{name}: {getattr(self, name)!r} != {getattr(other, name)!r}"
+            for name in ("format", "robot", "num_contact_points")
+            if getattr(self, name) != getattr(other, name)
+        ]
         if self.joint_names != other.joint_names:
             out.append("joint_names: the joint order differs")
         mine, theirs = self.spec.to_dict(), other.spec.to_dict()
-        out += [f"feature_spec.{k}: {mine[k]!r} != {theirs[k]!r}" for k in mine if k not in ignore and mine[k] != theirs[k]]
+        out += [
+            f"feature_spec.{k}: {mine[k]!r} != {theirs[k]!r}" for k in mine if k not in ignore and mine[k] != theirs[k]
+        ]
         return out
 
     # --- the dataset header ---------------------------------------------------------------------------------
@@ -259,6 +272,10 @@ class FeatureVersion:
         version = cls(fmt, str(np.asarray(data["robot"])), joints, points, spec)
         if "feature_version" in keys and str(np.asarray(data["feature_version"])) != version.tag:
             stored = str(np.asarray(data["feature_version"]))
-            raise InputError(file, "feature_version", f"tag '{stored}' does not match the stored header "
-                             f"(recomputed '{version.tag}')", fix)
+            raise InputError(
+                file,
+                "feature_version",
+                f"tag '{stored}' does not match the stored header (recomputed '{version.tag}')",
+                fix,
+            )
         return version

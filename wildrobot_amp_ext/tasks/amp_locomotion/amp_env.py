@@ -55,7 +55,9 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         self._amp_term = getattr(self.observation_manager.cfg, AMP_GROUP).features.func
         if not isinstance(self._amp_term, amp_features):
             raise RuntimeError("the 'amp' observation group's 'features' term must be mdp.amp_features")
-        self.amp_observation_space = gym.spaces.Box(low=-np.inf, high=np.inf, shape=(self.amp_obs_dim,), dtype=np.float32)
+        self.amp_observation_space = gym.spaces.Box(
+            low=-np.inf, high=np.inf, shape=(self.amp_obs_dim,), dtype=np.float32
+        )
         self._amp_terminal_obs = torch.zeros(self.num_envs, self.amp_obs_dim, device=self.device)
         self._amp_reset_mask = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
 
@@ -110,7 +112,9 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
 
         amp = self.cfg.amp
         if not amp.dataset:
-            raise InputError(None, "env.amp.dataset", "no reference dataset configured", "pass a wildrobot-convert .npz")
+            raise InputError(
+                None, "env.amp.dataset", "no reference dataset configured", "pass a wildrobot-convert .npz"
+            )
         if amp.check_feature_version:
             self._check_dataset_features(amp.dataset)
         return ReferenceMotionSampler.from_npz(
@@ -126,12 +130,20 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         """A dataset swapped in after creation must hold the features this env computes (any history)."""
         stored = dataset_feature_header(dataset)
         if stored is None:
-            raise InputError(dataset, "feature_spec", "the dataset does not declare its features",
-                             "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false")
+            raise InputError(
+                dataset,
+                "feature_spec",
+                "the dataset does not declare its features",
+                "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false",
+            )
         clash = FeatureVersion.of(self.amp_feature_spec, self.robot).conflicts(stored)
         if clash:
-            raise InputError(dataset, "feature_version", f"dataset features differ from the env's ({clash[0]})",
-                             "rebuild the dataset with the env's FeatureSpec, or create the env with this dataset")
+            raise InputError(
+                dataset,
+                "feature_version",
+                f"dataset features differ from the env's ({clash[0]})",
+                "rebuild the dataset with the env's FeatureSpec, or create the env with this dataset",
+            )
 
     def collect_reference_motions(self, num_samples: int) -> torch.Tensor:
         """(num_samples, amp_obs_dim) reference AMP observations on the env device."""

@@ -78,16 +78,24 @@ def resolve_feature_spec(amp_cfg, robot: RobotSpec, dataset: str | Path | None =
     header = dataset_feature_header(dataset) if dataset else None
     if header is None:
         if dataset and amp_cfg.check_feature_version:
-            raise InputError(dataset, "feature_spec", "the dataset does not declare its features",
-                             "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false")
+            raise InputError(
+                dataset,
+                "feature_spec",
+                "the dataset does not declare its features",
+                "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false",
+            )
         return spec
     mine = FeatureVersion.of(spec, robot)
     clash = [c for c in mine.conflicts(header) if not c.startswith("feature_spec.")]
     clash += [c for c in mine.conflicts(header) if c.split(":")[0].removeprefix("feature_spec.") in user]
     if clash and amp_cfg.check_feature_version:
-        raise InputError(dataset, "feature_spec", f"the env asks for {clash[0]} (env != dataset)",
-                         "drop the env.amp.feature_spec override (the env adopts the dataset's) or rebuild the "
-                         "dataset with wildrobot-convert using that setting")
+        raise InputError(
+            dataset,
+            "feature_spec",
+            f"the env asks for {clash[0]} (env != dataset)",
+            "drop the env.amp.feature_spec override (the env adopts the dataset's) or rebuild the "
+            "dataset with wildrobot-convert using that setting",
+        )
     adopted = header.spec.to_dict() | {k: v for k, v in spec.to_dict().items() if k in user}
     return FeatureSpec.from_dict(adopted)
 
@@ -100,7 +108,9 @@ class RobotKinematics:
         self.robot = robot
         joint_ids, joint_names = self.asset.find_joints(list(robot.joint_names), preserve_order=True)
         if list(joint_names) != list(robot.joint_names):
-            raise RuntimeError(f"articulation joints {joint_names} do not resolve to RobotSpec order {robot.joint_names}")
+            raise RuntimeError(
+                f"articulation joints {joint_names} do not resolve to RobotSpec order {robot.joint_names}"
+            )
         self.joint_ids = torch.as_tensor(joint_ids, device=env.device, dtype=torch.long)
         foot_bodies = [f.body for f in robot.feet]
         body_ids, _ = self.asset.find_bodies(foot_bodies, preserve_order=True)
@@ -189,13 +199,20 @@ class ReferenceStates:
         missing = [STATE_KEY_NAMES[k][0] for k, name in found.items() if name is None]
         if missing:
             raise InputError(
-                path, missing[0], f"missing raw state arrays {missing} needed for reference state init",
+                path,
+                missing[0],
+                f"missing raw state arrays {missing} needed for reference state init",
                 "rebuild the dataset with convert_dataset, or set env.amp.rsi_fraction=0",
             )
         if "joint_names" in data.files:
             names = [str(n) for n in data["joint_names"].tolist()]
             if names != list(robot.joint_names):
-                raise InputError(path, "joint_names", f"joint order {names} differs from {robot.name}'s RobotSpec", "convert for this robot")
+                raise InputError(
+                    path,
+                    "joint_names",
+                    f"joint order {names} differs from {robot.name}'s RobotSpec",
+                    "convert for this robot",
+                )
         arrays = {k: np.asarray(data[name], dtype=np.float32) for k, name in found.items()}
         n = arrays["root_pos"].shape[0]
         expected = {"root_pos": 3, "root_quat": 4, "root_lin_vel": 3, "root_ang_vel": 3}
@@ -208,8 +225,13 @@ class ReferenceStates:
         return cls(**{k: torch.as_tensor(v, device=device) for k, v in arrays.items()})
 
 
-def write_kinematic_state(env: ManagerBasedEnv, env_ids: torch.Tensor, state: KinematicState, joint_ids: torch.Tensor,
-                          asset_name: str = "robot") -> None:
+def write_kinematic_state(
+    env: ManagerBasedEnv,
+    env_ids: torch.Tensor,
+    state: KinematicState,
+    joint_ids: torch.Tensor,
+    asset_name: str = "robot",
+) -> None:
     """Teleport robots to a world-frame kinematic state (replay, tests). Quaternion in ``state`` is wxyz."""
     asset: Articulation = env.scene[asset_name]
     pose = torch.cat([state.root_pos_w, convert_quat(state.root_quat_w, to="xyzw")], dim=-1).float()

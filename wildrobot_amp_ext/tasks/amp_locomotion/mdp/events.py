@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 class reset_from_reference(ManagerTermBase):
     """Reference state initialisation: a ``fraction`` of the resetting envs start in a random reference frame
     (root height/orientation, root and joint velocities, joint positions), placed at their env origin with an
-    optional random heading. No-op while ``env.cfg.amp.dataset`` is unset or ``fraction`` is 0; the dataset is (re)read when that path changes. Runs after the
-    default reset events (declare it last) so it overwrites their state for the chosen envs."""
+    optional random heading. No-op while ``env.cfg.amp.dataset`` is unset or ``fraction`` is 0; the dataset is
+    (re)read when that path changes. Runs after the default reset events (declare it last) so it overwrites their
+    state for the chosen envs."""
 
     def __init__(self, cfg: EventTermCfg, env: ManagerBasedEnv):
         super().__init__(cfg, env)
@@ -70,7 +71,12 @@ class reset_from_reference(ManagerTermBase):
         return True
 
     def write_frames(
-        self, env: ManagerBasedEnv, env_ids: torch.Tensor, frames: torch.Tensor, random_heading: bool, height_offset: float
+        self,
+        env: ManagerBasedEnv,
+        env_ids: torch.Tensor,
+        frames: torch.Tensor,
+        random_heading: bool,
+        height_offset: float,
     ) -> None:
         s = self.states
         n = env_ids.numel()
@@ -87,5 +93,9 @@ class reset_from_reference(ManagerTermBase):
         pos[:, 2] += s.root_pos[frames, 2] + height_offset
         self.asset.write_root_link_pose_to_sim_index(root_pose=torch.cat([pos, quat_xyzw], dim=-1), env_ids=env_ids)
         self.asset.write_root_link_velocity_to_sim_index(root_velocity=torch.cat([lin, ang], dim=-1), env_ids=env_ids)
-        self.asset.write_joint_position_to_sim_index(position=s.joint_pos[frames], joint_ids=self.joint_ids, env_ids=env_ids)
-        self.asset.write_joint_velocity_to_sim_index(velocity=s.joint_vel[frames], joint_ids=self.joint_ids, env_ids=env_ids)
+        self.asset.write_joint_position_to_sim_index(
+            position=s.joint_pos[frames], joint_ids=self.joint_ids, env_ids=env_ids
+        )
+        self.asset.write_joint_velocity_to_sim_index(
+            velocity=s.joint_vel[frames], joint_ids=self.joint_ids, env_ids=env_ids
+        )

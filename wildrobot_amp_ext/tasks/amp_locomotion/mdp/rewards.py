@@ -51,7 +51,9 @@ def track_ang_vel_z_world_exp(
 ) -> torch.Tensor:
     """exp(-(w_cmd - w_z)^2 / std^2), yaw rate in the world frame."""
     asset: Articulation = env.scene[asset_cfg.name]
-    error = torch.square(env.command_manager.get_command(command_name)[:, 2] - asset.data.root_link_ang_vel_w.torch[:, 2])
+    error = torch.square(
+        env.command_manager.get_command(command_name)[:, 2] - asset.data.root_link_ang_vel_w.torch[:, 2]
+    )
     return torch.exp(-error / std**2)
 
 
