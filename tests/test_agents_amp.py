@@ -22,7 +22,14 @@ def make_runner(tmp_path, timesteps, cfg=None, name="run", env=None, dataset=Tru
     path = None
     if dataset:
         path = env.write_reference_npz(tmp_path / "ref.npz", segment_frames=50, scores=None)
-    return build_amp_runner(env, cfg or tiny_agent_cfg(), dataset=path, experiment_directory=tmp_path / "logs", experiment_name=name, timesteps=timesteps)
+    return build_amp_runner(
+        env,
+        cfg or tiny_agent_cfg(),
+        dataset=path,
+        experiment_directory=tmp_path / "logs",
+        experiment_name=name,
+        timesteps=timesteps,
+    )
 
 
 def params(model):
@@ -194,3 +201,74 @@ def test_resume_is_bit_exact_with_buffers_and_env_state(tmp_path):
     a, b = straight.agent.diagnostics_history[-1], resumed.agent.diagnostics_history[-1]
     for key in ("timestep", "update", "discriminator_loss", "auc", "style_reward_var", "style_weight_fraction"):
         assert a[key] == b[key], key
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the gate's figures are held out, the reward mix has one unit, short runs reach TensorBoard
+# ----------------------------------------------------------------------------------------------------------------
+def test_gate_auc_is_measured_before_the_discriminator_trains_on_the_rollout(tmp_path):
+    run = make_runner(tmp_path, timesteps=32)
+    agent = run.agent
+    at_update, at_diagnostics = [], []
+    update, diagnostics = agent.update, agent._discriminator_diagnostics
+
+    def spy_update(**kwargs):
+        at_update.append(params(agent.discriminator))
+        update(**kwargs)
+
+    def spy_diagnostics(amp_observations):
+        rows = amp_observations.reshape(-1, amp_observations.shape[-1])
+        replay = agent.reply_buffer.tensors["observations"].reshape(-1, rows.shape[-1])
+        in_replay = bool((replay[:, None, :] == rows[None, :4, :]).all(dim=-1).any())
+        at_diagnostics.append((params(agent.discriminator), in_replay))
+        return diagnostics(amp_observations)
+
+    agent.update, agent._discriminator_diagnostics = spy_update, spy_diagnostics
+    run.train()
+    assert len(at_update) == len(at_diagnostics) == 4
+    for before, (seen, in_replay) in zip(at_update, at_diagnostics):
+        assert same(before, seen), "diagnostics ran after the discriminator trained on the rollout"
+        assert not in_replay, "the rollout was already in the replay buffer"
+    history = agent.diagnostics_history
+    assert all(0.0 <= r["auc"] <= 1.0 and 0.0 <= r["auc_train"] <= 1.0 for r in history)
+    assert history[0]["auc"] != history[0]["auc_train"]  # two measurements, not one logged twice
+
+
+def test_task_and_style_rewards_are_mixed_in_the_env_per_step_unit(tmp_path, monkeypatch):
+    import wildrobot_amp_ext.agents.amp as amp_module
+
+    mixed = []
+    gae = amp_module.compute_gae
+    monkeypatch.setattr(amp_module, "compute_gae", lambda **kw: mixed.append(kw["rewards"].clone()) or gae(**kw))
+    cfg = tiny_agent_cfg(task_reward_scale=0.9, style_reward_scale=0.1)
+    cfg["agent"]["amp_extras"]["style_ramp"].update({"ramp_start": 0, "ramp_end": 16, "auc_min": 0.0, "auc_max": 1.0})
+    run = make_runner(tmp_path, timesteps=32, cfg=cfg)
+    run.train()
+    dt = run.env.unwrapped.step_dt
+    fraction_before = 0.05
+    for record, rewards in zip(run.agent.diagnostics_history, mixed):
+        # the style reward gets the env's step_dt, like every Isaac Lab reward term: 0.9 / 0.1 is what PPO sees
+        expected_style = 0.1 * fraction_before * dt * record["style_reward_mean"]
+        assert record["style_reward_per_step"] == pytest.approx(expected_style, rel=1e-4)
+        assert float(rewards.mean()) == pytest.approx(record["task_reward_per_step"] + expected_style, rel=1e-4)
+        fraction_before = record["style_weight_fraction"]
+    task = run.agent.diagnostics_history[-1]["task_reward_per_step"]
+    assert 0 < task < 0.9 * dt * 1.01  # the toy task reward is at most 1 per second, in step_dt units
+
+
+def test_auto_write_interval_run_of_three_updates_writes_every_update_to_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = tiny_agent_cfg()
+    cfg["agent"]["experiment"]["write_interval"] = "auto"
+    run = make_runner(tmp_path, timesteps=3 * 8, cfg=cfg)
+    run.train()
+    events = EventAccumulator(str(run.experiment_dir))
+    events.Reload()
+    for tag in (
+        "Discriminator / AUC (held out)",
+        "Reward / Style per step (scaled, what PPO sees)",
+        "Style / Gate open",
+    ):
+        assert len(events.Scalars(tag)) == 3, tag
+    assert (run.experiment_dir / "diagnostics.jsonl").read_text().count("\n") == 3

@@ -26,7 +26,11 @@ def make_dataset(path, segment_lengths, motion_of_segment, scores, feature_dim=3
         seg_id.append(np.full(length, s))
         motion.append(np.full(length, f"clip{m}"))
         start += length
-    arrays = dict(features=np.concatenate(frames).astype(np.float32), motion_id=np.concatenate(motion), segment_id=np.concatenate(seg_id))
+    arrays = dict(
+        features=np.concatenate(frames).astype(np.float32),
+        motion_id=np.concatenate(motion),
+        segment_id=np.concatenate(seg_id),
+    )
     if scores is not None:
         arrays["segment_scores"] = np.asarray(scores, dtype=np.float64)
     arrays.update(extra)
@@ -158,7 +162,18 @@ def test_pairs_honour_transition_valid_and_other_histories_stack_features(tmp_pa
     assert not np.isin(sampler.sample(2000)[:, 0].numpy(), [5, 9]).any()
     # a 3-frame env history cannot use the pairs: rows are stacked from features inside each clip
     three = load_reference_npz(tmp_path / "c.npz", obs_dim=6)
-    assert three.history == 3 and three.valid.tolist() == [False, False, True, True, True, True, False, False, True, True]
+    assert three.history == 3 and three.valid.tolist() == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
     assert three.obs[9].tolist() == [7, 7, 8, 8, 9, 9]
 
 
@@ -170,7 +185,9 @@ def test_layout_from_column_names_tiles_history(tmp_path):
     assert layout["foot_contacts"].tolist() == [3, 4, 8, 9]
     frames = np.random.default_rng(0).normal(size=(20, 5)).astype(np.float32)
     np.savez(tmp_path / "n.npz", features=frames, column_names=np.asarray(names))
-    assert {k: v.tolist() for k, v in load_reference_npz(tmp_path / "n.npz", obs_dim=10).layout.items()} == {k: v.tolist() for k, v in layout.items()}
+    assert {k: v.tolist() for k, v in load_reference_npz(tmp_path / "n.npz", obs_dim=10).layout.items()} == {
+        k: v.tolist() for k, v in layout.items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -209,3 +226,19 @@ def test_sampler_device_and_dtype(tmp_path):
     out = sampler(100)
     assert out.dtype == torch.float32 and out.device.type == "cpu" and out.shape == (100, 6)
     assert isinstance(sampler.table, ReferenceTable) and sampler.num_motions == 3
+
+
+def test_dataset_at_another_frame_rate_than_the_env_is_refused_naming_the_fix(tmp_path):
+    from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler, check_dataset_frame_rate
+
+    frames = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    path = tmp_path / "ref.npz"
+    np.savez(path, features=frames, motion_id=np.zeros(40, np.int64), fps=np.asarray(30.0))
+    with pytest.raises(InputError) as err:
+        ReferenceMotionSampler.from_npz(path, obs_dim=6, frame_rate=50.0)
+    line = str(err.value)
+    assert "\n" not in line and "30 fps" in line and "50 Hz" in line and "--target-fps 50" in line
+    with pytest.raises(InputError, match="--target-fps 50"):
+        check_dataset_frame_rate(path, 50.0)
+    check_dataset_frame_rate(path, 30.0)  # the same rate passes
+    assert ReferenceMotionSampler.from_npz(path, obs_dim=6, frame_rate=30.0).table.fps == 30.0

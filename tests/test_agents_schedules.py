@@ -11,7 +11,9 @@ from wildrobot_amp_ext.agents.toy_env import toy_layout
 
 
 def expected_fraction(t, cfg):
-    return cfg.initial_fraction + (1 - cfg.initial_fraction) * np.clip((t - cfg.ramp_start) / (cfg.ramp_end - cfg.ramp_start), 0, 1)
+    return cfg.initial_fraction + (1 - cfg.initial_fraction) * np.clip(
+        (t - cfg.ramp_start) / (cfg.ramp_end - cfg.ramp_start), 0, 1
+    )
 
 
 def run_ramp(ramp, until, step, auc_at):
@@ -72,7 +74,9 @@ def test_disabled_ramp_is_full_weight_and_state_round_trips():
 
 
 # ----------------------------------------------------------------------------------------------------------------
-LAYOUT = toy_layout(num_joints=4, history=2)  # joint_pos 4, joint_vel 4, root_lin_vel 3, root_ang_vel 3, root_height 1, foot_contacts 4
+LAYOUT = toy_layout(
+    num_joints=4, history=2
+)  # joint_pos 4, joint_vel 4, root_lin_vel 3, root_ang_vel 3, root_height 1, foot_contacts 4
 OBS_DIM = 2 * 19
 
 
@@ -80,8 +84,19 @@ def stages_cfg(**height_triggers):
     return FeatureStagesCfg(
         stages=[
             FeatureStageCfg(name="stage0", terms=["joint_pos", "joint_vel", "root_lin_vel", "root_ang_vel"]),
-            FeatureStageCfg(name="height", add=["root_height"], min_step=50_000, **({"max_fall_rate": 0.2, "hold_updates": 3} | height_triggers)),
-            FeatureStageCfg(name="contacts", add=["foot_contacts", "foot_height"], min_step=100_000, max_fall_rate=0.2, hold_updates=1),
+            FeatureStageCfg(
+                name="height",
+                add=["root_height"],
+                min_step=50_000,
+                **({"max_fall_rate": 0.2, "hold_updates": 3} | height_triggers),
+            ),
+            FeatureStageCfg(
+                name="contacts",
+                add=["foot_contacts", "foot_height"],
+                min_step=100_000,
+                max_fall_rate=0.2,
+                hold_updates=1,
+            ),
         ]
     )
 
@@ -114,7 +129,11 @@ def test_stage_needs_min_step_and_triggers_held_for_hold_updates():
 
 
 def test_auc_and_episode_length_triggers():
-    s = FeatureStageSchedule(stages_cfg(max_fall_rate=None, min_episode_length=200.0, auc_min=0.6, auc_max=0.85, hold_updates=1), LAYOUT, OBS_DIM)
+    s = FeatureStageSchedule(
+        stages_cfg(max_fall_rate=None, min_episode_length=200.0, auc_min=0.6, auc_max=0.85, hold_updates=1),
+        LAYOUT,
+        OBS_DIM,
+    )
     assert not s.update(60_000, {"episode_length_mean": 250.0, "auc": 0.95})
     assert not s.update(61_000, {"episode_length_mean": 150.0, "auc": 0.7})
     assert s.update(62_000, {"episode_length_mean": 250.0, "auc": 0.7})
@@ -128,3 +147,17 @@ def test_stage_state_round_trips_and_no_layout_means_no_mask():
     assert b.stage == 1 and bool((b.mask == a.mask).all())
     none = FeatureStageSchedule(stages_cfg(), None, OBS_DIM)
     assert not none.active and none.mask.sum().item() == OBS_DIM and not none.update(10**6, {"fall_rate": 0.0})
+
+
+def test_a_long_hold_warns_with_the_reason_and_the_remedy_and_an_open_gate_clears_it(caplog):
+    ramp = StyleWeightRamp(StyleRampCfg(ramp_start=0, warn_after_updates=3))
+    with caplog.at_level("WARNING"):
+        for t in range(100, 600, 100):
+            ramp.update(t, 0.97)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "held for 3 updates" in warnings[0], warnings
+    assert "auc_max" in warnings[0] and "gradient penalty" in warnings[0]  # names the remedy
+    assert ramp.held_updates == 5 and not ramp.gate_open
+    ramp.update(700, 0.7)
+    assert ramp.held_updates == 0 and ramp.gate_open and ramp.hold_reason == ""
+    assert "auc_min" in ramp.closed_because(0.52) and ramp.closed_because(0.7) == ""

@@ -39,6 +39,7 @@ from wildrobot_amp_ext.agents.diagnostics import (
     ablation_by_term,
     discriminator_stats,
     grad_x_input_by_term,
+    rank_auc,
     reward_stats,
     style_reward_from_logits,
 )
@@ -65,11 +66,15 @@ class WildRobotAMP(AMP):
         extras: AmpExtrasCfg | None = None,
         feature_layout: dict | None = None,
         reference_sampler: Any | None = None,
+        reward_dt: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.extras = extras or AmpExtrasCfg()
         self.reference_sampler = reference_sampler
+        # Isaac Lab's reward manager returns sum_i w_i r_i * step_dt: the style reward gets the same step_dt, so
+        # task_reward_scale / style_reward_scale is the ratio of the two per-step rewards PPO sees
+        self.reward_dt = float(reward_dt)
         self.amp_obs_dim = space_dim(self.amp_observation_space)
         layout = normalise_layout(feature_layout, self.amp_obs_dim) if feature_layout else None
         self.style_ramp = StyleWeightRamp(self.extras.style_ramp)
@@ -101,11 +106,20 @@ class WildRobotAMP(AMP):
     # set-up
     # ------------------------------------------------------------------------------------------------------------
     def init(self, *, trainer_cfg: Any | None = None) -> None:
+        if self.write_interval == "auto":
+            # skrl's auto (timesteps / 100) is 0 below 100 timesteps: write at least once per update, ~100 points
+            timesteps = int(getattr(trainer_cfg, "timesteps", None) or (trainer_cfg or {}).get("timesteps", 0))
+            self.write_interval = self.cfg.rollouts * max(1, round(timesteps / 100 / self.cfg.rollouts))
         super().init(trainer_cfg=trainer_cfg)
         rollouts = self.cfg.rollouts
         if self.checkpoint_interval > 0 and self.checkpoint_interval % rollouts:
             aligned = math.ceil(self.checkpoint_interval / rollouts) * rollouts
-            log.info("checkpoint interval %d -> %d (a multiple of rollouts=%d: checkpoints fall right after an update)", self.checkpoint_interval, aligned, rollouts)
+            log.info(
+                "checkpoint interval %d -> %d (a multiple of rollouts=%d: checkpoints fall right after an update)",
+                self.checkpoint_interval,
+                aligned,
+                rollouts,
+            )
             self.checkpoint_interval = aligned
         if self.extras.diagnostics.jsonl and self._is_rank0 and self.write_interval > 0:
             self._jsonl_path = Path(self.experiment_dir) / "diagnostics.jsonl"
@@ -144,7 +158,9 @@ class WildRobotAMP(AMP):
         std = self.extras.discriminator_input_noise_std
         return z + std * torch.randn_like(z) if std > 0 else z
 
-    def record_transition(self, *, infos: Any, terminated: torch.Tensor, truncated: torch.Tensor, **kwargs: Any) -> None:
+    def record_transition(
+        self, *, infos: Any, terminated: torch.Tensor, truncated: torch.Tensor, **kwargs: Any
+    ) -> None:
         if self.training:
             amp = infos["amp_obs"]
             if self.extras.nan_guard.enabled:
@@ -168,11 +184,20 @@ class WildRobotAMP(AMP):
         self._episode_stats.zero_()
         if finished == 0:
             return {"episode_length_mean": None, "fall_rate": None, "episodes_finished": 0}
-        return {"episode_length_mean": length_sum / finished, "fall_rate": fell / finished, "episodes_finished": int(finished)}
+        return {
+            "episode_length_mean": length_sum / finished,
+            "fall_rate": fell / finished,
+            "episodes_finished": int(finished),
+        }
 
     def post_interaction(self, *, timestep: int, timesteps: int) -> None:
         self.timestep = timestep + 1
         super().post_interaction(timestep=timestep, timesteps=timesteps)
+        # skrl writes at timesteps that are multiples of write_interval, i.e. one step after an update: the last
+        # update of a run would never reach TensorBoard (a 3-update run would show 2); flush it at the end
+        if self.write_interval > 0 and self.tracking_data and timestep + 1 >= timesteps:
+            self.write_tracking_data(timestep=timestep + 1, timesteps=timesteps)
+            self.writer.flush()
 
     # ------------------------------------------------------------------------------------------------------------
     # distributed helpers
@@ -204,6 +229,10 @@ class WildRobotAMP(AMP):
 
         rewards = self.memory.get_tensor_by_name("rewards")
         amp_observations = self.memory.get_tensor_by_name("amp_observations")
+        # held-out figures: the discriminator has not trained on this rollout yet (it joins the replay buffer after
+        # the update) nor on this fresh reference draw; they drive the style ramp and the micro-train gate
+        diagnose = self.update_count % self.extras.diagnostics.interval == 0
+        heldout = self._discriminator_diagnostics(amp_observations) if diagnose else {}
 
         # style reward under the current discriminator: no noise, current feature mask
         with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
@@ -212,7 +241,11 @@ class WildRobotAMP(AMP):
         finite_style = torch.isfinite(style_reward)
         style_reward = torch.where(finite_style, style_reward, torch.zeros_like(style_reward))
         style_weight = cfg.style_reward_scale * self.style_ramp.fraction
-        combined_rewards = cfg.task_reward_scale * rewards + style_weight * style_reward
+        # one unit for both: the env's reward is already sum_i w_i r_i * step_dt, the style reward gets step_dt too
+        task_step = cfg.task_reward_scale * rewards
+        style_step = (style_weight * self.reward_dt) * style_reward
+        combined_rewards = task_step + style_step
+        step_means = torch.stack([task_step.mean(), style_step.mean()]).tolist()
 
         with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
             inputs = {
@@ -246,20 +279,30 @@ class WildRobotAMP(AMP):
 
         for epoch in range(cfg.learning_epochs):
             kl_divergences = []
-            sampled_batches = self.memory.sample(names=self._tensors_names, batch_size=len(self.memory), mini_batches=cfg.mini_batches)
+            sampled_batches = self.memory.sample(
+                names=self._tensors_names, batch_size=len(self.memory), mini_batches=cfg.mini_batches
+            )
             batch = self.memory.memory_size * self.memory.num_envs
-            sampled_motion = self.motion_dataset.sample(names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches)
+            sampled_motion = self.motion_dataset.sample(
+                names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches
+            )
             if len(self.reply_buffer):
-                sampled_replay = self.reply_buffer.sample(names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches)
+                sampled_replay = self.reply_buffer.sample(
+                    names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches
+                )
             else:
                 sampled_replay = [[b[amp_index]] for b in sampled_batches]
 
-            for index, (obs, states, actions, log_prob, old_values, returns_b, advantages_b, amp_obs) in enumerate(sampled_batches):
+            for index, (obs, states, actions, log_prob, old_values, returns_b, advantages_b, amp_obs) in enumerate(
+                sampled_batches
+            ):
                 raw_policy, raw_replay, raw_motion = amp_obs, sampled_replay[index][0], sampled_motion[index][0]
                 if cfg.discriminator_batch_size > 0:
                     k = cfg.discriminator_batch_size
                     raw_policy, raw_replay, raw_motion = raw_policy[:k], raw_replay[:k], raw_motion[:k]
-                if guard and not self._all_ranks(bool(torch.stack([torch.isfinite(t).all() for t in (raw_policy, raw_replay, raw_motion)]).all())):
+                if guard and not self._all_ranks(
+                    bool(torch.stack([torch.isfinite(t).all() for t in (raw_policy, raw_replay, raw_motion)]).all())
+                ):
                     skipped += 1
                     self._report_skip("non-finite AMP inputs", timestep)
                     continue
@@ -274,7 +317,11 @@ class WildRobotAMP(AMP):
                     with torch.no_grad():
                         ratio = next_log_prob - log_prob
                         kl_divergences.append(((torch.exp(ratio) - 1) - ratio).mean())
-                    entropy_loss = -cfg.entropy_loss_scale * self.policy.get_entropy(role="policy").mean() if cfg.entropy_loss_scale else torch.zeros((), device=self.device)
+                    entropy_loss = (
+                        -cfg.entropy_loss_scale * self.policy.get_entropy(role="policy").mean()
+                        if cfg.entropy_loss_scale
+                        else torch.zeros((), device=self.device)
+                    )
                     ratio = torch.exp(next_log_prob - log_prob)
                     surrogate = advantages_b * ratio
                     surrogate_clipped = advantages_b * torch.clip(ratio, 1.0 - cfg.ratio_clip, 1.0 + cfg.ratio_clip)
@@ -282,7 +329,9 @@ class WildRobotAMP(AMP):
 
                     predicted_values, _ = self.value.act(inputs, role="value")
                     if cfg.value_clip > 0:
-                        predicted_values = old_values + torch.clip(predicted_values - old_values, min=-cfg.value_clip, max=cfg.value_clip)
+                        predicted_values = old_values + torch.clip(
+                            predicted_values - old_values, min=-cfg.value_clip, max=cfg.value_clip
+                        )
                     value_loss = cfg.value_loss_scale * nn.functional.mse_loss(returns_b, predicted_values)
 
                     z_policy = self._noisy(self._amp_observation_preprocessor(raw_policy, train=True))
@@ -294,28 +343,49 @@ class WildRobotAMP(AMP):
                     motion_logits = self._discriminate(z_motion)
                     fake_logits = torch.cat([policy_logits, replay_logits], dim=0)
                     bce = nn.BCEWithLogitsLoss()
-                    discriminator_loss = 0.5 * (bce(fake_logits, torch.zeros_like(fake_logits)) + bce(motion_logits, torch.ones_like(motion_logits)))
+                    discriminator_loss = 0.5 * (
+                        bce(fake_logits, torch.zeros_like(fake_logits))
+                        + bce(motion_logits, torch.ones_like(motion_logits))
+                    )
                     if cfg.discriminator_logit_regularization_scale:
                         logit_weights = torch.flatten(list(self.discriminator.modules())[-1].weight)
-                        discriminator_loss += cfg.discriminator_logit_regularization_scale * torch.sum(torch.square(logit_weights))
+                        discriminator_loss += cfg.discriminator_logit_regularization_scale * torch.sum(
+                            torch.square(logit_weights)
+                        )
                     gradient_penalty = torch.zeros((), device=self.device)
                     if cfg.discriminator_gradient_penalty_scale:
                         (motion_gradient,) = torch.autograd.grad(
-                            motion_logits, z_motion, grad_outputs=torch.ones_like(motion_logits), create_graph=True, retain_graph=True, only_inputs=True
+                            motion_logits,
+                            z_motion,
+                            grad_outputs=torch.ones_like(motion_logits),
+                            create_graph=True,
+                            retain_graph=True,
+                            only_inputs=True,
                         )
                         gradient_penalty = torch.sum(torch.square(motion_gradient), dim=-1).mean()
                         discriminator_loss += cfg.discriminator_gradient_penalty_scale * gradient_penalty
                     if cfg.discriminator_weight_decay_scale:
-                        weights = [torch.flatten(m.weight) for m in self.discriminator.modules() if isinstance(m, nn.Linear)]
-                        discriminator_loss += cfg.discriminator_weight_decay_scale * torch.sum(torch.square(torch.cat(weights, dim=-1)))
+                        weights = [
+                            torch.flatten(m.weight) for m in self.discriminator.modules() if isinstance(m, nn.Linear)
+                        ]
+                        discriminator_loss += cfg.discriminator_weight_decay_scale * torch.sum(
+                            torch.square(torch.cat(weights, dim=-1))
+                        )
                     discriminator_loss *= cfg.discriminator_loss_scale
                     total_loss = policy_loss + entropy_loss + value_loss + discriminator_loss
 
                 if guard:
-                    step_losses = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty]).detach().float()
+                    step_losses = (
+                        torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
+                        .detach()
+                        .float()
+                    )
                     if not self._all_ranks(bool(torch.isfinite(step_losses).all())):
                         skipped += 1
-                        self._report_skip(f"non-finite loss (policy, value, entropy, discriminator, gp) = {step_losses.tolist()}", timestep)
+                        self._report_skip(
+                            f"non-finite loss (policy, value, entropy, discriminator, gp) = {step_losses.tolist()}",
+                            timestep,
+                        )
                         continue
 
                 self.optimizer.zero_grad()
@@ -328,7 +398,9 @@ class WildRobotAMP(AMP):
                     self.scaler.unscale_(self.optimizer)
                     grads = [p.grad for p in params if p.grad is not None]
                     grad_norm = torch.nn.utils.get_total_norm(grads)
-                    if guard and not bool(torch.isfinite(grad_norm)):  # gradients are identical on all ranks after the reduce
+                    if guard and not bool(
+                        torch.isfinite(grad_norm)
+                    ):  # gradients are identical on all ranks after the reduce
                         self.optimizer.zero_grad()
                         self.scaler.update()
                         skipped += 1
@@ -340,13 +412,22 @@ class WildRobotAMP(AMP):
                 self.scaler.update()
                 steps_taken += 1
 
-                step_values = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty]).detach().float().tolist()
+                step_values = (
+                    torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
+                    .detach()
+                    .float()
+                    .tolist()
+                )
                 for key, v in zip(("policy", "value", "entropy", "discriminator", "gradient_penalty"), step_values):
                     losses[key] += v
 
             if self.scheduler:
                 if isinstance(self.scheduler, KLAdaptiveLR):
-                    kl = torch.tensor(kl_divergences, device=self.device).mean() if kl_divergences else torch.zeros((), device=self.device)
+                    kl = (
+                        torch.tensor(kl_divergences, device=self.device).mean()
+                        if kl_divergences
+                        else torch.zeros((), device=self.device)
+                    )
                     if config.torch.is_distributed:
                         torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
                         kl /= config.torch.world_size
@@ -372,18 +453,27 @@ class WildRobotAMP(AMP):
         self.guard_stats["nonfinite_amp_obs_rows"] += int(self._nonfinite_amp_rows.item())
         self._nonfinite_amp_rows.zero_()
 
-        record = {"timestep": timestep + 1, "update": self.update_count, "optimizer_steps": steps_taken, "skipped_minibatches": skipped}
+        record = {
+            "timestep": timestep + 1,
+            "update": self.update_count,
+            "optimizer_steps": steps_taken,
+            "skipped_minibatches": skipped,
+        }
         record["discriminator_loss"] = losses["discriminator"] / n if steps_taken else None
         record.update(self._pop_episode_metrics())
         record.update(reward_stats(style_reward))
-        if self.update_count % self.extras.diagnostics.interval == 0:
-            record.update(self._discriminator_diagnostics(amp_observations))
+        record.update({"task_reward_per_step": step_means[0], "style_reward_per_step": step_means[1]})
+        record.update(heldout)
+        if diagnose:
+            record["auc_train"] = self._auc_on(amp_observations)
         self._advance_schedules(timestep + 1, record)
         record.update(
             {
                 "style_weight_fraction": self.style_ramp.fraction,
                 "style_weight": cfg.style_reward_scale * self.style_ramp.fraction,
                 "style_ramp_gate_open": self.style_ramp.gate_open,
+                "style_ramp_held_updates": self.style_ramp.held_updates,
+                "style_ramp_hold_reason": self.style_ramp.hold_reason or None,
                 "feature_stage": self.feature_stages.stage,
                 "feature_stage_name": self.feature_stages.name,
                 **{f"guard_{k}": v for k, v in self.guard_stats.items()},
@@ -409,6 +499,17 @@ class WildRobotAMP(AMP):
                 )
         elif steps_taken:
             self.guard_stats["consecutive_skipped_updates"] = 0
+
+    def _auc_on(self, amp_observations: torch.Tensor) -> float:
+        """AUC on rollout samples the discriminator has just trained on (in-sample; logged for comparison only)."""
+        flat = amp_observations.view(-1, amp_observations.shape[-1])
+        n = min(self.extras.diagnostics.batch_size, flat.shape[0])
+        with torch.no_grad():
+            pol = self._discriminate(
+                self._amp_observation_preprocessor(flat[torch.randperm(flat.shape[0], device=flat.device)[:n]])
+            )
+            ref = self._discriminate(self._amp_observation_preprocessor(self._reference_batch(n)))
+        return float(rank_auc(ref, pol))
 
     def _discriminator_diagnostics(self, amp_observations: torch.Tensor) -> dict:
         dcfg = self.extras.diagnostics
@@ -444,6 +545,9 @@ class WildRobotAMP(AMP):
             }
         )
         self.style_ramp.update(timestep, metrics["auc"], metrics["logit_saturation"])
+        held, warn = self.style_ramp.held_updates, self.extras.style_ramp.warn_after_updates
+        # TensorBoard side of the ramp's warning (skrl's writer only takes scalars; the reason is in the log line)
+        record["style_ramp_warning"] = float(bool(warn and held >= warn))
         self.feature_stages.update(timestep, metrics)
 
     def _log_record(self, record: dict) -> None:
@@ -452,7 +556,13 @@ class WildRobotAMP(AMP):
             "acc_policy": "Discriminator / Accuracy (policy)",
             "acc_reference": "Discriminator / Accuracy (reference)",
             "accuracy": "Discriminator / Accuracy",
-            "auc": "Discriminator / AUC",
+            "auc": "Discriminator / AUC (held out)",
+            "auc_train": "Discriminator / AUC (in-sample, after training on the rollout)",
+            "task_reward_per_step": "Reward / Task per step (scaled, what PPO sees)",
+            "style_reward_per_step": "Reward / Style per step (scaled, what PPO sees)",
+            "style_ramp_held_updates": "Style / Ramp held by the gate (consecutive updates)",
+            "style_ramp_warning": "Style / WARNING ramp held (see log)",
+            "style_ramp_gate_open": "Style / Gate open",
             "logit_policy_mean": "Discriminator / Logit mean (policy)",
             "logit_reference_mean": "Discriminator / Logit mean (reference)",
             "logit_saturation": "Discriminator / Logit saturation fraction",
@@ -485,7 +595,11 @@ class WildRobotAMP(AMP):
     # ------------------------------------------------------------------------------------------------------------
     def checkpoint_state(self, modules: dict | None = None) -> dict:
         """Everything a resumed run needs: skrl's modules plus our counters, schedules, RNG and (optionally) buffers."""
-        state = modules if modules is not None else {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
+        state = (
+            modules
+            if modules is not None
+            else {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
+        )
         extra = {
             "format": CHECKPOINT_FORMAT,
             "timestep": self.timestep,
@@ -502,7 +616,10 @@ class WildRobotAMP(AMP):
             "rng": _rng_state(self.device),
         }
         if self.extras.checkpoint.save_buffers:
-            extra["buffers"] = {"motion_dataset": _memory_state(self.motion_dataset), "reply_buffer": _memory_state(self.reply_buffer)}
+            extra["buffers"] = {
+                "motion_dataset": _memory_state(self.motion_dataset),
+                "reply_buffer": _memory_state(self.reply_buffer),
+            }
         return {**state, CHECKPOINT_KEY: extra}
 
     def save(self, path: str | Path) -> None:
@@ -515,7 +632,11 @@ class WildRobotAMP(AMP):
         self.save(directory / f"agent_{timestep}.pt")
         keep = self.extras.checkpoint.keep_last
         if keep:
-            found = sorted((int(m.group(1)), p) for p in directory.glob("agent_*.pt") if (m := re.fullmatch(r"agent_(\d+)\.pt", p.name)))
+            found = sorted(
+                (int(m.group(1)), p)
+                for p in directory.glob("agent_*.pt")
+                if (m := re.fullmatch(r"agent_(\d+)\.pt", p.name))
+            )
             for _, old in found[:-keep]:
                 old.unlink(missing_ok=True)
         best = self.checkpoint_best_modules

@@ -78,6 +78,8 @@ class StyleRampCfg:
     auc_max: float = 0.85
     #: also hold the ramp while more than this fraction of logits is saturated (None: no check)
     max_logit_saturation: float | None = None
+    #: warn (log + TensorBoard text) every this many consecutive updates the gate holds the ramp (0: never)
+    warn_after_updates: int = 20
 
 
 @dataclass
@@ -177,29 +179,76 @@ class AmpExtrasCfg:
     def validate(self, file: str | Path | None = None) -> None:
         p = "agent.amp_extras"
         checks: list[tuple[bool, str, str, str]] = [
-            (self.discriminator_input_noise_std >= 0, f"{p}.discriminator_input_noise_std", "must be >= 0", "use 0 to disable"),
+            (
+                self.discriminator_input_noise_std >= 0,
+                f"{p}.discriminator_input_noise_std",
+                "must be >= 0",
+                "use 0 to disable",
+            ),
             (self.reference.temperature > 0, f"{p}.reference.temperature", "must be > 0", "e.g. 1.0"),
             (self.reference.min_motion_ids >= 0, f"{p}.reference.min_motion_ids", "must be >= 0", "e.g. 3"),
-            (0 < self.style_ramp.initial_fraction <= 1, f"{p}.style_ramp.initial_fraction", "must be in (0, 1]", "e.g. 0.05"),
-            (self.style_ramp.ramp_end > self.style_ramp.ramp_start >= 0, f"{p}.style_ramp.ramp_end", "must be > ramp_start >= 0", "e.g. 5000 / 50000"),
-            (self.style_ramp.auc_min < self.style_ramp.auc_max, f"{p}.style_ramp.auc_min", "must be < auc_max", "e.g. 0.60 / 0.85"),
+            (
+                0 < self.style_ramp.initial_fraction <= 1,
+                f"{p}.style_ramp.initial_fraction",
+                "must be in (0, 1]",
+                "e.g. 0.05",
+            ),
+            (
+                self.style_ramp.ramp_end > self.style_ramp.ramp_start >= 0,
+                f"{p}.style_ramp.ramp_end",
+                "must be > ramp_start >= 0",
+                "e.g. 5000 / 50000",
+            ),
+            (
+                self.style_ramp.auc_min < self.style_ramp.auc_max,
+                f"{p}.style_ramp.auc_min",
+                "must be < auc_max",
+                "e.g. 0.60 / 0.85",
+            ),
             (self.diagnostics.interval >= 1, f"{p}.diagnostics.interval", "must be >= 1", "e.g. 1"),
             (self.diagnostics.batch_size >= 2, f"{p}.diagnostics.batch_size", "must be >= 2", "e.g. 2048"),
-            (self.diagnostics.attribution_interval >= 1, f"{p}.diagnostics.attribution_interval", "must be >= 1", "e.g. 10"),
-            (self.smoke_gate.auc_min < self.smoke_gate.auc_max, f"{p}.smoke_gate.auc_min", "must be < auc_max", "e.g. 0.6 / 0.9"),
-            (0 < self.smoke_gate.window_fraction <= 1, f"{p}.smoke_gate.window_fraction", "must be in (0, 1]", "e.g. 0.25"),
+            (
+                self.diagnostics.attribution_interval >= 1,
+                f"{p}.diagnostics.attribution_interval",
+                "must be >= 1",
+                "e.g. 10",
+            ),
+            (
+                self.smoke_gate.auc_min < self.smoke_gate.auc_max,
+                f"{p}.smoke_gate.auc_min",
+                "must be < auc_max",
+                "e.g. 0.6 / 0.9",
+            ),
+            (
+                0 < self.smoke_gate.window_fraction <= 1,
+                f"{p}.smoke_gate.window_fraction",
+                "must be in (0, 1]",
+                "e.g. 0.25",
+            ),
         ]
         for ok, name, problem, fix in checks:
             if not ok:
                 raise InputError(file, name, problem, fix)
         unknown = set(self.diagnostics.attribution) - {"grad_x_input", "ablation"}
         if unknown:
-            raise InputError(file, f"{p}.diagnostics.attribution", f"unknown methods {sorted(unknown)}", "use grad_x_input and/or ablation")
+            raise InputError(
+                file,
+                f"{p}.diagnostics.attribution",
+                f"unknown methods {sorted(unknown)}",
+                "use grad_x_input and/or ablation",
+            )
         if self.feature_stages.enabled:
             if not self.feature_stages.stages:
-                raise InputError(file, f"{p}.feature_stages.stages", "is empty", "list at least one stage or set enabled: false")
+                raise InputError(
+                    file, f"{p}.feature_stages.stages", "is empty", "list at least one stage or set enabled: false"
+                )
             if self.feature_stages.stages[0].terms is None:
-                raise InputError(file, f"{p}.feature_stages.stages[0].terms", "the first stage needs an explicit term list", "e.g. [joint_pos, joint_vel, root_lin_vel, root_ang_vel]")
+                raise InputError(
+                    file,
+                    f"{p}.feature_stages.stages[0].terms",
+                    "the first stage needs an explicit term list",
+                    "e.g. [joint_pos, joint_vel, root_lin_vel, root_ang_vel]",
+                )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -237,14 +286,20 @@ def _convert(hint: Any, value: Any, *, file, path: str) -> Any:
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise InputError(file, path, f"must be a list, got {value!r}", None)
-        return [_convert(args[0], v, file=file, path=f"{path}[{i}]") for i, v in enumerate(value)] if args else list(value)
+        return (
+            [_convert(args[0], v, file=file, path=f"{path}[{i}]") for i, v in enumerate(value)] if args else list(value)
+        )
     if hint is bool:
         if not isinstance(value, bool):
             raise InputError(file, path, f"must be true/false, got {value!r}", None)
         return value
     if hint in (int, float):
         value = coerce_number(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (hint is int and float(value) != int(value)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (hint is int and float(value) != int(value))
+        ):
             raise InputError(file, path, f"must be a number ({hint.__name__}), got {value!r}", None)
         return hint(value)
     if hint is str and not isinstance(value, str):
@@ -368,7 +423,12 @@ def memory_kwargs(cfg: dict, section: str, *, rollouts: int, default_size: int, 
     allowed = {"replacement", "export", "export_format", "export_directory"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise InputError(file, f"{section}.{unknown[0]}", "unknown memory key", f"valid keys: memory_size, {', '.join(sorted(allowed))}")
+        raise InputError(
+            file,
+            f"{section}.{unknown[0]}",
+            "unknown memory key",
+            f"valid keys: memory_size, {', '.join(sorted(allowed))}",
+        )
     return {"memory_size": rollouts if size < 0 else size, **data}
 
 
@@ -382,5 +442,7 @@ def trainer_kwargs(cfg: dict, file=None) -> dict:
     valid = {f.name for f in dataclasses.fields(SequentialTrainerCfg)}
     unknown = sorted(set(data) - valid)
     if unknown:
-        raise InputError(file, f"trainer.{unknown[0]}", "unknown trainer key", f"valid keys: {', '.join(sorted(valid))}")
+        raise InputError(
+            file, f"trainer.{unknown[0]}", "unknown trainer key", f"valid keys: {', '.join(sorted(valid))}"
+        )
     return data

@@ -7,6 +7,7 @@ seed 002's smoke gate: AUC in 0.6-0.9 and style-reward variance > 0.05.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +20,10 @@ STYLE_REWARD_FLOOR = 1e-4
 def style_reward_from_logits(logits: torch.Tensor) -> torch.Tensor:
     """skrl 2.1's style reward, -log(max(1 - sigmoid(logit), 1e-4)), computed stably in log space."""
     # 1 - sigmoid(l) = sigmoid(-l); log(sigmoid(-l)) = -softplus(l)
-    return torch.minimum(torch.nn.functional.softplus(logits), torch.tensor(-np.log(STYLE_REWARD_FLOOR), device=logits.device, dtype=logits.dtype))
+    return torch.minimum(
+        torch.nn.functional.softplus(logits),
+        torch.tensor(-np.log(STYLE_REWARD_FLOOR), device=logits.device, dtype=logits.dtype),
+    )
 
 
 def rank_auc(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
@@ -31,7 +35,12 @@ def rank_auc(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     if n_pos == 0 or n_neg == 0:
         return torch.tensor(float("nan"), device=positive.device)
     scores = torch.cat([positive, negative])
-    is_pos = torch.cat([torch.ones(n_pos, dtype=torch.bool, device=scores.device), torch.zeros(n_neg, dtype=torch.bool, device=scores.device)])
+    is_pos = torch.cat(
+        [
+            torch.ones(n_pos, dtype=torch.bool, device=scores.device),
+            torch.zeros(n_neg, dtype=torch.bool, device=scores.device),
+        ]
+    )
     sorted_scores, order = torch.sort(scores)
     _, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
     ends = torch.cumsum(counts, 0).double()
@@ -40,7 +49,9 @@ def rank_auc(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     return (rank_sum_pos - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
 
 
-def discriminator_stats(policy_logits: torch.Tensor, reference_logits: torch.Tensor, saturation_threshold: float) -> dict[str, float]:
+def discriminator_stats(
+    policy_logits: torch.Tensor, reference_logits: torch.Tensor, saturation_threshold: float
+) -> dict[str, float]:
     """Accuracies, AUC, mean logits and saturation of one batch of policy and reference logits."""
     pol, ref = policy_logits.reshape(-1).float(), reference_logits.reshape(-1).float()
     both = torch.cat([pol, ref])
@@ -57,7 +68,17 @@ def discriminator_stats(policy_logits: torch.Tensor, reference_logits: torch.Ten
             (~torch.isfinite(both)).float().sum(),
         ]
     ).tolist()  # one host sync for the lot
-    keys = ["acc_policy", "acc_reference", "accuracy", "auc", "logit_policy_mean", "logit_reference_mean", "logit_saturation", "logit_abs_max", "nonfinite_logits"]
+    keys = [
+        "acc_policy",
+        "acc_reference",
+        "accuracy",
+        "auc",
+        "logit_policy_mean",
+        "logit_reference_mean",
+        "logit_saturation",
+        "logit_abs_max",
+        "nonfinite_logits",
+    ]
     return dict(zip(keys, figures))
 
 
@@ -70,7 +91,9 @@ def reward_stats(style_reward: torch.Tensor) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------------------------------
 # per-term contribution
 # ------------------------------------------------------------------------------------------------------------------
-def grad_x_input_by_term(discriminate: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, layout: dict[str, torch.Tensor]) -> dict[str, float]:
+def grad_x_input_by_term(
+    discriminate: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, layout: dict[str, torch.Tensor]
+) -> dict[str, float]:
     """Share of |sum over a term's columns of x * dlogit/dx|, averaged over rows; shares sum to 1.
 
     ``x`` is the discriminator input as fed (normalised, masked): a masked term contributes 0."""
@@ -102,3 +125,30 @@ def ablation_by_term(
     aucs = torch.stack([rank_auc(row[n_pol:], row[:n_pol]) for row in logits])
     drops = (aucs[0] - aucs[1:]).tolist()
     return dict(zip(layout.keys(), drops))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# imitation
+# ------------------------------------------------------------------------------------------------------------------
+def reference_scale(reference: torch.Tensor, floor_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column mean and std of the reference AMP observations; a column that is (nearly) constant in the
+    reference gets ``floor_fraction`` of the mean column std, so it cannot blow a distance up by 1/0."""
+    mean, std = reference.mean(dim=0), reference.std(dim=0)
+    return mean, std.clamp_min(floor_fraction * float(std.mean()) + 1e-8)
+
+
+def nearest_reference_distance(
+    observations: torch.Tensor,
+    reference: torch.Tensor,
+    scale: tuple[torch.Tensor, torch.Tensor] | None = None,
+    chunk: int = 2048,
+) -> torch.Tensor:
+    """Per row of ``observations``: RMS distance (per column, in reference-normalised units) to the nearest
+    reference observation. 0 = the row is a reference observation; ~1.4 = as far as two random reference rows."""
+    mean, std = scale if scale is not None else reference_scale(reference)
+    ref = ((reference - mean) / std).float()
+    out = []
+    for rows in torch.split(observations, chunk):
+        z = ((rows - mean) / std).float()
+        out.append(torch.cdist(z, ref).min(dim=1).values)
+    return torch.cat(out) / math.sqrt(reference.shape[1])

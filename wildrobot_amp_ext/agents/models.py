@@ -122,7 +122,15 @@ class DeterministicMLP(DeterministicMixin, Model):
 # ------------------------------------------------------------------------------------------------------------------
 ROLE_CLASS = {"policy": "GaussianMixin", "value": "DeterministicMixin", "discriminator": "DeterministicMixin"}
 ROLE_OUTPUT = {"policy": "ACTIONS", "value": "ONE", "discriminator": "ONE"}
-GAUSSIAN_KEYS = {"clip_actions", "clip_log_std", "min_log_std", "max_log_std", "initial_log_std", "fixed_log_std", "reduction"}
+GAUSSIAN_KEYS = {
+    "clip_actions",
+    "clip_log_std",
+    "min_log_std",
+    "max_log_std",
+    "initial_log_std",
+    "fixed_log_std",
+    "reduction",
+}
 DETERMINISTIC_KEYS = {"clip_actions"}
 
 
@@ -131,18 +139,32 @@ def parse_network(role: str, spec: dict, file: str | Path | None) -> tuple[list[
     where = f"models.{role}.network"
     network = spec.get("network")
     if not isinstance(network, list) or len(network) != 1 or not isinstance(network[0], dict):
-        raise InputError(file, where, "must be a list with exactly one MLP entry", "network: [{name: net, input: OBSERVATIONS, layers: [512, 256], activations: elu}]")
+        raise InputError(
+            file,
+            where,
+            "must be a list with exactly one MLP entry",
+            "network: [{name: net, input: OBSERVATIONS, layers: [512, 256], activations: elu}]",
+        )
     net = network[0]
     unknown = sorted(set(net) - {"name", "input", "layers", "activations"})
     if unknown:
-        raise InputError(file, f"{where}[0].{unknown[0]}", "unknown key", "valid keys: name, input, layers, activations")
+        raise InputError(
+            file, f"{where}[0].{unknown[0]}", "unknown key", "valid keys: name, input, layers, activations"
+        )
     layers = net.get("layers")
     if not isinstance(layers, list) or not layers or not all(isinstance(w, int) and w > 0 for w in layers):
-        raise InputError(file, f"{where}[0].layers", f"must be a non-empty list of positive ints, got {layers!r}", "e.g. [512, 256]")
+        raise InputError(
+            file, f"{where}[0].layers", f"must be a non-empty list of positive ints, got {layers!r}", "e.g. [512, 256]"
+        )
     acts = net.get("activations", "elu")
     acts = [acts] * len(layers) if isinstance(acts, str) else list(acts)
     if len(acts) != len(layers) or any(a not in ACTIVATIONS for a in acts):
-        raise InputError(file, f"{where}[0].activations", f"got {net.get('activations')!r}", f"one name or one per layer from {sorted(ACTIVATIONS)}")
+        raise InputError(
+            file,
+            f"{where}[0].activations",
+            f"got {net.get('activations')!r}",
+            f"one name or one per layer from {sorted(ACTIVATIONS)}",
+        )
     source = str(net.get("input", "OBSERVATIONS"))
     if source not in INPUTS:
         raise InputError(file, f"{where}[0].input", f"unsupported input {source!r}", f"use one of {sorted(INPUTS)}")
@@ -162,11 +184,15 @@ def build_models(
     """policy / value / discriminator from ``cfg["models"]`` (the discriminator reads the AMP observation space)."""
     models_cfg = dict(models_cfg)
     if not models_cfg.pop("separate", True):
-        raise InputError(file, "models.separate", "shared policy/value models are not supported for AMP", "set separate: true")
+        raise InputError(
+            file, "models.separate", "shared policy/value models are not supported for AMP", "set separate: true"
+        )
     missing = [r for r in ROLE_CLASS if r not in models_cfg]
     extra = [r for r in models_cfg if r not in ROLE_CLASS]
     if missing or extra:
-        raise InputError(file, "models", f"needs exactly policy, value, discriminator (missing {missing}, unknown {extra})", None)
+        raise InputError(
+            file, "models", f"needs exactly policy, value, discriminator (missing {missing}, unknown {extra})", None
+        )
     models: dict[str, Model] = {}
     for role, expected in ROLE_CLASS.items():
         spec = dict(models_cfg[role])
@@ -181,12 +207,34 @@ def build_models(
         allowed = GAUSSIAN_KEYS if role == "policy" else DETERMINISTIC_KEYS
         unknown = sorted(set(spec) - allowed)
         if unknown:
-            raise InputError(file, f"models.{role}.{unknown[0]}", "unknown key", f"valid keys: class, network, output, {', '.join(sorted(allowed))}")
+            raise InputError(
+                file,
+                f"models.{role}.{unknown[0]}",
+                "unknown key",
+                f"valid keys: class, network, output, {', '.join(sorted(allowed))}",
+            )
         if source == "STATES" and state_space is None:
-            raise InputError(file, f"models.{role}.network[0].input", "STATES requested but the env has no 'critic' observation group", "use OBSERVATIONS")
+            raise InputError(
+                file,
+                f"models.{role}.network[0].input",
+                "STATES requested but the env has no 'critic' observation group",
+                "use OBSERVATIONS",
+            )
         if role == "discriminator" and source != "OBSERVATIONS":
-            raise InputError(file, "models.discriminator.network[0].input", "the discriminator reads AMP observations", "use OBSERVATIONS")
-        common = dict(state_space=state_space, device=device, layers=layers, activations=acts, input=source, action_space=action_space)
+            raise InputError(
+                file,
+                "models.discriminator.network[0].input",
+                "the discriminator reads AMP observations",
+                "use OBSERVATIONS",
+            )
+        common = dict(
+            state_space=state_space,
+            device=device,
+            layers=layers,
+            activations=acts,
+            input=source,
+            action_space=action_space,
+        )
         if role == "policy":
             models[role] = GaussianPolicy(observation_space=observation_space, **common, **spec)
         elif role == "value":

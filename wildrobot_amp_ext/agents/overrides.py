@@ -23,13 +23,23 @@ def split_overrides(tokens: Sequence[str]) -> tuple[list[str], list[str]]:
     for tok in tokens:
         key = tok.lstrip("+~").split("=", 1)[0]
         if "=" not in tok:
-            raise InputError(None, tok, "unrecognised argument", "flags start with --; overrides are env.<path>=<value> or agent.<path>=<value>")
+            raise InputError(
+                None,
+                tok,
+                "unrecognised argument",
+                "flags start with --; overrides are env.<path>=<value> or agent.<path>=<value>",
+            )
         if key.startswith("env.") or key in ("presets", "physics", "renderer"):
             env.append(tok)
         elif key.startswith("agent."):
             agent.append(tok)
         else:
-            raise InputError(None, tok, "override must start with env. or agent.", "e.g. agent.agent.learning_rate=1e-4 or env.scene.num_envs=8")
+            raise InputError(
+                None,
+                tok,
+                "override must start with env. or agent.",
+                "e.g. agent.agent.learning_rate=1e-4 or env.scene.num_envs=8",
+            )
     return env, agent
 
 
@@ -57,7 +67,12 @@ def apply_dict_overrides(cfg: dict, overrides: Sequence[str], prefix: str = "age
             elif isinstance(node, dict) and add and part not in node:
                 node = node.setdefault(part, {})
             else:
-                raise InputError(None, key, f"no section '{'.'.join(parts[: i + 1])}' in the agent cfg", "check the key, or add it with +key=value")
+                raise InputError(
+                    None,
+                    key,
+                    f"no section '{'.'.join(parts[: i + 1])}' in the agent cfg",
+                    "check the key, or add it with +key=value",
+                )
         leaf = parts[-1]
         value = parse_value(raw)
         if isinstance(node, list) and leaf.isdigit() and int(leaf) < len(node):

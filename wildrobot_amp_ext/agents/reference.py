@@ -14,6 +14,7 @@ so sampling never synchronises with the host.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.errors import InputError
+
+log = logging.getLogger(__name__)
 
 #: npz keys that may name the per-frame feature columns ("term/detail" or "term")
 COLUMN_NAME_KEYS = ("column_names", "feature_names")
@@ -40,6 +43,7 @@ class ReferenceTable:
     layout: dict[str, np.ndarray] | None  # term -> columns of the AMP observation
     feature_version: str | None = None
     source: str | None = None
+    fps: float | None = None  # frames per second of the per-frame rows (None: an old file that does not say)
 
     @property
     def num_motions(self) -> int:
@@ -90,7 +94,12 @@ def _layout_from_npz(data, obs_width: int, path: Path) -> dict[str, np.ndarray] 
         if key in data.files:
             names = [str(n) for n in data[key].tolist()]
             if not names or obs_width % len(names):
-                raise InputError(path, key, f"{len(names)} names do not tile the {obs_width}-wide AMP observation", "store one name per feature column")
+                raise InputError(
+                    path,
+                    key,
+                    f"{len(names)} names do not tile the {obs_width}-wide AMP observation",
+                    "store one name per feature column",
+                )
             return layout_from_column_names(names, obs_width // len(names))
     if "feature_spec" in data.files and "robot" in data.files:
         from wildrobot_amp_ext.robots import load_robot
@@ -137,11 +146,15 @@ def load_reference_npz(
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, None, "reference dataset not found", "pass --dataset <file.npz> (convert_dataset output)")
+        raise InputError(
+            path, None, "reference dataset not found", "pass --dataset <file.npz> (convert_dataset output)"
+        )
     data = open_dataset(path)  # the dataset's one reader: every member checked before it is used
     files = set(data.files)
     if "features" not in files and "amp_obs" not in files and "states" not in files:
-        raise InputError(path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset")
+        raise InputError(
+            path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset"
+        )
 
     # --- rows -----------------------------------------------------------------------------------------------
     # preference: ready AMP observations; (s, s') pairs when the env wants 2 frames; else stack `features`
@@ -154,11 +167,21 @@ def load_reference_npz(
     elif "states" in files and obs_dim is not None and data["states"].shape[1] == obs_dim:
         obs, hist = np.asarray(data["states"], np.float32), history or 1  # 'states' already are AMP observations
     elif pair_width is not None and history in (None, 2) and obs_dim in (None, pair_width):
-        obs, hist = np.concatenate([np.asarray(data["states"], np.float32), np.asarray(data["next_states"], np.float32)], axis=1), 2
+        obs, hist = (
+            np.concatenate(
+                [np.asarray(data["states"], np.float32), np.asarray(data["next_states"], np.float32)], axis=1
+            ),
+            2,
+        )
         if "transition_valid" in files:  # the last frame of a clip has no true successor
             transition_valid = np.asarray(data["transition_valid"], bool).reshape(-1)
     elif "features" not in files:
-        raise InputError(path, "features", f"'states' cannot make the env's {obs_dim}-wide AMP observation and there are no per-frame features", "rebuild with convert_dataset")
+        raise InputError(
+            path,
+            "features",
+            f"'states' cannot make the env's {obs_dim}-wide AMP observation and there are no per-frame features",
+            "rebuild with convert_dataset",
+        )
     n = n_rows
 
     if "motion_id" in files:
@@ -178,7 +201,9 @@ def load_reference_npz(
     valid = np.ones(n, dtype=bool)
     if transition_valid is not None:
         if transition_valid.shape != (n,):
-            raise InputError(path, "transition_valid", f"{transition_valid.shape[0]} flags for {n} frames", "one flag per frame")
+            raise InputError(
+                path, "transition_valid", f"{transition_valid.shape[0]} flags for {n} frames", "one flag per frame"
+            )
         valid &= transition_valid
 
     if obs is None:
@@ -188,17 +213,32 @@ def load_reference_npz(
         frame_dim = frames.shape[1]
         if hist is None:
             if obs_dim is not None and obs_dim % frame_dim:
-                raise InputError(path, "features", f"{frame_dim}-wide frames cannot tile the env's {obs_dim}-wide AMP observation", "rebuild the dataset with the task's FeatureSpec")
+                raise InputError(
+                    path,
+                    "features",
+                    f"{frame_dim}-wide frames cannot tile the env's {obs_dim}-wide AMP observation",
+                    "rebuild the dataset with the task's FeatureSpec",
+                )
             hist = obs_dim // frame_dim if obs_dim is not None else 2
         obs, full = _stack_history(frames, starts, hist)
         if require_full_history:
             valid &= full
 
     if obs_dim is not None and obs.shape[1] != obs_dim:
-        raise InputError(path, "features", f"AMP observation width {obs.shape[1]} differs from the env's {obs_dim}", "rebuild the dataset with the task's FeatureSpec / history")
+        raise InputError(
+            path,
+            "features",
+            f"AMP observation width {obs.shape[1]} differs from the env's {obs_dim}",
+            "rebuild the dataset with the task's FeatureSpec / history",
+        )
     bad = ~np.isfinite(obs).all(axis=1)
     if bad.any():
-        raise InputError(path, "features", f"{int(bad.sum())} rows hold NaN/Inf (first row {int(np.flatnonzero(bad)[0])})", "fix or drop those frames")
+        raise InputError(
+            path,
+            "features",
+            f"{int(bad.sum())} rows hold NaN/Inf (first row {int(np.flatnonzero(bad)[0])})",
+            "fix or drop those frames",
+        )
 
     # --- segments and scores ----------------------------------------------------------------------------------
     segment = np.cumsum(starts) - 1
@@ -207,18 +247,31 @@ def load_reference_npz(
     if "segment_scores" in files:
         raw = np.asarray(data["segment_scores"], np.float64).reshape(-1)
         if raw.shape[0] == n:
-            scores = np.bincount(segment, weights=raw, minlength=num_segments) / np.maximum(np.bincount(segment, minlength=num_segments), 1)
+            scores = np.bincount(segment, weights=raw, minlength=num_segments) / np.maximum(
+                np.bincount(segment, minlength=num_segments), 1
+            )
         elif raw.shape[0] == num_segments:
             scores = raw
         else:
-            raise InputError(path, "segment_scores", f"{raw.shape[0]} values for {num_segments} segments / {n} frames", "one score per segment (first-appearance order) or per frame")
+            raise InputError(
+                path,
+                "segment_scores",
+                f"{raw.shape[0]} values for {num_segments} segments / {n} frames",
+                "one score per segment (first-appearance order) or per frame",
+            )
         if not np.isfinite(scores).all():
             raise InputError(path, "segment_scores", "holds NaN/Inf", None)
     if not valid.any():
-        raise InputError(path, "features", f"no segment is at least {hist} frames long", "lower agent.amp_extras.reference.history or mine longer segments")
+        raise InputError(
+            path,
+            "features",
+            f"no segment is at least {hist} frames long",
+            "lower agent.amp_extras.reference.history or mine longer segments",
+        )
 
     layout = _layout_from_npz(data, obs.shape[1], path)
     version = data.feature_version
+    fps = float(data["fps"]) if "fps" in files else None
     return ReferenceTable(
         obs=obs,
         motion_code=motion_code.astype(np.int64),
@@ -230,7 +283,32 @@ def load_reference_npz(
         layout=layout,
         feature_version=version,
         source=str(path),
+        fps=fps,
     )
+
+
+def check_frame_rate(source: str | Path | None, fps: float | None, env_rate: float) -> None:
+    """Refuse reference frames at another rate than the env's steps: the discriminator would compare the
+    policy's (s, s') one step_dt apart with reference pairs at another dt, i.e. motion on another time scale."""
+    if fps is None:
+        log.warning("%s stores no fps: its frame rate cannot be checked against the env's %g Hz", source, env_rate)
+        return
+    if abs(fps - env_rate) > 1e-3 * env_rate:
+        raise InputError(
+            source,
+            "fps",
+            f"reference frames are {fps:g} fps but the env steps at {env_rate:g} Hz (1 / step_dt)",
+            f"reconvert with --target-fps {env_rate:g}",
+        )
+
+
+def check_dataset_frame_rate(path: str | Path, env_rate: float) -> None:
+    """:func:`check_frame_rate` on a dataset file, read through the dataset's one reader."""
+    from wildrobot_amp_ext.dataset.schema import open_dataset
+
+    with open_dataset(path) as data:
+        fps = data.fps if "fps" in data.files else None
+    check_frame_rate(path, fps, env_rate)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -239,7 +317,9 @@ def load_reference_npz(
 def row_probabilities(table: ReferenceTable, temperature: float) -> np.ndarray:
     """Sampling probability of every row: softmax over segments, uniform inside a segment, 0 for invalid rows."""
     n = len(table.obs)
-    valid_per_segment = np.bincount(table.segment, weights=table.valid.astype(np.float64), minlength=int(table.segment.max()) + 1)
+    valid_per_segment = np.bincount(
+        table.segment, weights=table.valid.astype(np.float64), minlength=int(table.segment.max()) + 1
+    )
     if table.segment_scores is None:
         p = table.valid.astype(np.float64)
         return p / p.sum()
@@ -303,8 +383,12 @@ class ReferenceMotionSampler:
         history: int | None = None,
         require_full_history: bool = True,
         device: str | torch.device = "cpu",
+        frame_rate: float | None = None,
     ) -> ReferenceMotionSampler:
+        """``frame_rate``: the env's steps per second; a dataset at another rate is refused."""
         table = load_reference_npz(path, obs_dim=obs_dim, history=history, require_full_history=require_full_history)
+        if frame_rate is not None:
+            check_frame_rate(table.source, table.fps, frame_rate)
         return cls(table, temperature=temperature, min_motion_ids=min_motion_ids, device=device)
 
     # --- properties ----------------------------------------------------------------------------------------------

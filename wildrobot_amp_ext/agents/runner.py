@@ -78,6 +78,16 @@ def env_feature_layout(env: Any) -> dict | None:
     return layout_from_slices(spec.layout(robot), spec.frame_dim(robot), spec.history)
 
 
+def env_step_dt(env: Any) -> float:
+    """Seconds per env step, the unit of Isaac Lab's per-step rewards (``ManagerBasedRLEnv.step_dt``)."""
+    step_dt = getattr(env, "step_dt", None)
+    if step_dt is None or not step_dt > 0:
+        raise InputError(
+            None, "env.step_dt", "the env does not say its step duration", "give the env a step_dt (seconds per step)"
+        )
+    return float(step_dt)
+
+
 def build_amp_runner(
     env: Any,
     cfg: dict,
@@ -103,12 +113,22 @@ def build_amp_runner(
     try:
         experiment_cfg = ExperimentCfg(**experiment)
     except TypeError as err:
-        raise InputError(cfg_file, "agent.experiment", str(err), f"valid keys: {', '.join(f.name for f in dataclasses.fields(ExperimentCfg))}") from None
+        raise InputError(
+            cfg_file,
+            "agent.experiment",
+            str(err),
+            f"valid keys: {', '.join(f.name for f in dataclasses.fields(ExperimentCfg))}",
+        ) from None
 
     try:
         amp_space = env.amp_observation_space
     except AttributeError:
-        raise InputError(None, "env.amp_observation_space", "the env has no AMP observation space", "use an AMP task (e.g. WildRobot-AMP-Flat-v0)") from None
+        raise InputError(
+            None,
+            "env.amp_observation_space",
+            "the env has no AMP observation space",
+            "use an AMP task (e.g. WildRobot-AMP-Flat-v0)",
+        ) from None
     amp_dim = space_dim(amp_space)
     device = env.device
 
@@ -125,15 +145,26 @@ def build_amp_runner(
             history=ref_cfg.history,
             require_full_history=ref_cfg.require_full_history,
             device=device,
+            frame_rate=1.0 / env_step_dt(env.unwrapped),
         )
         env_version = getattr(env.unwrapped, "amp_feature_version", None)
         if env_version and sampler.table.feature_version and env_version != sampler.table.feature_version:
-            raise InputError(ref_cfg.dataset, "feature_version", f"dataset {sampler.table.feature_version!r} != env {env_version!r}", "rebuild the dataset with the task's FeatureSpec")
+            raise InputError(
+                ref_cfg.dataset,
+                "feature_version",
+                f"dataset {sampler.table.feature_version!r} != env {env_version!r}",
+                "rebuild the dataset with the task's FeatureSpec",
+            )
         collect = sampler.sample
     elif hasattr(env.unwrapped, "collect_reference_motions"):
         collect = env.unwrapped.collect_reference_motions
     else:
-        raise InputError(None, "agent.amp_extras.reference.dataset", "no reference data: no dataset and the env has no collect_reference_motions", "pass --dataset <file.npz>")
+        raise InputError(
+            None,
+            "agent.amp_extras.reference.dataset",
+            "no reference data: no dataset and the env has no collect_reference_motions",
+            "pass --dataset <file.npz>",
+        )
     layout = env_feature_layout(env.unwrapped) or (sampler.layout if sampler else None)
 
     models = build_models(
@@ -146,11 +177,24 @@ def build_amp_runner(
         file=cfg_file,
     )
     rollouts = int(agent_kwargs.get("rollouts", AMP_CFG.rollouts))
-    memory = RandomMemory(num_envs=env.num_envs, device=device, **memory_kwargs(cfg, "memory", rollouts=rollouts, default_size=-1, file=cfg_file))
-    motion_dataset = RandomMemory(device=device, **memory_kwargs(cfg, "motion_dataset", rollouts=rollouts, default_size=200000, file=cfg_file))
-    reply_buffer = RandomMemory(device=device, **memory_kwargs(cfg, "reply_buffer", rollouts=rollouts, default_size=1000000, file=cfg_file))
+    memory = RandomMemory(
+        num_envs=env.num_envs,
+        device=device,
+        **memory_kwargs(cfg, "memory", rollouts=rollouts, default_size=-1, file=cfg_file),
+    )
+    motion_dataset = RandomMemory(
+        device=device, **memory_kwargs(cfg, "motion_dataset", rollouts=rollouts, default_size=200000, file=cfg_file)
+    )
+    reply_buffer = RandomMemory(
+        device=device, **memory_kwargs(cfg, "reply_buffer", rollouts=rollouts, default_size=1000000, file=cfg_file)
+    )
 
-    for key, size in (("observation_preprocessor_kwargs", env.observation_space), ("state_preprocessor_kwargs", env.state_space), ("value_preprocessor_kwargs", 1), ("amp_observation_preprocessor_kwargs", amp_space)):
+    for key, size in (
+        ("observation_preprocessor_kwargs", env.observation_space),
+        ("state_preprocessor_kwargs", env.state_space),
+        ("value_preprocessor_kwargs", 1),
+        ("amp_observation_preprocessor_kwargs", amp_space),
+    ):
         agent_kwargs[key] = {**(agent_kwargs.get(key) or {}), "size": size, "device": device}
     try:
         agent_cfg = AMP_CFG(**agent_kwargs, experiment=experiment_cfg)
@@ -172,6 +216,7 @@ def build_amp_runner(
         extras=extras,
         feature_layout=layout,
         reference_sampler=sampler,
+        reward_dt=env_step_dt(env.unwrapped),
     )
     tkw = trainer_kwargs(cfg, cfg_file)
     if timesteps is not None:

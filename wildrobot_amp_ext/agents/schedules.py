@@ -21,8 +21,9 @@ class StyleWeightRamp:
     """Fraction of the final style-reward weight.
 
     ``initial_fraction`` until ``ramp_start``; then linear to 1 over ``ramp_end - ramp_start`` timesteps of *ramp
-    progress*, which only accumulates while the discriminator AUC is inside [auc_min, auc_max] (and, if set, the
-    logit saturation at most ``max_logit_saturation``). With the gate always open the fraction at timestep t is
+    progress*, which only accumulates while the gate is open: the discriminator is informative on held-out samples
+    (AUC in [auc_min, auc_max]) and its reward is not flat (at most ``max_logit_saturation`` of the logits beyond
+    the saturation threshold). With the gate always open the fraction at timestep t is
     ``initial + (1 - initial) * clip((t - ramp_start) / (ramp_end - ramp_start), 0, 1)``.
     """
 
@@ -32,6 +33,8 @@ class StyleWeightRamp:
         self.last_timestep = 0  # a fresh run starts at timestep 0; checkpoints restore it
         self.gate_open = False
         self.held_timesteps = 0.0  # timesteps past ramp_start during which the gate held the ramp
+        self.held_updates = 0  # consecutive updates past ramp_start (before full weight) the gate held the ramp
+        self.hold_reason = ""
 
     @property
     def fraction(self) -> float:
@@ -41,34 +44,70 @@ class StyleWeightRamp:
         done = min(max(self.progress / span, 0.0), 1.0)
         return self.cfg.initial_fraction + (1.0 - self.cfg.initial_fraction) * done
 
-    def gate(self, auc: float | None, logit_saturation: float | None = None) -> bool:
+    def closed_because(self, auc: float | None, logit_saturation: float | None = None) -> str:
+        """Why the gate is closed ('' when open), with the remedy."""
+        cfg = self.cfg
         if auc is None or not np.isfinite(auc):
-            return False
-        ok = self.cfg.auc_min <= auc <= self.cfg.auc_max
-        if self.cfg.max_logit_saturation is not None and logit_saturation is not None:
-            ok &= logit_saturation <= self.cfg.max_logit_saturation
-        return bool(ok)
+            return "no held-out discriminator AUC yet (agent.amp_extras.diagnostics.interval)"
+        if auc < cfg.auc_min:
+            return (
+                f"held-out AUC {auc:.2f} < auc_min {cfg.auc_min}: the discriminator does not tell policy from "
+                "reference; raise its learning rate / update steps or lower the gradient penalty"
+            )
+        if auc > cfg.auc_max:
+            return (
+                f"held-out AUC {auc:.2f} > auc_max {cfg.auc_max}: raise agent.amp_extras.style_ramp.auc_max, or "
+                "weaken the discriminator (more input noise, larger gradient penalty, drop shortcut features)"
+            )
+        if (
+            cfg.max_logit_saturation is not None
+            and logit_saturation is not None
+            and logit_saturation > cfg.max_logit_saturation
+        ):
+            return (
+                f"{logit_saturation:.0%} of the logits saturated (> max_logit_saturation {cfg.max_logit_saturation}): "
+                "the style reward is flat; raise the gradient penalty or the discriminator input noise"
+            )
+        return ""
+
+    def gate(self, auc: float | None, logit_saturation: float | None = None) -> bool:
+        return not self.closed_because(auc, logit_saturation)
 
     def update(self, timestep: int, auc: float | None, logit_saturation: float | None = None) -> float:
         """Advance to ``timestep`` judging the elapsed interval by the latest diagnostics; returns the fraction."""
         previous, self.last_timestep = self.last_timestep, timestep
         # only the part of the interval past ramp_start counts
         elapsed = max(0, timestep - max(previous, self.cfg.ramp_start))
-        self.gate_open = self.gate(auc, logit_saturation)
+        self.hold_reason = self.closed_because(auc, logit_saturation)
+        self.gate_open = not self.hold_reason
         if self.gate_open:
             self.progress += elapsed
+            self.held_updates = 0
         else:
             self.held_timesteps += elapsed
+            self.held_updates += int(elapsed > 0 and self.fraction < 1.0)
+        warn = self.cfg.warn_after_updates
+        if self.cfg.enabled and warn and self.held_updates and self.held_updates % warn == 0:
+            log.warning(
+                "style ramp held for %d updates at %.0f %% of style_reward_scale: %s",
+                self.held_updates,
+                100 * self.fraction,
+                self.hold_reason,
+            )
         return self.fraction
 
     def state_dict(self) -> dict:
-        return {"progress": self.progress, "last_timestep": self.last_timestep, "gate_open": self.gate_open, "held_timesteps": self.held_timesteps}
+        return {
+            "progress": self.progress, "last_timestep": self.last_timestep, "gate_open": self.gate_open,
+            "held_timesteps": self.held_timesteps, "held_updates": self.held_updates,
+        }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         self.progress = float(state["progress"])
         self.last_timestep = int(state["last_timestep"])
         self.gate_open = bool(state["gate_open"])
         self.held_timesteps = float(state.get("held_timesteps", 0.0))
+        self.held_updates = int(state.get("held_updates", 0))
 
 
 class FeatureStageSchedule:
@@ -79,14 +118,22 @@ class FeatureStageSchedule:
     of the layout covers stay visible. Without a layout (or with ``enabled: false``) the mask is all ones.
     """
 
-    def __init__(self, cfg: FeatureStagesCfg, layout: dict[str, np.ndarray] | None, obs_dim: int, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        cfg: FeatureStagesCfg,
+        layout: dict[str, np.ndarray] | None,
+        obs_dim: int,
+        device: str | torch.device = "cpu",
+    ):
         self.cfg = cfg
         self.obs_dim = obs_dim
         self.device = torch.device(device)
         self.layout = {k: np.asarray(v, dtype=np.int64) for k, v in (layout or {}).items()}
         self.active = bool(cfg.enabled and self.layout)
         if cfg.enabled and not self.layout:
-            log.warning("feature stages disabled: no AMP feature layout (env.amp_feature_layout or dataset column_names)")
+            log.warning(
+                "feature stages disabled: no AMP feature layout (env.amp_feature_layout or dataset column_names)"
+            )
         self.stage_terms: list[list[str]] = self._resolve_terms(cfg.stages) if self.active else [sorted(self.layout)]
         self.stage = 0
         self.hold_count = 0
@@ -97,7 +144,9 @@ class FeatureStageSchedule:
         resolved: list[list[str]] = []
         current: list[str] = []
         for stage in stages:
-            current = list(stage.terms) if stage.terms is not None else current + [t for t in stage.add if t not in current]
+            current = (
+                list(stage.terms) if stage.terms is not None else current + [t for t in stage.add if t not in current]
+            )
             current = [t for t in current if t not in stage.remove]
             resolved.append(current)
         named = {t for terms in resolved for t in terms}
@@ -166,7 +215,12 @@ class FeatureStageSchedule:
         return True
 
     def state_dict(self) -> dict:
-        return {"stage": self.stage, "hold_count": self.hold_count, "history": list(self.history), "stages": [asdict(s) for s in self.cfg.stages]}
+        return {
+            "stage": self.stage,
+            "hold_count": self.hold_count,
+            "history": list(self.history),
+            "stages": [asdict(s) for s in self.cfg.stages],
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.stage = min(int(state["stage"]), len(self.stage_terms) - 1)

@@ -35,7 +35,15 @@ def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
     saturation = _mean(window, "logit_saturation")
     variance = _mean(window, "style_reward_var")
     last = history[-1] if history else {}
-    nonfinite = {k[len("guard_") :]: last.get(k, 0) for k in ("guard_nonfinite_amp_obs_rows", "guard_nonfinite_reference_rows", "guard_nonfinite_style_rewards", "guard_skipped_minibatches")}
+    nonfinite = {
+        k[len("guard_") :]: last.get(k, 0)
+        for k in (
+            "guard_nonfinite_amp_obs_rows",
+            "guard_nonfinite_reference_rows",
+            "guard_nonfinite_style_rewards",
+            "guard_skipped_minibatches",
+        )
+    }
     checks = {
         "auc_in_band": auc is not None and cfg.auc_min <= auc <= cfg.auc_max,
         "style_reward_variance": variance is not None and variance > cfg.min_style_reward_variance,
@@ -57,7 +65,11 @@ def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
         "timesteps": last.get("timestep"),
         "feature_stage": last.get("feature_stage_name"),
         "style_weight_fraction": last.get("style_weight_fraction"),
-        "thresholds": {"auc": [cfg.auc_min, cfg.auc_max], "min_style_reward_variance": cfg.min_style_reward_variance, "window_fraction": cfg.window_fraction},
+        "thresholds": {
+            "auc": [cfg.auc_min, cfg.auc_max],
+            "min_style_reward_variance": cfg.min_style_reward_variance,
+            "window_fraction": cfg.window_fraction,
+        },
         "next_step": NEXT_STEP[passed],
     }
 
@@ -66,17 +78,22 @@ def format_gate(report: dict) -> str:
     def f(v, spec=".3f"):
         return "n/a" if v is None else format(v, spec)
 
+    def ok(check: str) -> str:
+        return "ok" if report["checks"][check] else "FAIL"
+
+    lo, hi = report["thresholds"]["auc"]
+    min_var = report["thresholds"]["min_style_reward_variance"]
     lines = [
         "=" * 60,
         "AMP MICRO-TRAIN SMOKE TEST (seed 002 phase 2)",
         "=" * 60,
         f"timesteps: {report['timesteps']}   updates: {report['updates']}   window: last {report['window_updates']}",
-        f"discriminator AUC:        {f(report['auc'])}   (gate {report['thresholds']['auc'][0]}-{report['thresholds']['auc'][1]})  {'ok' if report['checks']['auc_in_band'] else 'FAIL'}",
+        f"discriminator AUC (held out): {f(report['auc'])}   (gate {lo}-{hi})  {ok('auc_in_band')}",
         f"logit saturation:         {f(report['logit_saturation'])}",
-        f"style reward variance:    {f(report['style_reward_variance'], '.4f')}   (gate > {report['thresholds']['min_style_reward_variance']})  {'ok' if report['checks']['style_reward_variance'] else 'FAIL'}",
+        f"style reward variance:    {f(report['style_reward_variance'], '.4f')}   (gate > {min_var})  {ok('style_reward_variance')}",
         f"style reward mean:        {f(report['style_reward_mean'])}",
         f"accuracy policy / ref:    {f(report['accuracy_policy'])} / {f(report['accuracy_reference'])}",
-        f"non-finite:               {report['nonfinite']}  {'ok' if report['checks']['no_nonfinite'] else 'FAIL'}",
+        f"non-finite:               {report['nonfinite']}  {ok('no_nonfinite')}",
         f"VERDICT: {report['verdict']}",
         report["next_step"],
         "=" * 60,

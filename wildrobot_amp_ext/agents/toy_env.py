@@ -43,7 +43,9 @@ class ToyAmpEnvCfg:
     command_range: tuple[float, float] = (0.3, 1.0)
     history: int = 2
     #: reference clips: (frequency Hz, amplitude rad) per clip
-    clips: list[tuple[float, float]] = field(default_factory=lambda: [(1.2, 0.45), (1.5, 0.55), (1.8, 0.5), (1.0, 0.35)])
+    clips: list[tuple[float, float]] = field(
+        default_factory=lambda: [(1.2, 0.45), (1.5, 0.55), (1.8, 0.5), (1.0, 0.35)]
+    )
     clip_seconds: float = 4.0
     speed_gain: float = 0.25
     sim_cost_ms: float = 0.0
@@ -80,7 +82,9 @@ def toy_features(q: torch.Tensor, qd: torch.Tensor, speed_gain: float) -> torch.
     return torch.cat([q, qd, lin_vel, ang_vel, height, contacts], dim=1)
 
 
-def reference_trajectory(freq: float, amp: float, num_joints: int, frames: int, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+def reference_trajectory(
+    freq: float, amp: float, num_joints: int, frames: int, dt: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Analytic sinusoidal gait: legs in antiphase, the rest following at half amplitude."""
     t = torch.arange(frames, dtype=torch.float64).unsqueeze(1) * dt
     phase = torch.tensor([0.0, math.pi] + [0.5 * math.pi * (i + 1) for i in range(num_joints - 2)], dtype=torch.float64)
@@ -103,7 +107,9 @@ class ToyAmpEnv:
         self.frame_dim = 2 * c.num_joints + sum(TERM_DIMS_BASE.values())
         self.amp_obs_dim = self.frame_dim * c.history
         obs_dim = 2 * c.num_joints + 3
-        self.single_observation_space = gymnasium.spaces.Dict({"policy": gymnasium.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)})
+        self.single_observation_space = gymnasium.spaces.Dict(
+            {"policy": gymnasium.spaces.Box(-np.inf, np.inf, (obs_dim,), np.float32)}
+        )
         self.single_action_space = gymnasium.spaces.Box(-np.inf, np.inf, (c.num_joints,), np.float32)
         self.observation_space = self.single_observation_space
         self.action_space = self.single_action_space
@@ -119,6 +125,10 @@ class ToyAmpEnv:
         self.cmd = torch.zeros(n, device=self.device)
         self.frames = torch.zeros(n, c.history, self.frame_dim, device=self.device)
         self.steps_taken = 0
+
+    @property
+    def step_dt(self) -> float:
+        return self.cfg.dt
 
     @property
     def unwrapped(self) -> ToyAmpEnv:
@@ -141,10 +151,14 @@ class ToyAmpEnv:
         self.reference_motion_id = torch.cat(mids).to(self.device)
 
     def collect_reference_motions(self, num_samples: int) -> torch.Tensor:
-        idx = torch.randint(0, self.reference_obs.shape[0], (num_samples,), device=self.device, generator=self.generator)
+        idx = torch.randint(
+            0, self.reference_obs.shape[0], (num_samples,), device=self.device, generator=self.generator
+        )
         return self.reference_obs[idx]
 
-    def write_reference_npz(self, path: str | Path, segment_frames: int | None = None, scores: list[float] | None = None) -> Path:
+    def write_reference_npz(
+        self, path: str | Path, segment_frames: int | None = None, scores: list[float] | None = None
+    ) -> Path:
         """The reference clips as a dataset file (per-frame features, motion ids, segments, scores, column names)."""
         feats = torch.cat(self.reference_features).cpu().numpy()
         motion_id = np.concatenate([np.full(len(f), m) for m, f in enumerate(self.reference_features)])
@@ -159,13 +173,23 @@ class ToyAmpEnv:
             segment_scores=seg_scores,
             column_names=np.asarray(toy_column_names(self.num_joints)),
             feature_version=np.asarray("toy-v1"),
+            fps=np.asarray(1.0 / self.cfg.dt),
         )
         return Path(path)
 
     # --- dynamics --------------------------------------------------------------------------------------------
     def _observations(self) -> dict[str, torch.Tensor]:
         phase = 2.0 * math.pi * 1.5 * self.t.float() * self.cfg.dt
-        obs = torch.cat([self.q, 0.1 * self.qd, torch.sin(phase).unsqueeze(1), torch.cos(phase).unsqueeze(1), self.cmd.unsqueeze(1)], dim=1)
+        obs = torch.cat(
+            [
+                self.q,
+                0.1 * self.qd,
+                torch.sin(phase).unsqueeze(1),
+                torch.cos(phase).unsqueeze(1),
+                self.cmd.unsqueeze(1),
+            ],
+            dim=1,
+        )
         return {"policy": obs}
 
     def _amp_obs(self) -> torch.Tensor:
@@ -201,7 +225,8 @@ class ToyAmpEnv:
         f = toy_features(self.q, self.qd, c.speed_gain)
         self.frames = torch.cat([self.frames[:, 1:], f.unsqueeze(1)], dim=1)
         speed = f[:, 2 * c.num_joints]
-        reward = torch.exp(-((speed - self.cmd) ** 2) / 0.1) - 0.01 * (actions**2).sum(dim=1)
+        # per-step reward in Isaac Lab's unit (its reward manager multiplies every term by step_dt)
+        reward = (torch.exp(-((speed - self.cmd) ** 2) / 0.1) - 0.01 * (actions**2).sum(dim=1)) * c.dt
         terminated = (self.q.abs() > c.fall_limit).any(dim=1)
         truncated = (self.t >= c.episode_length) & ~terminated
         amp_obs = self._amp_obs()  # the transition's AMP observation, before any reset (Isaac Lab order)
@@ -215,7 +240,9 @@ class ToyAmpEnv:
 
     # --- exact resume support (tests) ------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {k: getattr(self, k).clone() for k in ("q", "qd", "t", "cmd", "frames")} | {"generator": self.generator.get_state()}
+        return {k: getattr(self, k).clone() for k in ("q", "qd", "t", "cmd", "frames")} | {
+            "generator": self.generator.get_state()
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for k in ("q", "qd", "t", "cmd", "frames"):
@@ -233,7 +260,9 @@ def tiny_agent_cfg(**agent_overrides) -> dict:
     cfg["models"]["discriminator"]["network"][0]["layers"] = [128, 64]
     cfg["motion_dataset"]["memory_size"] = 2048
     cfg["reply_buffer"]["memory_size"] = 8192
-    cfg["agent"].update({"rollouts": 8, "learning_epochs": 2, "mini_batches": 2, "learning_rate": 3e-4, "amp_batch_size": 256})
+    cfg["agent"].update(
+        {"rollouts": 8, "learning_epochs": 2, "mini_batches": 2, "learning_rate": 3e-4, "amp_batch_size": 256}
+    )
     cfg["agent"]["amp_extras"]["diagnostics"]["batch_size"] = 256
     cfg["agent"]["experiment"].update({"write_interval": 0, "checkpoint_interval": 0})
     cfg["agent"].update(agent_overrides)

@@ -17,13 +17,23 @@ class ResumableSequentialTrainer(SequentialTrainer):
     """Single-agent :class:`SequentialTrainer` whose ``train()`` runs timesteps ``start_timestep .. timesteps-1``.
 
     Timesteps are skrl's: one vectorised env step. ``on_step`` (optional) is called after every step with the
-    timestep just finished."""
+    timestep just finished; ``stop_when`` (optional) ends training early after a step for which it returns True
+    (e.g. a wall-clock budget checked on update boundaries)."""
 
-    def __init__(self, *args, start_timestep: int = 0, on_step: Callable[[int], None] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        start_timestep: int = 0,
+        on_step: Callable[[int], None] | None = None,
+        stop_when: Callable[[int], bool] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.start_timestep = start_timestep
         self.on_step = on_step
+        self.stop_when = stop_when
         self.env_steps_per_second: float | None = None
+        self.timesteps_done = 0
 
     def train(self) -> None:
         agent = self.agents
@@ -33,9 +43,17 @@ class ResumableSequentialTrainer(SequentialTrainer):
         states = self.env.state()
         timesteps = self.cfg.timesteps
         # None lets progress() follow WILDROBOT_NO_PROGRESS
-        disable = True if self.cfg.disable_progressbar or (config.torch.is_distributed and config.torch.rank > 0) else None
+        disable = (
+            True if self.cfg.disable_progressbar or (config.torch.is_distributed and config.torch.rank > 0) else None
+        )
         started = time.perf_counter()
-        for timestep in progress(range(self.start_timestep, timesteps), desc="train", total=max(0, timesteps - self.start_timestep), unit="step", disable=disable):
+        for timestep in progress(
+            range(self.start_timestep, timesteps),
+            desc="train",
+            total=max(0, timesteps - self.start_timestep),
+            unit="step",
+            disable=disable,
+        ):
             agent.pre_interaction(timestep=timestep, timesteps=timesteps)
             with torch.no_grad():
                 with ScopedTimer() as timer:
@@ -68,6 +86,10 @@ class ResumableSequentialTrainer(SequentialTrainer):
             observations, states = next_observations, next_states
             if self.on_step is not None:
                 self.on_step(timestep)
+            if self.stop_when is not None and self.stop_when(timestep):
+                timesteps = timestep + 1
+                break
         elapsed = time.perf_counter() - started
         done = max(0, timesteps - self.start_timestep)
+        self.timesteps_done = done
         self.env_steps_per_second = done * self.env.num_envs / elapsed if elapsed > 0 and done else None

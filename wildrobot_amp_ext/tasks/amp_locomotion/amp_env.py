@@ -26,6 +26,7 @@ import torch
 
 from isaaclab.envs import ManagerBasedRLEnv
 
+from wildrobot_amp_ext.agents.reference import check_dataset_frame_rate
 from wildrobot_amp_ext.dataset.demo import resolve_dataset
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureVersion
@@ -44,6 +45,8 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         spec = resolve_feature_spec(cfg.amp, self.robot, None if cfg.amp.dataset == "demo" else cfg.amp.dataset)
         # the demo dataset is built for this spec (its history is irrelevant: the sampler stacks frames)
         cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, spec)
+        # reference frames must be one env step apart (before the scene is built: a mismatch costs nothing)
+        check_dataset_frame_rate(cfg.amp.dataset, 1.0 / (cfg.sim.dt * cfg.decimation))
         cfg.amp.feature_spec = spec.to_dict()
         cfg.observations.amp.features.history_length = spec.history
         cfg.observations.amp.features.flatten_history_dim = True
@@ -124,6 +127,7 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
             temperature=amp.sampler_temperature,
             min_motion_ids=amp.min_motion_ids,
             device=self.device,
+            frame_rate=1.0 / self.step_dt,  # reference frames must be one env step apart
         )
 
     def _check_dataset_features(self, dataset: str) -> None:
