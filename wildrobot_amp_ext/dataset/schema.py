@@ -51,7 +51,7 @@ API::
     validate_dataset(path)                           # every member checked (before an env is built)
     read_feature_version(path) -> str | None         # the stored tag
     read_feature_header(path) -> FeatureVersion | None   # the structured version (features.FeatureVersion)
-    export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', 'velocity_normalized', ...}
+    export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', ...}
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FEATURE_FORMAT, FeatureSpec, FeatureVersion, stack_history
 from wildrobot_amp_ext.motion.kinematics import ClipStates
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_npz_atomic
-from wildrobot_amp_ext.validation import LIMITS, NpzFile
+from wildrobot_amp_ext.validation import LIMITS, NpzFile, safe_component
 from wildrobot_amp_ext.validation import values as V
 
 SCHEMA = "wildrobot_amp_dataset_v1"
@@ -205,23 +205,52 @@ def export_seed000_pkl(path: str | Path, ds: ReferenceDataset) -> Path:
 # ------------------------------------------------------------------------------------------------------------------
 # reading: the one reader of the reference .npz (training, RSI, verify, analyze, the viewer and the miner use it)
 # ------------------------------------------------------------------------------------------------------------------
-REQUIRED_KEYS = ("robot", "joint_names", "fps", "feature_version", "feature_spec", "features", "motion_id", "clip_start", *STATE_KEYS)
+REQUIRED_KEYS = (
+    "robot",
+    "joint_names",
+    "fps",
+    "feature_version",
+    "feature_spec",
+    "features",
+    "motion_id",
+    "clip_start",
+    *STATE_KEYS,
+)
 REBUILD = "rebuild it with convert_dataset (or the miner)"
 _FLOAT = "fiu"
 #: per-row arrays: key -> (dtype kinds, dimensions, plausible |value| bound or None)
 ROW_RULES: dict[str, tuple[str, int, float | None]] = {
-    "features": (_FLOAT, 2, 1e6), "states": (_FLOAT, 2, 1e6), "next_states": (_FLOAT, 2, 1e6),
-    "amp_obs": (_FLOAT, 2, 1e6), "transition_valid": ("b", 1, None), "motion_id": ("iuUS", 1, None),
-    "segment_id": ("iu", 1, None), "clip_start": ("b", 1, None), "frame_index": ("iu", 1, None),
-    "root_pos": (_FLOAT, 2, LIMITS.max_position_m), "root_quat": (_FLOAT, 2, 2.0),
-    "root_lin_vel_w": (_FLOAT, 2, LIMITS.max_velocity), "root_ang_vel_w": (_FLOAT, 2, LIMITS.max_velocity),
-    "root_lin_vel": (_FLOAT, 2, LIMITS.max_velocity), "root_ang_vel": (_FLOAT, 2, LIMITS.max_velocity),
-    "joint_pos": (_FLOAT, 2, LIMITS.max_joint_rad), "joint_vel": (_FLOAT, 2, LIMITS.max_velocity),
-    "contact_pos_w": (_FLOAT, 3, LIMITS.max_position_m), "contact_vel_w": (_FLOAT, 3, LIMITS.max_velocity),
+    "features": (_FLOAT, 2, 1e6),
+    "states": (_FLOAT, 2, 1e6),
+    "next_states": (_FLOAT, 2, 1e6),
+    "amp_obs": (_FLOAT, 2, 1e6),
+    "transition_valid": ("b", 1, None),
+    "motion_id": ("iuUS", 1, None),
+    "segment_id": ("iu", 1, None),
+    "clip_start": ("b", 1, None),
+    "frame_index": ("iu", 1, None),
+    "root_pos": (_FLOAT, 2, LIMITS.max_position_m),
+    "root_quat": (_FLOAT, 2, 2.0),
+    "root_lin_vel_w": (_FLOAT, 2, LIMITS.max_velocity),
+    "root_ang_vel_w": (_FLOAT, 2, LIMITS.max_velocity),
+    "root_lin_vel": (_FLOAT, 2, LIMITS.max_velocity),
+    "root_ang_vel": (_FLOAT, 2, LIMITS.max_velocity),
+    "joint_pos": (_FLOAT, 2, LIMITS.max_joint_rad),
+    "joint_vel": (_FLOAT, 2, LIMITS.max_velocity),
+    "contact_pos_w": (_FLOAT, 3, LIMITS.max_position_m),
+    "contact_vel_w": (_FLOAT, 3, LIMITS.max_velocity),
 }
 TEXT_KEYS = ("schema", "robot", "feature_version", "feature_spec", "meta")
-NAME_KEYS = ("joint_names", "contact_point_names", "column_names", "feature_names", "motion_names", "clip_names",
-             "clip_sources", "source_files")
+NAME_KEYS = (
+    "joint_names",
+    "contact_point_names",
+    "column_names",
+    "feature_names",
+    "motion_names",
+    "clip_names",
+    "clip_sources",
+    "source_files",
+)
 
 
 class DatasetFile:
@@ -237,6 +266,8 @@ class DatasetFile:
         self.rows = self._row_count()
         if "fps" in self.files:
             _ = self.fps  # a bool, string, 0 or 1e9 fps is refused when the file is opened
+        if "robot" in self.files:
+            _ = self.text("robot")  # a robot name becomes a folder / file name (USD cache, --export-mjcf)
 
     def __enter__(self) -> DatasetFile:
         return self
@@ -257,14 +288,20 @@ class DatasetFile:
         odd = next((k for k, v in lengths.items() if v != rows), None)
         if odd is not None:
             first = next(iter(lengths))
-            raise InputError(self.path, odd, f"{lengths[odd]} rows where {first} has {rows}", f"one row per frame; {REBUILD}")
+            raise InputError(
+                self.path, odd, f"{lengths[odd]} rows where {first} has {rows}", f"one row per frame; {REBUILD}"
+            )
         if rows is None and counts:
             raise InputError(self.path, next(iter(counts)), "must hold one row per frame, got a scalar", REBUILD)
         if rows == 0:
             raise InputError(self.path, next(iter(counts)), "holds no frames", "convert or mine at least one clip")
         if rows is not None and rows > LIMITS.max_total_frames:
-            raise InputError(self.path, next(iter(counts)), f"{rows} frames exceed the {LIMITS.max_total_frames} limit",
-                             "split the dataset")
+            raise InputError(
+                self.path,
+                next(iter(counts)),
+                f"{rows} frames exceed the {LIMITS.max_total_frames} limit",
+                "split the dataset",
+            )
         return rows or 0
 
     def __getitem__(self, key: str) -> np.ndarray:
@@ -298,7 +335,10 @@ class DatasetFile:
         return V.fps(self.path, self._npz.array("fps", kinds="biufc"))
 
     def text(self, key: str) -> str:
-        return V.string(self.path, key, self._npz.text(key))
+        value = V.string(self.path, key, self._npz.text(key))
+        if key == "robot":
+            safe_component(self.path, key, value)
+        return value
 
     def strings(self, key: str) -> tuple[str, ...]:
         return V.names(self.path, key, self._npz.strings(key))
@@ -370,7 +410,9 @@ def load_dataset(path: str | Path) -> ReferenceDataset:
     with open_dataset(path) as data:
         missing = [k for k in REQUIRED_KEYS if k not in data.files]
         if missing:
-            raise InputError(path, missing[0], f"missing keys {missing}", f"{REBUILD} (this file predates or is not its schema)")
+            raise InputError(
+                path, missing[0], f"missing keys {missing}", f"{REBUILD} (this file predates or is not its schema)"
+            )
         n = data.rows
         states = ClipStates(**{k: np.asarray(data[k], np.float64) for k in STATE_KEYS})
         clip_start = data["clip_start"].astype(bool)
@@ -379,7 +421,11 @@ def load_dataset(path: str | Path) -> ReferenceDataset:
         num_clips = int(clip_start.sum())
         clip_names = data.strings("clip_names") if "clip_names" in data.files else ()
         clip_sources = data.strings("clip_sources") if "clip_sources" in data.files else ()
-        source_fps = data["clip_source_fps"].astype(np.float64) if "clip_source_fps" in data.files else np.full(num_clips, np.nan)
+        source_fps = (
+            data["clip_source_fps"].astype(np.float64)
+            if "clip_source_fps" in data.files
+            else np.full(num_clips, np.nan)
+        )
         scores = np.asarray(data["segment_scores"], np.float64) if "segment_scores" in data.files else None
         # per-clip metadata that does not match the clip count is dropped here and reported by verify's clip check
         clip_names = clip_names if len(clip_names) == num_clips else ()

@@ -74,7 +74,9 @@ def _bytes_like(kind: type) -> Any:
 
 def _scalar_from(kind: type) -> Any:
     def build(*args: Any) -> Any:
-        if any(not isinstance(a, (int, float, str, bytes)) or isinstance(a, (str, bytes)) and len(a) > 4096 for a in args):
+        if any(
+            not isinstance(a, (int, float, str, bytes)) or isinstance(a, (str, bytes)) and len(a) > 4096 for a in args
+        ):
             _refuse(f"{kind.__name__}() may only take short numbers or strings")
         return kind(*args)
 
@@ -168,20 +170,31 @@ class _RestrictedUnpickler(pickle.Unpickler):
         obj = ALLOWED_GLOBALS.get((module, name))
         if obj is None:
             raise UnsafePickleError(
-                self._source, None,
+                self._source,
+                None,
                 f"refused to load: the pickle asks for '{module}.{name}', which a motion file never needs "
-                "(nothing was executed)", _FIX)
+                "(nothing was executed)",
+                _FIX,
+            )
         return obj
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(self._source, None, "refused to load: the pickle uses persistent ids",
-                                "re-export the motion as a plain pickle or .npz")
+        raise UnsafePickleError(
+            self._source,
+            None,
+            "refused to load: the pickle uses persistent ids",
+            "re-export the motion as a plain pickle or .npz",
+        )
 
 
 def safe_loads(data: bytes, source: str = "<bytes>", limits: Limits = LIMITS) -> Any:
     if len(data) > limits.max_file_bytes:
-        raise InputError(source, None, f"{len(data) >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
-                         "split the motion into smaller files")
+        raise InputError(
+            source,
+            None,
+            f"{len(data) >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
+            "split the motion into smaller files",
+        )
     _scan(data, source)
     obj = _load(data, source)
     _check_tree(obj, source, limits)
@@ -194,12 +207,17 @@ def safe_load(file: str | Path | BinaryIO, limits: Limits = LIMITS) -> Any:
         try:
             size = path.stat().st_size
             if size > limits.max_file_bytes:
-                raise InputError(path, None, f"{size >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
-                                 "split the motion into smaller files")
+                raise InputError(
+                    path,
+                    None,
+                    f"{size >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
+                    "split the motion into smaller files",
+                )
             data = path.read_bytes()
         except OSError as err:
-            raise InputError(path, None, f"cannot be read ({err.strerror or type(err).__name__})",
-                             "check the path and permissions") from None
+            raise InputError(
+                path, None, f"cannot be read ({err.strerror or type(err).__name__})", "check the path and permissions"
+            ) from None
         return safe_loads(data, str(path), limits)
     data = file.read(limits.max_file_bytes + 1)
     return safe_loads(data, getattr(file, "name", "<stream>"), limits)
@@ -213,13 +231,22 @@ def _scan(data: bytes, source: str) -> None:
             ops += 1
             if opcode.name in ("BINPUT", "LONG_BINPUT", "PUT", "BINGET", "LONG_BINGET", "GET"):
                 if not isinstance(arg, int) or arg < 0 or arg > ops + 16:
-                    raise UnsafePickleError(source, None, f"refused to load: memo index {arg} is out of range "
-                                            "(a crafted pickle that makes the unpickler allocate gigabytes)", _FIX)
+                    raise UnsafePickleError(
+                        source,
+                        None,
+                        f"refused to load: memo index {arg} is out of range "
+                        "(a crafted pickle that makes the unpickler allocate gigabytes)",
+                        _FIX,
+                    )
     except UnsafePickleError:
         raise
     except (ValueError, EOFError, UnicodeDecodeError, OverflowError, IndexError) as err:
-        raise InputError(source, None, f"not a readable motion pickle ({_line(err)})",
-                         "check the file is a GMR .pkl and not truncated") from None
+        raise InputError(
+            source,
+            None,
+            f"not a readable motion pickle ({_line(err)})",
+            "check the file is a GMR .pkl and not truncated",
+        ) from None
 
 
 def _load(data: bytes, source: str) -> Any:
@@ -229,15 +256,31 @@ def _load(data: bytes, source: str) -> Any:
         raise
     except pickle.UnpicklingError as err:
         raise UnsafePickleError(source, None, f"refused to load: {_line(err)} (nothing was executed)", _FIX) from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError, OverflowError,
-            RecursionError, UnicodeDecodeError) as err:
-        raise InputError(source, None, f"not a readable motion pickle ({_line(err)})",
-                         "check the file is a GMR .pkl and not truncated") from None
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        MemoryError,
+        OverflowError,
+        RecursionError,
+        UnicodeDecodeError,
+    ) as err:
+        raise InputError(
+            source,
+            None,
+            f"not a readable motion pickle ({_line(err)})",
+            "check the file is a GMR .pkl and not truncated",
+        ) from None
 
 
 def _check_tree(root: Any, source: str, limits: Limits) -> None:
     """Elements reachable from ``root``, a shared container counted every time it is reached (its expanded size is
     memoised, so the walk is linear in the file); a cycle or too deep a nesting is refused. Iterative."""
+    if _children(root) is None:  # a bare number, string or array: nothing to expand
+        return
     sizes: dict[int, int] = {}  # id -> expanded size of a finished container
     active: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(root, 0, False)]
@@ -247,10 +290,17 @@ def _check_tree(root: Any, source: str, limits: Limits) -> None:
         children = _children(obj)
         if done:
             active.discard(key)
-            size = len(children) + sum(sizes.get(id(c), 0) if _children(c) is not None else _leaf_size(c) for c in children)
+            size = len(children) + sum(
+                sizes.get(id(c), 0) if _children(c) is not None else _leaf_size(c) for c in children
+            )
             if size > limits.max_pickle_items:
-                raise UnsafePickleError(source, None, "refused to load: the pickle expands to more than "
-                                        f"{limits.max_pickle_items} elements (shared references)", _FIX)
+                raise UnsafePickleError(
+                    source,
+                    None,
+                    "refused to load: the pickle expands to more than "
+                    f"{limits.max_pickle_items} elements (shared references)",
+                    _FIX,
+                )
             sizes[key] = size
             continue
         if key in sizes:
@@ -258,8 +308,9 @@ def _check_tree(root: Any, source: str, limits: Limits) -> None:
         if key in active:
             raise UnsafePickleError(source, None, "refused to load: the pickle holds a reference cycle", _FIX)
         if depth > limits.max_pickle_depth:
-            raise UnsafePickleError(source, None, f"refused to load: containers nested deeper than "
-                                    f"{limits.max_pickle_depth}", _FIX)
+            raise UnsafePickleError(
+                source, None, f"refused to load: containers nested deeper than {limits.max_pickle_depth}", _FIX
+            )
         active.add(key)
         stack.append((obj, depth, True))
         stack.extend((c, depth + 1, False) for c in children if _children(c) is not None and id(c) not in sizes)

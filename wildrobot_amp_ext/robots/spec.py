@@ -92,12 +92,19 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         if not isinstance(name_or_path, str) or not name_or_path or "/" in name_or_path or ".." in name_or_path:
-            raise InputError(None, "robot", f"unknown robot {str(name_or_path)!r}",
-                             f"use one of {list_robots()} or a path to a robot.yaml")
+            raise InputError(
+                None,
+                "robot",
+                f"unknown robot {str(name_or_path)!r}",
+                f"use one of {list_robots()} or a path to a robot.yaml",
+            )
         candidate = ROBOTS_DIR / str(name_or_path) / "robot.yaml"
         if not candidate.is_file():
             raise InputError(
-                None, "robot", f"unknown robot '{name_or_path}'", f"use one of {list_robots()} or a path to a robot.yaml"
+                None,
+                "robot",
+                f"unknown robot '{name_or_path}'",
+                f"use one of {list_robots()} or a path to a robot.yaml",
             )
         path = candidate
     if not path.is_file():
@@ -152,8 +159,13 @@ def _match_joints(pattern: str, names: tuple[str, ...], path: Path | None = None
 
 
 #: robot YAML gains / limits: key -> (smallest allowed, strictly above it?)
-GAIN_RANGES = {"kp": (0.0, False), "kd": (0.0, False), "effort_limit": (0.0, True), "velocity_limit": (0.0, True),
-               "armature": (0.0, False)}
+GAIN_RANGES = {
+    "kp": (0.0, False),
+    "kd": (0.0, False),
+    "effort_limit": (0.0, True),
+    "velocity_limit": (0.0, True),
+    "armature": (0.0, False),
+}
 
 
 def _gain(path: Path, field: str, value: Any) -> float:
@@ -161,13 +173,21 @@ def _gain(path: Path, field: str, value: Any) -> float:
     number = V.real_scalar(path, field, value, f"give {key} as a number")
     low, strict = GAIN_RANGES[key]
     if number < low or (strict and number == low) or number > LIMITS.max_gain:
-        raise InputError(path, field, f"{number:g} is outside {'(' if strict else '['}{low:g}, {LIMITS.max_gain:g}]",
-                         f"give a physical {key}")
+        raise InputError(
+            path,
+            field,
+            f"{number:g} is outside {'(' if strict else '['}{low:g}, {LIMITS.max_gain:g}]",
+            f"give a physical {key}",
+        )
     return number
 
 
 def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     import mujoco
+
+    from wildrobot_amp_ext.robots.mjcf import route_mujoco_warnings
+
+    route_mujoco_warnings()  # MuJoCo's default handler writes MUJOCO_LOG.TXT into the user's folder
 
     name = safe_component(path, "name", _require(path, raw, "name", str))
     mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
@@ -180,11 +200,18 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(mjcf_path, None, f"MuJoCo cannot load this MJCF: {first}", "fix the XML") from None
 
-    balls = [source_model.joint(j).name for j in range(source_model.njnt)
-             if int(source_model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_BALL)]
+    balls = [
+        source_model.joint(j).name
+        for j in range(source_model.njnt)
+        if int(source_model.jnt_type[j]) == int(mujoco.mjtJoint.mjJNT_BALL)
+    ]
     if balls:
-        raise InputError(mjcf_path, f"joint {balls[0]}", "ball joints are not supported (hinge/slide only)",
-                         "model the ball joint as three hinges")
+        raise InputError(
+            mjcf_path,
+            f"joint {balls[0]}",
+            "ball joints are not supported (hinge/slide only)",
+            "model the ball joint as three hinges",
+        )
     mj_joints = [
         source_model.joint(j).name
         for j in range(source_model.njnt)
@@ -204,7 +231,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         if j not in mj_joints:
             near = [m for m in mj_joints if j.split("_")[0] in m][:6]
             raise InputError(
-                path, f"joints[{i}]", f"joint '{j}' is not in {mjcf_path.name}", f"use a joint of the MJCF, e.g. {near or mj_joints[:6]}"
+                path,
+                f"joints[{i}]",
+                f"joint '{j}' is not in {mjcf_path.name}",
+                f"use a joint of the MJCF, e.g. {near or mj_joints[:6]}",
             )
         seen.add(j)
     joint_names = tuple(joints)
@@ -212,13 +242,19 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
 
     root_body = str(_require(path, raw, "root_body", str))
     if root_body not in mj_bodies:
-        raise InputError(path, "root_body", f"body '{root_body}' is not in {mjcf_path.name}", "name the floating-base body")
+        raise InputError(
+            path, "root_body", f"body '{root_body}' is not in {mjcf_path.name}", "name the floating-base body"
+        )
 
     default = np.zeros(num)
     default_raw = raw.get("default_joint_pos") or {}
     if not isinstance(default_raw, dict):
-        raise InputError(path, "default_joint_pos", f"expected a mapping 'joint regex: angle', got {type(default_raw).__name__}",
-                         "write e.g. '.*_knee_joint: 0.3'")
+        raise InputError(
+            path,
+            "default_joint_pos",
+            f"expected a mapping 'joint regex: angle', got {type(default_raw).__name__}",
+            "write e.g. '.*_knee_joint: 0.3'",
+        )
     for pattern, value in default_raw.items():
         field_name = f"default_joint_pos.{pattern}"
         idx = _match_joints(pattern, joint_names, path, field_name)
@@ -238,14 +274,25 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
             raise InputError(path, f"feet.{foot_name}.body", "missing", "name the foot's body in the MJCF")
         if foot["body"] not in mj_bodies:
             raise InputError(
-                path, f"feet.{foot_name}.body", f"body '{foot['body']}' is not in {mjcf_path.name}", "name an existing body"
+                path,
+                f"feet.{foot_name}.body",
+                f"body '{foot['body']}' is not in {mjcf_path.name}",
+                "name an existing body",
             )
         if any(f.body == foot["body"] for f in feet):
-            raise InputError(path, f"feet.{foot_name}.body", f"body '{foot['body']}' is already the other foot", "name each foot's own body")
+            raise InputError(
+                path,
+                f"feet.{foot_name}.body",
+                f"body '{foot['body']}' is already the other foot",
+                "name each foot's own body",
+            )
         points = V.real_array(path, f"feet.{foot_name}.contact_points", foot.get("contact_points", []), bound=1.0)
         if points.shape != (CONTACT_POINTS_PER_FOOT, 3):
             raise InputError(
-                path, f"feet.{foot_name}.contact_points", f"expected 2 points [[x,y,z],[x,y,z]] (toe, heel), got shape {points.shape}", None
+                path,
+                f"feet.{foot_name}.contact_points",
+                f"expected 2 points [[x,y,z],[x,y,z]] (toe, heel), got shape {points.shape}",
+                None,
             )
         feet.append(FootSpec(str(foot_name), str(foot["body"]), points))
 
@@ -254,19 +301,27 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     gains = {k: np.full(num, np.nan) for k in ("kp", "kd", "effort_limit", "velocity_limit", "armature")}
     for g, group in enumerate(_require(path, raw, "actuators", list)):
         if not isinstance(group, dict):
-            raise InputError(path, f"actuators[{g}]", f"expected a mapping (joints, kp, kd, ...), got {type(group).__name__}",
-                             "see robots/data/wildrobot/robot.yaml")
+            raise InputError(
+                path,
+                f"actuators[{g}]",
+                f"expected a mapping (joints, kp, kd, ...), got {type(group).__name__}",
+                "see robots/data/wildrobot/robot.yaml",
+            )
         pattern = group.get("joints", "")
         idx = _match_joints(pattern, joint_names, path, f"actuators[{g}].joints")
         if not idx:
-            raise InputError(path, f"actuators[{g}].joints", f"'{pattern}' matches no joint", "use a regex over the joint names")
+            raise InputError(
+                path, f"actuators[{g}].joints", f"'{pattern}' matches no joint", "use a regex over the joint names"
+            )
         for key, arr in gains.items():
             if key not in group:
                 raise InputError(path, f"actuators[{g}].{key}", "missing", f"give {key} for this actuator group")
             arr[idx] = _gain(path, f"actuators[{g}].{key}", group[key])
     missing = [joint_names[i] for i in np.flatnonzero(np.isnan(gains["kp"]))]
     if missing:
-        raise InputError(path, "actuators", f"no actuator group covers {missing}", "add a group whose 'joints' regex matches them")
+        raise InputError(
+            path, "actuators", f"no actuator group covers {missing}", "add a group whose 'joints' regex matches them"
+        )
 
     removed = tuple(j for j in mj_joints if j not in seen)
     spec = RobotSpec(
@@ -286,13 +341,18 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         **gains,
     )
     if not 0 < spec.total_mass <= LIMITS.max_mass_kg:
-        raise InputError(mjcf_path, "mass", f"the MJCF weighs {spec.total_mass:g} kg", "give the bodies physical masses")
+        raise InputError(
+            mjcf_path, "mass", f"the MJCF weighs {spec.total_mass:g} kg", "give the bodies physical masses"
+        )
     expected_mass = raw.get("total_mass")
     if expected_mass is not None:
         expected_mass = V.real_scalar(path, "total_mass", expected_mass, "give kg")
     if expected_mass is not None and abs(spec.total_mass - float(expected_mass)) > 0.05 * float(expected_mass):
         raise InputError(
-            path, "total_mass", f"YAML says {expected_mass} kg but the MJCF weighs {spec.total_mass:.3f} kg", "fix the MJCF or the YAML"
+            path,
+            "total_mass",
+            f"YAML says {expected_mass} kg but the MJCF weighs {spec.total_mass:.3f} kg",
+            "fix the MJCF or the YAML",
         )
     return spec
 
@@ -308,7 +368,9 @@ def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...
     index = {n: i for i, n in enumerate(joint_names)}
     pairs: dict[str, str] = {}
     if not isinstance(raw, dict):
-        raise InputError(path, "symmetry", f"expected a mapping, got {type(raw).__name__}", "see robots/data/wildrobot/robot.yaml")
+        raise InputError(
+            path, "symmetry", f"expected a mapping, got {type(raw).__name__}", "see robots/data/wildrobot/robot.yaml"
+        )
     swap = raw.get("swap_prefixes")
     if swap:
         if not (isinstance(swap, list) and len(swap) == 2 and all(isinstance(p, str) and p for p in swap)):
@@ -319,11 +381,17 @@ def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...
                 pairs[n] = right + n[len(left) :]
         lefts, rights = sum(n.startswith(left) for n in joint_names), sum(n.startswith(right) for n in joint_names)
         if not lefts or lefts != rights:
-            raise InputError(path, "symmetry.swap_prefixes", f"{lefts} joint(s) start with '{left}' but {rights} with "
-                             f"'{right}'", "give prefixes that pair every left joint with a right one")
+            raise InputError(
+                path,
+                "symmetry.swap_prefixes",
+                f"{lefts} joint(s) start with '{left}' but {rights} with '{right}'",
+                "give prefixes that pair every left joint with a right one",
+            )
     raw_pairs = raw.get("pairs") or {}
     if not isinstance(raw_pairs, dict):
-        raise InputError(path, "symmetry.pairs", f"expected a mapping left: right, got {type(raw_pairs).__name__}", None)
+        raise InputError(
+            path, "symmetry.pairs", f"expected a mapping left: right, got {type(raw_pairs).__name__}", None
+        )
     for a, b in raw_pairs.items():
         pairs[str(a)] = str(b)
 
@@ -332,24 +400,35 @@ def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...
     for a, b in pairs.items():
         for n in (a, b):
             if n not in index:
-                raise InputError(path, f"symmetry.pairs.{a}", f"joint '{n}' is not in 'joints'", "pair listed joints only")
+                raise InputError(
+                    path, f"symmetry.pairs.{a}", f"joint '{n}' is not in 'joints'", "pair listed joints only"
+                )
             if n in named:
-                raise InputError(path, f"symmetry.pairs.{a}", f"joint '{n}' is named twice", "each joint may appear in one pair only")
+                raise InputError(
+                    path, f"symmetry.pairs.{a}", f"joint '{n}' is named twice", "each joint may appear in one pair only"
+                )
             named.add(n)
         mirror_index[index[a]], mirror_index[index[b]] = index[b], index[a]
 
     sign = np.ones(num)
     negate = raw.get("negate") or []
     if not isinstance(negate, list):
-        raise InputError(path, "symmetry.negate", f"expected a list of joint regexes, got {type(negate).__name__}", None)
+        raise InputError(
+            path, "symmetry.negate", f"expected a list of joint regexes, got {type(negate).__name__}", None
+        )
     for pattern in negate:
         idx = _match_joints(pattern, joint_names, path, "symmetry.negate")
         if not idx:
-            raise InputError(path, "symmetry.negate", f"'{pattern}' matches no joint", "use a regex over the joint names")
+            raise InputError(
+                path, "symmetry.negate", f"'{pattern}' matches no joint", "use a regex over the joint names"
+            )
         sign[idx] = -1.0
     for i, j in enumerate(mirror_index):
         if sign[i] != sign[j]:
             raise InputError(
-                path, "symmetry.negate", f"'{joint_names[i]}' and its mirror '{joint_names[j]}' differ in sign", "negate both or neither"
+                path,
+                "symmetry.negate",
+                f"'{joint_names[i]}' and its mirror '{joint_names[j]}' differ in sign",
+                "negate both or neither",
             )
     return mirror_index, sign

@@ -1,0 +1,330 @@
+"""The bad-input corpus (tests/bad_input_corpus.py) through every entry point it applies to.
+
+Each case runs in its own folder. A refusal must exit != 0 with <= 3 lines on stderr, no traceback, nothing written
+or changed in the folder, within a memory and time budget; a valid variant must be accepted. Most cases call the
+command-line mains in-process (peak memory from tracemalloc, which sees numpy's and pickle's allocations); a sample
+runs through real subprocesses, and kill -9 checks the crash hygiene of the converter and the miner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bad_input_corpus as corpus  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PEAK_MB = 300  # per case, in-process (the valid clips need ~10 MB; the attacks ask for gigabytes)
+CASE_SECONDS = 30.0
+IGNORED = {"MUJOCO_LOG.TXT"}  # MuJoCo's own warning log, not an output of ours
+
+
+def _script_main(name: str):
+    spec = importlib.util.spec_from_file_location(f"_entry_{name}", REPO / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _mains() -> dict:
+    from wildrobot_amp_ext import mine
+    from wildrobot_amp_ext.dataset import analyze, convert, verify
+    from wildrobot_amp_ext.eval import viewer
+    from wildrobot_amp_ext.robots import __main__ as robots
+
+    return {
+        "convert": convert.main,
+        "verify": verify.main,
+        "analyze": analyze.main,
+        "mine": mine.main,
+        "view": viewer.main,
+        "robots": robots.main,
+        "train": _script_main("train_amp"),
+        "play": _script_main("play"),
+    }
+
+
+#: the command a user types, for the subprocess sample
+COMMANDS = {
+    "convert": ["-m", "wildrobot_amp_ext.dataset.convert"],
+    "verify": ["-m", "wildrobot_amp_ext.dataset.verify"],
+    "analyze": ["-m", "wildrobot_amp_ext.dataset.analyze"],
+    "mine": ["-m", "wildrobot_amp_ext.mine"],
+    "view": ["-m", "wildrobot_amp_ext.eval.viewer"],
+    "robots": ["-m", "wildrobot_amp_ext.robots"],
+    "train": [str(REPO / "train_amp.py")],
+    "play": [str(REPO / "play.py")],
+}
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for path in folder.rglob("*"):
+        if path.name not in IGNORED:
+            st = path.lstat()
+            out[str(path.relative_to(folder))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def _run_in_process(main, argv: list[str], folder: Path) -> tuple[int, str, float, float]:
+    err, out = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - anything else is a crash: record it as a traceback
+        err.write(traceback.format_exc())
+        code = -1
+    finally:
+        seconds = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        os.chdir(cwd)
+    return int(code or 0), err.getvalue(), peak, seconds
+
+
+def _problems(
+    case: corpus.Case, code: int, stderr: str, before: dict, after: dict, peak: float, seconds: float
+) -> list[str]:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    found = []
+    if case.expect == "accept":
+        if code != 0:
+            found.append(f"refused a valid input (exit {code}): {lines[-3:]}")
+        return found
+    if code == 0:
+        found.append("accepted (exit 0)")
+    if "Traceback" in stderr or code == -1:
+        found.append(f"traceback: {lines[-1:]}")
+    if len(lines) > 3:
+        found.append(f"{len(lines)} stderr lines: {lines[:2]}...")
+    if case.match and case.match not in stderr:
+        found.append(f"message lacks '{case.match}': {lines[-1:]}")
+    if before != after:
+        changed = sorted(set(after.items()) ^ set(before.items()))
+        found.append(f"files written or changed: {changed[:3]}")
+    if peak > PEAK_MB:
+        found.append(f"peak {peak:.0f} MB > {PEAK_MB} MB")
+    if seconds > CASE_SECONDS:
+        found.append(f"{seconds:.1f} s > {CASE_SECONDS} s")
+    return found
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return corpus.build_cases()
+
+
+def test_corpus_in_process(cases, tmp_path):
+    """Every case through its entry point's main, in this process."""
+    mains = _mains()
+    failures, per_entry, peaks, times = [], Counter(), [], []
+    for case in cases:
+        folder = corpus.write_case(case, tmp_path)
+        before = _snapshot(folder)
+        code, stderr, peak, seconds = _run_in_process(mains[case.entry], case.argv, folder)
+        after = _snapshot(folder) if case.expect == "refuse" else before
+        problems = _problems(case, code, stderr, before, after, peak, seconds)
+        if (folder / "pwned").exists() or Path("pwned").exists():
+            problems.append("a payload ran")
+        if problems:
+            failures.append(f"{case.id} [{case.entry}]: {'; '.join(problems)}")
+        per_entry[f"{case.entry}:{case.expect}"] += 1
+        peaks.append((peak, case.id))
+        times.append((seconds, case.id))
+    print(f"\n{len(cases)} cases: {dict(sorted(per_entry.items()))}")
+    print(
+        f"peak memory max {max(peaks)[0]:.1f} MB ({max(peaks)[1]}); slowest {max(times)[0]:.2f} s ({max(times)[1]}); "
+        f"total {sum(t for t, _ in times):.1f} s"
+    )
+    refused = sum(n for k, n in per_entry.items() if k.endswith(":refuse"))
+    assert refused >= 80, f"the corpus must hold at least 80 bad inputs, has {refused}"
+    assert not failures, f"{len(failures)} case(s) failed:\n" + "\n".join(failures)
+
+
+def _subprocess(case: corpus.Case, folder: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, *COMMANDS[case.entry], *case.argv],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_corpus_sample_through_subprocesses(cases, tmp_path):
+    """The exit code and the stderr a user sees, for a sample of cases (each a fresh interpreter)."""
+    sample = [c for c in cases if c.subprocess]
+    assert len(sample) >= 6
+    failures = []
+    for case in sample:
+        folder = corpus.write_case(case, tmp_path)
+        before = _snapshot(folder)
+        proc = _subprocess(case, folder)
+        after = _snapshot(folder) if case.expect == "refuse" else before
+        problems = _problems(case, proc.returncode, proc.stderr, before, after, 0.0, 0.0)
+        if case.expect == "refuse" and proc.returncode != 2:
+            problems.append(f"exit {proc.returncode}, expected 2")
+        if problems:
+            failures.append(f"{case.id}: {'; '.join(problems)}")
+    assert not failures, "\n".join(failures)
+
+
+def _kill_after(cmd: list[str], folder: Path, wait_for, timeout: float = 90) -> subprocess.Popen:
+    """Start ``cmd``, SIGKILL it once ``wait_for()`` is true (or at the timeout)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, *cmd],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and not wait_for():
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return proc
+
+
+def _session_processes(sid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    pids.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                continue
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kill -9 / process-session checks are Linux-only")
+def test_kill9_miner_leaves_no_processes_and_a_usable_cache(tmp_path):
+    """kill -9 of the miner mid-run: its fork server and workers die with it; a truncated cache entry is redone."""
+    base = corpus.walk_dict(seconds=2.0)
+    (tmp_path / "m").mkdir()
+    for k in range(2):
+        (tmp_path / "m" / f"walk{k}.pkl").write_bytes(corpus.pkl({**base, "root_pos": base["root_pos"] + k}))
+    cmd = [
+        "-m",
+        "wildrobot_amp_ext.mine",
+        "--robot",
+        corpus.ROBOT,
+        "--input",
+        "m",
+        "--output",
+        "t.npz",
+        "--workers",
+        "2",
+        "--no-plots",
+        "--no-progress",
+    ]
+    cache = tmp_path / "t.cache"
+
+    def workers_started() -> bool:
+        return len(_session_processes(proc_sid[0])) >= 3 if proc_sid else False
+
+    proc_sid: list[int] = []
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, *cmd],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    proc_sid.append(proc.pid)
+    deadline = time.time() + 90
+    while time.time() < deadline and proc.poll() is None and not workers_started():
+        time.sleep(0.05)
+    alive_before = len(_session_processes(proc.pid))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 5
+    while time.time() < deadline and _session_processes(proc.pid):
+        time.sleep(0.1)
+    left = _session_processes(proc.pid)
+    for pid in left:  # clean up before asserting
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert alive_before >= 3, "the miner never started its workers"
+    assert not left, f"{len(left)} miner process(es) outlived the parent by 5 s"
+    # a truncated cache entry (as a kill mid-write of an older version left) is redone, not a BadZipFile traceback
+    cache.mkdir(exist_ok=True)
+    from wildrobot_amp_ext.mine import build_parser, config_from_args
+    from wildrobot_amp_ext.miner.runner import plan_jobs
+    from wildrobot_amp_ext.motion.io import load_motions
+    from wildrobot_amp_ext.robots import load_robot
+
+    robot = load_robot(corpus.ROBOT)
+    args = build_parser().parse_args(["--robot", corpus.ROBOT, "--input", "m", "--output", "t.npz"])
+    jobs, _ = plan_jobs(load_motions(tmp_path / "m", robot, show_progress=False), robot, config_from_args(args))
+    from wildrobot_amp_ext.miner.runner import _cache_file
+
+    broken = _cache_file(cache, jobs[0])
+    broken.write_bytes(b"PK\x03\x04 truncated")
+    done = subprocess.run(
+        [sys.executable, *cmd[:-2], "--workers", "1", "--no-plots", "--no-progress"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "t.npz").is_file()
+
+
+def test_kill9_converter_temp_files_are_cleaned_by_the_next_run(tmp_path):
+    """A write killed mid-way leaves a temp file beside the output; the next run removes it (and writes the output)."""
+    base = corpus.walk_dict()
+    (tmp_path / "in.pkl").write_bytes(corpus.pkl(base))
+    out = tmp_path / "ref.npz"
+    # what kill -9 during save leaves: a temp file owned by a process that no longer exists
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f".ref.npz.pid{dead.pid}.abcd.npz"
+    orphan.write_bytes(b"\0" * 1024)
+    old_style = tmp_path / ".ref.npz.k3j4h5g6.npz"  # the name format before temp files carried the pid
+    old_style.write_bytes(b"\0" * 1024)
+    os.utime(old_style, (0, 0))
+    from wildrobot_amp_ext.dataset.convert import main
+
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # a write still under way
+    live = tmp_path / f".ref.npz.pid{writer.pid}.efgh.npz"
+    live.write_bytes(b"\0" * 16)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main(corpus.convert_argv("in.pkl", "ref.npz")) == 0
+    finally:
+        os.chdir(cwd)
+        writer.kill()
+        writer.wait()
+    assert live.exists(), "the temp file of a live writer was removed"
+    assert out.is_file() and not orphan.exists() and not old_style.exists()
