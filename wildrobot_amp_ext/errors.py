@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 EXIT_BAD_INPUT = 2
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class InputError(Exception):
@@ -28,10 +27,17 @@ class InputError(Exception):
         msg = ": ".join(parts + [self.problem])
         if self.fix:
             msg += f" (fix: {self.fix})"
-        return " ".join(msg.split())
+        return "".join(ch if ch.isprintable() else _escape(ch) for ch in " ".join(msg.split()))
 
 
-def cli_entry(fn: F) -> F:
+def _escape(ch: str) -> str:
+    """A control or format character from a file name or a file (an ANSI escape, a right-to-left override, an
+    undecodable byte) shown as its code, so the one line cannot rewrite the terminal or hide the name."""
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def cli_entry[F: Callable[..., Any]](fn: F) -> F:
     """Wrap a ``main()`` so an :class:`InputError` prints one line to stderr and exits with code 2."""
 
     @functools.wraps(fn)
@@ -44,3 +50,13 @@ def cli_entry(fn: F) -> F:
             raise SystemExit(EXIT_BAD_INPUT) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (argparse prints the whole usage block, a dozen lines
+    for the converter) and exit 2, like every other input error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        line = f"error: {self.prog}: {message} (fix: see {self.prog} --help)"
+        print(InputError(None, None, line).one_line(), file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.dataset.schema import ReferenceDataset, load_dataset
-from wildrobot_amp_ext.errors import InputError, cli_entry
-from wildrobot_amp_ext.validation import check_output_dir
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.features import contact_labels, heading_yaw, rotate_into_heading
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+from wildrobot_amp_ext.validation import check_output_dir
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -87,7 +87,11 @@ def alternation_score(contact: np.ndarray, min_phase_frames: int = 3) -> float |
 def _pct(x: np.ndarray) -> dict[str, float]:
     if x.size == 0:
         return {}
-    return {"mean": float(x.mean()), **{f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES))}, "max": float(x.max())}
+    return {
+        "mean": float(x.mean()),
+        **{f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(x, PERCENTILES))},
+        "max": float(x.max()),
+    }
 
 
 def _contact_stats(contact: np.ndarray, min_phase_frames: int) -> dict:
@@ -124,12 +128,23 @@ def analyze(ds: ReferenceDataset, robot: RobotSpec, config: AnalyzeConfig = Anal
                 "root_height_mean": float(s.root_pos[a:b, 2].mean()),
                 "lowest_contact_min": float(lowest[a:b].min()),
                 "lowest_contact_median": float(np.median(lowest[a:b])),
-                **{f"contact_{key}": v for key, v in _contact_stats(contact[a:b], config.min_phase_frames).items() if key != "per_foot"},
+                **{
+                    f"contact_{key}": v
+                    for key, v in _contact_stats(contact[a:b], config.min_phase_frames).items()
+                    if key != "per_foot"
+                },
             }
         )
     alternations = [c["contact_alternation"] for c in clips if c["contact_alternation"] is not None]
     result = {
-        "dataset": {"robot": ds.robot, "frames": ds.num_frames, "clips": ds.num_clips, "fps": ds.fps, "minutes": ds.num_frames / ds.fps / 60.0, "feature_version": ds.feature_version},
+        "dataset": {
+            "robot": ds.robot,
+            "frames": ds.num_frames,
+            "clips": ds.num_clips,
+            "fps": ds.fps,
+            "minutes": ds.num_frames / ds.fps / 60.0,
+            "feature_version": ds.feature_version,
+        },
         "root_speed_xy": _pct(speed_xy),
         "forward_speed": _pct(v_heading[:, 0]),
         "moving_fraction": float(moving.mean()),
@@ -137,20 +152,28 @@ def analyze(ds: ReferenceDataset, robot: RobotSpec, config: AnalyzeConfig = Anal
         "command_speed": [lo, hi],
         "fraction_in_command_range": float(np.mean((speed_xy >= lo) & (speed_xy <= hi))),
         "root_height": _pct(s.root_pos[:, 2]),
-        "contacts": {**_contact_stats(contact, config.min_phase_frames), "alternation_mean_over_clips": float(np.mean(alternations)) if alternations else None},
+        "contacts": {
+            **_contact_stats(contact, config.min_phase_frames),
+            "alternation_mean_over_clips": float(np.mean(alternations)) if alternations else None,
+        },
         "foot_names": list(robot.foot_names),
         "clips": clips,
     }
     notes = []
     if speed_xy.mean() < lo:
         remedy = (
-            "the features already encode only the direction (--lin-vel-mode direction), so the discriminator does not see speed"
+            "the features already encode only the direction (--lin-vel-mode direction), "
+            "so the discriminator does not see speed"
             if ds.feature_spec.root_lin_vel_mode == "direction"
             else "convert with --lin-vel-mode direction (speed-free) or add faster motions"
         )
-        notes.append(f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s (seed 004): {remedy}")
+        notes.append(
+            f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s (seed 004): {remedy}"
+        )
     if result["contacts"]["flight"] > 0.2:
-        notes.append(f"{result['contacts']['flight']:.0%} of frames have no foot contact: floating feet or thresholds too tight")
+        notes.append(
+            f"{result['contacts']['flight']:.0%} of frames have no foot contact: floating feet or thresholds too tight"
+        )
     result["notes"] = notes
     return result
 
@@ -186,14 +209,20 @@ def plot_dataset(ds: ReferenceDataset, robot: RobotSpec, path: str | Path, clip:
         ax.plot(t, points[:, p], lw=1, label=f"{name} z")
     for f, name in enumerate(robot.foot_names):
         on = contact[a:b, f]
-        ax.fill_between(t, -0.02 - 0.02 * f, -0.02 - 0.02 * (f + 1), where=on, step="mid", alpha=0.6, label=f"{name} contact")
+        ax.fill_between(
+            t, -0.02 - 0.02 * f, -0.02 - 0.02 * (f + 1), where=on, step="mid", alpha=0.6, label=f"{name} contact"
+        )
     ax.axhline(ds.feature_spec.contact_height, color="grey", ls=":", label="contact height")
     ax.set(title="contact points: height and contact labels", xlabel="s", ylabel="m")
     ax.legend(fontsize=7, ncol=2)
     ax = axes[1, 1]
     ax.hist(speed_xy, bins=60, color="tab:blue", alpha=0.8)
     ax.axvline(speed_xy.mean(), color="k", label=f"mean {speed_xy.mean():.2f} m/s")
-    ax.set(title=f"root speed, all {ds.num_clips} clips ({ds.num_frames / ds.fps / 60:.1f} min)", xlabel="m/s", ylabel="frames")
+    ax.set(
+        title=f"root speed, all {ds.num_clips} clips ({ds.num_frames / ds.fps / 60:.1f} min)",
+        xlabel="m/s",
+        ylabel="frames",
+    )
     ax.legend(fontsize=8)
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -202,7 +231,15 @@ def plot_dataset(ds: ReferenceDataset, robot: RobotSpec, path: str | Path, clip:
     return path
 
 
-def render_clip_video(ds: ReferenceDataset, robot: RobotSpec, path: str | Path, clip: int = 0, seconds: float = 4.0, width: int = 640, height: int = 360) -> str:
+def render_clip_video(
+    ds: ReferenceDataset,
+    robot: RobotSpec,
+    path: str | Path,
+    clip: int = 0,
+    seconds: float = 4.0,
+    width: int = 640,
+    height: int = 360,
+) -> str:
     """Render one clip with the project's motion viewer (headless). Returns the GL backend used."""
     from wildrobot_amp_ext.eval.gl import configure_gl
     from wildrobot_amp_ext.eval.sources import MotionSet
@@ -212,7 +249,15 @@ def render_clip_video(ds: ReferenceDataset, robot: RobotSpec, path: str | Path, 
     backend = configure_gl()
     a, b = ds.clip_bounds[clip]
     s = ds.states
-    motion = MotionClip(ds.clip_names[clip], ds.fps, s.root_pos[a:b], s.root_quat[a:b], tuple(ds.joint_names), s.joint_pos[a:b], source=str(path))
+    motion = MotionClip(
+        ds.clip_names[clip],
+        ds.fps,
+        s.root_pos[a:b],
+        s.root_quat[a:b],
+        tuple(ds.joint_names),
+        s.joint_pos[a:b],
+        source=str(path),
+    )
     cfg = ViewerCfg(width=width, height=height, max_rounds=1, max_seconds=seconds)
     with MotionViewer(robot, [MotionSet(ds.clip_names[clip], Path(path), "npz", [motion])], cfg) as viewer:
         viewer.write(path, show_progress=False)
@@ -223,12 +268,24 @@ def render_clip_video(ds: ReferenceDataset, robot: RobotSpec, path: str | Path, 
 # command line
 # ------------------------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="analyze_dataset.py", description="Speed, contact and gait statistics of an AMP reference dataset, a PNG and a clip video.")
+    p = OneLineParser(
+        prog="analyze_dataset.py",
+        description="Speed, contact and gait statistics of an AMP reference dataset, a PNG and a clip video.",
+    )
     p.add_argument("dataset")
     p.add_argument("--robot", default=None, help="default: the robot stored in the dataset")
-    p.add_argument("--out", default=None, help="folder for analysis.json / analysis.png / clip video (default: <dataset>_analysis)")
+    p.add_argument(
+        "--out", default=None, help="folder for analysis.json / analysis.png / clip video (default: <dataset>_analysis)"
+    )
     p.add_argument("--clip", type=int, default=0, help="clip index for the plots and video")
-    p.add_argument("--command-speed", type=float, nargs=2, default=AnalyzeConfig().command_speed, metavar=("LO", "HI"), help="commanded speed range, m/s")
+    p.add_argument(
+        "--command-speed",
+        type=float,
+        nargs=2,
+        default=AnalyzeConfig().command_speed,
+        metavar=("LO", "HI"),
+        help="commanded speed range, m/s",
+    )
     p.add_argument("--min-phase-frames", type=int, default=AnalyzeConfig().min_phase_frames)
     p.add_argument("--no-video", action="store_true")
     p.add_argument("--video-seconds", type=float, default=4.0)
@@ -237,14 +294,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
-    out = Path(args.out) if args.out else Path(args.dataset).with_suffix("").with_name(Path(args.dataset).stem + "_analysis")
+    lo, hi = args.command_speed
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
+        raise InputError(None, "--command-speed", f"{lo} {hi} is not a speed range", "give LO HI in m/s, 0 <= LO <= HI")
+    if args.min_phase_frames < 1:
+        raise InputError(None, "--min-phase-frames", f"must be >= 1, got {args.min_phase_frames}", None)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(args.dataset).with_suffix("").with_name(Path(args.dataset).stem + "_analysis")
+    )
     check_output_dir("--out", out, inputs=[args.dataset])  # before any work
     ds = load_dataset(args.dataset)
     robot = load_robot(args.robot or ds.robot)
     if tuple(robot.joint_names) != tuple(ds.joint_names):
-        raise InputError(args.dataset, "joint_names", f"dataset joints differ from {robot.name}'s RobotSpec", "pass the robot it was converted for (verify_dataset tells more)")
+        raise InputError(
+            args.dataset,
+            "joint_names",
+            f"dataset joints differ from {robot.name}'s RobotSpec",
+            "pass the robot it was converted for (verify_dataset tells more)",
+        )
     if not 0 <= args.clip < ds.num_clips:
-        raise InputError(None, "--clip", f"{args.clip} is out of range (dataset has {ds.num_clips} clips)", f"pick 0..{ds.num_clips - 1}")
+        raise InputError(
+            None,
+            "--clip",
+            f"{args.clip} is out of range (dataset has {ds.num_clips} clips)",
+            f"pick 0..{ds.num_clips - 1}",
+        )
     result = analyze(ds, robot, AnalyzeConfig(tuple(args.command_speed), args.min_phase_frames))
     png = plot_dataset(ds, robot, out / "analysis.png", args.clip)
     result["figure"] = str(png)
@@ -259,9 +335,20 @@ def run(argv: Sequence[str] | None = None) -> dict:
     save_json_atomic(out / "analysis.json", result)
     sp, c = result["root_speed_xy"], result["contacts"]
     alt = c["alternation"]
-    print(f"[analyze] {ds.num_clips} clip(s), {ds.num_frames} frames ({result['dataset']['minutes']:.1f} min) at {ds.fps:g} fps")
-    print(f"[analyze] root speed m/s: mean {sp['mean']:.3f}, p5 {sp['p5']:.3f}, p50 {sp['p50']:.3f}, p95 {sp['p95']:.3f}; moving (>= {result['moving_threshold']} m/s) {result['moving_fraction']:.1%}, stationary {1 - result['moving_fraction']:.1%}; in command range {args.command_speed[0]}-{args.command_speed[1]}: {result['fraction_in_command_range']:.1%}")
-    print(f"[analyze] contacts: double stance {c['double_stance']:.1%}, single {c['single_stance']:.1%}, flight {c['flight']:.1%}, alternation {'n/a' if alt is None else f'{alt:.2f}'}")
+    print(
+        f"[analyze] {ds.num_clips} clip(s), {ds.num_frames} frames ({result['dataset']['minutes']:.1f} min) "
+        f"at {ds.fps:g} fps"
+    )
+    print(
+        f"[analyze] root speed m/s: mean {sp['mean']:.3f}, p5 {sp['p5']:.3f}, p50 {sp['p50']:.3f}, "
+        f"p95 {sp['p95']:.3f}; moving (>= {result['moving_threshold']} m/s) {result['moving_fraction']:.1%}, "
+        f"stationary {1 - result['moving_fraction']:.1%}; in command range "
+        f"{args.command_speed[0]}-{args.command_speed[1]}: {result['fraction_in_command_range']:.1%}"
+    )
+    print(
+        f"[analyze] contacts: double stance {c['double_stance']:.1%}, single {c['single_stance']:.1%}, "
+        f"flight {c['flight']:.1%}, alternation {'n/a' if alt is None else f'{alt:.2f}'}"
+    )
     for note in result["notes"]:
         print(f"[analyze] note: {note}")
     print(f"[analyze] -> {out / 'analysis.json'}, {png}" + (f", {result['video']}" if result.get("video") else ""))

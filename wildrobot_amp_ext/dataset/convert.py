@@ -38,15 +38,15 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_seed000_pkl, save_dataset
-from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.io import ReadOptions, load_motion, motion_files
 from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, clip_states
 from wildrobot_amp_ext.motion.resample import resample_clip
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
-from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.validation import LIMITS, check_outputs
 from wildrobot_amp_ext.validation import values as V
 
@@ -126,7 +126,12 @@ def build_dataset(
     fk = fk or ForwardKinematics(robot)
     rates = {float(c.fps) for c in clips}
     if target_fps is None and len(rates) > 1:
-        raise InputError(None, "--target-fps", f"clips have different frame rates {sorted(rates)}", "pass --target-fps to resample them to one rate")
+        raise InputError(
+            None,
+            "--target-fps",
+            f"clips have different frame rates {sorted(rates)}",
+            "pass --target-fps to resample them to one rate",
+        )
     fps = float(target_fps) if target_fps is not None else rates.pop()
 
     parts: list[ClipStates] = []
@@ -136,7 +141,10 @@ def build_dataset(
         resampled = resample_clip(clip, fps)
         if resampled.num_frames < min_frames:
             raise InputError(
-                clip.source or clip.name, "root_pos", f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)", f"clips need at least {min_frames} frames; drop or extend it"
+                clip.source or clip.name,
+                "root_pos",
+                f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)",
+                f"clips need at least {min_frames} frames; drop or extend it",
             )
         # rounded clip by clip: small arrays stay in cache (rounding the concatenation costs ~3x more)
         parts.append(round_states(clip_states(resampled, robot, fk)))
@@ -173,7 +181,7 @@ def build_dataset(
         clip_source_fps=np.array([float(c.fps) for c in clips]),
         segment_scores=None if segment_scores is None else np.asarray(segment_scores, np.float64),
         meta={
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "target_fps": fps,
             "dropped_source_joints": dropped,
             "velocities": "central finite differences at the target fps; root velocities in the world frame",
@@ -183,7 +191,11 @@ def build_dataset(
 
 
 def convert_files(
-    inputs: Sequence[str | Path], output: str | Path | None, robot: RobotSpec, spec: FeatureSpec, config: ConvertConfig = ConvertConfig()
+    inputs: Sequence[str | Path],
+    output: str | Path | None,
+    robot: RobotSpec,
+    spec: FeatureSpec,
+    config: ConvertConfig = ConvertConfig(),
 ) -> ReferenceDataset:
     """Read every motion file under ``inputs``, build the dataset and (when ``output`` is given) save it."""
     files: list[Path] = []
@@ -191,12 +203,18 @@ def convert_files(
         files += motion_files(item)
     check_outputs({"--output": output, "--export-pkl": config.export_pkl}, inputs=[*inputs, *files])
     clips: list[MotionClip] = []
-    for f in progress(files, desc="read motions", unit="file", leave=False, disable=bars_disabled(config.show_progress, len(files))):
+    for f in progress(
+        files, desc="read motions", unit="file", leave=False, disable=bars_disabled(config.show_progress, len(files))
+    ):
         clips += load_motion(f, robot, options=config.read)
     total = sum(V.resampled_frames(c.source, c.num_frames, c.fps, config.target_fps or c.fps) for c in clips)
     if total > LIMITS.max_total_frames:
-        raise InputError(None, "--input", f"the clips make {total} frames at the target rate (limit {LIMITS.max_total_frames})",
-                         "convert fewer files per dataset or lower --target-fps")
+        raise InputError(
+            None,
+            "--input",
+            f"the clips make {total} frames at the target rate (limit {LIMITS.max_total_frames})",
+            "convert fewer files per dataset or lower --target-fps",
+        )
     ds = build_dataset(
         clips,
         robot,
@@ -204,7 +222,11 @@ def convert_files(
         config.target_fps,
         min_frames=config.min_frames,
         show_progress=config.show_progress,
-        meta={"source_robot": config.read.source_robot or robot.name, "gmr_quat_order": config.read.gmr_quat_order, "inputs": [str(i) for i in inputs]},
+        meta={
+            "source_robot": config.read.source_robot or robot.name,
+            "gmr_quat_order": config.read.gmr_quat_order,
+            "inputs": [str(i) for i in inputs],
+        },
     )
     # both outputs are written to temp files first and moved into place together: never half of a two-file output
     with contextlib.ExitStack() as stack:
@@ -224,15 +246,46 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
     """FeatureSpec options shared by convert / verify / the miner's CLI."""
     d = FeatureSpec()
     g = parser.add_argument_group("AMP features (must match the env's FeatureSpec)")
-    g.add_argument("--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})")
-    g.add_argument("--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} (seed 001: 'remove the feet')")
+    g.add_argument(
+        "--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})"
+    )
+    g.add_argument(
+        "--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} (seed 001: 'remove the feet')"
+    )
     g.add_argument("--drop-height", action="store_true", help="remove root_height")
-    g.add_argument("--lin-vel-mode", choices=("direction", "clip", "raw"), default=d.root_lin_vel_mode, help="root linear velocity encoding (default %(default)s)")
-    g.add_argument("--lin-vel-threshold", type=float, default=d.lin_vel_zero_threshold, help="direction mode: speed below which the direction is zero, m/s (default %(default)s)")
-    g.add_argument("--lin-vel-clip", type=float, default=d.lin_vel_clip, help="clip mode: per-axis bound, m/s (default %(default)s)")
-    g.add_argument("--contact-height", type=float, default=d.contact_height, help="contact when a point is below this height, m (default %(default)s)")
-    g.add_argument("--contact-speed", type=float, default=d.contact_speed, help="... and slower than this horizontally, m/s (default %(default)s)")
-    g.add_argument("--history", type=int, default=d.history, help="frames per AMP observation (default %(default)s = (s, s'))")
+    g.add_argument(
+        "--lin-vel-mode",
+        choices=("direction", "clip", "raw"),
+        default=d.root_lin_vel_mode,
+        help="root linear velocity encoding (default %(default)s)",
+    )
+    g.add_argument(
+        "--lin-vel-threshold",
+        type=float,
+        default=d.lin_vel_zero_threshold,
+        help="direction mode: speed below which the direction is zero, m/s (default %(default)s)",
+    )
+    g.add_argument(
+        "--lin-vel-clip",
+        type=float,
+        default=d.lin_vel_clip,
+        help="clip mode: per-axis bound, m/s (default %(default)s)",
+    )
+    g.add_argument(
+        "--contact-height",
+        type=float,
+        default=d.contact_height,
+        help="contact when a point is below this height, m (default %(default)s)",
+    )
+    g.add_argument(
+        "--contact-speed",
+        type=float,
+        default=d.contact_speed,
+        help="... and slower than this horizontally, m/s (default %(default)s)",
+    )
+    g.add_argument(
+        "--history", type=int, default=d.history, help="frames per AMP observation (default %(default)s = (s, s'))"
+    )
 
 
 def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
@@ -245,9 +298,11 @@ def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
         raise InputError(None, "--terms", "no feature term left", "keep at least one term")
     for name in ("lin_vel_threshold", "lin_vel_clip", "contact_height", "contact_speed"):
         if not np.isfinite(getattr(args, name)) or getattr(args, name) < 0:
-            raise InputError(None, f"--{name.replace('_', '-')}", f"must be a non-negative number, got {getattr(args, name)}", None)
-    if args.history < 1:
-        raise InputError(None, "--history", f"must be >= 1, got {args.history}", None)
+            raise InputError(
+                None, f"--{name.replace('_', '-')}", f"must be a non-negative number, got {getattr(args, name)}", None
+            )
+    if not 1 <= args.history <= LIMITS.max_history:
+        raise InputError(None, "--history", f"must be 1..{LIMITS.max_history} frames, got {args.history}", None)
     return FeatureSpec(
         terms=terms,
         root_lin_vel_mode=args.lin_vel_mode,
@@ -260,7 +315,7 @@ def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="convert_dataset.py",
         description="Convert GMR motion pickles (or motion .npz) into an AMP reference dataset (.npz).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -269,10 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, nargs="+", help="motion files and/or folders (searched recursively)")
     p.add_argument("--output", required=True, help="dataset .npz to write")
     p.add_argument("--target-fps", type=float, default=50.0, help="output frame rate (0: keep the source rate)")
-    p.add_argument("--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)")
+    p.add_argument(
+        "--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)"
+    )
     p.add_argument("--quat-order", choices=("xyzw", "wxyz"), default="xyzw", help="quaternion order of GMR pickles")
     p.add_argument("--no-quat-check", action="store_true", help="skip the xyzw/wxyz mix-up check")
-    p.add_argument("--export-pkl", default=None, help="also write seed 000's pickle layout (features, feature_dim, joint_names, velocity_normalized)")
+    p.add_argument(
+        "--export-pkl",
+        default=None,
+        help="also write seed 000's pickle layout (features, feature_dim, joint_names, velocity_normalized)",
+    )
     p.add_argument("--uncompressed", action="store_true", help="np.savez instead of savez_compressed")
     p.add_argument("--quiet", action="store_true", help="no progress bars / summary")
     add_feature_arguments(p)
@@ -294,7 +355,9 @@ def run(argv: Sequence[str] | None = None) -> ReferenceDataset:
     spec = feature_spec_from_args(args)
     config = ConvertConfig(
         target_fps=args.target_fps or None,
-        read=ReadOptions(source_robot=args.source_robot, gmr_quat_order=args.quat_order, check_quat_order=not args.no_quat_check),
+        read=ReadOptions(
+            source_robot=args.source_robot, gmr_quat_order=args.quat_order, check_quat_order=not args.no_quat_check
+        ),
         compressed=not args.uncompressed,
         export_pkl=Path(args.export_pkl) if args.export_pkl else None,
         show_progress=not args.quiet,
@@ -303,9 +366,11 @@ def run(argv: Sequence[str] | None = None) -> ReferenceDataset:
     if not args.quiet:
         speed = np.linalg.norm(ds.states.root_lin_vel_w[:, :2], axis=1)
         print(
-            f"[convert] {ds.num_clips} clip(s), {ds.num_frames} frames ({ds.num_frames / ds.fps / 60:.1f} min) at {ds.fps:g} fps, "
+            f"[convert] {ds.num_clips} clip(s), {ds.num_frames} frames ({ds.num_frames / ds.fps / 60:.1f} min) "
+            f"at {ds.fps:g} fps, "
             f"{ds.features.shape[1]} features ({', '.join(spec.terms)}), version {ds.feature_version}; "
-            f"root speed mean {speed.mean():.2f} m/s -> {output}" + (f" (+ {config.export_pkl})" if config.export_pkl else ""),
+            f"root speed mean {speed.mean():.2f} m/s -> {output}"
+            + (f" (+ {config.export_pkl})" if config.export_pkl else ""),
             file=sys.stderr,
         )
     return ds

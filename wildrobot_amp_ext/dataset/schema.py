@@ -241,6 +241,8 @@ ROW_RULES: dict[str, tuple[str, int, float | None]] = {
     "contact_vel_w": (_FLOAT, 3, LIMITS.max_velocity),
 }
 TEXT_KEYS = ("schema", "robot", "feature_version", "feature_spec", "meta")
+JSON_KEYS = ("feature_spec", "meta")
+INDEX_KEYS = ("motion_id", "segment_id", "frame_index")
 NAME_KEYS = (
     "joint_names",
     "contact_point_names",
@@ -317,7 +319,16 @@ class DatasetFile:
                 V.real_array(self.path, key, arr, bound=bound)
             elif bound is not None:
                 V.real_array(self.path, key, arr, bound=bound)
+            if key in INDEX_KEYS and arr.dtype.kind == "i" and arr.size and int(arr.min()) < 0:
+                # a negative id indexes motion_names from the end: another motion's name, silently
+                raise InputError(self.path, key, f"holds negative values ({int(arr.min())})", REBUILD)
             return arr
+        if key == "clip_source_fps":
+            arr = self._npz.array(key, kinds=_FLOAT, ndim=1)
+            out = V.real_array(self.path, key, arr)
+            if out.size and float(out.min()) <= 0:
+                raise InputError(self.path, key, f"holds a frame rate of {float(out.min()):g} Hz", REBUILD)
+            return out
         if key == "fps":
             return np.array(self.fps)
         if key in TEXT_KEYS:
@@ -338,6 +349,13 @@ class DatasetFile:
         value = V.string(self.path, key, self._npz.text(key))
         if key == "robot":
             safe_component(self.path, key, value)
+        if key in JSON_KEYS:
+            try:  # every later json.loads of this text (the FeatureVersion header, meta) then stays a ValueError
+                json.loads(value)
+            except RecursionError:
+                raise InputError(self.path, key, "JSON nested too deeply", REBUILD) from None
+            except ValueError:
+                pass  # reported as invalid JSON where the member is used
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -356,9 +374,20 @@ class DatasetFile:
     def feature_spec(self) -> FeatureSpec:
         raw = self.json_object("feature_spec")
         try:
-            return FeatureSpec.from_dict(raw)
+            spec = FeatureSpec.from_dict(raw)
         except (ValueError, TypeError, KeyError) as err:
             raise InputError(self.path, "feature_spec", f"not a valid FeatureSpec ({_line(err)})", REBUILD) from None
+        # readers stack `history` frames per row: a history of 10^6 would ask for terabytes
+        width = self._npz.header("features")[0][-1] if "features" in self.files and self.rows else 1
+        stacked = self.rows * spec.history * max(int(width), 1) * np.dtype(STORAGE_DTYPE).itemsize
+        if spec.history > LIMITS.max_history or stacked > LIMITS.max_array_bytes:
+            raise InputError(
+                self.path,
+                "feature_spec.history",
+                f"{spec.history} frames per AMP observation (limit {LIMITS.max_history}, {stacked >> 20} MiB stacked)",
+                REBUILD,
+            )
+        return spec
 
     @property
     def feature_version(self) -> str | None:
@@ -381,8 +410,15 @@ def open_dataset(path: str | Path) -> DatasetFile:
 def validate_dataset(path: str | Path) -> None:
     """Check every member the project reads (training runs this before it builds an env); one-line InputError."""
     with open_dataset(path) as data:
+        if "features" not in data.files and "states" not in data.files:
+            raise InputError(
+                path,
+                "features",
+                "missing: this file holds no AMP features (a motion file?)",
+                "convert the motion first: wildrobot-convert --input <it> --output <dataset>.npz",
+            )
         for key in data.files:
-            if key in ROW_RULES or key == "segment_scores":
+            if key in ROW_RULES or key in ("segment_scores", "clip_source_fps"):
                 _ = data[key]
         if "fps" in data.files:
             _ = data.fps

@@ -29,7 +29,7 @@ import numpy as np
 
 from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args, features_from_states
 from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset, open_dataset
-from wildrobot_amp_ext.errors import cli_entry
+from wildrobot_amp_ext.errors import OneLineParser, cli_entry
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
@@ -75,7 +75,10 @@ class VerifyReport:
     def lines(self) -> list[str]:
         out = [f"[{'PASS' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in self.checks]
         out += [f"[WARN] {w}" for w in self.warnings]
-        out.append(f"{'OK' if self.ok else 'FAILED'}: {sum(c.ok for c in self.checks)}/{len(self.checks)} checks passed ({self.path})")
+        out.append(
+            f"{'OK' if self.ok else 'FAILED'}: {sum(c.ok for c in self.checks)}/{len(self.checks)} checks passed "
+            f"({self.path})"
+        )
         return out
 
 
@@ -92,19 +95,26 @@ def _per_clip(ds: ReferenceDataset, fn) -> np.ndarray:
 
 
 def verify_dataset(
-    path: str | Path, robot: RobotSpec | None = None, expect_spec: FeatureSpec | None = None, expect_version: str | None = None, config: VerifyConfig = VerifyConfig()
+    path: str | Path,
+    robot: RobotSpec | None = None,
+    expect_spec: FeatureSpec | None = None,
+    expect_version: str | None = None,
+    config: VerifyConfig = VerifyConfig(),
 ) -> VerifyReport:
     path = Path(path)
     ds = load_dataset(path)
     report = VerifyReport(str(path))
     stored_robot = load_robot(ds.robot) if robot is None else robot
 
-    # --- robot and joint order ---------------------------------------------------------------------------------
-    same_robot = report.add("robot", ds.robot == stored_robot.name, f"dataset for '{ds.robot}', checking against '{stored_robot.name}'")
+    # --- robot and joint order ----------------------------------------------------------------------------------------
+    same_robot = report.add(
+        "robot", ds.robot == stored_robot.name, f"dataset for '{ds.robot}', checking against '{stored_robot.name}'"
+    )
     joints_ok = report.add(
         "joint order",
         tuple(ds.joint_names) == tuple(stored_robot.joint_names),
-        f"{len(ds.joint_names)} joints in RobotSpec order" if tuple(ds.joint_names) == tuple(stored_robot.joint_names)
+        f"{len(ds.joint_names)} joints in RobotSpec order"
+        if tuple(ds.joint_names) == tuple(stored_robot.joint_names)
         else f"stored {list(ds.joint_names)[:4]}... vs RobotSpec {list(stored_robot.joint_names)[:4]}...",
     )
     if not (same_robot and joints_ok):
@@ -112,9 +122,18 @@ def verify_dataset(
     robot = stored_robot
     spec = ds.feature_spec
 
-    # --- shapes ---------------------------------------------------------------------------------------------------
+    # --- shapes -------------------------------------------------------------------------------------------------------
     n, j, p = ds.num_frames, robot.num_joints, 2 * len(robot.feet)
-    widths = {"root_pos": (3,), "root_quat": (4,), "root_lin_vel_w": (3,), "root_ang_vel_w": (3,), "joint_pos": (j,), "joint_vel": (j,), "contact_pos_w": (p, 3), "contact_vel_w": (p, 3)}
+    widths = {
+        "root_pos": (3,),
+        "root_quat": (4,),
+        "root_lin_vel_w": (3,),
+        "root_ang_vel_w": (3,),
+        "joint_pos": (j,),
+        "joint_vel": (j,),
+        "contact_pos_w": (p, 3),
+        "contact_vel_w": (p, 3),
+    }
     bad = [f"{k} {getattr(ds.states, k).shape}" for k, w in widths.items() if getattr(ds.states, k).shape != (n, *w)]
     f = spec.frame_dim(robot)
     if ds.features.shape != (n, f):
@@ -136,28 +155,48 @@ def verify_dataset(
         states_arr = np.asarray(raw["states"], np.float64) if "states" in raw.files else None
         next_arr = np.asarray(raw["next_states"], np.float64) if "next_states" in raw.files else None
         amp_obs = np.asarray(raw["amp_obs"], np.float64) if "amp_obs" in raw.files else None
-    if not report.add("shapes", not bad, f"{n} frames, {f} features, {j} joints, {p} contact points" if not bad else "; ".join(bad)):
+    if not report.add(
+        "shapes", not bad, f"{n} frames, {f} features, {j} joints, {p} contact points" if not bad else "; ".join(bad)
+    ):
         return report
 
-    # --- finite values, quaternions, fps -------------------------------------------------------------------------
+    # --- finite values, quaternions, fps ------------------------------------------------------------------------------
     nonfinite = [k for k in STATE_KEYS if not np.isfinite(getattr(ds.states, k)).all()]
     nonfinite += ["features"] if not np.isfinite(ds.features).all() else []
     if ds.segment_scores is not None and not np.isfinite(ds.segment_scores).all():
         nonfinite.append("segment_scores")
-    report.add("finite", not nonfinite and ds.fps > 0, "no NaN/Inf, fps > 0" if not nonfinite and ds.fps > 0 else f"NaN/Inf in {nonfinite}, fps {ds.fps}")
+    report.add(
+        "finite",
+        not nonfinite and ds.fps > 0,
+        "no NaN/Inf, fps > 0" if not nonfinite and ds.fps > 0 else f"NaN/Inf in {nonfinite}, fps {ds.fps}",
+    )
     qn = np.abs(np.linalg.norm(ds.states.root_quat, axis=1) - 1.0)
     report.add("unit quaternions", bool((qn <= config.unit_quat_atol).all()), f"max | |q| - 1 | = {qn.max():.2e}")
 
-    # --- feature version -------------------------------------------------------------------------------------------
+    # --- feature version ----------------------------------------------------------------------------------------------
     current = spec.version(robot)
-    report.add("feature version", ds.feature_version == current, f"stored {ds.feature_version}" + ("" if ds.feature_version == current else f" != current code {current} (rebuild the dataset)"))
+    report.add(
+        "feature version",
+        ds.feature_version == current,
+        f"stored {ds.feature_version}"
+        + ("" if ds.feature_version == current else f" != current code {current} (rebuild the dataset)"),
+    )
     if expect_spec is not None:
         want = expect_spec.version(robot)
-        report.add("expected FeatureSpec", want == ds.feature_version, f"training spec {want}" + ("" if want == ds.feature_version else f" != dataset {ds.feature_version}: convert with the same feature flags"))
+        report.add(
+            "expected FeatureSpec",
+            want == ds.feature_version,
+            f"training spec {want}"
+            + (
+                ""
+                if want == ds.feature_version
+                else f" != dataset {ds.feature_version}: convert with the same feature flags"
+            ),
+        )
     if expect_version is not None:
         report.add("expected version", expect_version == ds.feature_version, f"expected {expect_version}")
 
-    # --- clips ----------------------------------------------------------------------------------------------------------
+    # --- clips --------------------------------------------------------------------------------------------------------
     change = np.r_[True, (ds.motion_id[1:] != ds.motion_id[:-1]) | (ds.segment_id[1:] != ds.segment_id[:-1])]
     bounds = ds.clip_bounds
     lengths = bounds[:, 1] - bounds[:, 0]
@@ -172,11 +211,17 @@ def verify_dataset(
         problems.append(f"{len(ds.clip_names)} clip names for {len(bounds)} clips")
     if ds.segment_scores is not None and ds.segment_scores.shape not in ((len(bounds),), (n,)):
         problems.append(f"segment_scores {ds.segment_scores.shape} for {len(bounds)} clips")
-    report.add("clips", not problems, f"{len(bounds)} clip(s), {len(np.unique(ds.motion_id))} motion(s), {lengths.min()}-{lengths.max()} frames" if not problems else "; ".join(problems))
+    report.add(
+        "clips",
+        not problems,
+        f"{len(bounds)} clip(s), {len(np.unique(ds.motion_id))} motion(s), {lengths.min()}-{lengths.max()} frames"
+        if not problems
+        else "; ".join(problems),
+    )
     if problems:
         return report
 
-    # --- kinematics: FK and finite differences from the stored positions ---------------------------------------------
+    # --- kinematics: FK and finite differences from the stored positions ----------------------------------------------
     s = ds.states
     fk = ForwardKinematics(robot)
     ok, err = _worst(fk.site_positions(s.root_pos, s.root_quat, s.joint_pos), s.contact_pos_w, config.fk_atol, 0.0)
@@ -193,11 +238,13 @@ def verify_dataset(
     if ds.meta.get("producer") == "wildrobot_amp_ext.mine":
         # simulated states carry the simulator's instantaneous velocities: contacts make them differ from
         # finite differences of 50 Hz positions by design, so report the gap instead of gating on it
-        report.warnings.append(f"velocities are simulator velocities (Tier 0+ miner); gap to finite differences: {detail}")
+        report.warnings.append(
+            f"velocities are simulator velocities (Tier 0+ miner); gap to finite differences: {detail}"
+        )
     else:
         report.add("velocities = finite differences", all(o for o, _ in errs.values()), detail)
 
-    # --- features ---------------------------------------------------------------------------------------------------------
+    # --- features -----------------------------------------------------------------------------------------------------
     recomputed = features_from_states(s, robot, spec)
     ok, err = _worst(ds.features.astype(np.float64), recomputed, config.feature_atol, config.feature_rtol)
     flips = ""
@@ -207,32 +254,55 @@ def verify_dataset(
     report.add("features = feature function(raw states)", ok, f"max error {err:.2e}{flips}")
     valid = ds.transition_valid
     nxt = np.arange(n) + valid
-    t_ok = states_arr is not None and np.array_equal(states_arr, ds.features.astype(np.float64)) and np.array_equal(next_arr, ds.features.astype(np.float64)[nxt])
-    report.add("states/next_states", t_ok, f"{int(valid.sum())} transitions within clips, {int((~valid).sum())} clip ends" if t_ok else "states/next_states are not features of t / t+1")
+    t_ok = (
+        states_arr is not None
+        and np.array_equal(states_arr, ds.features.astype(np.float64))
+        and np.array_equal(next_arr, ds.features.astype(np.float64)[nxt])
+    )
+    report.add(
+        "states/next_states",
+        t_ok,
+        f"{int(valid.sum())} transitions within clips, {int((~valid).sum())} clip ends"
+        if t_ok
+        else "states/next_states are not features of t / t+1",
+    )
     if amp_obs is not None:
         want = ds.amp_observations(spec.history).astype(np.float64)
         report.add("amp_obs", amp_obs.shape == want.shape and np.array_equal(amp_obs, want), f"history {spec.history}")
 
-    # --- warnings: things a dataset may legitimately have but a user should know -----------------------------------------
+    # --- warnings: things a dataset may legitimately have but a user should know --------------------------------------
     lowest = s.contact_pos_w[..., 2].min(axis=1)
     if lowest.min() < -config.sink_warn:
-        report.warnings.append(f"feet sink up to {-lowest.min() * 100:.1f} cm below the floor (frame {int(lowest.argmin())}): check GMR's height scaling")
+        report.warnings.append(
+            f"feet sink up to {-lowest.min() * 100:.1f} cm below the floor (frame {int(lowest.argmin())}): "
+            "check GMR's height scaling"
+        )
     floating = [ds.clip_names[k] for k, (a, b) in enumerate(bounds) if np.median(lowest[a:b]) > config.float_warn]
     if floating:
-        report.warnings.append(f"{len(floating)} clip(s) float (median lowest contact point > {config.float_warn * 100:.0f} cm): {floating[:3]}")
+        report.warnings.append(
+            f"{len(floating)} clip(s) float (median lowest contact point > {config.float_warn * 100:.0f} cm): "
+            f"{floating[:3]}"
+        )
     if "foot_contacts" in spec.terms:
         sl = spec.layout(robot)["foot_contacts"]
         if ds.features[:, sl].sum(axis=1).min() == 0 and (ds.features[:, sl].sum(axis=1) == 0).mean() > 0.2:
-            report.warnings.append(f"{(ds.features[:, sl].sum(axis=1) == 0).mean():.0%} of frames have no foot contact: thresholds or floating feet?")
+            report.warnings.append(
+                f"{(ds.features[:, sl].sum(axis=1) == 0).mean():.0%} of frames have no foot contact: "
+                "thresholds or floating feet?"
+            )
     return report
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="verify_dataset.py", description="Verify an AMP reference dataset (.npz).")
+    p = OneLineParser(prog="verify_dataset.py", description="Verify an AMP reference dataset (.npz).")
     p.add_argument("dataset", help="dataset .npz written by convert_dataset")
     p.add_argument("--robot", default=None, help="robot to check against (default: the one stored)")
     p.add_argument("--expect-version", default=None, help="feature version tag training will use")
-    p.add_argument("--expect-spec", action="store_true", help="check the dataset against the FeatureSpec given by the feature flags below")
+    p.add_argument(
+        "--expect-spec",
+        action="store_true",
+        help="check the dataset against the FeatureSpec given by the feature flags below",
+    )
     add_feature_arguments(p)
     return p
 

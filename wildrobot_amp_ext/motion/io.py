@@ -75,8 +75,14 @@ class ReadOptions:
 # validation
 # ------------------------------------------------------------------------------------------------------------------
 #: plausible magnitude per field (metres, radians): 1e30 in a file is a broken export, not a motion
-_BOUNDS = {"root_pos": LIMITS.max_position_m, "body_positions": LIMITS.max_position_m, "local_body_pos": LIMITS.max_position_m,
-           "dof_pos": LIMITS.max_joint_rad, "joint_pos": LIMITS.max_joint_rad, "dof_positions": LIMITS.max_joint_rad}
+_BOUNDS = {
+    "root_pos": LIMITS.max_position_m,
+    "body_positions": LIMITS.max_position_m,
+    "local_body_pos": LIMITS.max_position_m,
+    "dof_pos": LIMITS.max_joint_rad,
+    "joint_pos": LIMITS.max_joint_rad,
+    "dof_positions": LIMITS.max_joint_rad,
+}
 
 
 def _as_float_array(file: str, field: str, value, ndim: int) -> np.ndarray:
@@ -99,15 +105,19 @@ def check_quat_order(q_as_read: np.ndarray, file: str, field: str, claimed: str,
         raise InputError(
             file,
             field,
-            f"quaternions look like {other}, not {claimed}: read as {claimed} the root is upright in {upright_read:.0%} of "
-            f"frames, read as {other} in {upright_swapped:.0%}",
+            f"quaternions look like {other}, not {claimed}: read as {claimed} the root is upright in "
+            f"{upright_read:.0%} of frames, read as {other} in {upright_swapped:.0%}",
             f"convert the file to {claimed}, or pass --quat-order {other} if the file really stores {other}",
         )
     only_swapped = float(np.mean((Q.upright_cosine(swapped) > cos_limit) & ~(Q.upright_cosine(q_as_read) > cos_limit)))
     if min(upright_read, only_swapped) >= options.mixed_order_min_fraction:
         raise InputError(
-            file, field, f"quaternion order changes within the clip: {upright_read:.0%} of frames are upright as {claimed}, "
-            f"{only_swapped:.0%} only as {other}", f"re-export the clip with one quaternion order ({claimed})")
+            file,
+            field,
+            f"quaternion order changes within the clip: {upright_read:.0%} of frames are upright as {claimed}, "
+            f"{only_swapped:.0%} only as {other}",
+            f"re-export the clip with one quaternion order ({claimed})",
+        )
 
 
 def _swap_order(q_wxyz: np.ndarray, claimed: str) -> np.ndarray:
@@ -116,7 +126,13 @@ def _swap_order(q_wxyz: np.ndarray, claimed: str) -> np.ndarray:
     return raw if claimed == "xyzw" else Q.xyzw_to_wxyz(raw)
 
 
-def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = ReadOptions(), quat_field: str = "root_quat", claimed_order: str = "wxyz") -> MotionClip:
+def validate_clip(
+    clip: MotionClip,
+    file: str | Path,
+    options: ReadOptions = ReadOptions(),
+    quat_field: str = "root_quat",
+    claimed_order: str = "wxyz",
+) -> MotionClip:
     """Shapes, finite values, unit quaternions (renormalised), fps; returns the clip with normalised quaternions."""
     file = str(file)
     n = clip.root_pos.shape[0]
@@ -125,9 +141,16 @@ def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = Rea
     if clip.root_quat.shape != (n, 4):
         raise InputError(file, quat_field, f"has shape {clip.root_quat.shape}, expected ({n}, 4) like root_pos", None)
     if clip.joint_pos.ndim != 2 or clip.joint_pos.shape[0] != n:
-        raise InputError(file, "joint_pos", f"has shape {clip.joint_pos.shape}, expected ({n}, joints) like root_pos", None)
+        raise InputError(
+            file, "joint_pos", f"has shape {clip.joint_pos.shape}, expected ({n}, joints) like root_pos", None
+        )
     if clip.joint_pos.shape[1] != len(clip.joint_names):
-        raise InputError(file, "joint_names", f"{len(clip.joint_names)} names for {clip.joint_pos.shape[1]} joint columns", "one name per column")
+        raise InputError(
+            file,
+            "joint_names",
+            f"{len(clip.joint_names)} names for {clip.joint_pos.shape[1]} joint columns",
+            "one name per column",
+        )
     if len(set(clip.joint_names)) != len(clip.joint_names):
         raise InputError(file, "joint_names", "holds duplicate names", "name each joint once")
     if n < options.min_frames:
@@ -135,7 +158,12 @@ def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = Rea
     for field, arr in (("root_pos", clip.root_pos), (quat_field, clip.root_quat), ("joint_pos", clip.joint_pos)):
         bad = ~np.isfinite(arr).all(axis=1)
         if bad.any():
-            raise InputError(file, field, f"{int(bad.sum())} frame(s) hold NaN/Inf (first: frame {int(np.flatnonzero(bad)[0])})", "fix or trim those frames")
+            raise InputError(
+                file,
+                field,
+                f"{int(bad.sum())} frame(s) hold NaN/Inf (first: frame {int(np.flatnonzero(bad)[0])})",
+                "fix or trim those frames",
+            )
     fps = _fps(file, clip.fps)
     V.frame_count(file, "root_pos", n, fps)
     norms = np.linalg.norm(clip.root_quat, axis=1)
@@ -143,7 +171,10 @@ def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = Rea
     if (off > options.unit_quat_tolerance).any():
         worst = int(off.argmax())
         raise InputError(
-            file, quat_field, f"not unit quaternions (|q| = {norms[worst]:.4g} at frame {worst})", "store normalised rotations"
+            file,
+            quat_field,
+            f"not unit quaternions (|q| = {norms[worst]:.4g} at frame {worst})",
+            "store normalised rotations",
         )
     if options.check_quat_order:
         check_quat_order(clip.root_quat, file, quat_field, claimed_order, options)
@@ -153,7 +184,9 @@ def validate_clip(clip: MotionClip, file: str | Path, options: ReadOptions = Rea
 # ------------------------------------------------------------------------------------------------------------------
 # joint mapping
 # ------------------------------------------------------------------------------------------------------------------
-def joint_index_map(source_names: Sequence[str], target_names: Sequence[str], file: str = "", source_label: str = "the motion") -> np.ndarray:
+def joint_index_map(
+    source_names: Sequence[str], target_names: Sequence[str], file: str = "", source_label: str = "the motion"
+) -> np.ndarray:
     """Column of each target joint in the source array; a target joint missing in the source is an error."""
     index = {n: i for i, n in enumerate(source_names)}
     missing = [n for n in target_names if n not in index]
@@ -171,7 +204,9 @@ def map_joints_to_robot(clip: MotionClip, robot: RobotSpec) -> MotionClip:
     """Reorder/drop the clip's joints into ``robot.joint_names`` order, by name."""
     if tuple(clip.joint_names) == tuple(robot.joint_names):
         return clip
-    cols = joint_index_map(clip.joint_names, robot.joint_names, clip.source, f"the motion ({len(clip.joint_names)} joints)")
+    cols = joint_index_map(
+        clip.joint_names, robot.joint_names, clip.source, f"the motion ({len(clip.joint_names)} joints)"
+    )
     dropped = [n for n in clip.joint_names if n not in robot.joint_index]
     meta = {**clip.meta, "dropped_joints": dropped}
     return replace(clip, joint_names=tuple(robot.joint_names), joint_pos=clip.joint_pos[:, cols], meta=meta)
@@ -185,10 +220,17 @@ def _cached_robot(name: str) -> RobotSpec:
     return load_robot(name)
 
 
-def _source_joint_names(file: str, num_cols: int, options: ReadOptions, default_robot: RobotSpec | None) -> tuple[str, ...]:
+def _source_joint_names(
+    file: str, num_cols: int, options: ReadOptions, default_robot: RobotSpec | None
+) -> tuple[str, ...]:
     source = _cached_robot(options.source_robot) if options.source_robot else default_robot
     if source is None:
-        raise InputError(file, "dof_pos", "the pickle has no joint_names", "pass --source-robot <robot whose joint order the file uses>")
+        raise InputError(
+            file,
+            "dof_pos",
+            "the pickle has no joint_names",
+            "pass --source-robot <robot whose joint order the file uses>",
+        )
     if source.num_joints != num_cols:
         matching = []
         for name in list_robots():
@@ -197,7 +239,11 @@ def _source_joint_names(file: str, num_cols: int, options: ReadOptions, default_
                     matching.append(name)
             except InputError:
                 continue
-        hint = f"pass --source-robot {matching[0]}" if matching else "pass --source-robot <robot with that many joints in that order>"
+        hint = (
+            f"pass --source-robot {matching[0]}"
+            if matching
+            else "pass --source-robot <robot with that many joints in that order>"
+        )
         raise InputError(
             file,
             "dof_pos",
@@ -208,11 +254,15 @@ def _source_joint_names(file: str, num_cols: int, options: ReadOptions, default_
     return tuple(source.joint_names)
 
 
-def read_gmr_pickle(path: str | Path, options: ReadOptions = ReadOptions(), default_robot: RobotSpec | None = None) -> MotionClip:
+def read_gmr_pickle(
+    path: str | Path, options: ReadOptions = ReadOptions(), default_robot: RobotSpec | None = None
+) -> MotionClip:
     file = str(path)
     data = safe_load(path)
     if not isinstance(data, dict):
-        raise InputError(file, None, f"top level is a {type(data).__name__}, expected a dict", "store GMR's output dict")
+        raise InputError(
+            file, None, f"top level is a {type(data).__name__}, expected a dict", "store GMR's output dict"
+        )
     for key in ("fps", "root_pos", "root_rot", "dof_pos"):
         if key not in data or data[key] is None:
             raise InputError(file, key, "missing", "GMR pickles hold fps, root_pos, root_rot (xyzw), dof_pos")
@@ -243,17 +293,36 @@ def read_isaaclab_npz(path: str | Path, data, options: ReadOptions = ReadOptions
     file = str(path)
     for key in ("fps", "dof_names", "dof_positions", "body_positions", "body_rotations"):
         if key not in data.files:
-            raise InputError(file, key, "missing", "Isaac Lab MotionLoader files hold fps, dof_names, dof_positions, body_positions, body_rotations")
+            raise InputError(
+                file,
+                key,
+                "missing",
+                "Isaac Lab MotionLoader files hold fps, dof_names, dof_positions, body_positions, body_rotations",
+            )
     fps = _fps(file, data["fps"])
     body_pos = _as_float_array(file, "body_positions", data["body_positions"], 3)
     body_rot = _as_float_array(file, "body_rotations", data["body_rotations"], 3)
     if body_rot.shape[-1] != 4 or body_pos.shape[-1] != 3 or body_rot.shape[:2] != body_pos.shape[:2]:
-        raise InputError(file, "body_rotations", f"shape {body_rot.shape} vs body_positions {body_pos.shape}", "expected (N,B,4) wxyz and (N,B,3)")
+        raise InputError(
+            file,
+            "body_rotations",
+            f"shape {body_rot.shape} vs body_positions {body_pos.shape}",
+            "expected (N,B,4) wxyz and (N,B,3)",
+        )
     names = V.names(file, "dof_names", data["dof_names"])
     meta = {"format": "isaaclab_motion_loader"}
     if "body_names" in data.files:
         meta["root_body"] = (V.names(file, "body_names", data["body_names"]) or ("",))[0]
-    clip = MotionClip(Path(file).stem, fps, body_pos[:, 0], body_rot[:, 0], names, _as_float_array(file, "dof_positions", data["dof_positions"], 2), source=file, meta=meta)
+    clip = MotionClip(
+        Path(file).stem,
+        fps,
+        body_pos[:, 0],
+        body_rot[:, 0],
+        names,
+        _as_float_array(file, "dof_positions", data["dof_positions"], 2),
+        source=file,
+        meta=meta,
+    )
     return validate_clip(clip, file, options, quat_field="body_rotations", claimed_order="wxyz")
 
 
@@ -271,8 +340,16 @@ def _dataset_clips(path: Path, options: ReadOptions) -> list[MotionClip]:
     clips = []
     for k, (s, e) in enumerate(ds.clip_bounds.tolist()):
         meta = {"motion_id": ds.motion_id[s].item(), "segment_id": int(ds.segment_id[s]), "frame_range": (s, e)}
-        clip = MotionClip(ds.clip_names[k], ds.fps, ds.states.root_pos[s:e], ds.states.root_quat[s:e], ds.joint_names,
-                          ds.states.joint_pos[s:e], source=str(path), meta=meta)
+        clip = MotionClip(
+            ds.clip_names[k],
+            ds.fps,
+            ds.states.root_pos[s:e],
+            ds.states.root_quat[s:e],
+            ds.joint_names,
+            ds.states.joint_pos[s:e],
+            source=str(path),
+            meta=meta,
+        )
         clips.append(validate_clip(clip, path, replace(options, min_frames=1)))
     return clips
 
@@ -282,7 +359,12 @@ def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions(
     file = str(path)
     for key in ("fps", "root_pos", "root_quat", "joint_pos", "joint_names"):
         if key not in data.files:
-            raise InputError(file, key, "missing", "not a wildrobot motion/dataset npz (expected fps, root_pos, root_quat, joint_pos, joint_names)")
+            raise InputError(
+                file,
+                key,
+                "missing",
+                "not a wildrobot motion/dataset npz (expected fps, root_pos, root_quat, joint_pos, joint_names)",
+            )
     fps = _fps(file, data["fps"])
     names = _npz_names(data, "joint_names")
     root_pos = _as_float_array(file, "root_pos", data["root_pos"], 2)
@@ -296,7 +378,9 @@ def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions(
     motion_id = data.array("motion_id", kinds="iuUS").reshape(-1)
     if motion_id.shape != (n,):
         raise InputError(file, "motion_id", f"{motion_id.size} ids for {n} frames", "one id per frame")
-    segment_id = data.array("segment_id", kinds="iu").reshape(-1) if "segment_id" in data.files else np.zeros(n, np.int64)
+    segment_id = (
+        data.array("segment_id", kinds="iu").reshape(-1) if "segment_id" in data.files else np.zeros(n, np.int64)
+    )
     if "clip_start" in data.files:
         starts = np.union1d([0], np.flatnonzero(data.array("clip_start", kinds="b").reshape(-1)[:n]))
     else:
@@ -308,16 +392,21 @@ def read_project_npz(path: str | Path, data, options: ReadOptions = ReadOptions(
     clips = []
     for k, (s, e) in enumerate(zip(starts, ends)):
         meta = {"motion_id": motion_id[s].item(), "segment_id": int(segment_id[s]), "frame_range": (int(s), int(e))}
-        clip = MotionClip(clip_names[k], fps, root_pos[s:e], root_quat[s:e], names, joint_pos[s:e], source=file, meta=meta)
+        clip = MotionClip(
+            clip_names[k], fps, root_pos[s:e], root_quat[s:e], names, joint_pos[s:e], source=file, meta=meta
+        )
         clips.append(validate_clip(clip, file, replace(options, min_frames=1)))
     return clips
 
 
-def read_motion_file(path: str | Path, options: ReadOptions = ReadOptions(), default_robot: RobotSpec | None = None) -> list[MotionClip]:
+def read_motion_file(
+    path: str | Path, options: ReadOptions = ReadOptions(), default_robot: RobotSpec | None = None
+) -> list[MotionClip]:
     """Read one file in its own joint order (see the module docstring for the layouts)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, None, "file not found", "check the --input path")
+        problem = "not a regular file (a device, FIFO or socket)" if path.exists() else "file not found"
+        raise InputError(path, None, problem, "check the --input path")
     suffix = path.suffix.lower()
     if suffix in (".pkl", ".pickle"):
         return [read_gmr_pickle(path, options, default_robot)]
@@ -331,7 +420,9 @@ def read_motion_file(path: str | Path, options: ReadOptions = ReadOptions(), def
     raise InputError(path, None, f"unknown motion file type '{path.suffix}'", f"use one of {list(MOTION_SUFFIXES)}")
 
 
-def load_motion(path: str | Path, robot: RobotSpec, source_robot: str | None = None, options: ReadOptions | None = None) -> list[MotionClip]:
+def load_motion(
+    path: str | Path, robot: RobotSpec, source_robot: str | None = None, options: ReadOptions | None = None
+) -> list[MotionClip]:
     """Read a motion file and map its joints into ``robot``'s RobotSpec order (wxyz root, absolute joint angles)."""
     options = options or ReadOptions()
     if source_robot is not None:
@@ -345,11 +436,22 @@ def motion_files(path: str | Path) -> list[Path]:
     if path.is_file():
         return [_utf8_name(path)]
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MOTION_SUFFIXES and not p.name.startswith("."))
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in MOTION_SUFFIXES and not p.name.startswith(".")
+        )
         found = [_utf8_name(p) for p in found]
         if not found:
-            raise InputError(path, None, f"folder holds no motion files ({', '.join(MOTION_SUFFIXES)})", "point --input at GMR .pkl files")
+            raise InputError(
+                path,
+                None,
+                f"folder holds no motion files ({', '.join(MOTION_SUFFIXES)})",
+                "point --input at GMR .pkl files",
+            )
         return found
+    if path.exists():  # /dev/zero, a FIFO: reading it would never end (or block)
+        raise InputError(path, None, "not a regular file or folder (a device, FIFO or socket)", "pass motion files")
     raise InputError(path, None, "no such file or folder", "check the --input path")
 
 
@@ -363,7 +465,13 @@ def _utf8_name(path: Path) -> Path:
     return path
 
 
-def load_motions(paths: str | Path | Iterable[str | Path], robot: RobotSpec, source_robot: str | None = None, options: ReadOptions | None = None, show_progress: bool = True) -> list[MotionClip]:
+def load_motions(
+    paths: str | Path | Iterable[str | Path],
+    robot: RobotSpec,
+    source_robot: str | None = None,
+    options: ReadOptions | None = None,
+    show_progress: bool = True,
+) -> list[MotionClip]:
     from wildrobot_amp_ext.utils.progress import progress
 
     files: list[Path] = []
@@ -372,7 +480,13 @@ def load_motions(paths: str | Path | Iterable[str | Path], robot: RobotSpec, sou
     clips: list[MotionClip] = []
     import sys
 
-    for f in progress(files, desc="read motions", unit="file", leave=False, disable=not (show_progress and len(files) > 1 and sys.stderr.isatty())):
+    for f in progress(
+        files,
+        desc="read motions",
+        unit="file",
+        leave=False,
+        disable=not (show_progress and len(files) > 1 and sys.stderr.isatty()),
+    ):
         clips += load_motion(f, robot, source_robot, options)
     return clips
 

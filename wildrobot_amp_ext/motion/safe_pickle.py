@@ -256,18 +256,8 @@ def _load(data: bytes, source: str) -> Any:
         raise
     except pickle.UnpicklingError as err:
         raise UnsafePickleError(source, None, f"refused to load: {_line(err)} (nothing was executed)", _FIX) from None
-    except (
-        EOFError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-        KeyError,
-        MemoryError,
-        OverflowError,
-        RecursionError,
-        UnicodeDecodeError,
-    ) as err:
+    # only allow-listed callables ran; numpy's __setstate__ raises SystemError on a crafted dtype state
+    except Exception as err:
         raise InputError(
             source,
             None,
@@ -280,6 +270,7 @@ def _check_tree(root: Any, source: str, limits: Limits) -> None:
     """Elements reachable from ``root``, a shared container counted every time it is reached (its expanded size is
     memoised, so the walk is linear in the file); a cycle or too deep a nesting is refused. Iterative."""
     if _children(root) is None:  # a bare number, string or array: nothing to expand
+        _leaf_size(root, source)
         return
     sizes: dict[int, int] = {}  # id -> expanded size of a finished container
     active: set[int] = set()
@@ -291,7 +282,7 @@ def _check_tree(root: Any, source: str, limits: Limits) -> None:
         if done:
             active.discard(key)
             size = len(children) + sum(
-                sizes.get(id(c), 0) if _children(c) is not None else _leaf_size(c) for c in children
+                sizes.get(id(c), 0) if _children(c) is not None else _leaf_size(c, source) for c in children
             )
             if size > limits.max_pickle_items:
                 raise UnsafePickleError(
@@ -324,8 +315,15 @@ def _children(obj: Any) -> list | None:
     return None
 
 
-def _leaf_size(obj: Any) -> int:
+def _leaf_size(obj: Any, source: str) -> int:
     if isinstance(obj, np.ndarray):
+        if obj.dtype.hasobject or obj.dtype.kind == "V":  # a dtype state can be crafted to hold objects
+            raise UnsafePickleError(
+                source,
+                None,
+                f"refused to load: an array of dtype {obj.dtype} (objects or raw records, never motion data)",
+                _FIX,
+            )
         return int(obj.size)
     if isinstance(obj, (str, bytes, bytearray)):
         return 1 + len(obj) // 64

@@ -1,22 +1,20 @@
 """Inspect / validate robot descriptions.
 
-    python -m wildrobot_amp_ext.robots                      # list robots
-    python -m wildrobot_amp_ext.robots unitree_g1_23dof     # summary of one robot (or a path to a robot.yaml)
-    python -m wildrobot_amp_ext.robots my_robot.yaml --export-mjcf out/   # write the built MJCF
+python -m wildrobot_amp_ext.robots                      # list robots
+python -m wildrobot_amp_ext.robots unitree_g1_23dof     # summary of one robot (or a path to a robot.yaml)
+python -m wildrobot_amp_ext.robots my_robot.yaml --export-mjcf out/   # write the built MJCF
 """
 
 from __future__ import annotations
 
-import argparse
-
-from wildrobot_amp_ext.errors import cli_entry
+from wildrobot_amp_ext.errors import OneLineParser, cli_entry
 from wildrobot_amp_ext.robots.mjcf import export_mjcf
 from wildrobot_amp_ext.robots.spec import list_robots, load_robot
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wildrobot_amp_ext.robots", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m wildrobot_amp_ext.robots", description=__doc__.splitlines()[0])
     parser.add_argument("robot", nargs="?", help="robot name or path to a robot.yaml")
     parser.add_argument("--export-mjcf", metavar="DIR", help="write the built MJCF (actuators, contact sites) here")
     args = parser.parse_args(argv)

@@ -112,7 +112,12 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
     if path.stat().st_size > 1 << 20:
         raise InputError(path, None, "a robot YAML over 1 MiB is not a robot description", "check the path")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if _flow_depth(text) > MAX_YAML_DEPTH:  # PyYAML recurses per level: 10,000 '[' take seconds to fail
+            raise InputError(
+                path, None, f"nested deeper than {MAX_YAML_DEPTH} levels", "a robot YAML is a few levels deep"
+            )
+        raw = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise InputError(path, None, "not UTF-8 text", "save the YAML as UTF-8") from None
     except (yaml.YAMLError, RecursionError) as err:
@@ -120,6 +125,19 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
     if not isinstance(raw, dict):
         raise InputError(path, None, "top level must be a mapping", "see robots/data/wildrobot/robot.yaml")
     return _parse(path, raw)
+
+
+MAX_YAML_DEPTH = 64
+_FLOW = re.compile(r"[\[\]{}]")
+
+
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of YAML flow collections (brackets inside quoted strings counted too: an upper bound)."""
+    depth = deepest = 0
+    for match in _FLOW.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def resolve_mjcf(yaml_path: Path, ref: str) -> Path:
@@ -151,11 +169,49 @@ def _require(path: Path, raw: dict[str, Any], key: str, kind: type | tuple[type,
 def _match_joints(pattern: str, names: tuple[str, ...], path: Path | None = None, field: str = "joints") -> list[int]:
     if not isinstance(pattern, str):
         raise InputError(path, field, f"expected a joint-name regex, got {type(pattern).__name__} {pattern!r}", None)
+    if len(pattern) > 1000:
+        raise InputError(path, field, f"a regex of {len(pattern)} characters", "match joint names with a short regex")
     try:
         rx = re.compile(pattern)
-    except re.error as err:
-        raise InputError(path, field, f"'{pattern}' is not a valid regex ({err.msg})", "fix the pattern") from None
+        nested = _nested_repeat(re._parser.parse(pattern))
+    except (re.error, RecursionError, OverflowError) as err:
+        raise InputError(
+            path, field, f"'{pattern}' is not a valid regex ({getattr(err, 'msg', err)})", "fix the pattern"
+        ) from None
+    if nested:  # '(.*)*x' backtracks 2^len(name) times: a 30-character joint name would take minutes
+        raise InputError(
+            path,
+            field,
+            f"'{pattern}' repeats a repetition (exponential matching time)",
+            "write it without nested quantifiers, e.g. '.*x'",
+        )
     return [i for i, n in enumerate(names) if rx.fullmatch(n)]
+
+
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _nested_repeat(parsed: Any, inside: bool = False) -> bool:
+    """True if an unbounded repeat sits inside another repeat (the classic catastrophic-backtracking shape)."""
+    for op, arg in parsed:
+        name = str(op)
+        if name in _REPEATS:
+            low, high, sub = arg
+            unbounded = high is re._parser.MAXREPEAT or high > 1
+            if inside and unbounded:
+                return True
+            if _nested_repeat(sub, inside or unbounded):
+                return True
+        elif name == "SUBPATTERN":
+            if _nested_repeat(arg[-1], inside):
+                return True
+        elif name == "BRANCH":
+            if any(_nested_repeat(branch, inside) for branch in arg[1]):
+                return True
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            if _nested_repeat(arg[1], inside):
+                return True
+    return False
 
 
 #: robot YAML gains / limits: key -> (smallest allowed, strictly above it?)
@@ -193,9 +249,16 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
     if not mjcf_path.is_file():
         raise InputError(path, "mjcf", f"MJCF file {mjcf_path} does not exist", "point 'mjcf' at an existing file")
+    if mjcf_path.stat().st_size > LIMITS.max_file_bytes // 64:
+        raise InputError(
+            mjcf_path, None, f"{mjcf_path.stat().st_size >> 20} MiB is not a robot description", "check the 'mjcf' path"
+        )
     try:
+        _check_model_size(mjcf_path)  # before MuJoCo allocates what the XML declares
         source = mujoco.MjSpec.from_file(str(mjcf_path))
         source_model = source.compile()
+    except InputError:
+        raise
     except Exception as err:  # mujoco raises plain ValueError with a multi-line message
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise InputError(mjcf_path, None, f"MuJoCo cannot load this MJCF: {first}", "fix the XML") from None
@@ -357,6 +420,51 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     return spec
 
 
+_MEMORY_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _check_model_size(mjcf_path: Path, depth: int = 0) -> None:
+    """Height fields, textures and the ``<size memory>`` arena are allocated at the sizes the XML declares, already
+    while MuJoCo parses it: a 200-byte MJCF can ask for 40 GB (``<hfield nrow="100000" ncol="100000">``). Read the
+    declared sizes with a plain XML parser (includes followed) before MuJoCo sees the file."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(mjcf_path).getroot()
+    except (ET.ParseError, OSError, RecursionError, ValueError):
+        return  # MuJoCo reports the syntax error in its own words
+    for el in root.iter():
+        tag, get = el.tag, el.attrib.get
+        try:
+            if tag == "hfield":
+                what, size = f"hfield {get('name', '')}", int(get("nrow", 0)) * int(get("ncol", 0)) * 4
+            elif tag == "texture":
+                faces = 6 if get("type") in ("cube", "skybox") else 1
+                what, size = f"texture {get('name', '')}", int(get("width", 0)) * int(get("height", 0)) * 4 * faces
+            elif tag == "size" and get("memory"):
+                text = get("memory").strip().upper()
+                what, size = (
+                    "size memory",
+                    int(float(text.rstrip("KMGT") or 0) * _MEMORY_SUFFIX[text[-1:] if text[-1:] in "KMGT" else ""]),
+                )
+            elif tag == "include" and get("file") and depth < 8:
+                included = (mjcf_path.parent / get("file")).resolve()
+                if included.is_file() and included.stat().st_size <= LIMITS.max_file_bytes // 64:
+                    _check_model_size(included, depth + 1)
+                continue
+            else:
+                continue
+        except (ValueError, OverflowError):
+            continue  # not a number: MuJoCo refuses it
+        if size > LIMITS.max_model_bytes:
+            raise InputError(
+                mjcf_path,
+                what.strip(),
+                f"declares {size / 2**20:.0f} MiB (limit {LIMITS.max_model_bytes >> 20} MiB)",
+                "use a smaller asset; a robot model needs a few MiB",
+            )
+
+
 def _flag(path: Path, field: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise InputError(path, field, f"expected true or false, got {value!r}", None)
@@ -376,6 +484,13 @@ def _parse_symmetry(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...
         if not (isinstance(swap, list) and len(swap) == 2 and all(isinstance(p, str) and p for p in swap)):
             raise InputError(path, "symmetry.swap_prefixes", f"expected two prefixes [left, right], got {swap!r}", None)
         left, right = swap
+        if left.startswith(right) or right.startswith(left):
+            raise InputError(
+                path,
+                "symmetry.swap_prefixes",
+                f"prefixes {swap!r} overlap: a joint would mirror onto itself",
+                "give the two sides' distinct prefixes, e.g. [left_, right_]",
+            )
         for n in joint_names:
             if n.startswith(left):
                 pairs[n] = right + n[len(left) :]

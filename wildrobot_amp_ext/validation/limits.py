@@ -40,6 +40,10 @@ class Limits:
     #: physical gains / limits of a robot YAML
     max_gain: float = 1e7
     max_mass_kg: float = 1e4
+    #: frames stacked into one AMP observation (Isaac Lab histories are a handful of frames)
+    max_history: int = 64
+    #: bytes one asset of a robot MJCF may declare (height field, texture, ``<size memory>``)
+    max_model_bytes: int = 256 << 20
 
 
 LIMITS = Limits()

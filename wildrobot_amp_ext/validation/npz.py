@@ -15,6 +15,7 @@ API::
 
 from __future__ import annotations
 
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,36 +27,83 @@ from numpy.lib import format as npformat
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.validation.limits import LIMITS, Limits
 
-_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, TypeError, SyntaxError,
-                NotImplementedError, UnicodeDecodeError, OverflowError)
+#: what numpy / zipfile raise on a malformed member (a header nested 3000 deep is a tokenize.TokenError)
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    TypeError,
+    SyntaxError,
+    NotImplementedError,
+    UnicodeDecodeError,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+    tokenize.TokenError,
+)
+#: members of one npz (a reference dataset has ~40)
+MAX_MEMBERS = 10_000
+#: numpy's own limit on dimensions
+MAX_NDIM = 32
+#: a member this large that deflates more than this ratio is a compression bomb, not motion data (float arrays
+#: of real motions compress a few times; a 1 MB bomb of zeros inflates to 1 GB)
+BOMB_MIN_BYTES = 64 << 20
+BOMB_MAX_RATIO = 200
 
 
 class NpzFile:
-    def __init__(self, path: str | Path, fix: str = "rebuild the file (convert_dataset writes a valid .npz)",
-                 limits: Limits = LIMITS):
+    def __init__(
+        self,
+        path: str | Path,
+        fix: str = "rebuild the file (convert_dataset writes a valid .npz)",
+        limits: Limits = LIMITS,
+    ):
         self.path = Path(path)
         self.fix = fix
         self.limits = limits
         if not self.path.is_file():
-            raise InputError(self.path, None, "file not found" if not self.path.exists() else "not a regular file",
-                             "check the path")
+            raise InputError(
+                self.path, None, "file not found" if not self.path.exists() else "not a regular file", "check the path"
+            )
         size = self.path.stat().st_size
         if size > limits.max_file_bytes:
-            raise InputError(self.path, None, f"{size >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
-                             "split the data into smaller files")
+            raise InputError(
+                self.path,
+                None,
+                f"{size >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
+                "split the data into smaller files",
+            )
         try:
             self._zip = zipfile.ZipFile(self.path)
             infos = self._zip.infolist()
         except _READ_ERRORS as err:
             raise InputError(self.path, None, f"not a readable .npz ({_line(err)})", fix) from None
+        if len(infos) > MAX_MEMBERS:
+            self.close()
+            raise InputError(self.path, None, f"{len(infos)} members (a dataset has a few dozen)", fix)
         self._info = {}
         total = 0
         for info in infos:
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             if info.file_size > limits.max_array_bytes + 4096:
                 self.close()
-                raise InputError(self.path, key, f"member declares {info.file_size >> 20} MiB (limit "
-                                 f"{limits.max_array_bytes >> 20} MiB)", fix)
+                raise InputError(
+                    self.path,
+                    key,
+                    f"member declares {info.file_size >> 20} MiB (limit {limits.max_array_bytes >> 20} MiB)",
+                    fix,
+                )
+            if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_MAX_RATIO * max(info.compress_size, 1):
+                self.close()
+                raise InputError(
+                    self.path,
+                    key,
+                    f"member inflates {info.compress_size} bytes to {info.file_size >> 20} MiB (a compression bomb)",
+                    fix,
+                )
             total += info.file_size
             self._info[key] = info
         if total > 2 * limits.max_file_bytes:
@@ -102,16 +150,27 @@ class NpzFile:
                 offset = fp.tell()
         except _READ_ERRORS as err:
             raise InputError(self.path, key, f"member is not a readable array ({_line(err)})", self.fix) from None
+        if len(shape) > MAX_NDIM or not all(type(d) is int and d >= 0 for d in shape):
+            raise InputError(self.path, key, f"declares an impossible shape {_short(shape)}", self.fix)
         if dtype.hasobject:
             raise InputError(self.path, key, "holds Python objects (a pickled array)", "store numbers or strings only")
         count = int(np.prod(shape, dtype=object)) if shape else 1
         need = count * dtype.itemsize
         if need > self.limits.max_array_bytes:
-            raise InputError(self.path, key, f"declared shape {shape} of {dtype} needs {need / 2**20:.0f} MiB "
-                             f"(limit {self.limits.max_array_bytes >> 20} MiB)", self.fix)
+            raise InputError(
+                self.path,
+                key,
+                f"declared shape {shape} of {dtype} needs {need / 2**20:.0f} MiB "
+                f"(limit {self.limits.max_array_bytes >> 20} MiB)",
+                self.fix,
+            )
         if offset + need != info.file_size:
-            raise InputError(self.path, key, f"declared shape {shape} of {dtype} needs {need} bytes but the member "
-                             f"holds {info.file_size - offset}", f"the file is truncated or corrupt: {self.fix}")
+            raise InputError(
+                self.path,
+                key,
+                f"declared shape {shape} of {dtype} needs {need} bytes but the member holds {info.file_size - offset}",
+                f"the file is truncated or corrupt: {self.fix}",
+            )
         self._headers[key] = (tuple(int(s) for s in shape), dtype, count)
         return self._headers[key]
 
@@ -145,6 +204,11 @@ class NpzFile:
 def _kinds(kinds: str) -> str:
     names = {"b": "bool", "i": "int", "u": "uint", "f": "float", "U": "str", "S": "bytes"}
     return "/".join(names.get(k, k) for k in kinds)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _line(err: BaseException) -> str:

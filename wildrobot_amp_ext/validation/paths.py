@@ -60,16 +60,29 @@ def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Iterable[str
             raise InputError(None, flag, f"'{raw}' is not a file name", "name an output file")
         if path.is_dir():
             raise InputError(path, flag, "is a folder", "name a file inside it")
+        if path.exists() and not path.is_file():  # a FIFO, a socket or a device (/dev/null) would be replaced
+            raise InputError(
+                path, flag, "exists and is not a regular file (a device, FIFO or socket)", "name a regular file"
+            )
         if path.exists() and not os.access(path, os.W_OK):
             raise InputError(path, flag, "exists and is read-only", "pick another name or make it writable")
         _check_parent(flag, path)
         for src in ins:
             if _same_file(path, src):
-                raise InputError(path, flag, "is also an input: writing it would overwrite your file", "write elsewhere")
-            if src.is_dir() and path.resolve().is_relative_to(src.resolve()) and path.suffix.lower() in (
-                    ".pkl", ".pickle", ".npz"):
-                raise InputError(path, flag, f"is inside the input folder '{src}', so the next run would read it as a "
-                                 "motion", "write the output outside the input folder")
+                raise InputError(
+                    path, flag, "is also an input: writing it would overwrite your file", "write elsewhere"
+                )
+            if (
+                src.is_dir()
+                and path.resolve().is_relative_to(src.resolve())
+                and path.suffix.lower() in (".pkl", ".pickle", ".npz")
+            ):
+                raise InputError(
+                    path,
+                    flag,
+                    f"is inside the input folder '{src}', so the next run would read it as a motion",
+                    "write the output outside the input folder",
+                )
         key = path.resolve()
         if key in seen:
             raise InputError(path, flag, f"is the same file as {seen[key]}", "give each output its own name")
@@ -91,6 +104,10 @@ def check_output_dir(flag: str, folder: str | Path, inputs: Iterable[str | Path]
 def safe_component(file: str | Path | None, field: str, name: object) -> str:
     """A single safe path component (letters, digits, ``._+-``; no separators, no leading dot, no ``..``)."""
     if not isinstance(name, str) or not _SAFE.match(name) or ".." in name:
-        raise InputError(file, field, f"{name!r} is not a safe name (it becomes a file or folder name)",
-                         "use letters, digits, '_', '-', '.' only (no '/', no '..', no leading dot)")
+        raise InputError(
+            file,
+            field,
+            f"{name!r} is not a safe name (it becomes a file or folder name)",
+            "use letters, digits, '_', '-', '.' only (no '/', no '..', no leading dot)",
+        )
     return name

@@ -44,8 +44,12 @@ def fps(file: Any, value: Any, field: str = "fps", limits: Limits = LIMITS) -> f
 def frame_count(file: Any, field: str, frames: int, fps_value: float | None = None, limits: Limits = LIMITS) -> int:
     if frames > limits.max_frames:
         seconds = f" ({frames / fps_value / 3600:.1f} h at {fps_value:g} Hz)" if fps_value else ""
-        raise InputError(file, field, f"{frames} frames{seconds} exceed the {limits.max_frames}-frame limit per clip",
-                         "split the motion into shorter clips or lower the frame rate")
+        raise InputError(
+            file,
+            field,
+            f"{frames} frames{seconds} exceed the {limits.max_frames}-frame limit per clip",
+            "split the motion into shorter clips or lower the frame rate",
+        )
     return frames
 
 
@@ -53,20 +57,36 @@ def resampled_frames(file: Any, frames: int, fps_value: float, target_fps: float
     """Frames a resample to ``target_fps`` would produce; refused before any array is made if over the limit."""
     out = int(math.floor((frames - 1) / fps_value * target_fps + 1e-9)) + 1
     if out > limits.max_frames:
-        raise InputError(file, "fps", f"resampling {frames} frames from {fps_value:g} to {target_fps:g} Hz would make "
-                         f"{out} frames (limit {limits.max_frames})", "check the file's fps and --target-fps")
+        raise InputError(
+            file,
+            "fps",
+            f"resampling {frames} frames from {fps_value:g} to {target_fps:g} Hz would make "
+            f"{out} frames (limit {limits.max_frames})",
+            "check the file's fps and --target-fps",
+        )
     return out
 
 
-def real_array(file: Any, field: str, value: Any, ndim: int | None = None, width: int | None = None,
-               bound: float | None = None, limits: Limits = LIMITS) -> np.ndarray:
+def real_array(
+    file: Any,
+    field: str,
+    value: Any,
+    ndim: int | None = None,
+    width: int | None = None,
+    bound: float | None = None,
+    limits: Limits = LIMITS,
+) -> np.ndarray:
     """A float64 array of real, finite values (bools, strings, objects and complex refused), optionally bounded."""
     arr = value if isinstance(value, np.ndarray) else _to_array(file, field, value, limits)
     if arr.dtype.kind not in _REAL_KINDS:
         raise InputError(file, field, f"must hold real numbers, got dtype {arr.dtype}", "store a float array")
     if arr.nbytes > limits.max_array_bytes or arr.size * 8 > limits.max_array_bytes:
-        raise InputError(file, field, f"{arr.size} values exceed the {limits.max_array_bytes >> 20} MiB array limit",
-                         "split the motion into shorter clips")
+        raise InputError(
+            file,
+            field,
+            f"{arr.size} values exceed the {limits.max_array_bytes >> 20} MiB array limit",
+            "split the motion into shorter clips",
+        )
     if ndim is not None and arr.ndim != ndim:
         raise InputError(file, field, f"has shape {arr.shape}, expected {ndim} dimensions", None)
     if width is not None and (arr.ndim < 2 or arr.shape[-1] != width):
@@ -76,13 +96,21 @@ def real_array(file: Any, field: str, value: Any, ndim: int | None = None, width
     finite = np.isfinite(out)
     if not finite.all():
         row = int(np.flatnonzero(~finite.reshape(len(out), -1).all(axis=1))[0]) if out.ndim else 0
-        raise InputError(file, field, f"{int((~finite).sum())} value(s) are NaN/Inf or too large (first at row {row})",
-                         "fix or trim those frames")
+        raise InputError(
+            file,
+            field,
+            f"{int((~finite).sum())} value(s) are NaN/Inf or too large (first at row {row})",
+            "fix or trim those frames",
+        )
     if bound is not None and out.size:
         worst = float(np.abs(out).max())
         if worst > bound:
-            raise InputError(file, field, f"holds {worst:.3g}, beyond the plausible bound {bound:g}",
-                             "check the units (metres, radians) and the export")
+            raise InputError(
+                file,
+                field,
+                f"holds {worst:.3g}, beyond the plausible bound {bound:g}",
+                "check the units (metres, radians) and the export",
+            )
     return out
 
 
@@ -92,12 +120,16 @@ def _to_array(file: Any, field: str, value: Any, limits: Limits) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError, RecursionError) as err:
-        raise InputError(file, field, f"is not a rectangular numeric array ({_first_line(err)})", "store a float array") from None
+        raise InputError(
+            file, field, f"is not a rectangular numeric array ({_first_line(err)})", "store a float array"
+        ) from None
     if arr.dtype == object:
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (ValueError, TypeError, OverflowError) as err:
-            raise InputError(file, field, f"is not a numeric array ({_first_line(err)})", "store a float array") from None
+            raise InputError(
+                file, field, f"is not a numeric array ({_first_line(err)})", "store a float array"
+            ) from None
     return arr
 
 
@@ -130,7 +162,9 @@ def names(file: Any, field: str, value: Any, count: int | None = None, limits: L
         if isinstance(item, bytes):
             item = item.decode("utf-8", "replace")
         if not isinstance(item, str) or len(item) > 1024:
-            raise InputError(file, f"{field}[{i}]", f"must be a name (string), got {type(item).__name__}", "store strings")
+            raise InputError(
+                file, f"{field}[{i}]", f"must be a name (string), got {type(item).__name__}", "store strings"
+            )
         out.append(item)
     if count is not None and len(out) != count:
         raise InputError(file, field, f"{len(out)} names for {count} columns", "one name per column")
