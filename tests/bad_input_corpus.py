@@ -1299,6 +1299,11 @@ def build_cases() -> list[Case]:
             "robot_name_escape",
             "ckpt_os_system_train",
             "valid_protocol0",
+            "fifo_convert",
+            "robot_mjcf_hfield_40gb",
+            "npz_compression_bomb_300mib",
+            "cli_history_1e6",
+            "mine_1e30_values",
         ):
             case.subprocess = True
     ids = [c.id for c in cases]
