@@ -136,7 +136,7 @@ def feature_dataset(path: Path, robot_name: str, clips: int = 4, frames: int = 1
     """A features-only reference set of the env's width (smooth per-clip sinusoids, real column names)."""
     import numpy as np
 
-    from wildrobot_amp_ext.features import FeatureSpec
+    from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion
     from wildrobot_amp_ext.robots import load_robot
 
     robot, spec = load_robot(robot_name), FeatureSpec()
@@ -148,7 +148,9 @@ def feature_dataset(path: Path, robot_name: str, clips: int = 4, frames: int = 1
         features=feats.astype(np.float32),
         motion_id=np.repeat(np.arange(clips), frames),
         column_names=np.asarray(spec.column_names(robot)),
-        feature_version=np.asarray(spec.version(robot)),
+        contact_point_names=np.asarray(robot.contact_point_names),
+        fps=np.float64(50.0),
+        **FeatureVersion.of(spec, robot).header(),  # the header the env adopts its FeatureSpec from
     )
     return path
 
