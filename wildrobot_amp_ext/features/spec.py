@@ -20,6 +20,7 @@ import numpy as np
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features.contact import CONTACT_HEIGHT, CONTACT_SPEED, POINTS_PER_FOOT, ContactRule
 from wildrobot_amp_ext.utils.keys import unknown_key_error
+from wildrobot_amp_ext.validation.limits import LIMITS
 
 if TYPE_CHECKING:
     from wildrobot_amp_ext.robots import RobotSpec
@@ -83,6 +84,8 @@ class FeatureSpec:
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
         if isinstance(self.history, bool) or not isinstance(self.history, (int, np.integer)) or self.history < 1:
             raise ValueError(f"history must be an integer >= 1, got {self.history!r}")
+        if self.history > LIMITS.max_history:  # stacking is allocated per sample: bound it where it is declared
+            raise ValueError(f"history must be <= {LIMITS.max_history}, got {self.history}")
         # canonical order, whatever order the user wrote
         object.__setattr__(self, "terms", tuple(t for t in ALL_TERMS if t in self.terms))
 
