@@ -123,6 +123,21 @@ def _npz_with_header(key: str, shape: tuple, dtype: str = "<f8", payload: bytes 
     return buf.getvalue()
 
 
+def _complete(crafted: bytes, full: bytes) -> bytes:
+    """The members of a valid npz ``full`` with those of ``crafted`` put in their place (so the crafted member,
+    not a missing one, is what the reader meets)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(crafted)) as bad, zipfile.ZipFile(io.BytesIO(full)) as good:
+        replaced = set(bad.namelist())
+        with zipfile.ZipFile(buf, "w") as out:
+            for info in good.infolist():
+                if info.filename not in replaced:
+                    out.writestr(info, good.read(info))
+            for info in bad.infolist():
+                out.writestr(info, bad.read(info))
+    return buf.getvalue()
+
+
 def _corrupt_member(data: bytes) -> bytes:
     """Flip bytes inside the first compressed member: the zip opens, the member's CRC / inflate fails."""
     raw = bytearray(data)
@@ -297,9 +312,11 @@ def npz_motion_cases(base: dict) -> list[Case]:
         "fps_bool": npz_bytes({**good, "fps": np.array(True)}),
         "fps_complex": npz_bytes({**good, "fps": np.array(30 + 0j)}),
         "joint_names_numbers": npz_bytes({**good, "joint_names": np.arange(9)}),
-        "not_a_zip_member": _npz_with_header("fps", (), "<f8", b"\0" * 8).replace(b"NUMPY", b"NUMPX"),
+        "not_a_zip_member": _npz_member("fps", b"\x93NUMPX\x01\x00" + struct.pack("<H", 6) + b"{}   \n" + bytes(8)),
         "bad_header_dtype": _npz_with_header("fps", (), "<q8", b"\0" * 8),
     }
+    for name in ("huge_declared_shape", "shape_vs_bytes", "not_a_zip_member", "bad_header_dtype"):
+        files[name] = _complete(files[name], full)
     return [
         Case(f"npz_{name}", "convert", convert_argv("in.npz"), files={"in.npz": data}) for name, data in files.items()
     ]
@@ -333,7 +350,7 @@ def dataset_cases(arrays: dict[str, np.ndarray]) -> list[Case]:
         "object_features": change(features=lambda a: a.astype(object)),
         "zero_frames": npz_bytes({k: (v[:0] if v.ndim and len(v) == n else v) for k, v in arrays.items()}),
         "rows_disagree": change(features=lambda a: a[:-2]),
-        "huge_declared_shape": _npz_with_header("features", (10**7, 10**5), "<f4"),
+        "huge_declared_shape": _complete(_npz_with_header("features", (10**7, 10**5), "<f4"), npz_bytes(arrays)),
         "truncated": npz_bytes(arrays, compressed=True)[:5000],
         "nan_joint_vel": change(joint_vel=lambda a: np.where(np.arange(n)[:, None] == 3, np.nan, a)),
         "root_pos_1e30": change(root_pos=lambda a: a * 1e30),
@@ -851,6 +868,13 @@ def _npz_raw_header(key: str, header: bytes, version: bytes = b"\x01\x00", paylo
     return buf.getvalue()
 
 
+def _npz_member(key: str, member: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(f"{key}.npy", member)
+    return buf.getvalue()
+
+
 def _zip_bomb(key: str, mib: int) -> bytes:
     """A real deflate bomb: a valid .npy of ``mib`` MiB of zeros in a ~``mib`` KiB member."""
     header = repr({"descr": "<f8", "fortran_order": False, "shape": (mib << 17,)}).encode()
@@ -880,18 +904,20 @@ def npz_header_cases(base: dict) -> list[Case]:
         "seventy_dims": _npz_with_header("joint_pos", (1,) * 70, payload=b"\0" * 8),
         "int64_max_dim": _npz_with_header("joint_pos", (2**63 - 1, 2)),
         "header_nested_3000": _npz_raw_header("fps", nested),
-        "header_v2_4gb_length": _npz_raw_header("fps", b"{}", version=b"\x02\x00")[:-2].replace(
-            struct.pack("<I", 2), struct.pack("<I", 0xFFFFFFF0)
-        ),
+        "header_v2_4gb_length": _npz_member("fps", b"\x93NUMPY\x02\x00" + struct.pack("<I", 0xFFFFFFF0) + b"{}"),
         "header_not_a_dict": _npz_raw_header("fps", b"[1, 2, 3]\n"),
         "header_code": _npz_raw_header("fps", b"__import__('os').system('touch pwned')\n"),
         "version_9": _npz_raw_header("fps", b"{}\n", version=b"\x09\x00"),
         "compression_bomb_300mib": _zip_bomb("joint_pos", 300),
-        "20000_members": _many_members(20_000),
+        "10001_members": _many_members(10_001),
         "fortran_object": _npz_with_header("joint_pos", (2, 2), dtype="|O"),
         "dtype_void": _npz_with_header("fps", (), dtype="|V8", payload=b"\0" * 8),
-        "dtype_datetime": npz_bytes({**{"fps": np.array(30.0)}, "root_pos": np.zeros((30, 3), "datetime64[s]")}),
+        "dtype_datetime": motion_npz(base, root_pos=np.zeros((len(base["root_pos"]), 3), "datetime64[s]")),
     }
+    full = motion_npz(base)
+    for name in list(files):
+        if name not in ("compression_bomb_300mib", "10001_members", "dtype_datetime"):
+            files[name] = _complete(files[name], full)
     return [
         Case(f"npz_{name}", "convert", convert_argv("in.npz"), files={"in.npz": data}) for name, data in files.items()
     ]

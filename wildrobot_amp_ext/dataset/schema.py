@@ -374,7 +374,7 @@ class DatasetFile:
     def feature_spec(self) -> FeatureSpec:
         raw = self.json_object("feature_spec")
         try:
-            spec = FeatureSpec.from_dict(raw)
+            spec = FeatureSpec.from_dict(raw, file=self.path)
         except (ValueError, TypeError, KeyError) as err:
             raise InputError(self.path, "feature_spec", f"not a valid FeatureSpec ({_line(err)})", REBUILD) from None
         # readers stack `history` frames per row: a history of 10^6 would ask for terabytes

@@ -108,7 +108,8 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
             )
         path = candidate
     if not path.is_file():
-        raise InputError(path, None, "robot YAML not found", "check the path")
+        problem = "not a regular file (a device, FIFO or socket)" if path.exists() else "robot YAML not found"
+        raise InputError(path, None, problem, "check the path")
     if path.stat().st_size > 1 << 20:
         raise InputError(path, None, "a robot YAML over 1 MiB is not a robot description", "check the path")
     try:
@@ -248,7 +249,8 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     name = safe_component(path, "name", _require(path, raw, "name", str))
     mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
     if not mjcf_path.is_file():
-        raise InputError(path, "mjcf", f"MJCF file {mjcf_path} does not exist", "point 'mjcf' at an existing file")
+        problem = "is not a regular file" if mjcf_path.exists() else "does not exist"
+        raise InputError(path, "mjcf", f"MJCF file {mjcf_path} {problem}", "point 'mjcf' at an existing MJCF file")
     if mjcf_path.stat().st_size > LIMITS.max_file_bytes // 64:
         raise InputError(
             mjcf_path, None, f"{mjcf_path.stat().st_size >> 20} MiB is not a robot description", "check the 'mjcf' path"
@@ -349,7 +351,13 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
                 f"body '{foot['body']}' is already the other foot",
                 "name each foot's own body",
             )
-        points = V.real_array(path, f"feet.{foot_name}.contact_points", foot.get("contact_points", []), bound=1.0)
+        points = V.real_array(
+            path,
+            f"feet.{foot_name}.contact_points",
+            foot.get("contact_points", []),
+            bound=1.0,
+            fix="give two finite points [[x, y, z], [x, y, z]] in metres, in the foot body's frame",
+        )
         if points.shape != (CONTACT_POINTS_PER_FOOT, 3):
             raise InputError(
                 path,

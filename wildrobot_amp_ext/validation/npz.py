@@ -202,7 +202,7 @@ class NpzFile:
 
 
 def _kinds(kinds: str) -> str:
-    names = {"b": "bool", "i": "int", "u": "uint", "f": "float", "U": "str", "S": "bytes"}
+    names = {"b": "bool", "i": "int", "u": "uint", "f": "float", "c": "complex", "U": "str", "S": "bytes"}
     return "/".join(names.get(k, k) for k in kinds)
 
 

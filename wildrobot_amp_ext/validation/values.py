@@ -75,6 +75,7 @@ def real_array(
     width: int | None = None,
     bound: float | None = None,
     limits: Limits = LIMITS,
+    fix: str | None = None,
 ) -> np.ndarray:
     """A float64 array of real, finite values (bools, strings, objects and complex refused), optionally bounded."""
     arr = value if isinstance(value, np.ndarray) else _to_array(file, field, value, limits)
@@ -100,7 +101,7 @@ def real_array(
             file,
             field,
             f"{int((~finite).sum())} value(s) are NaN/Inf or too large (first at row {row})",
-            "fix or trim those frames",
+            fix or "fix or trim those frames",
         )
     if bound is not None and out.size:
         worst = float(np.abs(out).max())
