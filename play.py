@@ -9,7 +9,8 @@ Usage::
     python play.py --task ... --checkpoint ... --headless --video --command 0.3,0,0 --video_length 300
     # export (ONNX + TorchScript, normaliser folded in, parity-checked) and evaluate (JSON + PNG + rollout.npz)
     python play.py --task ... --checkpoint ... --headless --export --eval
-    python play.py --task ... --checkpoint ... --headless --eval --eval_commands "0,0,0;0.25,0,0;0.5,0,0" --eval_envs_per_command 8
+    python play.py --task ... --checkpoint ... --headless --eval \
+        --eval_commands "0,0,0;0.25,0,0;0.5,0,0" --eval_envs_per_command 8
     # a zero-action baseline (no checkpoint)
     python play.py --task ... --zero_policy --headless --eval
 
@@ -24,14 +25,14 @@ Outputs go to ``<run>/play/`` for a checkpoint inside a ``train_amp.py`` run fol
 ``play.mp4``, ``rollout.npz`` (``--record``; plays in ``utils/motion_viewer.py``), ``exported/``, ``eval/``.
 
 Bad input is refused with one line (exit code 2): a checkpoint trained for another robot, another task (its ``-Play``
-variant counts as the same; ``--allow_other_task`` overrides) or with other observation / action / AMP widths, a ``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
+variant counts as the same; ``--allow_other_task`` overrides) or with other observation / action / AMP widths, a
+``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
 Trailing ``env.<path>=<value>`` arguments override the env config (Isaac Lab Hydra syntax).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import sys
 import time
@@ -44,20 +45,44 @@ MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 5
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Play / record / export / evaluate a trained AMP policy.", epilog="Trailing env.<path>=<value> arguments override the env config.")
+    from wildrobot_amp_ext.errors import OneLineParser
+
+    p = OneLineParser(
+        description="Play / record / export / evaluate a trained AMP policy.",
+        epilog="Trailing env.<path>=<value> arguments override the env config.",
+    )
     p.add_argument("--task", required=True, help="gymnasium task id, e.g. WildRobot-AMP-Flat-Play-v0")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="agent checkpoint (.pt) of a train_amp.py run")
-    src.add_argument("--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline")
+    src.add_argument(
+        "--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline"
+    )
     p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
     p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
-    p.add_argument("--steps", type=int, default=None, help=f"env steps to play (default: until the window closes; headless {DEFAULT_HEADLESS_STEPS} or --video_length)")
-    p.add_argument("--command", default=None, help="scripted velocity command vx,vy,wz for every env (default: the task's random commands; zero + keyboard in a window)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"env steps to play (default: until the window closes; else {DEFAULT_HEADLESS_STEPS} or --video_length)",
+    )
+    p.add_argument(
+        "--command",
+        default=None,
+        help="velocity command vx,vy,wz for every env (default: the task's random commands; zero + keys in a window)",
+    )
     p.add_argument("--realtime", action="store_true", help="pace a window to real time")
-    p.add_argument("--allow_other_task", action="store_true", help="play a checkpoint on a task other than the one it was trained on (same robot and widths)")
-    p.add_argument("--dataset", default=None, help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs")
+    p.add_argument(
+        "--allow_other_task",
+        action="store_true",
+        help="play a checkpoint on a task other than the one it was trained on (same robot and widths)",
+    )
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs",
+    )
     p.add_argument("--video", action="store_true", help="write a video (see the module docstring)")
     p.add_argument("--video_length", type=int, default=200, help="env steps in the video")
     p.add_argument("--video_renderer", choices=("mujoco", "newton"), default="mujoco")
@@ -65,14 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video_out", default=None, help="video path (.mp4 / .gif)")
     p.add_argument("--camera_eye", default="1.5,-1.5,0.8", help="newton renderer camera position x,y,z")
     p.add_argument("--camera_lookat", default="0,0,0.25", help="newton renderer camera target x,y,z")
-    p.add_argument("--record", default=None, nargs="?", const="", help="save the rollout .npz (optionally to this path)")
+    p.add_argument(
+        "--record", default=None, nargs="?", const="", help="save the rollout .npz (optionally to this path)"
+    )
     p.add_argument("--export", action="store_true", help="export the policy to ONNX + TorchScript with a parity check")
     p.add_argument("--export_only", action="store_true", help="export and exit (no env)")
     p.add_argument("--eval", action="store_true", help="evaluate over fixed velocity commands (JSON + PNG + rollout)")
-    p.add_argument("--eval_commands", default=None, help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)')
+    p.add_argument(
+        "--eval_commands",
+        default=None,
+        help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)',
+    )
     p.add_argument("--eval_envs_per_command", type=int, default=4)
     p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
     p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
+    from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
+
+    add_visualizer_args(p)
     return p
 
 
@@ -131,7 +165,12 @@ def _run(argv: list[str] | None) -> int:
     overrides = [r for r in rest if r.startswith("env.")]
     unknown = [r for r in rest if not r.startswith("env.")]
     if unknown:
-        raise InputError(None, unknown[0], "unknown argument", "see python play.py --help; env overrides look like env.<path>=<value>")
+        raise InputError(
+            None,
+            unknown[0],
+            "unknown argument",
+            "see python play.py --help; env overrides look like env.<path>=<value>",
+        )
     for name in ("num_envs", "steps", "video_length", "video_lanes", "eval_envs_per_command"):
         value = getattr(args, name)
         if value is not None and value <= 0:
@@ -139,7 +178,9 @@ def _run(argv: list[str] | None) -> int:
     if args.export_only:
         args.export = True
     if args.video_out and Path(args.video_out).suffix.lower() not in (".mp4", ".gif"):
-        raise InputError(args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif")
+        raise InputError(
+            args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif"
+        )
     if args.export and args.zero_policy:
         raise InputError(None, "--export", "nothing to export with --zero_policy", "pass --checkpoint")
     command = _vec3(args.command, "--command") if args.command else None
@@ -151,7 +192,12 @@ def _run(argv: list[str] | None) -> int:
 
         info = read_checkpoint(args.checkpoint)
     if args.export:
-        from wildrobot_amp_ext.eval.export import checkpoint_metadata, export_policy, format_result, policy_from_checkpoint
+        from wildrobot_amp_ext.eval.export import (
+            checkpoint_metadata,
+            export_policy,
+            format_result,
+            policy_from_checkpoint,
+        )
 
         policy, scaler = policy_from_checkpoint(info)
         result = export_policy(policy, scaler, out_dir / "exported", metadata=checkpoint_metadata(info))
@@ -163,9 +209,13 @@ def _run(argv: list[str] | None) -> int:
             return 0
 
     from wildrobot_amp_ext.eval.gl import has_display
-    from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
+    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, env_session, load_env_cfg, visualizer_url
 
-    gui = has_display() and not args.headless
+    if args.visualizer is None and has_display() and not args.headless:
+        args.visualizer = "newton"  # a desktop: the Newton GL window, as before
+    # an interactive visualizer plays until it is closed (Ctrl-C for the browser ones) and takes keyboard commands
+    gui = args.visualizer not in (None, "none")
+    keyboard_window = args.visualizer in ("newton", "newton_gl")  # the Newton GL window reports pressed keys
     check_task(args.task)
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
@@ -196,24 +246,20 @@ def _run(argv: list[str] | None) -> int:
             duration_s=args.eval_duration,
         )
         commands = prepare_eval_cfg(env_cfg, eval_cfg)
-    elif command is not None or gui:
+    elif command is not None or keyboard_window:
         pin_commands_in_cfg(env_cfg)
 
-    newton_frames = args.video and args.video_renderer == "newton"
-    launcher_args: dict[str, Any] = {"headless": not gui}
-    if gui or newton_frames:
-        from isaaclab_visualizers.newton.newton_visualizer_cfg import NewtonGLVisualizerCfg
+    launcher_args: dict[str, Any] = {"headless": args.visualizer in (None, "none", "viser", "rerun")}
+    view = {"eye": _vec3(args.camera_eye, "--camera_eye"), "lookat": _vec3(args.camera_lookat, "--camera_lookat")}
+    if args.video and args.video_renderer == "newton" and args.visualizer in (None, "none"):
+        apply_visualizer(env_cfg, launcher_args, "newton", **view)  # GL frames (EGL when there is no display)
+    viz_cfg = apply_visualizer(env_cfg, launcher_args, args.visualizer, port=args.viz_port, **view) if gui else None
+    url = visualizer_url(viz_cfg)
 
-        eye, lookat = _vec3(args.camera_eye, "--camera_eye"), _vec3(args.camera_lookat, "--camera_lookat")
-        env_cfg.sim.visualizer_cfgs = [NewtonGLVisualizerCfg(window_width=960, window_height=540, eye=eye, lookat=lookat)]
-        launcher_args["visualizer"] = ["newton_gl"]
-
-    env = create_env(env_cfg, task=args.task, launcher_args=launcher_args)
-    try:
+    with env_session(env_cfg, task=args.task, launcher_args=launcher_args) as env:
+        if url:
+            print(f"[play] {args.visualizer} viewer serving the playback at {url} (Ctrl-C stops)", flush=True)
         return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
-    finally:
-        with contextlib.suppress(Exception):
-            env.close()
 
 
 def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: Path) -> int:
@@ -232,8 +278,13 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
         from wildrobot_amp_ext.eval.agent import check_compatible, load_agent
 
         check_compatible(
-            info, task=args.task, robot=env_cfg.robot_name, obs_dim=obs_dim, action_dim=action_dim,
-            amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None), allow_other_task=args.allow_other_task,
+            info,
+            task=args.task,
+            robot=env_cfg.robot_name,
+            obs_dim=obs_dim,
+            action_dim=action_dim,
+            amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None),
+            allow_other_task=args.allow_other_task,
         )
         agent = load_agent(info, device=str(unwrapped.device), amp_layout=env_feature_layout(unwrapped))
         act, disc = agent.act, agent.disc_logit if agent.discriminator is not None else None
@@ -255,9 +306,18 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
             _render_rollout(rollout, args, out_dir)
         return 0
 
-    pinned = pin_velocity_commands(env, command if command is not None else (0.0, 0.0, 0.0)) if (command is not None or gui) else None
+    keyboard_window = args.visualizer in ("newton", "newton_gl")
+    pinned = (
+        pin_velocity_commands(env, command if command is not None else (0.0, 0.0, 0.0))
+        if (command is not None or keyboard_window)
+        else None
+    )
     visualizer = unwrapped.sim.visualizers[0] if getattr(unwrapped.sim, "visualizers", None) else None
-    keyboard = KeyboardCommand(visualizer, pinned) if gui and visualizer is not None and pinned is not None else None
+    keyboard = (
+        KeyboardCommand(visualizer, pinned)
+        if keyboard_window and visualizer is not None and pinned is not None
+        else None
+    )
     if keyboard:
         print("[play] keys: up/down = forward speed, left/right = turn rate, z/x = sideways speed, space = stop")
 
@@ -268,7 +328,9 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     else:
         steps = math.inf if gui else DEFAULT_HEADLESS_STEPS
     record = args.record is not None or (args.video and args.video_renderer == "mujoco")
-    capacity = int(steps) if math.isfinite(steps) else MAX_RECORD_STEPS  # a window runs until closed: keep the first minutes
+    capacity = (
+        int(steps) if math.isfinite(steps) else MAX_RECORD_STEPS
+    )  # a window runs until closed: keep the first minutes
     recorder = RolloutRecorder(env, capacity, record_disc=disc is not None) if record else None
     frames: list[np.ndarray] = []
     step_dt = float(unwrapped.step_dt)
@@ -297,7 +359,9 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     if args.video:
         if args.video_renderer == "newton":
             if not frames:
-                raise InputError(None, "--video_renderer", "the Newton visualizer returned no frames", "use --video_renderer mujoco")
+                raise InputError(
+                    None, "--video_renderer", "the Newton visualizer returned no frames", "use --video_renderer mujoco"
+                )
             _write_frames(frames, args, out_dir, 1.0 / step_dt)
         else:
             _render_rollout(rollout, args, out_dir)
@@ -323,9 +387,17 @@ def _render_rollout(rollout, args, out_dir: Path) -> None:
     robot = load_robot(rollout.robot)
     lanes = min(args.video_lanes, rollout.num_envs)
     clips = rollout.to_clips(robot)
-    sets = [MotionSet(f"env{e}", Path(""), "rollout", [c for c in clips if c.name.startswith(f"env{e}/")]) for e in range(lanes)]
+    sets = [
+        MotionSet(f"env{e}", Path(""), "rollout", [c for c in clips if c.name.startswith(f"env{e}/")])
+        for e in range(lanes)
+    ]
     sets = [s for s in sets if s.clips]
-    cfg = ViewerCfg(lanes="sets", max_lanes=max(len(sets), 1), fps=min(30.0, rollout.fps), max_seconds=args.video_length * rollout.dt)
+    cfg = ViewerCfg(
+        lanes="sets",
+        max_lanes=max(len(sets), 1),
+        fps=min(30.0, rollout.fps),
+        max_seconds=args.video_length * rollout.dt,
+    )
     path = _video_path(args, out_dir)
     with MotionViewer(robot, sets, cfg) as viewer:
         stats = viewer.write(path)
@@ -342,7 +414,9 @@ def _write_frames(frames, args, out_dir: Path, fps: float) -> None:
         if path.suffix.lower() == ".gif":
             writer = imageio.get_writer(tmp, format="GIF", duration=1000.0 / fps, loop=0)
         else:
-            writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p")
+            writer = imageio.get_writer(
+                tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p"
+            )
         try:
             for frame in frames:
                 writer.append_data(frame)

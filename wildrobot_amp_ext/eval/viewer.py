@@ -23,6 +23,7 @@ Headless: :func:`~wildrobot_amp_ext.eval.gl.configure_gl` picks ``egl`` then ``o
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -106,7 +107,12 @@ def arrange(sets: Sequence[MotionSet], cfg: ViewerCfg) -> list[list[tuple[str, M
     mode = cfg.lanes if cfg.lanes != "auto" else ("sets" if len(sets) > 1 else "clips")
     if mode == "sets":
         if len(sets) > cfg.max_lanes:
-            raise InputError(None, "--max-lanes", f"{len(sets)} motion sets but max_lanes={cfg.max_lanes}", "raise --max-lanes or pass fewer sets")
+            raise InputError(
+                None,
+                "--max-lanes",
+                f"{len(sets)} motion sets but max_lanes={cfg.max_lanes}",
+                "raise --max-lanes or pass fewer sets",
+            )
         depth = max(len(s.clips) for s in sets)
         rounds = [[(s.name, s.clips[r]) if r < len(s.clips) else None for s in sets] for r in range(depth)]
     else:
@@ -135,19 +141,37 @@ def build_scene_spec(robot: RobotSpec, copies: int, shadows: bool = False):
     spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
     spec.visual.headlight.diffuse = [0.5, 0.5, 0.5]
     spec.add_texture(
-        name="sky", type=mujoco.mjtTexture.mjTEXTURE_SKYBOX, builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
-        rgb1=[0.62, 0.74, 0.86], rgb2=[0.95, 0.96, 0.98], width=256, height=256,
+        name="sky",
+        type=mujoco.mjtTexture.mjTEXTURE_SKYBOX,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
+        rgb1=[0.62, 0.74, 0.86],
+        rgb2=[0.95, 0.96, 0.98],
+        width=256,
+        height=256,
     )
     spec.add_texture(
-        name="grid", type=mujoco.mjtTexture.mjTEXTURE_2D, builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
-        rgb1=[0.80, 0.82, 0.84], rgb2=[0.62, 0.65, 0.68], width=512, height=512,
+        name="grid",
+        type=mujoco.mjtTexture.mjTEXTURE_2D,
+        builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
+        rgb1=[0.80, 0.82, 0.84],
+        rgb2=[0.62, 0.65, 0.68],
+        width=512,
+        height=512,
     )
     grid_repeat = max(1.0, 2.0 / max(robot.init_root_height, 0.1))  # checker squares scale with the robot
-    spec.add_material(name="grid", textures=["", "grid"], texrepeat=[grid_repeat, grid_repeat], texuniform=True, reflectance=0.0)
+    spec.add_material(
+        name="grid", textures=["", "grid"], texrepeat=[grid_repeat, grid_repeat], texuniform=True, reflectance=0.0
+    )
     spec.worldbody.add_geom(
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], material="grid", contype=1, conaffinity=1
     )
-    spec.worldbody.add_light(pos=[0, 0, 4], dir=[0.3, 0.2, -1], type=int(mujoco.mjtLightType.mjLIGHT_DIRECTIONAL), castshadow=int(shadows), diffuse=[0.6, 0.6, 0.6])
+    spec.worldbody.add_light(
+        pos=[0, 0, 4],
+        dir=[0.3, 0.2, -1],
+        type=int(mujoco.mjtLightType.mjLIGHT_DIRECTIONAL),
+        castshadow=int(shadows),
+        diffuse=[0.6, 0.6, 0.6],
+    )
     for k in range(copies):
         child = robot.build_mjspec(with_floor=False)
         frame = spec.worldbody.add_frame()
@@ -184,7 +208,9 @@ def index_lane(model, robot: RobotSpec, prefix: str) -> LaneIndex:
         joint_qpos=np.array([model.jnt_qposadr[j] for j in joint_ids]),
         joint_geoms=[np.flatnonzero(geom_body == int(model.jnt_bodyid[j])) for j in joint_ids],
         foot_geoms=np.concatenate([subtree_geoms(b) for b in foot_bodies]),
-        contact_sites=np.array([model.site(prefix + contact_site_name(f.name, p)).id for f in robot.feet for p in ("toe", "heel")]),
+        contact_sites=np.array(
+            [model.site(prefix + contact_site_name(f.name, p)).id for f in robot.feet for p in ("toe", "heel")]
+        ),
     )
 
 
@@ -209,8 +235,13 @@ def _rgb255(rgba: Rgba, alpha: int = 255) -> tuple[int, int, int, int]:
     return tuple(int(round(255 * c)) for c in rgba[:3]) + (alpha,)  # type: ignore[return-value]
 
 
-def draw_overlay(image: np.ndarray, lines: Sequence[Line], origin: tuple[int, int], font_size: int,
-                 tags: Sequence[tuple[str, Rgba, tuple[int, int]]] = ()) -> np.ndarray:
+def draw_overlay(
+    image: np.ndarray,
+    lines: Sequence[Line],
+    origin: tuple[int, int],
+    font_size: int,
+    tags: Sequence[tuple[str, Rgba, tuple[int, int]]] = (),
+) -> np.ndarray:
     """Text lines (with an optional colour swatch each) on a translucent box whose top-left is ``origin`` (a
     negative y counts from the bottom), plus small coloured tags centred at pixel positions; returns a new image."""
     from PIL import Image, ImageDraw
@@ -251,7 +282,9 @@ def project(scene, points: np.ndarray, width: int, height: int) -> np.ndarray:
     depth = np.maximum(rel @ fwd, 1e-6)
     x_near = (rel @ right) * cam.frustum_near / depth
     y_near = (rel @ up) * cam.frustum_near / depth
-    half_w = cam.frustum_width / 2 if cam.frustum_width > 0 else (cam.frustum_top - cam.frustum_bottom) * width / height / 2
+    half_w = (
+        cam.frustum_width / 2 if cam.frustum_width > 0 else (cam.frustum_top - cam.frustum_bottom) * width / height / 2
+    )
     u = (x_near - (cam.frustum_center - half_w)) / (2 * half_w) * width
     v = (cam.frustum_top - y_near) / (cam.frustum_top - cam.frustum_bottom) * height
     return np.stack([u, v], axis=-1)
@@ -286,7 +319,12 @@ class MotionViewer:
         self.rounds: list[list[LaneItem | None]] = []
         for rnd in arrange(self.sets, self.cfg):
             self.rounds.append(
-                [None if e is None else LaneItem(k, e[0], e[1], check_clip(robot, e[1], self.cfg.checks, check_model)) for k, e in enumerate(rnd)]
+                [
+                    None
+                    if e is None
+                    else LaneItem(k, e[0], e[1], check_clip(robot, e[1], self.cfg.checks, check_model))
+                    for k, e in enumerate(rnd)
+                ]
             )
         if not self.rounds:
             raise InputError(None, "motions", "nothing to play", None)
@@ -412,11 +450,23 @@ class MotionViewer:
         if disc:  # lane colour on the floor under the robot, matching its text line
             root = data.qpos[lane.root_qpos : lane.root_qpos + 3]
             radius = 0.5 * min(self.spacing, self.extent) * 0.6
-            self._add_geom(scene, mujoco.mjtGeom.mjGEOM_CYLINDER, [radius, 0.001, 0], [root[0], root[1], 0.001], LANE_COLOURS[k % len(LANE_COLOURS)][:3] + (0.6,))
+            self._add_geom(
+                scene,
+                mujoco.mjtGeom.mjGEOM_CYLINDER,
+                [radius, 0.001, 0],
+                [root[0], root[1], 0.001],
+                LANE_COLOURS[k % len(LANE_COLOURS)][:3] + (0.6,),
+            )
         for p in flags["penetrating_points"]:
             # the point itself is hidden under the opaque floor: mark it on the floor surface
             x, y, _ = data.site_xpos[lane.contact_sites[p]]
-            self._add_geom(scene, mujoco.mjtGeom.mjGEOM_CYLINDER, [self.cfg.marker_radius, 0.002, 0], [x, y, 0.003], (1.0, 0.0, 0.0, 1.0))
+            self._add_geom(
+                scene,
+                mujoco.mjtGeom.mjGEOM_CYLINDER,
+                [self.cfg.marker_radius, 0.002, 0],
+                [x, y, 0.003],
+                (1.0, 0.0, 0.0, 1.0),
+            )
 
     @staticmethod
     def _add_geom(scene, kind, size, pos, rgba) -> None:
@@ -425,8 +475,12 @@ class MotionViewer:
         if scene.ngeom >= scene.maxgeom:
             return
         mujoco.mjv_initGeom(
-            scene.geoms[scene.ngeom], kind, np.asarray(size, dtype=np.float64), np.asarray(pos, dtype=np.float64),
-            np.eye(3).flatten(), np.asarray(rgba, dtype=np.float32),
+            scene.geoms[scene.ngeom],
+            kind,
+            np.asarray(size, dtype=np.float64),
+            np.asarray(pos, dtype=np.float64),
+            np.eye(3).flatten(),
+            np.asarray(rgba, dtype=np.float32),
         )
         scene.ngeom += 1
 
@@ -439,7 +493,8 @@ class MotionViewer:
         i = flags["frame"]
         ended = " (end)" if t > item.clip.duration + 1e-9 else ""
         label = item.clip.name if item.clip.name == item.set_name else f"{item.set_name}: {item.clip.name}"
-        text = f"[{k}] {label}  frame {i}/{item.clip.num_frames - 1}  t {i / item.clip.fps:5.2f}s{ended}{self._frame_note(item, i)}"
+        note = self._frame_note(item, i)
+        text = f"[{k}] {label}  frame {i}/{item.clip.num_frames - 1}  t {i / item.clip.fps:5.2f}s{ended}{note}"
         alerts = []
         if flags["limit_joints"].size:
             worst = int(np.argmax(flags["limit_excess"]))
@@ -530,12 +585,20 @@ class MotionViewer:
                 else:
                     self._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
             mujoco.mj_forward(self.model, data)
-            roots = np.array([data.qpos[lane.root_qpos : lane.root_qpos + 3] for k, lane in enumerate(self.lanes) if state[k] is not None])
+            roots = np.array(
+                [
+                    data.qpos[lane.root_qpos : lane.root_qpos + 3]
+                    for k, lane in enumerate(self.lanes)
+                    if state[k] is not None
+                ]
+            )
             spread = float(np.ptp(roots[:, 1])) if len(roots) > 1 else 0.0
             self.last_camera = self._camera(roots.mean(axis=0), spread)
             renderer.update_scene(data, camera=self.last_camera)
             for k, lane in enumerate(self.lanes):
-                self._decorate(renderer.scene, data, lane, k, None if state[k] is None else state[k][1], disc=self.num_lanes > 1)
+                self._decorate(
+                    renderer.scene, data, lane, k, None if state[k] is None else state[k][1], disc=self.num_lanes > 1
+                )
             image = renderer.render().copy()
             if not self.cfg.overlay:
                 return image
@@ -544,9 +607,11 @@ class MotionViewer:
                 for k, lane in enumerate(self.lanes):
                     if state[k] is not None:
                         foot = data.qpos[lane.root_qpos : lane.root_qpos + 3] * np.array([1, 1, 0])
-                        (u, v), = project(renderer.scene, foot[None], tile_w, tile_h)
+                        ((u, v),) = project(renderer.scene, foot[None], tile_w, tile_h)
                         tags.append((f"{k}", LANE_COLOURS[k % len(LANE_COLOURS)], (int(u), int(v) + 6)))
-            lines = [self._header(r, t)] + [self._lane_line(k, state[k], t, self.num_lanes > 1) for k in range(self.num_lanes)]
+            lines = [self._header(r, t)] + [
+                self._lane_line(k, state[k], t, self.num_lanes > 1) for k in range(self.num_lanes)
+            ]
             return draw_overlay(image, lines, (8, -8), self.cfg.font_size, tags)
 
         rows, cols = self.tile_grid
@@ -578,8 +643,22 @@ class MotionViewer:
         for r, rnd in enumerate(self.rounds):
             for item in rnd:
                 if item is not None:
-                    clips.append({"round": r, "lane": item.lane, "set": item.set_name, "clip": item.clip.name, **item.checks.summary(self.robot)})
-        return {"robot": self.robot.name, "layout": self.cfg.layout, "rounds": len(self.rounds), "lanes": self.num_lanes, "clips": clips}
+                    clips.append(
+                        {
+                            "round": r,
+                            "lane": item.lane,
+                            "set": item.set_name,
+                            "clip": item.clip.name,
+                            **item.checks.summary(self.robot),
+                        }
+                    )
+        return {
+            "robot": self.robot.name,
+            "layout": self.cfg.layout,
+            "rounds": len(self.rounds),
+            "lanes": self.num_lanes,
+            "clips": clips,
+        }
 
     def write(self, path: str | Path, show_progress: bool = True) -> RenderStats:
         """Render every round to ``path`` (.mp4 or .gif), atomically."""
@@ -595,11 +674,25 @@ class MotionViewer:
         start = time.perf_counter()
         with atomic_path(path) as tmp:
             if suffix == ".mp4":
-                writer = imageio.get_writer(tmp, format="FFMPEG", fps=self.cfg.fps, codec="libx264", quality=7, macro_block_size=2, pixelformat="yuv420p")
+                writer = imageio.get_writer(
+                    tmp,
+                    format="FFMPEG",
+                    fps=self.cfg.fps,
+                    codec="libx264",
+                    quality=7,
+                    macro_block_size=2,
+                    pixelformat="yuv420p",
+                )
             else:
                 writer = imageio.get_writer(tmp, format="GIF", duration=1000.0 / self.cfg.fps, loop=0)
             try:
-                for frame in progress(self.frames(), desc="render", total=self.total_frames, unit="frame", disable=None if show_progress else True):
+                for frame in progress(
+                    self.frames(),
+                    desc="render",
+                    total=self.total_frames,
+                    unit="frame",
+                    disable=None if show_progress else True,
+                ):
                     writer.append_data(frame)
                     stats.frames += 1
             finally:
@@ -616,7 +709,12 @@ class MotionViewer:
         import mujoco.viewer
 
         if self.cfg.layout != "scene":
-            raise InputError(None, "--layout", "the interactive window shows the scene layout only", "use --layout scene or --out file.mp4")
+            raise InputError(
+                None,
+                "--layout",
+                "the interactive window shows the scene layout only",
+                "use --layout scene or --out file.mp4",
+            )
         data = self.datas[0]
         with mujoco.viewer.launch_passive(self.model, data) as handle:
             while handle.is_running():
@@ -636,7 +734,14 @@ class MotionViewer:
                             mujoco.mj_forward(self.model, data)
                             handle.user_scn.ngeom = 0
                             for k, lane in enumerate(self.lanes):
-                                self._decorate(handle.user_scn, data, lane, k, None if state[k] is None else state[k][1], disc=self.num_lanes > 1)
+                                self._decorate(
+                                    handle.user_scn,
+                                    data,
+                                    lane,
+                                    k,
+                                    None if state[k] is None else state[k][1],
+                                    disc=self.num_lanes > 1,
+                                )
                             text = "\n".join(self._lane_line(k, state[k], t)[0] for k in range(self.num_lanes))
                             handle.set_texts((None, None, self._header(r, t)[0], text))
                         handle.sync()
@@ -650,22 +755,40 @@ VIDEO_SUFFIXES = (".mp4", ".gif")
 # command line
 # ----------------------------------------------------------------------------------------------------------------
 def build_parser():
-    import argparse
+    from wildrobot_amp_ext.errors import OneLineParser
 
     d, c = ViewerCfg(), CheckCfg()
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         description="Play motion sets (GMR .pkl, dataset / Tier 0+ segments .npz, policy rollout .npz) on the robot in "
         "MuJoCo, side by side, highlighting joint-limit violations, foot penetration and floating frames.",
     )
     p.add_argument("motions", nargs="+", help="motion files; several files play side by side (lane per file)")
-    p.add_argument("--robot", default=None, help="robot name or robot.yaml (default: the rollout's robot, else wildrobot)")
+    p.add_argument(
+        "--robot", default=None, help="robot name or robot.yaml (default: the rollout's robot, else wildrobot)"
+    )
     p.add_argument("--out", default=None, help="video file (.mp4 or .gif); without it a window opens (needs a display)")
+    p.add_argument(
+        "--serve", action="store_true", help="serve the lanes in a browser (viser) instead: for headless machines"
+    )
+    p.add_argument("--port", type=int, default=8080, help="--serve: local port of the web viewer")
+    p.add_argument(
+        "--serve-seconds", type=float, default=None, help="--serve: stop after this many seconds (default: Ctrl-C)"
+    )
     p.add_argument("--summary", default=None, help="JSON of per-clip check fractions (default: <out>.checks.json)")
-    p.add_argument("--layout", choices=("scene", "tiles"), default=d.layout, help="one scene with offset copies, or one tile per lane")
-    p.add_argument("--lanes", choices=("auto", "sets", "clips"), default=d.lanes, help="lane per file (sets) or per clip (clips)")
+    p.add_argument(
+        "--layout",
+        choices=("scene", "tiles"),
+        default=d.layout,
+        help="one scene with offset copies, or one tile per lane",
+    )
+    p.add_argument(
+        "--lanes", choices=("auto", "sets", "clips"), default=d.lanes, help="lane per file (sets) or per clip (clips)"
+    )
     p.add_argument("--max-lanes", type=int, default=d.max_lanes)
     p.add_argument(
-        "--max-rounds", type=int, default=None,
+        "--max-rounds",
+        type=int,
+        default=None,
         help=f"stop after this many rounds (default: all in a window, {DEFAULT_FILE_ROUNDS} to a file; 0 = all)",
     )
     p.add_argument("--max-clips", type=int, default=None, help="read at most this many clips per file")
@@ -681,10 +804,14 @@ def build_parser():
     p.add_argument("--distance", type=float, default=None)
     p.add_argument("--no-overlay", action="store_true", help="no text overlay")
     p.add_argument("--shadows", action="store_true", help="cast shadows (slower on software GL)")
-    p.add_argument("--joint-limit-tol", type=float, default=c.joint_limit_tol, help="rad outside the range before flagging")
+    p.add_argument(
+        "--joint-limit-tol", type=float, default=c.joint_limit_tol, help="rad outside the range before flagging"
+    )
     p.add_argument("--penetration-tol", type=float, default=c.penetration_tol, help="m below the floor before flagging")
     p.add_argument("--float-height", type=float, default=c.float_height, help="m: all contact points above this ...")
-    p.add_argument("--low-root-ratio", type=float, default=c.low_root_ratio, help="... while root z < ratio x standing root z")
+    p.add_argument(
+        "--low-root-ratio", type=float, default=c.low_root_ratio, help="... while root z < ratio x standing root z"
+    )
     return p
 
 
@@ -715,8 +842,13 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
     args = build_parser().parse_args(argv)
-    if args.out is None and not has_display():
-        raise InputError(None, "--out", "no display to open a window on", "pass --out video.mp4 (or .gif) to render offscreen")
+    if args.out is None and not args.serve and not has_display():
+        raise InputError(
+            None,
+            "--out",
+            "no display to open a window on",
+            "pass --out video.mp4 (or .gif) to render offscreen, or --serve",
+        )
     if args.out is not None and Path(args.out).suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(args.out, None, f"unsupported video type '{Path(args.out).suffix}'", "use .mp4 or .gif")
     if args.out is not None:  # output problems (a folder, under a file, an input) before any rendering
@@ -724,9 +856,12 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
         checks_json = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
         check_outputs({"--out": args.out, "--summary": checks_json}, inputs=args.motions)
-    for name in ("fps", "speed", "width", "height", "max_lanes"):
-        if getattr(args, name) <= 0:
-            raise InputError(None, f"--{name.replace('_', '-')}", f"must be positive, got {getattr(args, name)}", None)
+    for name in ("fps", "speed", "width", "height", "max_lanes", "port"):
+        value = getattr(args, name)
+        if not (math.isfinite(value) and value > 0):  # NaN passes a plain "<= 0" test
+            raise InputError(None, f"--{name.replace('_', '-')}", f"must be a positive number, got {value}", None)
+    if args.serve_seconds is not None and not (math.isfinite(args.serve_seconds) and args.serve_seconds > 0):
+        raise InputError(None, "--serve-seconds", f"must be a positive number, got {args.serve_seconds}", None)
     robot = load_robot(args.robot or _infer_robot(args.motions))
     sets = [load_motion_set(p, robot, max_clips=args.max_clips) for p in args.motions]
     names = [s.name for s in sets]
@@ -734,10 +869,22 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         if names.count(s.name) > 1:
             s.name = f"{s.name}#{i}"
     cfg = ViewerCfg(
-        width=args.width, height=args.height, fps=args.fps, speed=args.speed, layout=args.layout, lanes=args.lanes,
-        max_lanes=args.max_lanes, max_rounds=_rounds(args), max_seconds=args.max_seconds, spacing=args.spacing,
-        align_start=not args.no_align, camera_azimuth=args.azimuth, camera_elevation=args.elevation,
-        camera_distance=args.distance, overlay=not args.no_overlay, shadows=args.shadows,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+        speed=args.speed,
+        layout=args.layout,
+        lanes=args.lanes,
+        max_lanes=args.max_lanes,
+        max_rounds=_rounds(args),
+        max_seconds=args.max_seconds,
+        spacing=args.spacing,
+        align_start=not args.no_align,
+        camera_azimuth=args.azimuth,
+        camera_elevation=args.elevation,
+        camera_distance=args.distance,
+        overlay=not args.no_overlay,
+        shadows=args.shadows,
         checks=CheckCfg(args.joint_limit_tol, args.penetration_tol, args.float_height, args.low_root_ratio),
     )
     backend = configure_gl() if args.out else None
@@ -745,17 +892,26 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         summary = viewer.summary()
         for clip in summary["clips"]:
             print(
-                f"[check] {clip['set']}: {clip['clip']}: {clip['frames']} frames, joint-limit {100 * clip['joint_limit_frames']:.1f}%, "
+                f"[check] {clip['set']}: {clip['clip']}: {clip['frames']} frames, "
+                f"joint-limit {100 * clip['joint_limit_frames']:.1f}%, "
                 f"penetration {100 * clip['penetration_frames']:.1f}% (max {clip['penetration_max_mm']:.0f} mm), "
                 f"floating {100 * clip['floating_frames']:.1f}%"
             )
+        if args.serve:
+            from wildrobot_amp_ext.eval.web import ServeCfg, serve
+
+            serve(viewer, ServeCfg(port=args.port, duration_s=args.serve_seconds))
+            return 0
         if args.out is None:
             viewer.show()
             return 0
         stats = viewer.write(args.out)
     summary_path = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
     save_json_atomic(summary_path, {**summary, "gl_backend": backend, "video": str(args.out)})
-    print(f"[viewer] {stats.frames} frames, {stats.rounds} round(s) in {stats.seconds:.1f} s ({stats.frames / max(stats.seconds, 1e-9):.1f} fps, GL {backend}) -> {args.out}; checks -> {summary_path}")
+    print(
+        f"[viewer] {stats.frames} frames, {stats.rounds} round(s) in {stats.seconds:.1f} s "
+        f"({stats.frames / max(stats.seconds, 1e-9):.1f} fps, GL {backend}) -> {args.out}; checks -> {summary_path}"
+    )
     return 0
 
 

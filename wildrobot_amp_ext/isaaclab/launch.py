@@ -25,6 +25,11 @@ One env per process at a time (Isaac Lab's SimulationContext is a singleton): cl
 ``make_env`` refuses configs that need Isaac Sim / Kit (PhysX, RTX cameras): use :func:`launch_env` for those,
 which keeps the runtime alive for the lifetime of the env.
 
+Visualizers (``--visualizer``, Isaac Lab 3.0's flag and names): :func:`add_visualizer_args` adds the flag to a
+script's parser, :func:`apply_visualizer` puts Isaac Lab's own config for it (``NewtonGLVisualizerCfg``,
+``KitVisualizerCfg``, ``ViserVisualizerCfg``, ``RerunVisualizerCfg``) into ``env_cfg.sim.visualizer_cfgs`` and the
+launcher arguments, after checking that what it needs is installed (``kit`` is the Isaac Sim GUI).
+
 Warp's kernel cache defaults to ``~/.cache/wildrobot_amp_ext/warp`` (``WARP_CACHE_PATH``, set here when the user
 has not): a kept cache cuts env creation from about a minute to seconds on CPU.
 """
@@ -130,12 +135,111 @@ def _align_physics_device(cfg: Any, device: str) -> None:
         physics.use_cuda_graph = False
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# visualizers
+# ----------------------------------------------------------------------------------------------------------------
+#: ``--visualizer`` values: Isaac Lab 3.0's visualizer types (``newton`` is its alias of ``newton_gl``) and ``none``
+VISUALIZERS = ("newton", "newton_gl", "kit", "viser", "rerun", "none")
+#: per visualizer: (module it needs, install command). Isaac Lab ships the configs; these are the runtimes behind them
+VISUALIZER_REQUIREMENTS = {
+    "kit": (
+        "isaacsim",
+        "pip install 'isaaclab[isaacsim]==3.0.0' --extra-index-url https://pypi.nvidia.com (Isaac Sim 6.2)",
+    ),
+    "viser": ("viser", "pip install -e '.[viser]'"),
+    "rerun": ("rerun", "pip install -e '.[rerun]'"),
+}
+DEFAULT_VISUALIZER_PORT = {"viser": 8080, "rerun": 9090}
+
+
+def add_visualizer_args(parser: Any, default: str | None = None) -> None:
+    """``--visualizer`` / ``--viz`` (Isaac Lab 3.0's flag) and ``--viz_port`` for the browser visualizers."""
+    parser.add_argument(
+        "--visualizer",
+        "--viz",
+        choices=VISUALIZERS,
+        default=default,
+        help="Isaac Lab visualizer: newton (GL window), kit (Isaac Sim GUI), viser / rerun (browser, local port)",
+    )
+    parser.add_argument(
+        "--viz_port", type=int, default=None, help="port of the viser / rerun web viewer (default 8080 / 9090)"
+    )
+
+
+def canonical_visualizer(name: str) -> str:
+    from isaaclab.visualizers.visualizer_cfg import _VISUALIZER_ALIASES
+
+    return _VISUALIZER_ALIASES.get(name, name)
+
+
+def check_visualizer_installed(name: str) -> None:
+    """Refuse, in one line naming the install command, a visualizer whose runtime is missing."""
+    import importlib.util
+
+    from wildrobot_amp_ext.errors import InputError
+
+    module, install = VISUALIZER_REQUIREMENTS.get(canonical_visualizer(name), (None, None))
+    if module is not None and importlib.util.find_spec(module) is None:
+        what = "the Isaac Sim GUI" if name == "kit" else f"Isaac Lab's {name} visualizer"
+        raise InputError(
+            None, "--visualizer", f"'{name}' is {what} and needs the '{module}' package, not installed", install
+        )
+
+
+def visualizer_cfg(name: str, port: int | None = None, eye=None, lookat=None, headless: bool = False) -> Any:
+    """Isaac Lab's own config for visualizer ``name`` (None for ``none``)."""
+    name = canonical_visualizer(name)
+    view = {k: tuple(v) for k, v in (("eye", eye), ("lookat", lookat)) if v is not None}
+    if name == "none":
+        return None
+    if name == "newton_gl":
+        from isaaclab_visualizers.newton.newton_visualizer_cfg import NewtonGLVisualizerCfg
+
+        return NewtonGLVisualizerCfg(window_width=960, window_height=540, headless=headless, **view)
+    if name == "kit":
+        from isaaclab_visualizers.kit.kit_visualizer_cfg import KitVisualizerCfg
+
+        return KitVisualizerCfg(headless=headless, **view)
+    if name == "viser":
+        from isaaclab_visualizers.viser.viser_visualizer_cfg import ViserVisualizerCfg
+
+        # bound to localhost: a playback server is not published on every interface unless the user asks
+        return ViserVisualizerCfg(port=port or DEFAULT_VISUALIZER_PORT["viser"], bind_address="127.0.0.1", **view)
+    if name == "rerun":
+        from isaaclab_visualizers.rerun.rerun_visualizer_cfg import RerunVisualizerCfg
+
+        return RerunVisualizerCfg(web_port=port or DEFAULT_VISUALIZER_PORT["rerun"], bind_address="127.0.0.1", **view)
+    raise ValueError(f"unknown visualizer '{name}' (one of {VISUALIZERS})")
+
+
+def apply_visualizer(env_cfg: Any, launcher_args: dict, name: str | None, **cfg_kwargs: Any) -> Any:
+    """Select visualizer ``name`` for ``env_cfg`` (Isaac Lab's config in ``sim.visualizer_cfgs`` plus the launcher's
+    ``visualizer`` list, as ``--visualizer`` does in Isaac Lab's scripts); returns the config (None: no visualizer)."""
+    if name is None:
+        return None
+    check_visualizer_installed(name)
+    cfg = visualizer_cfg(name, **cfg_kwargs)
+    env_cfg.sim.visualizer_cfgs = [cfg] if cfg is not None else []
+    launcher_args["visualizer"] = [canonical_visualizer(name)] if cfg is not None else []
+    return cfg
+
+
+def visualizer_url(cfg: Any) -> str | None:
+    """The browser address of a viser / rerun visualizer config."""
+    if getattr(cfg, "visualizer_type", None) == "viser":
+        return f"http://{cfg.display_address}:{cfg.port}"
+    if getattr(cfg, "visualizer_type", None) == "rerun":
+        return f"http://127.0.0.1:{cfg.web_port}"
+    return None
+
+
 def _launcher_args(launcher_args: dict | None) -> dict:
     return dict(launcher_args or {})
 
 
 def _instantiate(cfg: Any, task: str | None, render_mode: str | None):
     import gymnasium as gym
+
     from isaaclab.sim import SimulationContext
 
     if SimulationContext.instance() is not None:
@@ -185,6 +289,21 @@ def make_env(
 
 
 @contextlib.contextmanager
+def env_session(cfg: Any, task: str | None = None, render_mode: str | None = None, launcher_args: dict | None = None):
+    """Context manager: an env from a resolved config, inside whatever runtime it needs (Isaac Sim for ``kit``,
+    nothing for kit-less Newton); closes both on exit."""
+    from isaaclab.app import launch_simulation
+
+    configure_warp_cache()
+    with launch_simulation(cfg, _launcher_args(launcher_args)):
+        env = _instantiate(cfg, task, render_mode)
+        try:
+            yield env
+        finally:
+            env.close()
+
+
+@contextlib.contextmanager
 def launch_env(
     task: str,
     num_envs: int | None = None,
@@ -194,13 +313,6 @@ def launch_env(
     launcher_args: dict | None = None,
 ) -> Iterator[Any]:
     """Context manager: launch whatever runtime the config needs, yield the env, close both on exit."""
-    from isaaclab.app import launch_simulation
-
-    configure_warp_cache()
     cfg = load_env_cfg(task, num_envs=num_envs, device=device, overrides=overrides)
-    with launch_simulation(cfg, _launcher_args(launcher_args)):
-        env = _instantiate(cfg, task, render_mode)
-        try:
-            yield env
-        finally:
-            env.close()
+    with env_session(cfg, task, render_mode, launcher_args) as env:
+        yield env

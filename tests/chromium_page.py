@@ -1,0 +1,105 @@
+"""Headless Chromium (Debian's ``chromium``) as a user's browser: open a page, wait, take a screenshot.
+
+Chromium's ``--screenshot`` waits for the page to go idle, which a page streaming a live 3D scene never does, so the
+screenshot is taken through the DevTools protocol after a fixed wait instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: flags that run here: no sandbox (root in a container), software GL, no network beyond the page
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+def available() -> bool:
+    return Path(CHROMIUM).is_file()
+
+
+def _devtools_port(user_dir: Path, timeout: float) -> int:
+    marker = user_dir / "DevToolsActivePort"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.is_file() and marker.read_text().strip():
+            return int(marker.read_text().splitlines()[0])
+        time.sleep(0.1)
+    raise TimeoutError("chromium did not open its DevTools port")
+
+
+def _call(ws, msg_id: int, method: str, params: dict | None = None) -> dict:
+    ws.send(json.dumps({"id": msg_id, "method": method, "params": params or {}}))
+    while True:
+        reply = json.loads(ws.recv())
+        if reply.get("id") == msg_id:
+            if "error" in reply:
+                raise RuntimeError(f"{method}: {reply['error']}")
+            return reply.get("result", {})
+
+
+def screenshot(
+    url: str, out: Path, wait_s: float = 6.0, size: tuple[int, int] = (960, 600), shots: int = 1, every_s: float = 2.0
+) -> list[np.ndarray]:
+    """Open ``url`` in a fresh headless Chromium profile, wait ``wait_s``, then take ``shots`` screenshots
+    ``every_s`` apart; the last is saved to ``out``. Returns them (RGB arrays)."""
+    from PIL import Image
+    from websockets.sync.client import connect
+
+    with tempfile.TemporaryDirectory(prefix="chromium-") as tmp:
+        user_dir = Path(tmp)
+        args = [
+            CHROMIUM,
+            *FLAGS,
+            f"--user-data-dir={user_dir}",
+            "--remote-debugging-port=0",
+            f"--window-size={size[0]},{size[1]}",
+            "about:blank",
+        ]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            port = _devtools_port(user_dir, 30.0)
+            targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=10).read())
+            page = next(t for t in targets if t.get("type") == "page")
+            with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
+                _call(ws, 1, "Page.enable")
+                _call(ws, 2, "Page.navigate", {"url": url})
+                _call(ws, 3, "Page.bringToFront")
+                time.sleep(wait_s)
+                images = []
+                for k in range(shots):
+                    if k:
+                        time.sleep(every_s)
+                    data = _call(ws, 4 + k, "Page.captureScreenshot", {"format": "png"})["data"]
+                    out.write_bytes(base64.b64decode(data))
+                    images.append(np.asarray(Image.open(out).convert("RGB")))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return images
+
+
+def robot_pixels(image: np.ndarray, exclude: list[tuple[float, float, float, float]], level: int = 170) -> np.ndarray:
+    """(K, 2) row/col of grey pixels darker than ``level``, outside the ``exclude`` boxes (fractions x0, y0, x1, y1 of
+    the image: GUI panels). On the white page with a light grid and coloured lane discs, that is robot geometry."""
+    h, w = image.shape[:2]
+    rgb = image.astype(np.int16)
+    grey = (rgb.max(axis=-1) - rgb.min(axis=-1)) < 30
+    mask = grey & (rgb.max(axis=-1) < level)
+    for x0, y0, x1, y1 in exclude:
+        mask[int(y0 * h) : int(y1 * h), int(x0 * w) : int(x1 * w)] = False
+    return np.argwhere(mask)

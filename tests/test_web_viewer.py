@@ -1,0 +1,111 @@
+"""Browser viewers as a user sees them: headless Chromium opens the served page, the screenshot shows the robot,
+and the server stops cleanly on Ctrl-C (SIGINT)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromium_page
+import numpy as np
+import pytest
+from PIL import Image
+
+from wildrobot_amp_ext.motion.synthetic import synthetic_walk, write_gmr_pickle
+from wildrobot_amp_ext.robots import load_robot
+
+ROOT = Path(__file__).resolve().parents[1]
+#: viser's GUI panel (top right) and its "software WebGL" notice (top left) hold dark text: not robot pixels
+PANELS = [(0.6, 0.0, 1.0, 0.55), (0.0, 0.0, 0.36, 0.3)]
+URL = re.compile(r"(http://\S+:\d+)")
+
+pytestmark = pytest.mark.skipif(
+    not chromium_page.available(), reason="needs Debian's chromium (scripts/test.sh installs it)"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(cmd: list[str], timeout: float) -> tuple[subprocess.Popen, str, list[str]]:
+    """Start a serving command, return it with the URL it printed (and its output so far)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "serving" in line and URL.search(line):
+            return proc, URL.search(line).group(1).replace("localhost", "127.0.0.1"), lines
+    proc.kill()
+    raise AssertionError("the server printed no URL:\n" + "".join(lines[-20:]))
+
+
+def stop(proc: subprocess.Popen, lines: list[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return proc.returncode, "".join(lines) + out
+
+
+def browse(url: str, out: Path) -> np.ndarray:
+    """Screenshots every 1.5 s once the page has had 3 s to load (viser fades the scene in while its meshes
+    arrive); the one with the most robot pixels."""
+    shots = chromium_page.screenshot(url, out, wait_s=3.0, shots=7, every_s=1.5)
+    counts = [len(chromium_page.robot_pixels(s, PANELS)) for s in shots]
+    print(f"[browser] robot pixels per screenshot: {counts}")
+    best = shots[int(np.argmax(counts))]
+    Image.fromarray(best).save(out)
+    return best
+
+
+def assert_robot_shown(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    assert image.std() > 10, "blank page"
+    robot = chromium_page.robot_pixels(image, PANELS)
+    assert len(robot) > 500, f"only {len(robot)} robot pixels"
+    centre = robot.mean(axis=0) / (h, w)  # the camera follows the robots: they are near the middle
+    assert 0.2 < centre[0] < 0.8 and 0.15 < centre[1] < 0.85, f"robot pixels centred at {centre}"
+    return robot
+
+
+def test_motion_viewer_serves_side_by_side_lanes_in_a_browser(tmp_path):
+    g1 = load_robot("unitree_g1_29dof")
+    walk = write_gmr_pickle(synthetic_walk(g1, duration=2.0, fps=30.0, name="walk"), tmp_path / "walk.pkl")
+    turned = write_gmr_pickle(
+        synthetic_walk(g1, duration=2.0, fps=30.0, heading=1.0, name="turned"), tmp_path / "turned.pkl"
+    )
+    cmd = [
+        sys.executable,
+        "utils/motion_viewer.py",
+        str(walk),
+        str(turned),
+        "--robot",
+        g1.name,
+        "--serve",
+        "--port",
+        str(free_port()),
+    ]
+    t0 = time.monotonic()
+    proc, url, lines = start_server(cmd, timeout=60)
+    t1 = time.monotonic()
+    try:
+        image = browse(url, tmp_path / "viewer.png")
+    finally:
+        t2 = time.monotonic()
+        rc, out = stop(proc, lines)
+        print(f"[browser] start {t1 - t0:.1f} s, browse {t2 - t1:.1f} s, stop {time.monotonic() - t2:.1f} s")
+    robot = assert_robot_shown(image)
+    print(f"[browser] {len(robot)} robot pixels of {image.shape[0] * image.shape[1]}")
+    assert rc == 0 and "server stopped" in out, out[-2000:]

@@ -1,0 +1,212 @@
+"""Serve the motion viewer's side-by-side comparison in a browser (viser), for headless machines.
+
+The same lanes and rounds as :class:`~wildrobot_amp_ext.eval.viewer.MotionViewer` (scene layout): every visual geom
+of every robot copy becomes a viser mesh once, and each frame only moves them (poses from ``mj_forward`` on the
+viewer's own MuJoCo model). The page has a legend (lane colour, motion set, clip), play / pause, the round and the
+speed. Isaac Lab's own viser visualizer (``play.py --visualizer viser``) serves live policy playback the same way.
+
+    python utils/motion_viewer.py walk.pkl data/g1.npz --robot unitree_g1_23dof --serve        # http://localhost:8080
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from wildrobot_amp_ext.eval.viewer import MotionViewer
+
+DEFAULT_PORT = 8080
+#: MuJoCo's default renderer shows geom groups 0-2; groups >= 3 hold collision-only shapes in most robot MJCFs
+VISIBLE_GROUPS = 3
+
+
+@dataclass
+class ServeCfg:
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    #: stop after this many seconds (None: until Ctrl-C)
+    duration_s: float | None = None
+    loop: bool = True
+
+
+def geom_mesh(model, g: int):
+    """Vertices and faces of geom ``g`` in its own frame (mesh geoms from the model, primitives from trimesh)."""
+    import mujoco
+    import trimesh
+
+    kind, size = int(model.geom_type[g]), np.asarray(model.geom_size[g], dtype=np.float64)
+    if kind == mujoco.mjtGeom.mjGEOM_MESH:
+        m = int(model.geom_dataid[g])
+        v0, nv = int(model.mesh_vertadr[m]), int(model.mesh_vertnum[m])
+        f0, nf = int(model.mesh_faceadr[m]), int(model.mesh_facenum[m])
+        return np.asarray(model.mesh_vert[v0 : v0 + nv]), np.asarray(model.mesh_face[f0 : f0 + nf])
+    if kind == mujoco.mjtGeom.mjGEOM_BOX:
+        mesh = trimesh.creation.box(extents=2 * size)
+    elif kind == mujoco.mjtGeom.mjGEOM_SPHERE:
+        mesh = trimesh.creation.icosphere(subdivisions=2, radius=size[0])
+    elif kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
+        mesh = trimesh.creation.capsule(height=2 * size[1], radius=size[0], count=[12, 12])
+    elif kind == mujoco.mjtGeom.mjGEOM_CYLINDER:
+        mesh = trimesh.creation.cylinder(radius=size[0], height=2 * size[1], sections=16)
+    elif kind == mujoco.mjtGeom.mjGEOM_ELLIPSOID:
+        mesh = trimesh.creation.icosphere(subdivisions=2, radius=1.0)
+        mesh.apply_scale(size)
+    else:
+        return None
+    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
+
+
+def robot_geoms(model) -> np.ndarray:
+    """Visible geoms attached to a robot body (not the floor or world decorations)."""
+    visible = (np.asarray(model.geom_group) < VISIBLE_GROUPS) & (np.asarray(model.geom_rgba)[:, 3] > 0)
+    return np.flatnonzero(visible & (np.asarray(model.geom_bodyid) > 0))
+
+
+def _rgb(model, g: int) -> tuple[int, int, int]:
+    mat = int(model.geom_matid[g])
+    rgba = model.mat_rgba[mat] if mat >= 0 else model.geom_rgba[g]
+    return tuple(int(255 * c) for c in np.clip(rgba[:3], 0, 1))  # type: ignore[return-value]
+
+
+class ViserScene:
+    """The viewer's MuJoCo scene mirrored into a viser server: meshes added once, poses updated per frame."""
+
+    def __init__(self, viewer: MotionViewer, cfg: ServeCfg):
+        import viser
+
+        from wildrobot_amp_ext.eval.viewer import LANE_COLOURS
+
+        self.viewer, self.cfg = viewer, cfg
+        self.server = viser.ViserServer(host=cfg.host, port=cfg.port, verbose=False)
+        self.server.scene.set_up_direction("+z")
+        # a light grid: everything darker than it on the page is robot (the browser test counts those pixels)
+        self.server.scene.add_grid(
+            "/floor",
+            width=20,
+            height=20,
+            cell_size=0.25,
+            plane="xy",
+            cell_color=(225, 225, 225),
+            section_color=(205, 205, 205),
+        )
+        model = viewer.model
+        self.geoms = robot_geoms(model)
+        self.handles = []
+        for g in self.geoms:
+            mesh = geom_mesh(model, int(g))
+            self.handles.append(
+                None
+                if mesh is None
+                else self.server.scene.add_mesh_simple(f"/robot/geom{g}", mesh[0], mesh[1], color=_rgb(model, int(g)))
+            )
+        self.colours = [LANE_COLOURS[k % len(LANE_COLOURS)] for k in range(viewer.num_lanes)]
+        # a disc in the lane's colour under each robot, matching the legend (as the video's floor discs)
+        radius = 0.5 * min(viewer.spacing, viewer.extent) * 0.6
+        self.discs = [
+            self.server.scene.add_cylinder(
+                f"/lane{k}", radius=radius, height=0.002, color=tuple(int(255 * c) for c in rgba[:3])
+            )
+            for k, rgba in enumerate(self.colours)
+        ]
+        self._gui()
+
+    def _gui(self) -> None:
+        gui = self.server.gui
+        self.legend = gui.add_markdown("")
+        self.playing = gui.add_checkbox("play", initial_value=True)
+        self.round = gui.add_slider("round", min=0, max=max(len(self.viewer.rounds) - 1, 0), step=1, initial_value=0)
+        self.speed = gui.add_slider("speed", min=0.1, max=4.0, step=0.1, initial_value=float(self.viewer.cfg.speed))
+        self.follow = gui.add_checkbox("camera follows", initial_value=True)
+
+    def _aim(self, roots: np.ndarray) -> None:
+        """Every browser's camera onto the robots, as the video's tracking camera (azimuth, elevation, distance)."""
+        spread = float(np.ptp(roots[:, 1])) if len(roots) > 1 else 0.0
+        cam = self.viewer._camera(roots.mean(axis=0), spread)
+        az, el = np.radians(cam.azimuth), np.radians(cam.elevation)
+        forward = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+        look = np.asarray(cam.lookat, dtype=np.float64)
+        initial = self.server.initial_camera  # what a browser that connects next starts with
+        initial.position, initial.look_at, initial.up = look - cam.distance * forward, look, (0.0, 0.0, 1.0)
+        for client in self.server.get_clients().values():
+            with client.atomic():
+                client.camera.position, client.camera.look_at = look - cam.distance * forward, look
+
+    @property
+    def url(self) -> str:
+        host = "localhost" if self.cfg.host in ("127.0.0.1", "0.0.0.0") else self.cfg.host
+        return f"http://{host}:{self.server.get_port()}"
+
+    def show(self, r: int, t: float) -> None:
+        """Pose every lane at motion time ``t`` of round ``r`` and push the geom poses to the browser."""
+        import mujoco
+
+        v = self.viewer
+        data, state = v.datas[0], v._round_state(v.rounds[r], t)
+        for k, lane in enumerate(v.lanes):
+            if state[k] is None:
+                v._park_lane(data, lane, k)
+            else:
+                v._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
+        mujoco.mj_forward(v.model, data)
+        quats = np.zeros((v.model.ngeom, 4))
+        for g in self.geoms:
+            mujoco.mju_mat2Quat(quats[g], data.geom_xmat[g])
+        with self.server.atomic():
+            for g, handle in zip(self.geoms, self.handles):
+                if handle is not None:
+                    handle.position, handle.wxyz = data.geom_xpos[g], quats[g]
+            roots = []
+            for k, lane in enumerate(v.lanes):
+                root = data.qpos[lane.root_qpos : lane.root_qpos + 3].copy()
+                self.discs[k].position = (float(root[0]), float(root[1]), 0.001)
+                if state[k] is not None:
+                    roots.append(root)
+            if self.follow.value and roots:
+                self._aim(np.array(roots))
+        self.legend.content = self._legend(r, t, state)
+
+    def _legend(self, r: int, t: float, state) -> str:
+        lines = [f"**round {r + 1}/{len(self.viewer.rounds)}**, t = {t:.2f} s"]
+        for k, entry in enumerate(state):
+            rgb = "#" + "".join(f"{int(255 * c):02x}" for c in self.colours[k][:3])
+            what = "(empty)" if entry is None else f"{entry[0].set_name}: {entry[0].clip.name}"
+            lines.append(f"- <span style='color:{rgb}'>■</span> lane {k}: {what}")
+        return "\n".join(lines)
+
+    def run(self) -> int:
+        """Play the rounds in real time (browser controls: play, round, speed) until Ctrl-C or ``duration_s``."""
+        v, start, frames = self.viewer, time.perf_counter(), 0
+        t = 0.0
+        try:
+            while self.cfg.duration_s is None or time.perf_counter() - start < self.cfg.duration_s:
+                tick = time.perf_counter()
+                r = int(self.round.value)
+                self.show(r, t)
+                frames += 1
+                if self.playing.value:
+                    t += float(self.speed.value) / v.cfg.fps
+                    if t > v.round_duration(v.rounds[r]):
+                        t = 0.0
+                        self.round.value = (r + 1) % len(v.rounds) if self.cfg.loop else r
+                time.sleep(max(0.0, tick + 1.0 / v.cfg.fps - time.perf_counter()))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.server.stop()
+        return frames
+
+
+def serve(viewer: MotionViewer, cfg: ServeCfg | None = None) -> int:
+    """Serve ``viewer``'s lanes in the browser; prints the URL; returns the number of frames pushed."""
+    scene = ViserScene(viewer, cfg or ServeCfg())
+    print(
+        f"[viewer] serving {viewer.num_lanes} lane(s), {len(viewer.rounds)} round(s) at {scene.url} (Ctrl-C stops)",
+        flush=True,
+    )
+    frames = scene.run()
+    print(f"[viewer] server stopped after {frames} frames", flush=True)
+    return frames
