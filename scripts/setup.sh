@@ -13,6 +13,13 @@ find_python() {
   return 2
 }
 
+# Headless Chromium (Debian's package) for the browser-viewer test: installed quietly when missing and apt is
+# usable (root); when it cannot be installed the set-up goes on and that test skips, saying why.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+    >/dev/null 2>&1 || echo "[setup] chromium not installed (apt-get failed): the browser-viewer test will skip" >&2
+fi
+
 STAMP_SRC="$(cat setup.py scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ -x .venv/bin/python ] && [ "$(cat .venv/.wildrobot_stamp 2>/dev/null)" = "$STAMP_SRC" ]; then
   exit 0
