@@ -22,11 +22,11 @@ def test_default_cfg_parses_into_amp_cfg_and_extras():
     cfg = default_cfg()
     kwargs, experiment, extras = split_agent_section(cfg["agent"], DEFAULT_CFG_PATH)
     amp = AMP_CFG(**kwargs)
-    assert amp.task_reward_scale == 0.9 and amp.style_reward_scale == 0.1  # seed 001 weights, not skrl's 0 / 2
+    assert amp.task_reward_scale == 0.5 and amp.style_reward_scale == 0.5  # one per-step unit, not skrl's 0 / 2
     assert amp.amp_observation_preprocessor.__name__ == "RunningStandardScaler"
     assert amp.discriminator_gradient_penalty_scale > 0
     assert extras.discriminator_input_noise_std == 0.05
-    assert extras.style_ramp.initial_fraction == 0.05 and (extras.style_ramp.ramp_start, extras.style_ramp.ramp_end) == (5000, 50000)
+    assert extras.style_ramp.initial_fraction == 0.05 and (extras.style_ramp.ramp_start, extras.style_ramp.ramp_end) == (160, 1600)
     assert [s.name for s in extras.feature_stages.stages] == ["stage0", "height", "contacts"]
     assert "root_height" not in extras.feature_stages.stages[0].terms
     assert cfg["reply_buffer"]["class"] == "RandomMemory" and cfg["motion_dataset"]["memory_size"] > 0

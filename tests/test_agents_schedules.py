@@ -9,6 +9,9 @@ from wildrobot_amp_ext.agents.config import FeatureStageCfg, FeatureStagesCfg, S
 from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeightRamp
 from wildrobot_amp_ext.agents.toy_env import toy_layout
 
+# a ramp over 5k-50k timesteps with a two-sided AUC band, to exercise the gate in both directions
+BAND = StyleRampCfg(ramp_start=5000, ramp_end=50000, auc_min=0.6, auc_max=0.85, max_logit_saturation=None)
+
 
 def expected_fraction(t, cfg):
     return cfg.initial_fraction + (1 - cfg.initial_fraction) * np.clip(
@@ -24,7 +27,7 @@ def run_ramp(ramp, until, step, auc_at):
 
 
 def test_ramp_values_with_open_gate_follow_the_linear_schedule():
-    cfg = StyleRampCfg()  # 0.05 -> 1 between 5k and 50k, AUC band 0.60-0.85
+    cfg = BAND
     values = run_ramp(StyleWeightRamp(cfg), 60_000, 250, lambda t: 0.7)
     for t in (0, 2_000, 5_000, 5_250, 10_000, 27_500, 49_750, 50_000, 60_000):
         assert values[t] == pytest.approx(expected_fraction(t, cfg)), t
@@ -38,7 +41,7 @@ def test_interval_straddling_ramp_start_counts_only_the_part_after_it():
 
 
 def test_auc_outside_band_holds_the_ramp_and_it_resumes_later():
-    cfg = StyleRampCfg()
+    cfg = BAND
     # gate closed between 10k and 20k (discriminator too strong), open elsewhere
     values = run_ramp(StyleWeightRamp(cfg), 70_000, 500, lambda t: 0.95 if 10_000 < t <= 20_000 else 0.7)
     assert values[20_000] == pytest.approx(values[10_000])
@@ -50,14 +53,14 @@ def test_auc_outside_band_holds_the_ramp_and_it_resumes_later():
 
 @pytest.mark.parametrize("auc", [0.55, 0.5, 0.9, None, float("nan")])
 def test_collapsed_saturated_or_unknown_auc_never_advances(auc):
-    ramp = StyleWeightRamp(StyleRampCfg())
+    ramp = StyleWeightRamp(BAND)
     values = run_ramp(ramp, 60_000, 1000, lambda t: auc)
     assert set(values.values()) == {0.05}
     assert ramp.held_timesteps == 55_000
 
 
 def test_logit_saturation_gate():
-    ramp = StyleWeightRamp(StyleRampCfg(max_logit_saturation=0.1))
+    ramp = StyleWeightRamp(StyleRampCfg(ramp_start=5000, ramp_end=50000, max_logit_saturation=0.1))
     ramp.update(5_000, 0.7, 0.0)
     assert ramp.update(10_000, 0.7, 0.5) == pytest.approx(0.05)
     assert ramp.update(15_000, 0.7, 0.05) > 0.05
@@ -65,9 +68,9 @@ def test_logit_saturation_gate():
 
 def test_disabled_ramp_is_full_weight_and_state_round_trips():
     assert StyleWeightRamp(StyleRampCfg(enabled=False)).update(0, None) == 1.0
-    a = StyleWeightRamp(StyleRampCfg())
+    a = StyleWeightRamp(BAND)
     run_ramp(a, 20_000, 1000, lambda t: 0.7)
-    b = StyleWeightRamp(StyleRampCfg())
+    b = StyleWeightRamp(BAND)
     b.load_state_dict(a.state_dict())
     assert b.fraction == a.fraction
     assert b.update(30_000, 0.7) == pytest.approx(a.update(30_000, 0.7))
@@ -153,11 +156,18 @@ def test_a_long_hold_warns_with_the_reason_and_the_remedy_and_an_open_gate_clear
     ramp = StyleWeightRamp(StyleRampCfg(ramp_start=0, warn_after_updates=3))
     with caplog.at_level("WARNING"):
         for t in range(100, 600, 100):
-            ramp.update(t, 0.97)
+            ramp.update(t, 0.52)
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and "held for 3 updates" in warnings[0], warnings
-    assert "auc_max" in warnings[0] and "gradient penalty" in warnings[0]  # names the remedy
+    assert "auc_min" in warnings[0] and "gradient penalty" in warnings[0]  # names the remedy
     assert ramp.held_updates == 5 and not ramp.gate_open
     ramp.update(700, 0.7)
     assert ramp.held_updates == 0 and ramp.gate_open and ramp.hold_reason == ""
-    assert "auc_min" in ramp.closed_because(0.52) and ramp.closed_because(0.7) == ""
+    assert "auc_max" in StyleWeightRamp(BAND).closed_because(0.97) and ramp.closed_because(0.7) == ""
+
+
+def test_default_gate_opens_for_a_discriminator_that_ranks_perfectly_but_holds_flat_or_uninformative_ones():
+    ramp = StyleWeightRamp(StyleRampCfg())  # measured held-out AUC after three updates: 0.98-1.0, saturation 0
+    assert ramp.gate(0.999, 0.0) and ramp.gate(1.0, 0.3)
+    assert not ramp.gate(0.55, 0.0) and not ramp.gate(1.0, 0.9)
+    assert ramp.update(ramp.cfg.ramp_end, 0.99, 0.0) == 1.0  # the default reaches full weight within its span

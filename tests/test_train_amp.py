@@ -65,11 +65,31 @@ def test_micro_train_writes_logs_params_gate_and_checkpoints(train_amp, tiny, tm
     gate = json.loads((run / "micro_train_gate.json").read_text())
     assert gate["verdict"] in ("PASS", "FAIL") and gate["timesteps"] == 64 and gate["updates"] == 8
     assert 0.0 <= gate["auc"] <= 1.0 and 0.0 <= gate["logit_saturation"] <= 1.0 and gate["style_reward_variance"] >= 0.0
-    assert set(gate["checks"]) == {"auc_in_band", "style_reward_variance", "no_nonfinite"}
+    assert set(gate["checks"]) == {"auc_in_band", "logits_not_saturated", "style_reward_variance", "no_nonfinite"}
     out = capsys.readouterr().out
     assert "AMP MICRO-TRAIN SMOKE TEST" in out and f"VERDICT: {gate['verdict']}" in out
     lines = (run / "diagnostics.jsonl").read_text().splitlines()
     assert [json.loads(line)["timestep"] for line in lines] == list(range(8, 65, 8))
+
+
+def test_three_iteration_run_with_default_write_interval_writes_discriminator_scalars(train_amp, tiny, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg_path, dataset = tiny
+    logs = tmp_path / "logs"
+    argv = [
+        "--task", "Toy-AMP-v0", "--num_envs", "8", "--max_iterations", "3", "--headless", "--agent_cfg", str(cfg_path),
+        "--dataset", str(dataset), "--log_root", str(logs), "agent.agent.experiment.write_interval=auto",
+    ]  # fmt: skip
+    assert train_amp.main(argv) == 0
+    events = EventAccumulator(str(only_run(logs)))
+    events.Reload()
+    for tag in (
+        "Discriminator / AUC (held out)",
+        "Discriminator / Accuracy (policy)",
+        "Style / Weight fraction (ramp)",
+    ):
+        assert len(events.Scalars(tag)) == 3, tag  # one point per update
 
 
 def test_resume_from_checkpoint_continues_the_step_count(train_amp, tiny, tmp_path):
@@ -82,7 +102,11 @@ def test_resume_from_checkpoint_continues_the_step_count(train_amp, tiny, tmp_pa
     assert saved["wildrobot_amp"]["timestep"] == 32 and saved["wildrobot_amp"]["update_count"] == 4
     assert train_amp.main(common + ["--max_iterations", "6", "--checkpoint", str(ckpt), "--log_root", str(second)]) == 0
     run = only_run(second)
-    records = [json.loads(line) for line in (run / "diagnostics.jsonl").read_text().splitlines()] if (run / "diagnostics.jsonl").exists() else []
+    records = (
+        [json.loads(line) for line in (run / "diagnostics.jsonl").read_text().splitlines()]
+        if (run / "diagnostics.jsonl").exists()
+        else []
+    )
     final = torch.load(run / "checkpoints" / "agent_48.pt", weights_only=False)
     assert final["wildrobot_amp"]["timestep"] == 48 and final["wildrobot_amp"]["update_count"] == 6
     assert all(r["timestep"] > 32 for r in records)
@@ -102,7 +126,21 @@ def test_bad_input_is_one_line_exit_2_and_no_run_folder(train_amp, tiny, tmp_pat
     cfg_path, dataset = tiny
     logs = tmp_path / "logs"
     with pytest.raises(SystemExit) as err:
-        train_amp.main(["--task", "Toy-AMP-v0", "--num_envs", "4", "--steps", "8", "--agent_cfg", str(cfg_path), "--log_root", str(logs)] + extra)
+        train_amp.main(
+            [
+                "--task",
+                "Toy-AMP-v0",
+                "--num_envs",
+                "4",
+                "--steps",
+                "8",
+                "--agent_cfg",
+                str(cfg_path),
+                "--log_root",
+                str(logs),
+            ]
+            + extra
+        )
     assert err.value.code == 2
     stderr = capsys.readouterr().err.strip().splitlines()
     assert len(stderr) == 1 and stderr[0].startswith("error:")
@@ -115,7 +153,22 @@ def test_dataset_width_mismatch_is_refused(train_amp, tiny, tmp_path, capsys):
     cfg_path, _ = tiny
     other = ToyAmpEnv(num_envs=2, num_joints=6).write_reference_npz(tmp_path / "wide.npz")
     with pytest.raises(SystemExit) as err:
-        train_amp.main(["--task", "Toy-AMP-v0", "--num_envs", "4", "--steps", "8", "--agent_cfg", str(cfg_path), "--dataset", str(other), "--log_root", str(tmp_path / "logs")])
+        train_amp.main(
+            [
+                "--task",
+                "Toy-AMP-v0",
+                "--num_envs",
+                "4",
+                "--steps",
+                "8",
+                "--agent_cfg",
+                str(cfg_path),
+                "--dataset",
+                str(other),
+                "--log_root",
+                str(tmp_path / "logs"),
+            ]
+        )
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.value.code == 2 and last.startswith("error:") and "wide AMP observation" in last
     assert not (tmp_path / "logs").exists()
@@ -142,7 +195,9 @@ def feature_dataset(path: Path, robot_name: str, clips: int = 4, frames: int = 1
     robot, spec = load_robot(robot_name), FeatureSpec()
     dim = spec.frame_dim(robot)
     t = np.arange(frames)[:, None] * 0.02
-    feats = np.concatenate([0.3 * np.sin(2 * np.pi * (1.0 + 0.2 * c) * t + np.arange(dim)[None, :]) for c in range(clips)])
+    feats = np.concatenate(
+        [0.3 * np.sin(2 * np.pi * (1.0 + 0.2 * c) * t + np.arange(dim)[None, :]) for c in range(clips)]
+    )
     np.savez(
         path,
         features=feats.astype(np.float32),

@@ -66,19 +66,27 @@ class ReferenceSamplingCfg:
 
 @dataclass
 class StyleRampCfg:
-    """Style (AMP) reward weight ramp, seed 002: start at 5 % of the final weight, reach it between two steps,
-    and advance only while the discriminator is in its useful band."""
+    """Style (AMP) reward weight ramp: start at ``initial_fraction`` of the final weight, reach it between two
+    timesteps, and advance only while the discriminator is informative on samples it has not trained on.
+
+    Defaults from measurements (held-out AUC: the rollout before the update trains on it). On the toy env and on
+    WildRobot-AMP-Flat-v0 (CPU, 16 envs) the held-out AUC read 0.3-0.5 at the first update, 0.85-0.94 at the
+    second and 0.98-1.0 from the third on, with unsaturated logits (saturation 0.0) and a varying style reward:
+    an upper AUC bound below 1 (the former 0.85) held the ramp for good. The gate now holds only an uninformative
+    discriminator (AUC < auc_min) or a flat reward (most logits saturated). The ramp spans updates a CPU run
+    reaches (the former 5k-50k timesteps are 4.4 h at 256 envs on 2 cores)."""
 
     enabled: bool = True
     initial_fraction: float = 0.05
-    #: trainer timesteps (one vectorised env step each)
-    ramp_start: int = 5000
-    ramp_end: int = 50000
+    #: trainer timesteps (one vectorised env step each); 160 / 1600 = update 10 / 100 at 16 rollouts
+    ramp_start: int = 160
+    ramp_end: int = 1600
     auc_min: float = 0.60
-    auc_max: float = 0.85
+    #: 1.0: no upper bound (a discriminator that ranks perfectly still gives a graded reward unless saturated)
+    auc_max: float = 1.0
     #: also hold the ramp while more than this fraction of logits is saturated (None: no check)
-    max_logit_saturation: float | None = None
-    #: warn (log + TensorBoard text) every this many consecutive updates the gate holds the ramp (0: never)
+    max_logit_saturation: float | None = 0.5
+    #: warn (log + TensorBoard) every this many consecutive updates the gate holds the ramp (0: never)
     warn_after_updates: int = 20
 
 
@@ -157,8 +165,11 @@ class CheckpointCfg:
 class SmokeGateCfg:
     """Seed 002 phase 2 micro-train gate."""
 
+    #: held-out AUC band (see StyleRampCfg: a learning discriminator reads 0.98-1.0 held out after 3 updates)
     auc_min: float = 0.6
-    auc_max: float = 0.9
+    auc_max: float = 1.0
+    #: at most this fraction of logits saturated (a flat style reward)
+    max_logit_saturation: float = 0.5
     min_style_reward_variance: float = 0.05
     #: the gate reads the mean over this last fraction of the diagnostics records
     window_fraction: float = 0.25
