@@ -41,7 +41,11 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "smplx": ["smplx==0.1.28"],
-        "dev": ["pytest==9.2.0", "ruff==0.17.6"],
+        # viser: the browser viewer (Isaac Lab 3.0's own viser pin); in dev so the headless-browser test runs in CI
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16"],
+        "viser": ["viser>=1.0.16"],
+        "rerun": ["rerun-sdk>=0.29.0"],
+        "ray": ["ray>=2.9"],
         "wandb": ["wandb"],
     },
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
