@@ -832,6 +832,8 @@ def attacker_pickle_cases(base: dict) -> list[Case]:
         "dict_of_generator_args": pkl(_with(base, extra=_Reduce(dict, ({"a": 1}, {"b": 2})))),
         "bytearray_of_int": pkl(_with(base, extra=_Reduce(bytearray, (10**9,)))),
         "nested_70_deep": pkl(_with(base, dof_pos=_nested(70))),
+        # 2 bytes per object: EMPTY_DICT, APPEND (a 2 MB file making a million dicts, ~330 MB)
+        "empty_dicts_1m": b"\x80\x02]" + b"}a" * 1_000_001 + b".",
         "builtins_getattr": pkl(_with(base, extra=_Reduce(getattr, (_Reduce(__import__, ("os",)), "system")))),
         "numpy_load": pkl(_with(base, extra=_Reduce(np.load, ("/etc/passwd",)))),
         "subclass_array": pkl(_with(base, dof_pos=base["dof_pos"].view(np.matrix))),
@@ -1328,8 +1330,6 @@ def build_cases() -> list[Case]:
             "fifo_convert",
             "robot_mjcf_hfield_40gb",
             "npz_compression_bomb_300mib",
-            "cli_history_1e6",
-            "mine_1e30_values",
         ):
             case.subprocess = True
     ids = [c.id for c in cases]

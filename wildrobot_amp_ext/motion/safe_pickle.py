@@ -195,7 +195,7 @@ def safe_loads(data: bytes, source: str = "<bytes>", limits: Limits = LIMITS) ->
             f"{len(data) >> 20} MiB exceeds the {limits.max_file_bytes >> 20} MiB limit",
             "split the motion into smaller files",
         )
-    _scan(data, source)
+    _scan(data, source, limits)
     obj = _load(data, source)
     _check_tree(obj, source, limits)
     return obj
@@ -223,12 +223,23 @@ def safe_load(file: str | Path | BinaryIO, limits: Limits = LIMITS) -> Any:
     return safe_loads(data, getattr(file, "name", "<stream>"), limits)
 
 
-def _scan(data: bytes, source: str) -> None:
-    """Opcode pass before unpickling: bounded memo indices, a STOP at the end."""
+def _scan(data: bytes, source: str, limits: Limits = LIMITS) -> None:
+    """Opcode pass before unpickling: bounded memo indices and opcode count, a STOP at the end.
+
+    Each opcode makes at most one object, and two bytes (``]a``: an empty list, appended) make a 56-byte one, so
+    the file-size limit alone would let a 2 GiB pickle ask for 60 GB; a numpy-array GMR pickle has a few hundred
+    opcodes, a list-of-floats one about one per value."""
     ops = 0
     try:
         for opcode, arg, _pos in pickletools.genops(io.BytesIO(data)):
             ops += 1
+            if ops > limits.max_pickle_ops:
+                raise UnsafePickleError(
+                    source,
+                    None,
+                    f"refused to load: more than {limits.max_pickle_ops} pickle opcodes (each makes a Python object)",
+                    "store the motion as numpy arrays (GMR's own output) or split it",
+                )
             if opcode.name in ("BINPUT", "LONG_BINPUT", "PUT", "BINGET", "LONG_BINGET", "GET"):
                 if not isinstance(arg, int) or arg < 0 or arg > ops + 16:
                     raise UnsafePickleError(

@@ -25,6 +25,8 @@ class Limits:
     max_array_bytes: int = 1 << 30
     #: elements reachable from a pickle's top object, shared references counted every time they are reached
     max_pickle_items: int = 50_000_000
+    #: opcodes of one pickle, counted before it is loaded (~18 min of a 30-joint motion stored as lists of floats)
+    max_pickle_ops: int = 1_000_000
     #: nesting depth of pickled containers
     max_pickle_depth: int = 64
     #: characters of one stored name or JSON header
