@@ -44,9 +44,15 @@ def bare_steps_per_s(model: mujoco.MjModel, qpos: np.ndarray, ctrl: np.ndarray, 
 
 def bench_single(robot_name: str, seconds: float, repeats: int) -> None:
     robot = load_robot(robot_name)
-    cfg = MinerConfig(generation=GenerationConfig(loop_seconds=seconds, time_warps=(1.0,), mirror=False, multi_start_interval=10**9, rollout_frames=10**9))
+    cfg = MinerConfig(
+        generation=GenerationConfig(
+            loop_seconds=seconds, time_warps=(1.0,), mirror=False, multi_start_interval=10**9, rollout_frames=10**9
+        )
+    )
     sim = get_sim(robot, cfg)
-    track = build_track(standing_sway(robot, 4.0), robot, Variant(), cfg.generation, cfg.tracking.control_hz, sim.standing_height)
+    track = build_track(
+        standing_sway(robot, 4.0), robot, Variant(), cfg.generation, cfg.tracking.control_hz, sim.standing_height
+    )
     frames = track.num_frames
     steps = frames * cfg.tracking.substeps
     sim.set_state(track, 0)
@@ -62,10 +68,14 @@ def bench_single(robot_name: str, seconds: float, repeats: int) -> None:
         res = mine_track(sim, track, cfg, "bench")
         pipeline.append(res.simulated_frames * cfg.tracking.substeps / (time.process_time() - t))
     b, r, p = max(bare), max(rollout), max(pipeline)
-    print(f"[{robot_name}] {steps} physics steps ({frames} control frames x {cfg.tracking.substeps}), best of {repeats}")
+    print(
+        f"[{robot_name}] {steps} physics steps ({frames} control frames x {cfg.tracking.substeps}), best of {repeats}"
+    )
     print(f"  bare mj_step loop          {b:10.0f} steps/s")
     print(f"  miner rollout (+ signals)  {r:10.0f} steps/s   ratio {r / b:.2f}x  (goal >= 0.70x)")
-    print(f"  miner job (+ windows, FK)  {p:10.0f} steps/s   ratio {p / b:.2f}x   accepted {res.accepted_frames / 50:.1f} s")
+    print(
+        f"  miner job (+ windows, FK)  {p:10.0f} steps/s   ratio {p / b:.2f}x   accepted {res.accepted_frames / 50:.1f} s"
+    )
 
 
 def _warm(_: int) -> int:
@@ -104,11 +114,19 @@ def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
     run_jobs(jobs, robot, base, workers=2, cache_dir=None, show_progress=False)
     cold = time.perf_counter() - t
     frames = sum(f for _, f in out)
-    print(f"[{robot_name}] {len(jobs)} jobs, {frames * base.tracking.control_dt:.0f} s simulated; cpu_count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"[{robot_name}] {len(jobs)} jobs, {frames * base.tracking.control_dt:.0f} s simulated; cpu_count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"  1 process   {wall[1]:6.2f} s wall ({cpu[1]:.2f} s CPU in the worker)")
-    print(f"  2 processes {wall[2]:6.2f} s wall ({cpu[2]:.2f} s CPU in the workers)   speed-up {wall[1] / wall[2]:.2f}x (goal >= 1.8x)")
-    print(f"  achieved parallelism (CPU s / wall s) {cpu[2] / wall[2]:.2f} of 2 workers; CPU per job 2 proc / 1 proc {cpu[2] / cpu[1]:.2f}")
-    print(f"  run_jobs with 2 fresh workers (fork-server start, model build, results back) {cold:.2f} s -> {wall[1] / cold:.2f}x")
+    print(
+        f"  2 processes {wall[2]:6.2f} s wall ({cpu[2]:.2f} s CPU in the workers)   speed-up {wall[1] / wall[2]:.2f}x (goal >= 1.8x)"
+    )
+    print(
+        f"  achieved parallelism (CPU s / wall s) {cpu[2] / wall[2]:.2f} of 2 workers; CPU per job 2 proc / 1 proc {cpu[2] / cpu[1]:.2f}"
+    )
+    print(
+        f"  run_jobs with 2 fresh workers (fork-server start, model build, results back) {cold:.2f} s -> {wall[1] / cold:.2f}x"
+    )
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from wildrobot_amp_ext.miner.windows import gate_names
 from wildrobot_amp_ext.motion.synthetic import write_gmr_pickle
 from wildrobot_amp_ext.robots import load_robot
 
-FAST = MinerConfig(generation=GenerationConfig(loop_seconds=4.0, time_warps=(1.0,), mirror=False))
+#: the default (closed-loop) tracker on each 2 s probe played once
+FAST = MinerConfig(generation=GenerationConfig(loop_seconds=0.0, time_warps=(1.0,), mirror=False))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,7 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     write_gmr_pickle(floating(sway, 0.1), motions / "floating.pkl")
     out = tmp_path / "tier0.npz"
     cmd = [sys.executable, "-m", "wildrobot_amp_ext.mine", "--robot", "wildrobot", "--input", str(motions), "--output", str(out),
-           "--loop-seconds", "3", "--time-warps", "1.0", "1.1", "--workers", "2", "--no-progress", "--drop-contacts"]  # fmt: skip
+           "--loop-seconds", "0", "--time-warps", "1.0", "1.1", "--workers", "2", "--no-progress", "--drop-contacts"]  # fmt: skip
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "DECISION: STOP" in first.stdout  # a few seconds of standing is far from 30 s
@@ -117,7 +118,17 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     assert len(metrics) == ds.num_clips == len(data["segment_scores"]) and all(m["load_mean"] >= 0.85 for m in metrics)
     assert data["segment_strict_harness"].all() and all(m["strict_harness"] for m in metrics)
     assert data["features"].shape == (ds.num_frames, ds.feature_spec.frame_dim(robot))
-    for key in ("root_pos", "root_quat", "root_lin_vel_w", "root_ang_vel_w", "root_lin_vel", "joint_pos", "joint_vel", "states", "next_states"):
+    for key in (
+        "root_pos",
+        "root_quat",
+        "root_lin_vel_w",
+        "root_ang_vel_w",
+        "root_lin_vel",
+        "joint_pos",
+        "joint_vel",
+        "states",
+        "next_states",
+    ):
         assert data[key].shape[0] == ds.num_frames
     report = json.loads((tmp_path / "tier0_report" / "report.json").read_text())
     clips = {c["clip"]: c for c in report["clips"]}

@@ -140,7 +140,12 @@ def test_merge_and_centre_dedupe():
 def test_overlapping_rollouts_keep_each_reference_frame_once():
     # rollout 0 covers reference frames 10..110 (score 2); rollout 1 covers 60..160 (score 3, wins the overlap)
     # rollout 2 (150..180) keeps its 20 unclaimed frames; rollout 3 (145..170) only 10 left: dropped
-    cands = [Candidate(0, 10, 110, 10, 2.0), Candidate(1, 10, 110, 60, 3.0), Candidate(2, 0, 30, 150, 3.0), Candidate(3, 5, 30, 145, 1.0)]
+    cands = [
+        Candidate(0, 10, 110, 10, 2.0),
+        Candidate(1, 10, 110, 60, 3.0),
+        Candidate(2, 0, 30, 150, 3.0),
+        Candidate(3, 5, 30, 145, 1.0),
+    ]
     kept = claim_reference_frames(cands, 200, min_len=20)
     spans = [(c.rollout, c.start, c.ref_start, c.ref_start + c.end - c.start) for c in kept]
     assert spans == [(0, 10, 10, 60), (1, 10, 60, 160), (2, 10, 160, 180)]

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from wildrobot_amp_ext.errors import InputError, cli_entry
-from wildrobot_amp_ext.miner.config import FIELD_CHOICES, GateConfig, GenerationConfig, MinerConfig, TrackingConfig, WindowConfig
+from wildrobot_amp_ext.miner.config import (
+    FIELD_CHOICES,
+    TRACKERS,
+    GateConfig,
+    GenerationConfig,
+    MinerConfig,
+    MpcConfig,
+    TrackingConfig,
+    WindowConfig,
+)
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
 #: seed 002 flag names kept as aliases: alias -> (group, field)
@@ -32,7 +41,13 @@ SEED_ALIASES = {
     "--min-load-support": ("gates", "min_load_mean"),
     "--max-window-frames": ("generation", "rollout_frames"),
 }
-GROUPS = {"tracking": TrackingConfig, "generation": GenerationConfig, "gates": GateConfig, "windows": WindowConfig}
+GROUPS = {
+    "tracking": TrackingConfig,
+    "mpc": MpcConfig,
+    "generation": GenerationConfig,
+    "gates": GateConfig,
+    "windows": WindowConfig,
+}
 
 
 def _flag(name: str) -> str:
@@ -54,27 +69,72 @@ def _optional_float(text: str) -> float | None:
     return float(text)
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per config field (``--field-name``), defaults from the dataclasses; booleans get --x / --no-x."""
+def _tracker_of(argv: Sequence[str] | None) -> str:
+    """The ``--tracker`` of a command line (its defaults decide every other flag's), the default one if absent."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--tracker", choices=TRACKERS, default=TrackingConfig.tracker)
+    return pre.parse_known_args(argv)[0].tracker
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser, tracker: str = TrackingConfig.tracker) -> None:
+    """One flag per config field (``--field-name``), defaults from the dataclasses with ``tracker``'s preset
+    applied (:data:`miner.config.TRACKER_PRESETS`); booleans get --x / --no-x."""
+    defaults = MinerConfig.for_tracker(tracker)
     for group_name, cls in GROUPS.items():
         group = parser.add_argument_group(f"{group_name} ({cls.__name__}; see wildrobot_amp_ext/miner/config.py)")
         for f in dataclasses.fields(cls):
-            default = f.default
+            default = getattr(getattr(defaults, group_name), f.name)
             dest = f"{group_name}__{f.name}"
             if isinstance(default, bool):
-                group.add_argument(_flag(f.name), dest=dest, action=argparse.BooleanOptionalAction, default=default, help=f"(default: {default})")
+                group.add_argument(
+                    _flag(f.name),
+                    dest=dest,
+                    action=argparse.BooleanOptionalAction,
+                    default=default,
+                    help=f"(default: {default})",
+                )
             elif isinstance(default, tuple):
-                group.add_argument(_flag(f.name), dest=dest, type=float, nargs="+", default=list(default), help=f"(default: {' '.join(map(str, default))})")
+                group.add_argument(
+                    _flag(f.name),
+                    dest=dest,
+                    type=float,
+                    nargs="+",
+                    default=list(default),
+                    help=f"(default: {' '.join(map(str, default))})",
+                )
             elif f.name == "kp_scale":
-                group.add_argument(_flag(f.name), dest=dest, type=_parse_kp_scale, default=default, help="number or 'auto' (default: %(default)s)")
+                group.add_argument(
+                    _flag(f.name),
+                    dest=dest,
+                    type=_parse_kp_scale,
+                    default=default,
+                    help="number or 'auto' (default: %(default)s)",
+                )
             elif default is None:
-                group.add_argument(_flag(f.name), dest=dest, type=_optional_float, default=None, help="(default: the model's)")
+                group.add_argument(
+                    _flag(f.name), dest=dest, type=_optional_float, default=None, help="(default: the model's)"
+                )
             elif f.name in FIELD_CHOICES:
-                group.add_argument(_flag(f.name), dest=dest, choices=FIELD_CHOICES[f.name], default=default, help="(default: %(default)s)")
+                group.add_argument(
+                    _flag(f.name),
+                    dest=dest,
+                    choices=FIELD_CHOICES[f.name],
+                    default=default,
+                    help="(default: %(default)s)",
+                )
             else:
-                group.add_argument(_flag(f.name), dest=dest, metavar=f.name.upper(), type=type(default), default=default, help="(default: %(default)s)")
+                group.add_argument(
+                    _flag(f.name),
+                    dest=dest,
+                    metavar=f.name.upper(),
+                    type=type(default),
+                    default=default,
+                    help="(default: %(default)s)",
+                )
     seed = parser.add_argument_group("seed 002 flag names")
-    seed.add_argument("--harness-cap", type=float, default=None, help="set --orient-cap and --assist-cap together (fraction of m*g)")
+    seed.add_argument(
+        "--harness-cap", type=float, default=None, help="set --orient-cap and --assist-cap together (fraction of m*g)"
+    )
     for alias, (group_name, name) in SEED_ALIASES.items():
         seed.add_argument(alias, dest=f"alias__{group_name}__{name}", type=float, default=None, help=f"= {_flag(name)}")
 
@@ -97,19 +157,51 @@ def config_from_args(args: argparse.Namespace) -> MinerConfig:
 
 
 def validate_config(cfg: MinerConfig) -> None:
-    t, gen, w = cfg.tracking, cfg.generation, cfg.windows
+    t, gen, w, mp = cfg.tracking, cfg.generation, cfg.windows, cfg.mpc
     checks = [
         (t.control_hz > 0 and t.substeps >= 1, "--control-hz/--substeps", "must be positive"),
-        (t.kp_scale == "auto" or (isinstance(t.kp_scale, float) and t.kp_scale > 0), "--kp-scale", "must be > 0 or 'auto'"),
+        (
+            t.kp_scale == "auto" or (isinstance(t.kp_scale, float) and t.kp_scale > 0),
+            "--kp-scale",
+            "must be > 0 or 'auto'",
+        ),
         (min(t.orient_cap, t.assist_cap) >= 0, "--harness-cap", "caps must be >= 0"),
         (0 < t.upright_angle_deg <= 180, "--upright-angle-deg", "must be in (0, 180]"),
         (t.floor_friction is None or t.floor_friction > 0, "--floor-friction", "must be > 0"),
         (all(x > 0 for x in gen.time_warps) and gen.time_warps, "--time-warps", "need positive speed factors"),
         (0 <= gen.blend_min_s <= gen.blend_max_s, "--blend-min-s", "need 0 <= blend-min-s <= blend-max-s"),
-        (gen.multi_start_interval >= 1 and gen.rollout_frames >= 1 and gen.warmup_frames >= 0, "--multi-start-interval", "intervals and lengths must be positive"),
-        (1 <= w.min_segment <= w.window and w.stride >= 1, "--min-segment", "need 1 <= min-segment <= window and stride >= 1"),
-        (gen.rollout_frames - gen.warmup_frames >= w.min_segment, "--rollout-frames", "a rollout must fit the warm-up plus one min-segment window"),
+        (
+            gen.multi_start_interval >= 1 and gen.rollout_frames >= 1 and gen.warmup_frames >= 0,
+            "--multi-start-interval",
+            "intervals and lengths must be positive",
+        ),
+        (
+            1 <= w.min_segment <= w.window and w.stride >= 1,
+            "--min-segment",
+            "need 1 <= min-segment <= window and stride >= 1",
+        ),
+        (
+            gen.rollout_frames - gen.warmup_frames >= w.min_segment,
+            "--rollout-frames",
+            "a rollout must fit the warm-up plus one min-segment window",
+        ),
         (w.dedupe != "centre" or w.centre_frames >= 1, "--centre-frames", "must be >= 1"),
+        (
+            mp.samples >= 2,
+            "--samples",
+            "the sampling tracker needs >= 2 samples (the previous plan and the bare reference)",
+        ),
+        (
+            min(mp.horizon_frames, mp.replan_frames, mp.plan_substeps, mp.knots, mp.solver_iterations) >= 1,
+            "--horizon-frames",
+            "horizon, replan interval, plan substeps, knots and solver iterations must be >= 1",
+        ),
+        (
+            mp.replan_frames <= mp.horizon_frames,
+            "--replan-frames",
+            "must be <= --horizon-frames (a plan must cover it)",
+        ),
+        (mp.temperature > 0 and mp.noise_rad >= 0, "--temperature", "need temperature > 0 and noise-rad >= 0"),
     ]
     for ok, field, problem in checks:
         if not ok:
@@ -120,22 +212,31 @@ def validate_config(cfg: MinerConfig) -> None:
             raise InputError(None, _flag(f.name), "is NaN", "give a number (inf disables a max gate)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentParser:
     from wildrobot_amp_ext.dataset.convert import add_feature_arguments
 
-    p = argparse.ArgumentParser(prog="python -m wildrobot_amp_ext.mine", description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]))
+    p = argparse.ArgumentParser(
+        prog="python -m wildrobot_amp_ext.mine",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
     p.add_argument("--robot", required=True, help="robot (RobotSpec name or robot.yaml path)")
     p.add_argument("--input", required=True, nargs="+", help="GMR .pkl / motion .npz files and/or folders")
-    p.add_argument("--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)")
+    p.add_argument(
+        "--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)"
+    )
     p.add_argument("--output", required=True, help="Tier 0+ dataset .npz to write")
     p.add_argument("--report-dir", default=None, help="report folder (default: <output>_report)")
     p.add_argument("--cache-dir", default=None, help="per-job result cache (default: <output>.cache)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
-    p.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel processes (default: every core, %(default)s)")
+    p.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="parallel processes (default: every core, %(default)s)"
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_feature_arguments(p)
-    _add_config_arguments(p)
+    _add_config_arguments(p, tracker)
     return p
 
 
@@ -147,7 +248,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     from wildrobot_amp_ext.motion.io import load_motions
     from wildrobot_amp_ext.robots import load_robot
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(_tracker_of(argv)).parse_args(argv)
     output = Path(args.output)
     if output.suffix != ".npz":
         raise InputError(output, None, "the output must be a .npz file", "name it e.g. tier0.npz")
@@ -167,21 +268,41 @@ def run(argv: Sequence[str] | None = None) -> dict:
     names = [c.name for c in clips]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise InputError(None, "--input", f"clip names {duplicates} appear more than once", "give each motion file a distinct name")
+        raise InputError(
+            None, "--input", f"clip names {duplicates} appear more than once", "give each motion file a distinct name"
+        )
     too_short = [c.name for c in clips if c.duration < MIN_CLIP_SECONDS]
     if too_short:
-        raise InputError(None, "--input", f"clips {too_short[:4]} are shorter than {MIN_CLIP_SECONDS} s: looping them "
-                         "would mine frames of a motion that is not there", "drop them or pass longer clips")
+        raise InputError(
+            None,
+            "--input",
+            f"clips {too_short[:4]} are shorter than {MIN_CLIP_SECONDS} s: looping them "
+            "would mine frames of a motion that is not there",
+            "drop them or pass longer clips",
+        )
     start = time.time()
     jobs, skipped = plan_jobs(clips, robot, cfg)
-    results, cached = run_jobs(jobs, robot, cfg, workers=args.workers, cache_dir=cache_dir, show_progress=not args.no_progress)
-    ds, segments = build_tier0_dataset(clips, [j.clip_index for j in jobs], results, robot, spec, cfg, meta={"inputs": [str(i) for i in args.input]})
+    results, cached = run_jobs(
+        jobs, robot, cfg, workers=args.workers, cache_dir=cache_dir, show_progress=not args.no_progress
+    )
+    ds, segments = build_tier0_dataset(
+        clips, [j.clip_index for j in jobs], results, robot, spec, cfg, meta={"inputs": [str(i) for i in args.input]}
+    )
     save_tier0_dataset(output, ds, segments, cfg)
     per_clip = [[r for j, r in zip(jobs, results) if j.clip_index == i] for i in range(len(clips))]
-    extra = {"robot": robot.name, "feature_version": ds.feature_version, "output": str(output), "jobs": len(jobs), "jobs_from_cache": cached, "wall_s": time.time() - start}
+    extra = {
+        "robot": robot.name,
+        "feature_version": ds.feature_version,
+        "output": str(output),
+        "jobs": len(jobs),
+        "jobs_from_cache": cached,
+        "wall_s": time.time() - start,
+    }
     report = write_report(report_dir, clips, per_clip, skipped, cfg, extra=extra, plots=not args.no_plots)
     print(analysis_text(report["summary"], cfg))
-    print(f"dataset: {output} ({ds.num_frames} frames, {ds.num_clips} segments, features {ds.features.shape[1]}-d {ds.feature_version})")
+    print(
+        f"dataset: {output} ({ds.num_frames} frames, {ds.num_clips} segments, features {ds.features.shape[1]}-d {ds.feature_version})"
+    )
     print(f"report:  {report_dir}/report.txt, report.json, windows.json, summary.png, clip_*.png")
     print(f"jobs: {len(jobs)} ({cached} from cache {cache_dir}), {time.time() - start:.1f} s")
     return report

@@ -1,36 +1,44 @@
 """Miner configuration: every threshold of seed 002 as a dataclass default, overridable from the command line.
 
-Groups: :class:`TrackingConfig` (PD rollout and stabiliser harness), :class:`GenerationConfig` (looping, blends,
-multi-start, augmentations), :class:`GateConfig` (Tier 0+ gates and scoring), :class:`WindowConfig` (windowing and
-dedupe). :class:`MinerConfig` bundles them and hashes itself for the result cache.
+Groups: :class:`TrackingConfig` (tracker choice, PD rollout and stabiliser harness), :class:`MpcConfig` (the
+closed-loop sampling tracker), :class:`GenerationConfig` (looping, blends, multi-start, augmentations),
+:class:`GateConfig` (Tier 0+ gates and scoring), :class:`WindowConfig` (windowing and dedupe). :class:`MinerConfig`
+bundles them and hashes itself for the result cache. The dataclass defaults are the default tracker's (``mpc``);
+:data:`TRACKER_PRESETS` holds what another tracker changes (``MinerConfig.for_tracker``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
-MINER_VERSION = 1
+MINER_VERSION = 2
 
 DEDUPE_MODES = ("merge", "centre")
+#: "mpc": closed-loop sampling MPC over PD target offsets (miner/mpc.py); "pd": open-loop PD on the reference
+TRACKERS = ("mpc", "pd")
 #: fields whose values are a fixed set (command-line choices)
-FIELD_CHOICES = {"dedupe": DEDUPE_MODES}
+FIELD_CHOICES = {"dedupe": DEDUPE_MODES, "tracker": TRACKERS, "offset_joints": ("legs", "all")}
 
 
 @dataclass(frozen=True)
 class TrackingConfig:
+    tracker: Literal["mpc", "pd"] = "mpc"
     control_hz: float = 50.0
     substeps: int = 10  # physics at control_hz * substeps (500 Hz)
     #: gain scale of the tracking PD over the RobotSpec gains (kd scaled by its square root: same damping ratio).
-    #: "auto": the smallest scale >= 1 whose ankle-pitch stiffness alone holds the standing inverted pendulum;
-    #: an open-loop tracker has no balance feedback, unlike the policy these gains were tuned for
+    #: "auto": 1 for the closed-loop tracker (it balances with the robot's own gains); for the open-loop one the
+    #: smallest scale >= 1 whose ankle-pitch stiffness alone holds the standing inverted pendulum (it has no balance
+    #: feedback, unlike the policy these gains were tuned for)
     kp_scale: float | Literal["auto"] = "auto"
     auto_stiffness_margin: float = 1.5
     # --- stabiliser harness on the root body (xfrc_applied), each part capped as a fraction of m*g ----------------
-    #: roll/pitch PD torque towards the reference's roll/pitch (seed 002: "replace height spring with orientation")
+    #: roll/pitch PD torque towards the reference's roll/pitch (seed 002: "replace height spring with orientation").
+    #: On for both trackers: without it the sampling tracker keeps a walking G1 up for ~2 s where with it (capped,
+    #: gated and reported as today) it tracks whole 4 s rollouts; ``--no-orient-assist`` runs harness-free
     orient_assist: bool = True
     #: stiffness in units of m*g*lever per rad of tilt error (lever: standing COM height). Soft on purpose: a stiff
     #: stabiliser saturates fighting the natural pelvis sway of a gait (measured on the synthetic walks: 1.0 mined
@@ -73,22 +81,56 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class MpcConfig:
+    """Closed-loop tracker: sampling MPC over PD target offsets from the reference on a receding horizon.
+
+    Every ``replan_frames`` control frames, ``samples`` offset plans (linear splines with ``knots`` knots over
+    ``horizon_frames``) are rolled out in MuJoCo's C rollout module from the current simulated state with a coarser
+    planning step; the plan is their cost-weighted mean (MPPI), warm-started from the previous plan shifted in time.
+    Costs (per control frame of the horizon) are squared errors against the reference."""
+
+    horizon_frames: int = 20  # control frames (0.4 s at 50 Hz)
+    replan_frames: int = 1  # replanning every this many control frames (50 Hz)
+    plan_substeps: int = 2  # planning physics steps per control frame (0.01 s at 50 Hz, implicitfast)
+    samples: int = 16  # rollouts per replan (incl. the warm-started plan and the bare reference)
+    knots: int = 3  # spline knots over the horizon
+    noise_rad: float = 0.1  # sampling std of the knot offsets (rad)
+    #: joints whose offsets are sampled: "legs" (the chains from the root to the feet) or "all"
+    offset_joints: Literal["legs", "all"] = "legs"
+    temperature: float = 0.1  # MPPI temperature as a fraction of the cost spread (max - min) of a replan
+    solver_iterations: int = 10  # constraint solver iterations of the planning model (the tracked model: its own)
+    # --- cost weights ---------------------------------------------------------------------------------------------
+    w_joint: float = 1.0  # mean squared joint error (rad^2)
+    w_height: float = 20.0  # root height error (m^2)
+    w_position: float = 10.0  # root xy error (m^2)
+    w_heading: float = 1.0  # 1 - cos(yaw error)
+    w_upright: float = 10.0  # |z_body - z_body_ref|^2 (tilt)
+    w_velocity: float = 2.0  # root xy velocity error (m^2/s^2)
+    w_feet: float = 20.0  # contact-point error (m^2): height absolute, xy relative to the root
+    w_effort: float = 0.05  # mean squared target offset (rad^2)
+    w_fall: float = 100.0  # per frame fallen (tilt beyond fall_angle_deg or root below the fall height)
+
+
+@dataclass(frozen=True)
 class GenerationConfig:
-    #: generated reference length per variant (seed 002: 20-60 s per source clip); 0 = no looping
-    loop_seconds: float = 30.0
+    #: generated reference length per variant (seed 002: 20-60 s per source clip); 0 = no looping. The closed-loop
+    #: tracker plays each clip once: repeating it adds no distinct motion (the ``pd`` preset loops to 30 s)
+    loop_seconds: float = 0.0
     #: fixed number of cycles (overrides loop_seconds when > 0)
     cycles: int = 0
     #: linear blend to the neutral standing pose between cycles, duration drawn in [min, max] s
     blend_min_s: float = 0.2
     blend_max_s: float = 0.4
-    #: a rollout starts from the reference state every this many frames (seed 002: --multi-start-interval 50) ...
-    multi_start_interval: int = 50
-    #: ... and runs at most this many frames (seed 002: --max-window-frames 200)
+    #: a rollout starts from the reference state every this many frames (seed 002: --multi-start-interval 50, the
+    #: ``pd`` preset) ... A closed-loop rollout rarely falls, so fewer restarts suffice: one per 3 s
+    multi_start_interval: int = 150
+    #: ... and runs at most this many frames (seed 002: --max-window-frames 200); overlapping the next start by
+    #: more than warm-up + fall margin, so a fall's frames are covered by the next rollout
     rollout_frames: int = 200
     #: first frames of every rollout are settling from a kinematic state: never mined
     warmup_frames: int = 10
-    #: playback speed factors (seed 002: 0.9-1.1x)
-    time_warps: tuple[float, ...] = (0.9, 1.0, 1.1)
+    #: playback speed factors (seed 002: 0.9-1.1x, the ``pd`` preset); warps add repeated, not distinct seconds
+    time_warps: tuple[float, ...] = (1.0,)
     #: add left/right mirrored variants (RobotSpec symmetry map)
     mirror: bool = True
     #: constant heading offsets (deg). On a flat floor with heading-frame features these give near-duplicates,
@@ -153,6 +195,15 @@ class MinerConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     gates: GateConfig = field(default_factory=GateConfig)
     windows: WindowConfig = field(default_factory=WindowConfig)
+    mpc: MpcConfig = field(default_factory=MpcConfig)
+
+    @classmethod
+    def for_tracker(cls, tracker: str) -> MinerConfig:
+        """Defaults of ``tracker``: the dataclass defaults with its :data:`TRACKER_PRESETS` entry applied."""
+        groups = {f.name: f.default_factory() for f in fields(cls)}
+        for group, values in TRACKER_PRESETS[tracker].items():
+            groups[group] = replace(groups[group], **values)
+        return cls(**groups)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,7 +211,13 @@ class MinerConfig:
     @classmethod
     def from_dict(cls, d: dict) -> MinerConfig:
         groups = {f.name: f.type for f in fields(cls)}
-        kinds = {"tracking": TrackingConfig, "generation": GenerationConfig, "gates": GateConfig, "windows": WindowConfig}
+        kinds = {
+            "tracking": TrackingConfig,
+            "generation": GenerationConfig,
+            "gates": GateConfig,
+            "windows": WindowConfig,
+            "mpc": MpcConfig,
+        }
         out = {}
         for name in groups:
             sub = dict(d.get(name, {}))
@@ -171,5 +228,23 @@ class MinerConfig:
         return cls(**out)
 
     def digest(self, *extra: object) -> str:
-        payload = json.dumps({"miner_version": MINER_VERSION, "config": self.to_dict(), "extra": [str(e) for e in extra]}, sort_keys=True)
+        payload = json.dumps(
+            {"miner_version": MINER_VERSION, "config": self.to_dict(), "extra": [str(e) for e in extra]}, sort_keys=True
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+#: what each tracker changes from the dataclass defaults. ``pd`` reproduces the open-loop miner: its stabiliser
+#: harness on, and seed 002's looping, multi-start and time warps that make up for its short rollouts
+TRACKER_PRESETS: dict[str, dict[str, dict]] = {
+    "mpc": {},
+    "pd": {
+        "tracking": {"tracker": "pd"},
+        "generation": {
+            "loop_seconds": 30.0,
+            "multi_start_interval": 50,
+            "rollout_frames": 200,
+            "time_warps": (0.9, 1.0, 1.1),
+        },
+    },
+}

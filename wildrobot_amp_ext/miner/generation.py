@@ -17,7 +17,12 @@ import numpy as np
 from wildrobot_amp_ext.miner.config import GenerationConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference, standing_root_height
+from wildrobot_amp_ext.motion.kinematics import (
+    ForwardKinematics,
+    angular_velocity_world,
+    finite_difference,
+    standing_root_height,
+)
 from wildrobot_amp_ext.motion.resample import interpolate_linear, interpolate_slerp
 from wildrobot_amp_ext.robots import RobotSpec
 
@@ -76,7 +81,16 @@ def mirror_clip(clip: MotionClip, robot: RobotSpec) -> MotionClip:
     quaternion (w, x, y, z) -> (w, -x, y, -z)."""
     root_pos = np.asarray(clip.root_pos, np.float64) * np.array([1.0, -1.0, 1.0])
     root_quat = np.asarray(clip.root_quat, np.float64) * np.array([1.0, -1.0, 1.0, -1.0])
-    return MotionClip(clip.name, clip.fps, root_pos, root_quat, clip.joint_names, robot.mirror_joint_values(np.asarray(clip.joint_pos)), clip.source, dict(clip.meta))
+    return MotionClip(
+        clip.name,
+        clip.fps,
+        root_pos,
+        root_quat,
+        clip.joint_names,
+        robot.mirror_joint_values(np.asarray(clip.joint_pos)),
+        clip.source,
+        dict(clip.meta),
+    )
 
 
 def rotate_clip(clip: MotionClip, yaw: float) -> MotionClip:
@@ -87,7 +101,16 @@ def rotate_clip(clip: MotionClip, yaw: float) -> MotionClip:
     origin = np.asarray(clip.root_pos[0], np.float64) * np.array([1.0, 1.0, 0.0])
     root_pos = Q.rotate(rot, np.asarray(clip.root_pos) - origin) + origin
     root_quat = Q.multiply(np.broadcast_to(rot, clip.root_quat.shape), clip.root_quat)
-    return MotionClip(clip.name, clip.fps, root_pos, root_quat, clip.joint_names, np.asarray(clip.joint_pos), clip.source, dict(clip.meta))
+    return MotionClip(
+        clip.name,
+        clip.fps,
+        root_pos,
+        root_quat,
+        clip.joint_names,
+        np.asarray(clip.joint_pos),
+        clip.source,
+        dict(clip.meta),
+    )
 
 
 def neutral_root_height(robot: RobotSpec, fk: ForwardKinematics | None = None) -> float:
@@ -102,7 +125,9 @@ def _yaw_quat(yaw: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------------------------
 # looping with blends
 # ------------------------------------------------------------------------------------------------------------------
-def _blend(prev_pos, prev_quat, prev_joint, next_pos, next_quat, next_joint, neutral_joint, standing_height, duration, dt):
+def _blend(
+    prev_pos, prev_quat, prev_joint, next_pos, next_quat, next_joint, neutral_joint, standing_height, duration, dt
+):
     """Linear blend previous end -> neutral standing pose -> next start (root slerped through upright)."""
     nb = max(2, int(round(duration / dt)))
     half = nb // 2
@@ -110,10 +135,15 @@ def _blend(prev_pos, prev_quat, prev_joint, next_pos, next_quat, next_joint, neu
     s_in = np.arange(1, nb - half + 1) / (nb - half + 1)  # stops one step short of the next cycle's first frame
     mid_pos = np.array([next_pos[0], next_pos[1], standing_height])
     mid_quat = _yaw_quat(np.array(Q.yaw(next_quat)))
-    pos = np.concatenate((prev_pos + (mid_pos - prev_pos) * s_out[:, None], mid_pos + (next_pos - mid_pos) * s_in[:, None]))
+    pos = np.concatenate(
+        (prev_pos + (mid_pos - prev_pos) * s_out[:, None], mid_pos + (next_pos - mid_pos) * s_in[:, None])
+    )
     quat = np.concatenate((Q.slerp(prev_quat, mid_quat, s_out), Q.slerp(mid_quat, next_quat, s_in)))
     joint = np.concatenate(
-        (prev_joint + (neutral_joint - prev_joint) * s_out[:, None], neutral_joint + (next_joint - neutral_joint) * s_in[:, None])
+        (
+            prev_joint + (neutral_joint - prev_joint) * s_out[:, None],
+            neutral_joint + (next_joint - neutral_joint) * s_in[:, None],
+        )
     )
     return pos, quat, joint
 
@@ -166,8 +196,18 @@ def build_track(
             rot = _yaw_quat(np.array(end_yaw - start_yaw))
             pos = Q.rotate(rot, root_pos - root_pos[0] * horizontal) + end_pos * horizontal
             quat = Q.multiply(np.broadcast_to(rot, root_quat.shape), root_quat)
-            blend = _blend(parts_pos[-1][-1], parts_quat[-1][-1], parts_joint[-1][-1], pos[0], quat[0], joint_pos[0],
-                           neutral_q, standing_height, rng.uniform(cfg.blend_min_s, cfg.blend_max_s), dt)
+            blend = _blend(
+                parts_pos[-1][-1],
+                parts_quat[-1][-1],
+                parts_joint[-1][-1],
+                pos[0],
+                quat[0],
+                joint_pos[0],
+                neutral_q,
+                standing_height,
+                rng.uniform(cfg.blend_min_s, cfg.blend_max_s),
+                dt,
+            )
             for parts, values in zip((parts_pos, parts_quat, parts_joint), blend):
                 parts.append(values)
             parts_cycle.append(np.full(blend[0].shape[0], -1))

@@ -31,7 +31,9 @@ def _in_fork_server() -> bool:
     """True while multiprocessing's fork server imports its preload modules (this module among them)."""
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == "main" and frame.f_code.co_filename.endswith(os.path.join("multiprocessing", "forkserver.py")):
+        if frame.f_code.co_name == "main" and frame.f_code.co_filename.endswith(
+            os.path.join("multiprocessing", "forkserver.py")
+        ):
             return True
         frame = frame.f_back
     return False

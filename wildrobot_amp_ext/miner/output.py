@@ -103,12 +103,19 @@ def build_tier0_dataset(
     return ds, segments
 
 
-def save_tier0_dataset(path: str | Path, ds: ReferenceDataset, segments: Sequence[SegmentInfo], cfg: MinerConfig) -> Path:
+def save_tier0_dataset(
+    path: str | Path, ds: ReferenceDataset, segments: Sequence[SegmentInfo], cfg: MinerConfig
+) -> Path:
     arrays = dataset_arrays(ds)
     strings = lambda values: np.array(values, dtype=np.str_) if len(values) else np.zeros(0, dtype="<U1")  # noqa: E731
     arrays |= {
         "miner_schema": np.array(MINER_SCHEMA),
-        "per_segment_metrics": strings([json.dumps({**s.metrics, "score": s.score, "strict_harness": s.strict_harness}, sort_keys=True) for s in segments]),
+        "per_segment_metrics": strings(
+            [
+                json.dumps({**s.metrics, "score": s.score, "strict_harness": s.strict_harness}, sort_keys=True)
+                for s in segments
+            ]
+        ),
         "segment_strict_harness": np.array([s.strict_harness for s in segments], bool),
         "segment_variant": strings([s.variant for s in segments]),
         "segment_ref_start": np.array([s.ref_start for s in segments], np.int64),

@@ -39,7 +39,17 @@ from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 #: per-frame traces kept for the report plots (float32)
 TRACE_KEYS = ("load", "harness", "pitch_deg", "roll_deg", "harness_saturated", "slip")
 #: per-frame signals kept for the accepted frames (dataset-level distributions in the report)
-KEPT_KEYS = ("load", "harness", "harness_saturated", "pitch_deg", "roll_deg", "loaded", "slipping", "actuator_saturation", "clip_time")
+KEPT_KEYS = (
+    "load",
+    "harness",
+    "harness_saturated",
+    "pitch_deg",
+    "roll_deg",
+    "loaded",
+    "slipping",
+    "actuator_saturation",
+    "clip_time",
+)
 
 
 @dataclass
@@ -123,10 +133,10 @@ _SIMS: dict[str, TrackingSim] = {}
 
 def get_sim(robot: RobotSpec | str, cfg: MinerConfig) -> TrackingSim:
     robot = load_robot(robot) if isinstance(robot, str) else robot
-    key = f"{robot.yaml_path}|{json.dumps(asdict(cfg.tracking), sort_keys=True)}"
+    key = f"{robot.yaml_path}|{json.dumps([asdict(cfg.tracking), asdict(cfg.mpc)], sort_keys=True)}"
     if key not in _SIMS:
         _SIMS.clear()  # one model per worker is enough
-        _SIMS[key] = TrackingSim(robot, cfg.tracking)
+        _SIMS[key] = TrackingSim(robot, cfg.tracking, cfg.mpc)
     return _SIMS[key]
 
 
@@ -155,16 +165,31 @@ def _empty_states(sim: TrackingSim) -> ClipStates:
 
 def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_name: str) -> VariantResult:
     gen, wcfg, gates = cfg.generation, cfg.windows, cfg.gates
-    starts = list(range(0, max(1, track.num_frames - wcfg.min_segment - gen.warmup_frames + 1), max(1, gen.multi_start_interval)))
+    starts = list(
+        range(0, max(1, track.num_frames - wcfg.min_segment - gen.warmup_frames + 1), max(1, gen.multi_start_interval))
+    )
     ref_z = track.body_z_axis
     records, signals = [], []
     window_parts: dict[str, list[np.ndarray]] = {}
     candidates: list[Candidate] = []
-    totals = {k: 0.0 for k in ("frames", "load", "harness", "harness_saturated", "unloaded", "actuator_saturation", "loaded_foot_frames", "slipping_foot_frames", "single_stance")}
+    totals = {
+        k: 0.0
+        for k in (
+            "frames",
+            "load",
+            "harness",
+            "harness_saturated",
+            "unloaded",
+            "actuator_saturation",
+            "loaded_foot_frames",
+            "slipping_foot_frames",
+            "single_stance",
+        )
+    }
     index_keys = ("rollout", "step", "ref_frame")
     trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
     for r, start in enumerate(starts):
-        rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z)
+        rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z, seed=gen.seed)
         sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt)
         records.append(rec)
         signals.append(sig)
@@ -230,7 +255,9 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         for key in KEPT_KEYS:
             kept_parts[key].append(track.clip_time[ref] if key == "clip_time" else getattr(sig, key)[c.start : c.end])
 
-    windows = {k: np.concatenate(v) for k, v in window_parts.items()} if window_parts else {"rollout": np.zeros(0, np.int64)}
+    windows = (
+        {k: np.concatenate(v) for k, v in window_parts.items()} if window_parts else {"rollout": np.zeros(0, np.int64)}
+    )
     traces = {k: np.concatenate(v) if v else np.zeros(0) for k, v in trace_parts.items()}
     return VariantResult(
         clip=clip_name,
@@ -243,7 +270,10 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         states=ClipStates.concatenate(parts) if parts else _empty_states(sim),
         windows=windows,
         traces=traces,
-        kept={k: np.concatenate(v) if v else np.zeros((0, sim.num_feet) if k in ("loaded", "slipping") else 0) for k, v in kept_parts.items()},
+        kept={
+            k: np.concatenate(v) if v else np.zeros((0, sim.num_feet) if k in ("loaded", "slipping") else 0)
+            for k, v in kept_parts.items()
+        },
         frame_totals=totals,
     )
 

@@ -22,14 +22,22 @@ def standing_sway(robot: RobotSpec, duration: float = 2.0, fps: float = 50.0, sq
 
 
 def floating(clip: MotionClip, height: float = 0.10) -> MotionClip:
-    return dataclasses.replace(clip, name=f"{clip.name}_floating", root_pos=clip.root_pos + np.array([0.0, 0.0, height]))
+    return dataclasses.replace(
+        clip, name=f"{clip.name}_floating", root_pos=clip.root_pos + np.array([0.0, 0.0, height])
+    )
 
 
 def leaning(clip: MotionClip, pitch_deg: float = 45.0) -> MotionClip:
     tilt = Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(np.radians(pitch_deg)))
-    return dataclasses.replace(clip, name=f"{clip.name}_leaning", root_quat=Q.multiply(np.broadcast_to(tilt, clip.root_quat.shape), clip.root_quat))
+    return dataclasses.replace(
+        clip,
+        name=f"{clip.name}_leaning",
+        root_quat=Q.multiply(np.broadcast_to(tilt, clip.root_quat.shape), clip.root_quat),
+    )
 
 
 def gliding(clip: MotionClip, speed: float = 0.3) -> MotionClip:
     t = np.arange(clip.num_frames)[:, None] / clip.fps
-    return dataclasses.replace(clip, name=f"{clip.name}_gliding", root_pos=clip.root_pos + t * np.array([speed, 0.0, 0.0]))
+    return dataclasses.replace(
+        clip, name=f"{clip.name}_gliding", root_pos=clip.root_pos + t * np.array([speed, 0.0, 0.0])
+    )

@@ -44,18 +44,27 @@ def _mean(x: np.ndarray) -> float:
 def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerConfig, skipped: Sequence[str]) -> dict:
     dt = cfg.tracking.control_dt
     warm = cfg.generation.warmup_frames
-    tr = {k: np.concatenate([r.traces[k] for r in results]) if results else np.zeros(0) for k in ("load", "harness", "harness_saturated", "pitch_deg", "roll_deg", "step")}
+    tr = {
+        k: np.concatenate([r.traces[k] for r in results]) if results else np.zeros(0)
+        for k in ("load", "harness", "harness_saturated", "pitch_deg", "roll_deg", "step")
+    }
     post = tr["step"] >= warm
     totals = Counter()
     for r in results:
         totals.update(r.frame_totals)
-    masks = np.concatenate([r.windows.get("gate_mask", np.zeros(0, np.int64)) for r in results]) if results else np.zeros(0, np.int64)
+    masks = (
+        np.concatenate([r.windows.get("gate_mask", np.zeros(0, np.int64)) for r in results])
+        if results
+        else np.zeros(0, np.int64)
+    )
     n_windows = int(masks.size)
     gate_fail = {g: float(np.mean((masks & GATE_BIT[g]) > 0)) if n_windows else 0.0 for g in GATES}
     accepted_frames = sum(r.accepted_frames for r in results)
     seconds = accepted_frames * dt
     actuator_sat = totals["actuator_saturation"] / totals["frames"] if totals["frames"] else float("nan")
-    reasons = [f"{g} ({100 * f:.0f}% of windows)" for g, f in sorted(gate_fail.items(), key=lambda kv: -kv[1]) if f > 0][:4]
+    reasons = [
+        f"{g} ({100 * f:.0f}% of windows)" for g, f in sorted(gate_fail.items(), key=lambda kv: -kv[1]) if f > 0
+    ][:4]
     covered = _source_coverage(results, clip)
     return {
         "clip": clip.name,
@@ -78,7 +87,9 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
         "harness_saturated": _mean(tr["harness_saturated"][post]),
         "pitch_p95_deg": _pct(tr["pitch_deg"][post], 95),
         "roll_p95_deg": _pct(tr["roll_deg"][post], 95),
-        "stance_slip_rate": totals["slipping_foot_frames"] / totals["loaded_foot_frames"] if totals["loaded_foot_frames"] else float("nan"),
+        "stance_slip_rate": totals["slipping_foot_frames"] / totals["loaded_foot_frames"]
+        if totals["loaded_foot_frames"]
+        else float("nan"),
         "windows": n_windows,
         "windows_accepted": int(np.sum(masks == 0)),
         "gate_failure_fraction": gate_fail,
@@ -106,7 +117,12 @@ def _source_coverage(results: Sequence[VariantResult], clip: MotionClip) -> floa
 def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantResult], cfg: MinerConfig) -> dict:
     g = cfg.gates
     dt = cfg.tracking.control_dt
-    kept = {k: np.concatenate([r.kept[k] for r in results if r.kept[k].size]) if any(r.kept[k].size for r in results) else np.zeros(0) for k in ("load", "harness", "harness_saturated", "loaded", "slipping")}
+    kept = {
+        k: np.concatenate([r.kept[k] for r in results if r.kept[k].size])
+        if any(r.kept[k].size for r in results)
+        else np.zeros(0)
+        for k in ("load", "harness", "harness_saturated", "loaded", "slipping")
+    }
     segs = [s for r in results for s in r.segments]
     seconds = sum(s.num_frames for s in segs) * dt
     strict = [s for s in segs if s.metrics["harness_p95"] <= g.strict_harness_p95]
@@ -115,7 +131,13 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     contributing = [c["clip"] for c in clip_summaries if c["tier0_seconds"] > 0]
     by_seconds = "GO" if seconds >= GO_SECONDS else "CAUTION" if seconds >= CAUTION_SECONDS else "STOP"
     # seed 002's minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
-    by_clips = "GO" if len(contributing) >= CLIP_DIVERSITY[1] else "CAUTION" if len(contributing) >= CLIP_DIVERSITY[0] else "STOP"
+    by_clips = (
+        "GO"
+        if len(contributing) >= CLIP_DIVERSITY[1]
+        else "CAUTION"
+        if len(contributing) >= CLIP_DIVERSITY[0]
+        else "STOP"
+    )
     decision = max(by_seconds, by_clips, key=DECISIONS.index)
     action = {
         "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
@@ -124,26 +146,42 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     }[decision]
     strict_seconds = sum(sg.num_frames for sg in segs if sg.metrics["harness_p95"] <= g.strict_harness_p95) * dt
     strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
-    strict_by_seconds = "GO" if strict_seconds >= GO_SECONDS else "CAUTION" if strict_seconds >= CAUTION_SECONDS else "STOP"
-    strict_by_clips = "GO" if len(strict_clips) >= CLIP_DIVERSITY[1] else "CAUTION" if len(strict_clips) >= CLIP_DIVERSITY[0] else "STOP"
+    strict_by_seconds = (
+        "GO" if strict_seconds >= GO_SECONDS else "CAUTION" if strict_seconds >= CAUTION_SECONDS else "STOP"
+    )
+    strict_by_clips = (
+        "GO"
+        if len(strict_clips) >= CLIP_DIVERSITY[1]
+        else "CAUTION"
+        if len(strict_clips) >= CLIP_DIVERSITY[0]
+        else "STOP"
+    )
     strict_decision = max(strict_by_seconds, strict_by_clips, key=DECISIONS.index)
     if decision != by_seconds:
         action = f"{action} [seconds alone say {by_seconds} ({seconds:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
     warnings = []
     if len(contributing) < CLIP_DIVERSITY[0]:
-        warnings.append(f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]}): risk of overfitting one motion")
+        warnings.append(
+            f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]}): risk of overfitting one motion"
+        )
     if len(segs) < SEGMENT_COUNT[0]:
         warnings.append(f"only {len(segs)} segment(s) (minimum {SEGMENT_COUNT[0]}, target {SEGMENT_COUNT[1]})")
     if seconds > 0:
         top = max(clip_summaries, key=lambda c: c["tier0_seconds"])
         if top["tier0_seconds"] > DOMINANT_CLIP_FRACTION * seconds:
-            warnings.append(f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip ({top['clip']}): the discriminator may learn that clip only")
+            warnings.append(
+                f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip ({top['clip']}): the discriminator may learn that clip only"
+            )
     alternation = _mean((loaded.sum(axis=1) == 1).astype(float)) if loaded.size else float("nan")
     if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
-        warnings.append(f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance dominated; start without contact features)")
+        warnings.append(
+            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance dominated; start without contact features)"
+        )
     hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
     if hot:
-        warnings.append(f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise forcerange")
+        warnings.append(
+            f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise forcerange"
+        )
     return {
         "tier0_seconds": seconds,
         "tier0_segments": len(segs),
@@ -296,7 +334,9 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
     for ax in axes:
         ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
-    fig.suptitle(f"{title}: {result.accepted_frames * dt:.1f} s Tier 0+ of {result.reference_frames * dt:.1f} s reference ({result.variant})")
+    fig.suptitle(
+        f"{title}: {result.accepted_frames * dt:.1f} s Tier 0+ of {result.reference_frames * dt:.1f} s reference ({result.variant})"
+    )
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90, format="png")
@@ -320,9 +360,15 @@ def plot_summary(clip_summaries: Sequence[dict], summary: dict, path: Path) -> N
         left += vals
     ax0.set_yticks(y, names, fontsize=7)
     ax0.set_xlabel("Tier 0+ seconds")
-    ax0.set_title(f"total {summary['tier0_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)")
+    ax0.set_title(
+        f"total {summary['tier0_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)"
+    )
     ax0.legend(fontsize=7)
-    fails = np.array([[c["gate_failure_fraction"][g] for g in GATES] for c in clip_summaries]) if clip_summaries else np.zeros((0, len(GATES)))
+    fails = (
+        np.array([[c["gate_failure_fraction"][g] for g in GATES] for c in clip_summaries])
+        if clip_summaries
+        else np.zeros((0, len(GATES)))
+    )
     im = ax1.imshow(fails, aspect="auto", cmap="Reds", vmin=0, vmax=1)
     ax1.set_xticks(np.arange(len(GATES)), GATES, rotation=60, ha="right", fontsize=7)
     ax1.set_yticks(y, names, fontsize=7)
@@ -358,7 +404,10 @@ def window_table(results_per_clip: Sequence[Sequence[VariantResult]], decimals: 
                 cols.setdefault(key, []).extend(int(v) for v in w[key])
             cols.setdefault("accepted", []).extend(bool(m == 0) for m in masks)
             cols.setdefault("failed", []).extend(",".join(gate_names(int(m))) for m in masks)
-            for key in ("score", *(k for k in w if k not in ("rollout", "start", "length", "ref_start", "gate_mask", "score"))):
+            for key in (
+                "score",
+                *(k for k in w if k not in ("rollout", "start", "length", "ref_start", "gate_mask", "score")),
+            ):
                 cols.setdefault(key, []).extend(np.round(w[key].astype(np.float64), decimals).tolist())
     return {"gates": list(GATES), "num_windows": len(cols.get("clip", [])), "columns": cols}
 
@@ -380,7 +429,13 @@ def write_report(
     summary = dataset_summary(clip_summaries, all_results, cfg)
     save_json_atomic(out / "windows.json", window_table(results_per_clip))
     segments = [{"clip": r.clip, **s.__dict__} for rs in results_per_clip for r in rs for s in r.segments]
-    report = {"summary": summary, "clips": clip_summaries, "segments": segments, "config": cfg.to_dict(), **(extra or {})}
+    report = {
+        "summary": summary,
+        "clips": clip_summaries,
+        "segments": segments,
+        "config": cfg.to_dict(),
+        **(extra or {}),
+    }
     save_json_atomic(out / "report.json", report)
     text = "\n\n".join([diagnostic_log(c) for c in clip_summaries] + [analysis_text(summary, cfg)]) + "\n"
     with atomic_path(out / "report.txt") as tmp:

@@ -1,8 +1,11 @@
-"""PD tracking rollouts in MuJoCo with a capped stabiliser harness, recording the Tier 0+ signals at the control rate.
+"""Tracking rollouts in MuJoCo with an optional capped stabiliser harness, recording the Tier 0+ signals at the
+control rate.
 
-Per control step (seed 002 "PD tracking protocol"): joint position targets from the reference go to the robot's
-position actuators, the harness wrench goes to the root body's ``xfrc_applied``, then ``substeps`` ``mj_step`` calls.
-``qpos`` is written only once, at the initial state of a rollout.
+Per control step (seed 002 "PD tracking protocol"): joint position targets go to the robot's position actuators
+(the reference itself with the open-loop ``pd`` tracker; the reference plus the offsets the closed-loop ``mpc``
+tracker plans from the current simulated state, :mod:`miner.mpc`), the harness wrench goes to the root body's
+``xfrc_applied``, then ``substeps`` ``mj_step`` calls. ``qpos`` is written only once, at the initial state of a
+rollout.
 
 Signals of frame k describe the state at the start of control step k: ``qpos``/``qvel`` are copied before stepping and
 the contact forces, site kinematics and actuator forces are read after the first substep, whose ``mj_forward`` stage
@@ -12,12 +15,13 @@ computed them for that same state (no extra ``mj_forward``).
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
-from wildrobot_amp_ext.miner.config import TrackingConfig
+from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, neutral_root_height
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
@@ -41,6 +45,9 @@ class RolloutRecord:
     harness_saturated: np.ndarray  # (T,) bool, some harness component clipped at its cap
     harness_wrench: np.ndarray  # (T, 6) applied world wrench (force, torque)
     actuator_saturation: np.ndarray  # (T,) fraction of actuators at their force limit
+    effort: np.ndarray  # (T,) mean |actuator force| / force limit
+    target_offset: np.ndarray  # (T,) RMS offset of the PD targets from the reference joints, rad (0 with ``pd``)
+    ctrl: np.ndarray  # (T, nu) actuator targets applied at each control step
 
     @property
     def num_frames(self) -> int:
@@ -146,7 +153,7 @@ def _grow(a: np.ndarray, cap: int, fill) -> np.ndarray:
 class TrackingSim:
     """One MuJoCo model + data of a robot with floor, reused for every rollout of a worker process."""
 
-    def __init__(self, robot: RobotSpec, cfg: TrackingConfig):
+    def __init__(self, robot: RobotSpec, cfg: TrackingConfig, mpc: MpcConfig | None = None):
         self.robot = robot
         self.cfg = cfg
         self.model = robot.build_model(with_floor=True, timestep=cfg.physics_dt)
@@ -159,7 +166,11 @@ class TrackingSim:
         self.sites = contact_site_ids(m, robot)
         self.root = m.body(robot.root_body).id
         root_joint = int(m.body_jntadr[self.root])
-        if root_joint < 0 or int(m.jnt_type[root_joint]) != int(mujoco.mjtJoint.mjJNT_FREE) or m.jnt_qposadr[root_joint] != 0:
+        if (
+            root_joint < 0
+            or int(m.jnt_type[root_joint]) != int(mujoco.mjtJoint.mjJNT_FREE)
+            or m.jnt_qposadr[root_joint] != 0
+        ):
             raise ValueError(f"{robot.name}: root body '{robot.root_body}' must carry the model's first (free) joint")
         self.floor = m.geom(FLOOR_NAME).id
         self.geom_foot = self._geom_foot_map()
@@ -186,10 +197,17 @@ class TrackingSim:
         self.contact_capacity = 16
         # every contact pair has the same pyramid size when all colliding geoms share condim (the usual case)
         dims = {int(c) for c in m.geom_condim[(m.geom_contype > 0) | (m.geom_conaffinity > 0)]}
-        self.uniform_pyramid = len(dims) == 1 and int(m.opt.cone) == int(mujoco.mjtCone.mjCONE_PYRAMIDAL) and not any(m.pair_dim)
+        self.uniform_pyramid = (
+            len(dims) == 1 and int(m.opt.cone) == int(mujoco.mjtCone.mjCONE_PYRAMIDAL) and not any(m.pair_dim)
+        )
         self.pyramid_rows = max(2 * (dims.pop() - 1), 1) if self.uniform_pyramid else 0
         self.cos_fall = math.cos(math.radians(cfg.fall_angle_deg))
         self.min_height = cfg.fall_height_fraction * self.standing_height
+        self.tracker = None
+        if cfg.tracker == "mpc":
+            from wildrobot_amp_ext.miner.mpc import SamplingTracker
+
+            self.tracker = SamplingTracker(robot, m, cfg, mpc or MpcConfig(), self.act, self.qadr)
 
     def _geom_foot_map(self) -> np.ndarray:
         """geom -> foot index for the geoms of each foot body's subtree, -1 elsewhere."""
@@ -238,6 +256,8 @@ class TrackingSim:
         ankle-pitch stiffness holds the standing inverted pendulum (``auto_stiffness_margin`` * m g h_com)."""
         if self.cfg.kp_scale != "auto":
             return float(self.cfg.kp_scale)
+        if self.cfg.tracker != "pd":
+            return 1.0  # a closed-loop tracker balances with the robot's own gains
         ankles = self.ankle_pitch_joints()  # xaxis is valid: _standing_com_height ran mj_kinematics
         if not ankles:
             return 1.0
@@ -279,7 +299,15 @@ class TrackingSim:
         rows = np.maximum(2 * (con.dim - 1), 1)
         return np.array([d.efc_force[a : a + k].sum() if a >= 0 else 0.0 for a, k in zip(adr, rows)])
 
-    def contact_signals(self, ncon: np.ndarray, geom: np.ndarray, pos: np.ndarray, fn: np.ndarray, foot_cvel: np.ndarray, com: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def contact_signals(
+        self,
+        ncon: np.ndarray,
+        geom: np.ndarray,
+        pos: np.ndarray,
+        fn: np.ndarray,
+        foot_cvel: np.ndarray,
+        com: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-frame foot signals from the raw contacts recorded during a rollout (vectorised over frames).
 
         Returns the normal force of each foot on the floor (T, F), its slip speed (T, F): the horizontal speed of
@@ -311,12 +339,22 @@ class TrackingSim:
         n = d.ncon
         con = d.contact
         fn = self._contact_normal_forces() if n else np.zeros(0)
-        force, slip, body = self.contact_signals(np.array([n]), con.geom[None], con.pos[None], fn[None], d.cvel[self.foot_bodies][None], d.subtree_com[self.root][None])
+        force, slip, body = self.contact_signals(
+            np.array([n]),
+            con.geom[None],
+            con.pos[None],
+            fn[None],
+            d.cvel[self.foot_bodies][None],
+            d.subtree_com[self.root][None],
+        )
         return force[0], slip[0], float(body[0])
 
     # --------------------------------------------------------------------------------------------------------------
-    def rollout(self, track: ReferenceTrack, start: int, num_frames: int, ref_z_axis: np.ndarray | None = None) -> RolloutRecord:
-        """Track ``track`` from reference frame ``start`` for up to ``num_frames`` control frames."""
+    def rollout(
+        self, track: ReferenceTrack, start: int, num_frames: int, ref_z_axis: np.ndarray | None = None, seed: int = 0
+    ) -> RolloutRecord:
+        """Track ``track`` from reference frame ``start`` for up to ``num_frames`` control frames (``seed``: the
+        closed-loop tracker's sampling noise, with the track and start)."""
         m, d = self.model, self.data
         num_frames = max(0, min(num_frames, track.num_frames - start))
         self.set_state(track, start)
@@ -340,6 +378,11 @@ class TrackingSim:
         targets = track.joint_pos[sl] if self.act_identity else np.zeros((num_frames, m.nu))
         if not self.act_identity:
             targets[:, self.act] = track.joint_pos[sl]
+        tracker = self.tracker
+        offsets = np.zeros(num_frames)
+        ctrls = targets.copy() if tracker is None else np.zeros((num_frames, m.nu))
+        if tracker is not None:
+            tracker.start(track, start, (seed, start, zlib.crc32(f"{track.name}|{track.variant.tag}".encode())))
         extra_steps = self.cfg.substeps - 1
         harness, root, foot_bodies = self.harness, self.root, self.foot_bodies
         cos_fall, min_height = self.cos_fall, self.min_height
@@ -348,7 +391,12 @@ class TrackingSim:
         fell = False
         count = 0
         for k in range(num_frames):
-            d.ctrl[:] = targets[k]
+            if tracker is None:
+                d.ctrl[:] = targets[k]
+            else:
+                d.ctrl[self.act], offset = tracker.targets(start + k, d)
+                offsets[k] = math.sqrt(float(offset @ offset) / offset.size)
+                ctrls[k] = d.ctrl
             qp, qv = d.qpos, d.qvel
             wrench, harness_sat[k] = harness(qp, qv, ref_pos[k], ref_vel[k], ref_z[k])
             d.xfrc_applied[root] = wrench
@@ -380,8 +428,11 @@ class TrackingSim:
         sl = slice(0, count)
         if count and not np.isfinite(qpos[count - 1]).all():
             fell = True
-        foot_force, foot_slip, body_force = self.contact_signals(ncon[sl], cgeom[sl], cpos[sl], cfn[sl], foot_cvel[sl], com[sl])
-        saturated = np.abs(act_force[sl][:, self.act]) >= self.cfg.actuator_saturation_fraction * self.force_limit
+        foot_force, foot_slip, body_force = self.contact_signals(
+            ncon[sl], cgeom[sl], cpos[sl], cfn[sl], foot_cvel[sl], com[sl]
+        )
+        force = np.abs(act_force[sl][:, self.act])
+        saturated = force >= self.cfg.actuator_saturation_fraction * self.force_limit
         return RolloutRecord(
             start=start,
             fell=fell,
@@ -394,6 +445,9 @@ class TrackingSim:
             harness_saturated=harness_sat[sl],
             harness_wrench=wrenches[sl],
             actuator_saturation=saturated.mean(axis=1),
+            effort=(force / self.force_limit).mean(axis=1),
+            target_offset=offsets[sl],
+            ctrl=ctrls[sl],
         )
 
     def _grow_capacity(self, n: int) -> int:

@@ -59,10 +59,15 @@ def robot_digest(robot: RobotSpec) -> str:
 def is_mirror_symmetric(clip: MotionClip, robot: RobotSpec) -> bool:
     m = mirror_clip(clip, robot)
     dq = np.minimum(np.abs(m.root_quat - clip.root_quat).max(), np.abs(m.root_quat + clip.root_quat).max())
-    return max(np.abs(m.root_pos - clip.root_pos).max(), dq, np.abs(m.joint_pos - clip.joint_pos).max()) < MIRROR_SAME_TOLERANCE
+    return (
+        max(np.abs(m.root_pos - clip.root_pos).max(), dq, np.abs(m.joint_pos - clip.joint_pos).max())
+        < MIRROR_SAME_TOLERANCE
+    )
 
 
-def plan_jobs(clips: Sequence[MotionClip], robot: RobotSpec, cfg: MinerConfig) -> tuple[list[Job], dict[str, list[str]]]:
+def plan_jobs(
+    clips: Sequence[MotionClip], robot: RobotSpec, cfg: MinerConfig
+) -> tuple[list[Job], dict[str, list[str]]]:
     """Jobs for every clip x variant; mirrored variants of left/right-symmetric clips are skipped (duplicates)."""
     base = cfg.digest(robot_digest(robot))
     jobs: list[Job] = []
@@ -122,7 +127,13 @@ def run_jobs(
         todo.append(i)
     cached = len(results)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo))) if todo else 1
-    bar = progress(total=len(jobs), desc=f"mining ({workers} proc)", unit="job", initial=cached, disable=None if show_progress else True)
+    bar = progress(
+        total=len(jobs),
+        desc=f"mining ({workers} proc)",
+        unit="job",
+        initial=cached,
+        disable=None if show_progress else True,
+    )
     seconds = sum(r.accepted_frames for r in results.values()) * cfg.tracking.control_dt
 
     def done(i: int, value: VariantResult | str) -> None:
@@ -138,10 +149,20 @@ def run_jobs(
         if workers == 1 and executor is None:
             for i in order:
                 path = _cache_file(cache, jobs[i])
-                done(i, _work(jobs[i], robot.name if _is_registry(robot) else str(robot.yaml_path), cfg, str(path) if path else None))
+                done(
+                    i,
+                    _work(
+                        jobs[i],
+                        robot.name if _is_registry(robot) else str(robot.yaml_path),
+                        cfg,
+                        str(path) if path else None,
+                    ),
+                )
         else:
             robot_ref = robot.name if _is_registry(robot) else str(robot.yaml_path)
-            pool = executor or ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=die_with_parent)
+            pool = executor or ProcessPoolExecutor(
+                max_workers=workers, mp_context=worker_context(), initializer=die_with_parent
+            )
             try:
                 pending = {}
                 for i in order:

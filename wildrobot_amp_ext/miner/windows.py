@@ -101,7 +101,14 @@ def _heading_xy(vel_w: np.ndarray, quat: np.ndarray) -> np.ndarray:
     return np.stack((c * vel_w[:, 0] + s * vel_w[:, 1], -s * vel_w[:, 0] + c * vel_w[:, 1]), axis=-1)
 
 
-def frame_signals(rec: RolloutRecord, track: ReferenceTrack, qadr: np.ndarray, standing_height: float, gates: GateConfig, control_dt: float) -> FrameSignals:
+def frame_signals(
+    rec: RolloutRecord,
+    track: ReferenceTrack,
+    qadr: np.ndarray,
+    standing_height: float,
+    gates: GateConfig,
+    control_dt: float,
+) -> FrameSignals:
     n = rec.num_frames
     ref = slice(rec.start, rec.start + n)
     quat = rec.qpos[:, 3:7]
@@ -146,7 +153,9 @@ def _windows(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
     return sliding_window_view(x, length, axis=0)[starts]
 
 
-def _stats_fixed_length(sig: FrameSignals, starts: np.ndarray, length: int, gates: GateConfig, velocity_scale: float) -> dict[str, np.ndarray]:
+def _stats_fixed_length(
+    sig: FrameSignals, starts: np.ndarray, length: int, gates: GateConfig, velocity_scale: float
+) -> dict[str, np.ndarray]:
     w = lambda x: _windows(x, starts, length)  # noqa: E731
     load = w(sig.load)
     harness = w(sig.harness)
@@ -177,7 +186,9 @@ def _stats_fixed_length(sig: FrameSignals, starts: np.ndarray, length: int, gate
     }
 
 
-def window_stats(sig: FrameSignals, starts: np.ndarray, lengths: np.ndarray, gates: GateConfig, standing_height: float) -> dict[str, np.ndarray]:
+def window_stats(
+    sig: FrameSignals, starts: np.ndarray, lengths: np.ndarray, gates: GateConfig, standing_height: float
+) -> dict[str, np.ndarray]:
     """Every metric of :data:`METRICS` for windows [starts, starts + lengths), one value per window."""
     out = {k: np.zeros(len(starts)) for k in METRICS}
     scale = math.sqrt(GRAVITY * standing_height)
@@ -237,7 +248,9 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def accepted_frames(num_frames: int, starts: np.ndarray, lengths: np.ndarray, accepted: np.ndarray, cfg: WindowConfig) -> np.ndarray:
+def accepted_frames(
+    num_frames: int, starts: np.ndarray, lengths: np.ndarray, accepted: np.ndarray, cfg: WindowConfig
+) -> np.ndarray:
     """Frames covered by accepted windows (``merge``) or by their centre frames (``centre``)."""
     cover = np.zeros(num_frames + 1, dtype=np.int64)
     s, l = starts[accepted], lengths[accepted]
