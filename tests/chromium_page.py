@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,17 @@ def _call(ws, msg_id: int, method: str, params: dict | None = None) -> dict:
 
 
 def screenshot(
-    url: str, out: Path, wait_s: float = 6.0, size: tuple[int, int] = (960, 600), shots: int = 1, every_s: float = 2.0
+    url: str,
+    out: Path,
+    wait_s: float = 3.0,
+    size: tuple[int, int] = (960, 600),
+    every_s: float = 1.0,
+    timeout_s: float = 40.0,
+    until: Callable[[np.ndarray], bool] | None = None,
 ) -> list[np.ndarray]:
-    """Open ``url`` in a fresh headless Chromium profile, wait ``wait_s``, then take ``shots`` screenshots
-    ``every_s`` apart; the last is saved to ``out``. Returns them (RGB arrays)."""
+    """Open ``url`` in a fresh headless Chromium profile, wait ``wait_s``, then take a screenshot every ``every_s``
+    until ``until(image)`` holds or ``timeout_s`` has passed (one screenshot without ``until``); the last is saved
+    to ``out``. Returns them all (RGB arrays)."""
     from PIL import Image
     from websockets.sync.client import connect
 
@@ -74,16 +82,21 @@ def screenshot(
             page = next(t for t in targets if t.get("type") == "page")
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10) as ws:
                 _call(ws, 1, "Page.enable")
+                # the page's viewport pinned (a headless window's size varies with the browser's chrome)
+                metrics = {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False}
+                _call(ws, 1000, "Emulation.setDeviceMetricsOverride", metrics)
                 _call(ws, 2, "Page.navigate", {"url": url})
                 _call(ws, 3, "Page.bringToFront")
+                deadline = time.monotonic() + wait_s + timeout_s
                 time.sleep(wait_s)
-                images = []
-                for k in range(shots):
-                    if k:
-                        time.sleep(every_s)
-                    data = _call(ws, 4 + k, "Page.captureScreenshot", {"format": "png"})["data"]
+                images: list[np.ndarray] = []
+                while True:
+                    data = _call(ws, 4 + len(images), "Page.captureScreenshot", {"format": "png"})["data"]
                     out.write_bytes(base64.b64decode(data))
                     images.append(np.asarray(Image.open(out).convert("RGB")))
+                    if until is None or until(images[-1]) or time.monotonic() + every_s > deadline:
+                        break
+                    time.sleep(every_s)
         finally:
             proc.terminate()
             try:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 DEFAULT_PORT = 8080
 #: MuJoCo's default renderer shows geom groups 0-2; groups >= 3 hold collision-only shapes in most robot MJCFs
 VISIBLE_GROUPS = 3
+#: triangles per geom sent to the browser: the G1's meshes hold 393k triangles per robot, which a browser without a
+#: GPU (software WebGL) takes tens of seconds to draw; ~1.5k per part keeps the silhouette and draws in well under 1 s
+MAX_FACES_PER_GEOM = 1500
 
 
 @dataclass
@@ -60,10 +63,57 @@ def geom_mesh(model, g: int):
     return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 
 
+def simplify_mesh(vertices: np.ndarray, faces: np.ndarray, max_faces: int = MAX_FACES_PER_GEOM):
+    """Vertex-clustering decimation: vertices snapped to a grid and merged (cluster mean), collapsed and duplicate
+    triangles dropped; the grid doubles until at most ``max_faces`` remain. Returns (vertices, faces)."""
+    if len(faces) <= max_faces:
+        return vertices, faces
+    extent = float(np.ptp(vertices, axis=0).max()) or 1.0
+    cell = extent / 64
+    for _ in range(12):
+        keys = np.floor(vertices / cell).astype(np.int64)
+        _, inverse = np.unique(keys, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        count = np.bincount(inverse).astype(np.float64)
+        merged = np.stack([np.bincount(inverse, weights=vertices[:, i]) for i in range(3)], axis=1) / count[:, None]
+        tri = inverse[faces]
+        tri = tri[(tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])]
+        _, first = np.unique(np.sort(tri, axis=1), axis=0, return_index=True)
+        tri = tri[np.sort(first)]
+        if len(tri) <= max_faces:
+            used, tri = np.unique(tri, return_inverse=True)
+            return merged[used], tri.reshape(-1, 3)
+        cell *= 2
+    return vertices, faces
+
+
 def robot_geoms(model) -> np.ndarray:
     """Visible geoms attached to a robot body (not the floor or world decorations)."""
     visible = (np.asarray(model.geom_group) < VISIBLE_GROUPS) & (np.asarray(model.geom_rgba)[:, 3] > 0)
     return np.flatnonzero(visible & (np.asarray(model.geom_bodyid) > 0))
+
+
+def lane_geoms(model, num_lanes: int) -> np.ndarray:
+    """(num_lanes, G) visible geoms of each robot copy, column j the same part in every lane (the copies are one
+    robot attached under per-lane name prefixes, so their geoms come in the same order)."""
+    import mujoco
+
+    from wildrobot_amp_ext.eval.viewer import lane_prefix
+
+    geoms = robot_geoms(model)
+    body_names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, int(b)) or "" for b in model.geom_bodyid[geoms]]
+    lanes = [geoms[[n.startswith(lane_prefix(k)) for n in body_names]] for k in range(num_lanes)]
+    table = np.stack(lanes)
+    if not (model.geom_type[table] == model.geom_type[table[:1]]).all():
+        raise RuntimeError("the robot copies' geoms are not in the same order")
+    return table
+
+
+def geom_world_quats(model, data, geoms: np.ndarray) -> np.ndarray:
+    """World orientation (wxyz) of ``geoms``: body orientation times the geom's fixed offset (no per-geom loop)."""
+    from wildrobot_amp_ext.motion.quat import multiply
+
+    return multiply(np.asarray(data.xquat)[model.geom_bodyid[geoms]], np.asarray(model.geom_quat)[geoms])
 
 
 def _rgb(model, g: int) -> tuple[int, int, int]:
@@ -83,6 +133,10 @@ class ViserScene:
         self.viewer, self.cfg = viewer, cfg
         self.server = viser.ViserServer(host=cfg.host, port=cfg.port, verbose=False)
         self.server.scene.set_up_direction("+z")
+        # no shadow maps and no HDR environment: a browser without a GPU (software WebGL) draws the scene in a
+        # fraction of the time, and the robots read as solid grey against the white page
+        self.server.scene.configure_default_lights(enabled=True, cast_shadow=False)
+        self.server.scene.configure_environment_map(None)
         # a light grid: everything darker than it on the page is robot (the browser test counts those pixels)
         self.server.scene.add_grid(
             "/floor",
@@ -94,24 +148,48 @@ class ViserScene:
             section_color=(205, 205, 205),
         )
         model = viewer.model
-        self.geoms = robot_geoms(model)
-        self.handles = []
-        for g in self.geoms:
+        # one batched mesh per robot part, one instance per lane: a frame is one message per part, whatever the
+        # number of lanes (a message per geom and lane floods a browser without a GPU and it shows stale parts)
+        self.lane_geoms = lane_geoms(model, viewer.num_lanes)
+        self.parts, self.handles = [], []
+        for j, g in enumerate(self.lane_geoms[0]):
             mesh = geom_mesh(model, int(g))
+            if mesh is None:
+                continue
+            vertices, faces = simplify_mesh(*mesh)
+            lanes = self.lane_geoms[:, j]
+            self.parts.append(j)
             self.handles.append(
-                None
-                if mesh is None
-                else self.server.scene.add_mesh_simple(f"/robot/geom{g}", mesh[0], mesh[1], color=_rgb(model, int(g)))
+                self.server.scene.add_batched_meshes_simple(
+                    f"/robot/part{j}",
+                    vertices,
+                    faces,
+                    batched_wxyzs=np.tile([1.0, 0.0, 0.0, 0.0], (len(lanes), 1)),
+                    batched_positions=np.zeros((len(lanes), 3)),
+                    batched_colors=_rgb(model, int(g)),
+                    lod="off",
+                    cast_shadow=False,
+                    receive_shadow=False,
+                )
             )
         self.colours = [LANE_COLOURS[k % len(LANE_COLOURS)] for k in range(viewer.num_lanes)]
         # a disc in the lane's colour under each robot, matching the legend (as the video's floor discs)
         radius = 0.5 * min(viewer.spacing, viewer.extent) * 0.6
-        self.discs = [
-            self.server.scene.add_cylinder(
-                f"/lane{k}", radius=radius, height=0.002, color=tuple(int(255 * c) for c in rgba[:3])
-            )
-            for k, rgba in enumerate(self.colours)
-        ]
+        import trimesh
+
+        disc = trimesh.creation.cylinder(radius=radius, height=0.002, sections=32)
+        # one batched mesh like the robot parts, so the discs move in the same messages as the robots they mark
+        self.discs = self.server.scene.add_batched_meshes_simple(
+            "/lanes",
+            np.asarray(disc.vertices),
+            np.asarray(disc.faces),
+            batched_wxyzs=np.tile([1.0, 0.0, 0.0, 0.0], (viewer.num_lanes, 1)),
+            batched_positions=np.zeros((viewer.num_lanes, 3)),
+            batched_colors=np.array([[int(255 * c) for c in rgba[:3]] for rgba in self.colours], dtype=np.uint8),
+            lod="off",
+            cast_shadow=False,
+            receive_shadow=False,
+        )
         self._gui()
 
     def _gui(self) -> None:
@@ -151,22 +229,18 @@ class ViserScene:
                 v._park_lane(data, lane, k)
             else:
                 v._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
-        mujoco.mj_forward(v.model, data)
-        quats = np.zeros((v.model.ngeom, 4))
-        for g in self.geoms:
-            mujoco.mju_mat2Quat(quats[g], data.geom_xmat[g])
+        mujoco.mj_kinematics(v.model, data)
+        geoms = self.lane_geoms[:, self.parts]  # (lanes, parts)
+        positions = np.asarray(data.geom_xpos)[geoms]
+        quats = geom_world_quats(v.model, data, geoms.reshape(-1)).reshape(*geoms.shape, 4)
         with self.server.atomic():
-            for g, handle in zip(self.geoms, self.handles):
-                if handle is not None:
-                    handle.position, handle.wxyz = data.geom_xpos[g], quats[g]
-            roots = []
-            for k, lane in enumerate(v.lanes):
-                root = data.qpos[lane.root_qpos : lane.root_qpos + 3].copy()
-                self.discs[k].position = (float(root[0]), float(root[1]), 0.001)
-                if state[k] is not None:
-                    roots.append(root)
-            if self.follow.value and roots:
-                self._aim(np.array(roots))
+            for p, handle in enumerate(self.handles):
+                handle.batched_positions, handle.batched_wxyzs = positions[:, p], quats[:, p]
+            roots = np.array([data.qpos[lane.root_qpos : lane.root_qpos + 3] for lane in v.lanes])
+            self.discs.batched_positions = roots * (1.0, 1.0, 0.0) + (0.0, 0.0, 0.001)
+            shown = [k for k in range(len(v.lanes)) if state[k] is not None]
+            if self.follow.value and shown:
+                self._aim(roots[shown])
         self.legend.content = self._legend(r, t, state)
 
     def _legend(self, r: int, t: float, state) -> str:
@@ -185,8 +259,14 @@ class ViserScene:
             while self.cfg.duration_s is None or time.perf_counter() - start < self.cfg.duration_s:
                 tick = time.perf_counter()
                 r = int(self.round.value)
-                self.show(r, t)
-                frames += 1
+                try:
+                    self.show(r, t)
+                    frames += 1
+                except RuntimeError as err:
+                    # viser sets an asyncio.Event from this thread while its event loop may be waiting on it
+                    # ("deque mutated during iteration"); the frame's messages are queued, the next push wakes it
+                    if "mutated during iteration" not in str(err):
+                        raise
                 if self.playing.value:
                     t += float(self.speed.value) / v.cfg.fps
                     if t > v.round_duration(v.rounds[r]):
