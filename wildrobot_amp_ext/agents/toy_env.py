@@ -49,6 +49,8 @@ class ToyAmpEnvCfg:
     clip_seconds: float = 4.0
     speed_gain: float = 0.25
     sim_cost_ms: float = 0.0
+    #: fraction of resets that start on a random reference frame (the real tasks' reference state init)
+    reference_state_init: float = 0.0
     device: str = "cpu"
 
 
@@ -138,15 +140,17 @@ class ToyAmpEnv:
     def _build_reference(self) -> None:
         c = self.cfg
         frames = int(round(c.clip_seconds / c.dt))
-        obs, mids, feats = [], [], []
+        obs, mids, feats, states = [], [], [], []
         for m, (freq, amp) in enumerate(c.clips):
             q, qd = reference_trajectory(freq, amp, c.num_joints, frames, c.dt)
+            states.append(torch.cat([q, qd], dim=1))
             f = toy_features(q, qd, c.speed_gain)
             feats.append(f)
             stacked = torch.cat([f[k : frames - c.history + 1 + k] for k in range(c.history)], dim=1)
             obs.append(stacked)
             mids.append(torch.full((stacked.shape[0],), m))
         self.reference_features = feats
+        self.reference_states = torch.cat(states).to(self.device)  # (frames, 2 J): q, qd
         self.reference_obs = torch.cat(obs).to(self.device)
         self.reference_motion_id = torch.cat(mids).to(self.device)
 
@@ -202,6 +206,12 @@ class ToyAmpEnv:
         c = self.cfg
         self.q[ids] = 0.1 * (torch.rand(k, c.num_joints, device=self.device, generator=self.generator) - 0.5)
         self.qd[ids] = 0.0
+        if c.reference_state_init > 0:
+            on_ref = torch.rand(k, device=self.device, generator=self.generator) < c.reference_state_init
+            pick = torch.randint(0, len(self.reference_states), (k,), device=self.device, generator=self.generator)
+            start = self.reference_states[pick]
+            self.q[ids] = torch.where(on_ref[:, None], start[:, : c.num_joints], self.q[ids])
+            self.qd[ids] = torch.where(on_ref[:, None], start[:, c.num_joints :], self.qd[ids])
         self.t[ids] = 0
         lo, hi = c.command_range
         self.cmd[ids] = lo + (hi - lo) * torch.rand(k, device=self.device, generator=self.generator)
