@@ -135,6 +135,12 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     assert clips["sway"]["verdict"] == "PASS" and clips["floating"]["verdict"] == "FAIL"
     assert clips["floating"]["failure_reasons"][0].startswith("tracking_height")
     assert report["summary"]["tier0_seconds"] == pytest.approx(ds.num_frames / 50)
+    # the headline is distinct source coverage: each source second once, however many warps covered it
+    summary = report["summary"]
+    assert summary["source_seconds"] == pytest.approx(4.0, abs=0.05)
+    assert 0 < summary["strict_source_coverage_s"] <= summary["source_coverage_s"] <= summary["source_seconds"]
+    assert summary["source_coverage_s"] < summary["tier0_seconds"]  # two warps of the sway: repeated seconds
+    assert summary["rollouts"] == sum(c["rollouts"] for c in report["clips"]) and summary["falls"] == 0
     for name in ("report.txt", "windows.json", "summary.png", "clip_sway.png", "clip_floating.png"):
         assert (tmp_path / "tier0_report" / name).stat().st_size > 0
     assert "REFERENCE GENERATION DIAGNOSTIC" in (tmp_path / "tier0_report" / "report.txt").read_text()

@@ -37,7 +37,17 @@ from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 
 #: per-frame traces kept for the report plots (float32)
-TRACE_KEYS = ("load", "harness", "pitch_deg", "roll_deg", "harness_saturated", "slip")
+TRACE_KEYS = (
+    "load",
+    "harness",
+    "pitch_deg",
+    "roll_deg",
+    "harness_saturated",
+    "slip",
+    "effort",
+    "joint_error",
+    "target_offset",
+)
 #: per-frame signals kept for the accepted frames (dataset-level distributions in the report)
 KEPT_KEYS = (
     "load",
@@ -205,9 +215,10 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         totals["slipping_foot_frames"] += float(sig.slipping[post].sum())
         totals["single_stance"] += float((sig.loaded[post].sum(axis=1) == 1).sum())
         slip = np.where(sig.loaded, rec.foot_slip_speed, 0.0).max(axis=1)
-        for key, values in (("load", sig.load), ("harness", sig.harness), ("pitch_deg", sig.pitch_deg), ("roll_deg", sig.roll_deg),
-                            ("harness_saturated", sig.harness_saturated), ("slip", slip), ("rollout", np.full(n, r)), ("step", np.arange(n)),
-                            ("ref_frame", start + np.arange(n))):  # fmt: skip
+        for key, values in (("load", sig.load), ("harness", sig.harness), ("pitch_deg", sig.pitch_deg),
+                            ("roll_deg", sig.roll_deg), ("harness_saturated", sig.harness_saturated), ("slip", slip),
+                            ("effort", rec.effort), ("joint_error", sig.joint_error), ("target_offset", rec.target_offset),
+                            ("rollout", np.full(n, r)), ("step", np.arange(n)), ("ref_frame", start + np.arange(n))):  # fmt: skip
             trace_parts[key].append(np.asarray(values, np.int64 if key in index_keys else np.float32))
 
         w_start, w_len = window_starts(n, wcfg, first=gen.warmup_frames)

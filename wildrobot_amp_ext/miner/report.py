@@ -16,7 +16,8 @@ from wildrobot_amp_ext.miner.windows import GATE_BIT, GATES, gate_names
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
-#: seed 002 decision tree on the total Tier 0+ seconds
+#: seed 002 decision tree, applied to the distinct source seconds the accepted windows cover (a loop, a time warp or
+#: a mirror of the same source second counts once: repeating one walk cycle is not a bigger dataset)
 GO_SECONDS = 60.0
 CAUTION_SECONDS = 30.0
 DECISIONS = ("GO", "CAUTION", "STOP")
@@ -66,6 +67,10 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
         f"{g} ({100 * f:.0f}% of windows)" for g, f in sorted(gate_fail.items(), key=lambda kv: -kv[1]) if f > 0
     ][:4]
     covered = _source_coverage(results, clip)
+    strict_covered = _source_coverage(results, clip, strict_only=True)
+    trace = lambda k: (
+        np.concatenate([r.traces[k] for r in results])[post] if results and k in results[0].traces else np.zeros(0)
+    )  # noqa: E731
     return {
         "clip": clip.name,
         "source": clip.source,
@@ -97,7 +102,12 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
         "tier0_seconds": seconds,
         "strict_harness_seconds": sum(sg.num_frames for r in results for sg in r.segments if sg.strict_harness) * dt,
         "tier0_seconds_per_variant": {r.variant: r.accepted_frames * dt for r in results},
+        "source_seconds": clip.duration,
         "source_coverage_s": covered,
+        "strict_source_coverage_s": strict_covered,
+        "effort_mean": _mean(trace("effort")),
+        "joint_error_mean": _mean(trace("joint_error")),
+        "target_offset_mean": _mean(trace("target_offset")),
         "verdict": "PASS" if accepted_frames else "FAIL",
         "failure_reasons": reasons,
     }
@@ -107,11 +117,24 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
 COVERAGE_BIN_S = 0.1
 
 
-def _source_coverage(results: Sequence[VariantResult], clip: MotionClip) -> float:
-    """Seconds of the source clip's own timeline shown by some accepted frame (loops and variants count once)."""
-    times = np.concatenate([r.kept["clip_time"] for r in results]) if results else np.zeros(0)
+def _source_coverage(results: Sequence[VariantResult], clip: MotionClip, strict_only: bool = False) -> float:
+    """Seconds of the source clip's own timeline shown by some accepted frame (loops and variants count once);
+    ``strict_only``: by the segments in the strict harness tier only."""
+    parts = []
+    for r in results:
+        times = r.kept["clip_time"]
+        if strict_only:
+            # kept rows are the segments' frames in segment order
+            flags = np.repeat([sg.strict_harness for sg in r.segments], [sg.num_frames for sg in r.segments])
+            times = times[flags.astype(bool)] if flags.size == times.size else np.zeros(0)
+        parts.append(times)
+    times = np.concatenate(parts) if parts else np.zeros(0)
     times = times[times >= 0]
     return float(np.unique(np.floor(times / COVERAGE_BIN_S)).size * COVERAGE_BIN_S) if times.size else 0.0
+
+
+def _by_seconds(seconds: float) -> str:
+    return "GO" if seconds >= GO_SECONDS else "CAUTION" if seconds >= CAUTION_SECONDS else "STOP"
 
 
 def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantResult], cfg: MinerConfig) -> dict:
@@ -129,7 +152,9 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     slip_rates = np.array([s.metrics["slip_rate"] for s in segs])
     loaded = kept["loaded"].reshape(-1, 2) if kept["loaded"].size else np.zeros((0, 2), bool)
     contributing = [c["clip"] for c in clip_summaries if c["tier0_seconds"] > 0]
-    by_seconds = "GO" if seconds >= GO_SECONDS else "CAUTION" if seconds >= CAUTION_SECONDS else "STOP"
+    coverage = sum(c["source_coverage_s"] for c in clip_summaries)
+    strict_coverage = sum(c["strict_source_coverage_s"] for c in clip_summaries)
+    by_coverage = _by_seconds(coverage)
     # seed 002's minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
     by_clips = (
         "GO"
@@ -138,17 +163,14 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         if len(contributing) >= CLIP_DIVERSITY[0]
         else "STOP"
     )
-    decision = max(by_seconds, by_clips, key=DECISIONS.index)
+    decision = max(by_coverage, by_clips, key=DECISIONS.index)
     action = {
         "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
         "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine",
         "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
     }[decision]
-    strict_seconds = sum(sg.num_frames for sg in segs if sg.metrics["harness_p95"] <= g.strict_harness_p95) * dt
     strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
-    strict_by_seconds = (
-        "GO" if strict_seconds >= GO_SECONDS else "CAUTION" if strict_seconds >= CAUTION_SECONDS else "STOP"
-    )
+    strict_by_seconds = _by_seconds(strict_coverage)
     strict_by_clips = (
         "GO"
         if len(strict_clips) >= CLIP_DIVERSITY[1]
@@ -157,8 +179,8 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         else "STOP"
     )
     strict_decision = max(strict_by_seconds, strict_by_clips, key=DECISIONS.index)
-    if decision != by_seconds:
-        action = f"{action} [seconds alone say {by_seconds} ({seconds:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
+    if decision != by_coverage:
+        action = f"{action} [coverage alone says {by_coverage} ({coverage:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
     warnings = []
     if len(contributing) < CLIP_DIVERSITY[0]:
         warnings.append(
@@ -182,12 +204,22 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         warnings.append(
             f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise forcerange"
         )
+    source_seconds = sum(c["source_seconds"] for c in clip_summaries)
+    rollouts = sum(c["rollouts"] for c in clip_summaries)
+    falls = sum(c["falls"] for c in clip_summaries)
     return {
+        "source_seconds": source_seconds,
+        "source_coverage_s": coverage,
+        "source_coverage_fraction": coverage / source_seconds if source_seconds else 0.0,
+        "strict_source_coverage_s": strict_coverage,
+        "strict_source_coverage_fraction": strict_coverage / source_seconds if source_seconds else 0.0,
+        "rollouts": rollouts,
+        "falls": falls,
+        "fall_fraction": falls / rollouts if rollouts else 0.0,
         "tier0_seconds": seconds,
         "tier0_segments": len(segs),
         "strict_harness_seconds": sum(s.num_frames for s in strict) * dt,
         "strict_harness_segments": len(strict),
-        "source_coverage_s": sum(c["source_coverage_s"] for c in clip_summaries),
         "clips_total": len(clip_summaries),
         "clips_contributing": len(contributing),
         "contributing_clips": contributing,
@@ -202,7 +234,7 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         "slip_rate_p95": _pct(slip_rates, 95),
         "alternation_rate": alternation,
         "decision": decision,
-        "decision_by_seconds": by_seconds,
+        "decision_by_coverage": by_coverage,
         "decision_by_clips": by_clips,
         "strict_harness_decision": strict_decision,
         "strict_harness_clips": len(strict_clips),
@@ -265,9 +297,13 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         "=" * 60,
         "TIER 0+ DATASET ANALYSIS",
         "=" * 60,
-        f"Total Tier 0+ seconds: {s['tier0_seconds']:.1f} s in {s['tier0_segments']} segments "
-        f"(distinct source time {s['source_coverage_s']:.1f} s)",
-        f"  stricter harness tier (p95 <= {g.strict_harness_p95:.2f} mg): {s['strict_harness_seconds']:.1f} s in {s['strict_harness_segments']} segments",
+        f"Distinct source coverage: {s['source_coverage_s']:.1f} s of {s['source_seconds']:.1f} s "
+        f"({_p(s['source_coverage_fraction'])}); strict harness tier (p95 <= {g.strict_harness_p95:.2f} mg) "
+        f"{s['strict_source_coverage_s']:.1f} s ({_p(s['strict_source_coverage_fraction'])})",
+        f"Rollouts: {s['rollouts']}, falls: {s['falls']} ({_p(s['fall_fraction'])})",
+        f"Repeated Tier 0+ seconds (loops, warps and mirrors counted again): {s['tier0_seconds']:.1f} s in "
+        f"{s['tier0_segments']} segments; strict tier {s['strict_harness_seconds']:.1f} s in "
+        f"{s['strict_harness_segments']} segments",
         f"Distribution of ΣFn/mg: mean={s['load_mean']:.3f}, p10={s['load_p10']:.3f}, p95={s['load_p95']:.3f}",
         f"Harness p90={_p(s['harness_p90'])}, p95={_p(s['harness_p95'])} (mean {_p(s['harness_mean'])})",
         f"Unloaded frame fraction: {_p(s['unloaded_fraction'])}",
@@ -276,20 +312,22 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         f"Number of source clips contributing: {s['clips_contributing']} / {s['clips_total']}",
         "",
         "Metrics dashboard            minimum   target    measured",
-        f"  Tier 0+ duration           {CAUTION_SECONDS:>5.0f} s   >={GO_SECONDS:.0f} s    {s['tier0_seconds']:.1f} s",
+        f"  distinct source coverage   {CAUTION_SECONDS:>5.0f} s   >={GO_SECONDS:.0f} s    {s['source_coverage_s']:.1f} s",
         f"  Tier 0+ segments           {SEGMENT_COUNT[0]:>7d}   >={SEGMENT_COUNT[1]:<6d}  {s['tier0_segments']}",
         f"  mean(ΣFn)/mg               {g.min_load_mean:>7.2f}   >=0.90    {s['load_mean']:.3f}",
         f"  p95(harness)/mg            {'<=' + format(g.strict_harness_p95, '.2f'):>7}   <=0.08    {s['harness_p95']:.3f}",
         f"  unloaded frame rate        {'<=' + format(g.max_unloaded_fraction, '.0%'):>7}   <=5%      {_p(s['unloaded_fraction'])}",
         f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   >={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
         "",
-        "Decision tree (seed 002): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION; < 30 s STOP -> baseline PPO;",
+        "Decision tree (seed 002, on distinct source coverage): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION;",
+        "  < 30 s STOP -> baseline PPO;",
         f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, {CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
         f"DECISION: {s['decision']} - {s['action']}",
     ]
     lines.append(
         f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, seed 002 Blocker B exit criterion): "
-        f"{s['strict_harness_seconds']:.1f} s from {s['strict_harness_clips']} clip(s) -> {s['strict_harness_decision']}"
+        f"{s['strict_source_coverage_s']:.1f} s distinct from {s['strict_harness_clips']} clip(s) "
+        f"-> {s['strict_harness_decision']}"
     )
     lines += [f"WARNING: {w}" for w in s["warnings"]]
     lines.append("=" * 60)
@@ -307,7 +345,7 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
 
     g, dt = cfg.gates, cfg.tracking.control_dt
     tr = result.traces
-    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(12, 10), sharex=True)
     rollouts = np.unique(tr["rollout"]) if tr["rollout"].size else []
     for r in rollouts:
         sel = tr["rollout"] == r
@@ -316,6 +354,10 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
         axes[1].plot(t, tr["harness"][sel], lw=0.6, color="tab:purple", alpha=0.5)
         axes[2].plot(t, tr["pitch_deg"][sel], lw=0.6, color="tab:red", alpha=0.5)
         axes[2].plot(t, tr["roll_deg"][sel], lw=0.6, color="tab:green", alpha=0.5)
+        if "effort" in tr:  # results cached before the tracker's traces existed have none
+            axes[3].plot(t, tr["joint_error"][sel], lw=0.6, color="tab:orange", alpha=0.6)
+            axes[3].plot(t, tr["effort"][sel], lw=0.6, color="tab:brown", alpha=0.5)
+            axes[3].plot(t, tr["target_offset"][sel], lw=0.6, color="tab:cyan", alpha=0.5)
     for ax in axes:
         for s in result.segments:
             ax.axvspan(s.ref_start * dt, (s.ref_start + s.num_frames) * dt, color="tab:olive", alpha=0.18, lw=0)
@@ -330,7 +372,14 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
     axes[2].plot([], [], color="tab:red", label="|pitch|")
     axes[2].plot([], [], color="tab:green", label="|roll|")
     axes[2].set_ylabel("attitude (deg)")
-    axes[2].set_xlabel("reference time (s); shaded: accepted Tier 0+ segments; one line per multi-start rollout")
+    axes[3].axhline(
+        g.max_joint_rms_error, color="k", ls="--", lw=0.8, label=f"joint RMS gate {g.max_joint_rms_error} rad"
+    )
+    axes[3].plot([], [], color="tab:orange", label="joint RMS tracking error (rad)")
+    axes[3].plot([], [], color="tab:brown", label="effort: mean |actuator force| / limit")
+    axes[3].plot([], [], color="tab:cyan", label="tracker's target offset RMS (rad)")
+    axes[3].set_ylabel("tracking / effort")
+    axes[3].set_xlabel("reference time (s); shaded: accepted Tier 0+ segments; one line per multi-start rollout")
     for ax in axes:
         ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
@@ -359,9 +408,9 @@ def plot_summary(clip_summaries: Sequence[dict], summary: dict, path: Path) -> N
         ax0.barh(y, vals, left=left, label=v)
         left += vals
     ax0.set_yticks(y, names, fontsize=7)
-    ax0.set_xlabel("Tier 0+ seconds")
+    ax0.set_xlabel("Tier 0+ seconds (repeated: loops, warps, mirrors count again)")
     ax0.set_title(
-        f"total {summary['tier0_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)"
+        f"distinct coverage {summary['source_coverage_s']:.1f} of {summary['source_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)"
     )
     ax0.legend(fontsize=7)
     fails = (
