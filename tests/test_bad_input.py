@@ -21,6 +21,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -111,6 +112,18 @@ def _run_in_process(main, argv: list[str], folder: Path) -> tuple[int, str, floa
     return int(code or 0), err.getvalue(), peak, seconds
 
 
+def _converted_problems(out: Path) -> list[str]:
+    """A valid variant must give the dataset the plain file gives (not merely exit 0)."""
+    from wildrobot_amp_ext.dataset.schema import load_dataset
+
+    if not out.is_file():
+        return [f"accepted but wrote no {out.name}"]
+    ds = load_dataset(out)
+    if ds.num_clips != 1 or ds.fps != 50.0 or not np.isfinite(ds.features).all():
+        return [f"accepted but wrote {ds.num_clips} clip(s) at {ds.fps} Hz"]
+    return []
+
+
 class _Hung(Exception):
     pass
 
@@ -168,6 +181,8 @@ def test_corpus_in_process(cases, tmp_path):
         code, stderr, peak, seconds = _run_in_process(mains[case.entry], case.argv, folder)
         after = _snapshot(folder) if case.expect == "refuse" else before
         problems = _problems(case, code, stderr, before, after, peak, seconds)
+        if case.expect == "accept" and case.entry == "convert" and code == 0:
+            problems += _converted_problems(folder / case.argv[case.argv.index("--output") + 1])
         if (folder / "pwned").exists() or Path("pwned").exists():
             problems.append("a payload ran")
         if problems and case.xfail:
