@@ -177,6 +177,10 @@ def _run(argv: list[str] | None) -> int:
             raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
     if args.export_only:
         args.export = True
+    if args.visualizer is not None:  # a missing runtime (Isaac Sim for kit) is refused before any work
+        from wildrobot_amp_ext.isaaclab.launch import check_visualizer_installed
+
+        check_visualizer_installed(args.visualizer)
     if args.video_out and Path(args.video_out).suffix.lower() not in (".mp4", ".gif"):
         raise InputError(
             args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif"

@@ -144,7 +144,7 @@ VISUALIZERS = ("newton", "newton_gl", "kit", "viser", "rerun", "none")
 VISUALIZER_REQUIREMENTS = {
     "kit": (
         "isaacsim",
-        "pip install 'isaaclab[isaacsim]==3.0.0' --extra-index-url https://pypi.nvidia.com (Isaac Sim 6.2)",
+        "pip install 'isaaclab[isaacsim]==3.0.0' (Isaac Sim 6.2, from NVIDIA's package index)",
     ),
     "viser": ("viser", "pip install -e '.[viser]'"),
     "rerun": ("rerun", "pip install -e '.[rerun]'"),
@@ -212,12 +212,34 @@ def visualizer_cfg(name: str, port: int | None = None, eye=None, lookat=None, he
     raise ValueError(f"unknown visualizer '{name}' (one of {VISUALIZERS})")
 
 
+def _patch_newton_viser() -> None:
+    """isaaclab_visualizers 3.0.0's viser visualizer calls ``ViewerViser._to_numpy`` (to cache the ground grid),
+    which newton 1.6.1's viewer does not have: the first frame fails and the visualizer is dropped, leaving an empty
+    page. Supply the conversion it expects (warp / torch / numpy array -> numpy) when it is missing."""
+    import numpy as np
+    from newton.viewer import ViewerViser
+
+    if hasattr(ViewerViser, "_to_numpy"):
+        return
+
+    def _to_numpy(self, array):
+        if array is None:
+            return None
+        if hasattr(array, "numpy"):
+            return np.asarray(array.numpy())
+        return np.asarray(array)
+
+    ViewerViser._to_numpy = _to_numpy
+
+
 def apply_visualizer(env_cfg: Any, launcher_args: dict, name: str | None, **cfg_kwargs: Any) -> Any:
     """Select visualizer ``name`` for ``env_cfg`` (Isaac Lab's config in ``sim.visualizer_cfgs`` plus the launcher's
     ``visualizer`` list, as ``--visualizer`` does in Isaac Lab's scripts); returns the config (None: no visualizer)."""
     if name is None:
         return None
     check_visualizer_installed(name)
+    if canonical_visualizer(name) == "viser":
+        _patch_newton_viser()
     cfg = visualizer_cfg(name, **cfg_kwargs)
     env_cfg.sim.visualizer_cfgs = [cfg] if cfg is not None else []
     launcher_args["visualizer"] = [canonical_visualizer(name)] if cfg is not None else []
