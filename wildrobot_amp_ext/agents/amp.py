@@ -2,11 +2,15 @@
 noise, feature masks and complete, atomic, resumable checkpoints.
 
 ``update()`` re-states skrl 2.1.1's AMP update (same losses, same order of operations, same preprocessor
-training) because the hooks we need sit inside its minibatch loop: the feature mask and the input noise go
-between the AMP preprocessor and the discriminator, the guard between the loss and the optimiser step, and the
-style-reward weight comes from the ramp. Differences from skrl, all configurable under ``agent.amp_extras``:
+training) because skrl 2.1.1's ``AMP.update`` is one method with no hook inside: the reward mix, the feature mask
+and input noise (between the AMP preprocessor and the discriminator) and the guard (between the loss and the
+optimiser step) have nowhere else to go. It is split into the steps skrl's method runs in order:
+``_mix_rewards`` -> ``_compute_returns`` -> ``_train_epochs`` (``_ppo_losses`` unchanged from skrl,
+``_discriminator_loss``, ``_optimizer_step``, ``_step_scheduler``) -> ``_log_update``. Differences from skrl, all
+configurable under ``agent.amp_extras``:
 
-* style reward weight = ``style_reward_scale * ramp.fraction`` (ramp disabled: exactly skrl);
+* one reward unit: task reward (the env's, already x step_dt) x ``task_reward_scale`` + style reward x step_dt x
+  ``style_reward_scale * ramp.fraction`` (ramp disabled: skrl's mix with the style term in the env's unit);
 * discriminator inputs (policy, replay, reference) are ``mask * (preprocess(x) + noise)`` while it trains and
   ``mask * preprocess(x)`` when it rewards; the gradient penalty is taken w.r.t. the noisy reference input;
 * a minibatch whose AMP inputs, losses or gradients are not finite is skipped (no optimiser step, nothing fed to
@@ -53,6 +57,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_KEY = "wildrobot_amp"
 CHECKPOINT_FORMAT = 1
+LOSS_NAMES = ("policy", "value", "entropy", "discriminator", "gradient_penalty")
 
 
 class NonFiniteTrainingError(RuntimeError):
@@ -222,31 +227,48 @@ class WildRobotAMP(AMP):
     # update
     # ------------------------------------------------------------------------------------------------------------
     def update(self, *, timestep: int, timesteps: int) -> None:
-        cfg = self.cfg
-        guard = self.extras.nan_guard.enabled
+        """skrl's AMP update split at the hooks skrl 2.1.1 lacks (see the module docstring); same operations in
+        the same order: reward mix and GAE, then epochs of PPO + discriminator minibatches, then logging."""
         self.update_count += 1
-        self.motion_dataset.add_samples(observations=self.collect_reference_motions(cfg.amp_batch_size))
-
-        rewards = self.memory.get_tensor_by_name("rewards")
+        self.motion_dataset.add_samples(observations=self.collect_reference_motions(self.cfg.amp_batch_size))
         amp_observations = self.memory.get_tensor_by_name("amp_observations")
         # held-out figures: the discriminator has not trained on this rollout yet (it joins the replay buffer after
         # the update) nor on this fresh reference draw; they drive the style ramp and the micro-train gate
         diagnose = self.update_count % self.extras.diagnostics.interval == 0
         heldout = self._discriminator_diagnostics(amp_observations) if diagnose else {}
+        mix = self._mix_rewards(amp_observations)
+        self._compute_returns(mix["combined"])
+        losses, steps_taken, skipped = self._train_epochs(timestep)
+        self.reply_buffer.add_samples(observations=amp_observations.view(-1, amp_observations.shape[-1]))
+        self._after_guard(steps_taken, skipped)
+        if diagnose:  # in-sample, for comparison: the same rollout after the discriminator trained on it
+            heldout["auc_train"] = self._auc_on(amp_observations)
+        self._log_update(timestep, losses, steps_taken, skipped, mix, heldout)
 
+    def _mix_rewards(self, amp_observations: torch.Tensor) -> dict:
+        """Task + ramped style reward in one per-step unit: the env's reward is already sum_i w_i r_i * step_dt
+        (Isaac Lab's reward manager), so the style reward gets step_dt too."""
+        cfg = self.cfg
+        rewards = self.memory.get_tensor_by_name("rewards")
         # style reward under the current discriminator: no noise, current feature mask
         with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
             amp_logits = self._discriminate(self._amp_observation_preprocessor(amp_observations))
             style_reward = style_reward_from_logits(amp_logits.float()).view(rewards.shape)
         finite_style = torch.isfinite(style_reward)
         style_reward = torch.where(finite_style, style_reward, torch.zeros_like(style_reward))
-        style_weight = cfg.style_reward_scale * self.style_ramp.fraction
-        # one unit for both: the env's reward is already sum_i w_i r_i * step_dt, the style reward gets step_dt too
         task_step = cfg.task_reward_scale * rewards
-        style_step = (style_weight * self.reward_dt) * style_reward
-        combined_rewards = task_step + style_step
-        step_means = torch.stack([task_step.mean(), style_step.mean()]).tolist()
+        style_step = (cfg.style_reward_scale * self.style_ramp.fraction * self.reward_dt) * style_reward
+        means = torch.stack([task_step.mean(), style_step.mean()]).tolist()
+        self.guard_stats["nonfinite_style_rewards"] += int((~finite_style).sum())
+        return {
+            "combined": task_step + style_step,
+            "style": style_reward,
+            "task_step": means[0],
+            "style_step": means[1],
+        }
 
+    def _compute_returns(self, combined_rewards: torch.Tensor) -> None:
+        cfg = self.cfg
         with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
             inputs = {
                 "observations": self._observation_preprocessor(self._current_next_observations),
@@ -256,7 +278,6 @@ class WildRobotAMP(AMP):
             last_values, _ = self.value.act(inputs, role="value")
             self.value.enable_training_mode(True)
             last_values = self._value_preprocessor(last_values, inverse=True)
-
         values = self.memory.get_tensor_by_name("values")
         returns, advantages = compute_gae(
             rewards=combined_rewards,
@@ -272,17 +293,17 @@ class WildRobotAMP(AMP):
         self.memory.set_tensor_by_name("returns", self._value_preprocessor(returns, train=True))
         self.memory.set_tensor_by_name("advantages", advantages)
 
-        params = [*self.policy.parameters(), *self.value.parameters(), *self.discriminator.parameters()]
-        losses = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "discriminator": 0.0, "gradient_penalty": 0.0}
+    def _train_epochs(self, timestep: int) -> tuple[dict, int, int]:
+        cfg = self.cfg
+        losses = dict.fromkeys(LOSS_NAMES, 0.0)
         steps_taken = skipped = 0
         amp_index = self._tensors_names.index("amp_observations")
-
+        batch = self.memory.memory_size * self.memory.num_envs
         for epoch in range(cfg.learning_epochs):
             kl_divergences = []
             sampled_batches = self.memory.sample(
                 names=self._tensors_names, batch_size=len(self.memory), mini_batches=cfg.mini_batches
             )
-            batch = self.memory.memory_size * self.memory.num_envs
             sampled_motion = self.motion_dataset.sample(
                 names=["observations"], batch_size=batch, mini_batches=cfg.mini_batches
             )
@@ -292,153 +313,150 @@ class WildRobotAMP(AMP):
                 )
             else:
                 sampled_replay = [[b[amp_index]] for b in sampled_batches]
-
-            for index, (obs, states, actions, log_prob, old_values, returns_b, advantages_b, amp_obs) in enumerate(
-                sampled_batches
-            ):
-                raw_policy, raw_replay, raw_motion = amp_obs, sampled_replay[index][0], sampled_motion[index][0]
-                if cfg.discriminator_batch_size > 0:
-                    k = cfg.discriminator_batch_size
-                    raw_policy, raw_replay, raw_motion = raw_policy[:k], raw_replay[:k], raw_motion[:k]
-                if guard and not self._all_ranks(
-                    bool(torch.stack([torch.isfinite(t).all() for t in (raw_policy, raw_replay, raw_motion)]).all())
-                ):
+            for index, minibatch in enumerate(sampled_batches):
+                amp_inputs = (minibatch[amp_index], sampled_replay[index][0], sampled_motion[index][0])
+                step = self._minibatch_step(minibatch, amp_inputs, epoch, kl_divergences, timestep)
+                if step is None:
                     skipped += 1
-                    self._report_skip("non-finite AMP inputs", timestep)
                     continue
-
-                with torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
-                    inputs = {
-                        "observations": self._observation_preprocessor(obs, train=not epoch),
-                        "states": self._state_preprocessor(states, train=not epoch),
-                    }
-                    _, outputs = self.policy.act({**inputs, "taken_actions": actions}, role="policy")
-                    next_log_prob = outputs["log_prob"]
-                    with torch.no_grad():
-                        ratio = next_log_prob - log_prob
-                        kl_divergences.append(((torch.exp(ratio) - 1) - ratio).mean())
-                    entropy_loss = (
-                        -cfg.entropy_loss_scale * self.policy.get_entropy(role="policy").mean()
-                        if cfg.entropy_loss_scale
-                        else torch.zeros((), device=self.device)
-                    )
-                    ratio = torch.exp(next_log_prob - log_prob)
-                    surrogate = advantages_b * ratio
-                    surrogate_clipped = advantages_b * torch.clip(ratio, 1.0 - cfg.ratio_clip, 1.0 + cfg.ratio_clip)
-                    policy_loss = -torch.min(surrogate, surrogate_clipped).mean()
-
-                    predicted_values, _ = self.value.act(inputs, role="value")
-                    if cfg.value_clip > 0:
-                        predicted_values = old_values + torch.clip(
-                            predicted_values - old_values, min=-cfg.value_clip, max=cfg.value_clip
-                        )
-                    value_loss = cfg.value_loss_scale * nn.functional.mse_loss(returns_b, predicted_values)
-
-                    z_policy = self._noisy(self._amp_observation_preprocessor(raw_policy, train=True))
-                    z_replay = self._noisy(self._amp_observation_preprocessor(raw_replay, train=True))
-                    z_motion = self._noisy(self._amp_observation_preprocessor(raw_motion, train=True))
-                    z_motion.requires_grad_(True)
-                    policy_logits = self._discriminate(z_policy)
-                    replay_logits = self._discriminate(z_replay)
-                    motion_logits = self._discriminate(z_motion)
-                    fake_logits = torch.cat([policy_logits, replay_logits], dim=0)
-                    bce = nn.BCEWithLogitsLoss()
-                    discriminator_loss = 0.5 * (
-                        bce(fake_logits, torch.zeros_like(fake_logits))
-                        + bce(motion_logits, torch.ones_like(motion_logits))
-                    )
-                    if cfg.discriminator_logit_regularization_scale:
-                        logit_weights = torch.flatten(list(self.discriminator.modules())[-1].weight)
-                        discriminator_loss += cfg.discriminator_logit_regularization_scale * torch.sum(
-                            torch.square(logit_weights)
-                        )
-                    gradient_penalty = torch.zeros((), device=self.device)
-                    if cfg.discriminator_gradient_penalty_scale:
-                        (motion_gradient,) = torch.autograd.grad(
-                            motion_logits,
-                            z_motion,
-                            grad_outputs=torch.ones_like(motion_logits),
-                            create_graph=True,
-                            retain_graph=True,
-                            only_inputs=True,
-                        )
-                        gradient_penalty = torch.sum(torch.square(motion_gradient), dim=-1).mean()
-                        discriminator_loss += cfg.discriminator_gradient_penalty_scale * gradient_penalty
-                    if cfg.discriminator_weight_decay_scale:
-                        weights = [
-                            torch.flatten(m.weight) for m in self.discriminator.modules() if isinstance(m, nn.Linear)
-                        ]
-                        discriminator_loss += cfg.discriminator_weight_decay_scale * torch.sum(
-                            torch.square(torch.cat(weights, dim=-1))
-                        )
-                    discriminator_loss *= cfg.discriminator_loss_scale
-                    total_loss = policy_loss + entropy_loss + value_loss + discriminator_loss
-
-                if guard:
-                    step_losses = (
-                        torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
-                        .detach()
-                        .float()
-                    )
-                    if not self._all_ranks(bool(torch.isfinite(step_losses).all())):
-                        skipped += 1
-                        self._report_skip(
-                            f"non-finite loss (policy, value, entropy, discriminator, gp) = {step_losses.tolist()}",
-                            timestep,
-                        )
-                        continue
-
-                self.optimizer.zero_grad()
-                self.scaler.scale(total_loss).backward()
-                if config.torch.is_distributed:
-                    self.policy.reduce_parameters()
-                    self.value.reduce_parameters()
-                    self.discriminator.reduce_parameters()
-                if cfg.grad_norm_clip > 0 or guard:
-                    self.scaler.unscale_(self.optimizer)
-                    grads = [p.grad for p in params if p.grad is not None]
-                    grad_norm = torch.nn.utils.get_total_norm(grads)
-                    if guard and not bool(
-                        torch.isfinite(grad_norm)
-                    ):  # gradients are identical on all ranks after the reduce
-                        self.optimizer.zero_grad()
-                        self.scaler.update()
-                        skipped += 1
-                        self._report_skip("non-finite gradients", timestep)
-                        continue
-                    if cfg.grad_norm_clip > 0:
-                        torch.nn.utils.clip_grads_with_norm_(grads, cfg.grad_norm_clip, grad_norm)
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
                 steps_taken += 1
-
-                step_values = (
-                    torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
-                    .detach()
-                    .float()
-                    .tolist()
-                )
-                for key, v in zip(("policy", "value", "entropy", "discriminator", "gradient_penalty"), step_values):
+                for key, v in zip(LOSS_NAMES, step):
                     losses[key] += v
+            self._step_scheduler(kl_divergences)
+        return losses, steps_taken, skipped
 
-            if self.scheduler:
-                if isinstance(self.scheduler, KLAdaptiveLR):
-                    kl = (
-                        torch.tensor(kl_divergences, device=self.device).mean()
-                        if kl_divergences
-                        else torch.zeros((), device=self.device)
-                    )
-                    if config.torch.is_distributed:
-                        torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
-                        kl /= config.torch.world_size
-                    self.scheduler.step(kl.item())
-                else:
-                    self.scheduler.step()
+    def _minibatch_step(self, minibatch, amp_inputs, epoch: int, kl_divergences: list, timestep: int):
+        """One optimiser step on PPO + discriminator losses; None when the NaN guard skipped it."""
+        cfg = self.cfg
+        guard = self.extras.nan_guard.enabled
+        if cfg.discriminator_batch_size > 0:
+            amp_inputs = tuple(t[: cfg.discriminator_batch_size] for t in amp_inputs)
+        if guard and not self._all_ranks(bool(torch.stack([torch.isfinite(t).all() for t in amp_inputs]).all())):
+            self._report_skip("non-finite AMP inputs", timestep)
+            return None
+        with torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
+            policy_loss, entropy_loss, value_loss = self._ppo_losses(minibatch, epoch, kl_divergences)
+            discriminator_loss, gradient_penalty = self._discriminator_loss(*amp_inputs)
+            total_loss = policy_loss + entropy_loss + value_loss + discriminator_loss
+        step_losses = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
+        step_losses = step_losses.detach().float()
+        if guard and not self._all_ranks(bool(torch.isfinite(step_losses).all())):
+            names = "(policy, value, entropy, discriminator, gp)"
+            self._report_skip(f"non-finite loss {names} = {step_losses.tolist()}", timestep)
+            return None
+        if not self._optimizer_step(total_loss, timestep):
+            return None
+        return step_losses.tolist()
 
-        self.reply_buffer.add_samples(observations=amp_observations.view(-1, amp_observations.shape[-1]))
-        self._after_guard(steps_taken, skipped)
+    def _ppo_losses(self, minibatch, epoch: int, kl_divergences: list):
+        """skrl 2.1.1's clipped surrogate, entropy and (clipped) value losses, unchanged."""
+        cfg = self.cfg
+        obs, states, actions, log_prob, old_values, returns_b, advantages_b, _ = minibatch
+        inputs = {
+            "observations": self._observation_preprocessor(obs, train=not epoch),
+            "states": self._state_preprocessor(states, train=not epoch),
+        }
+        _, outputs = self.policy.act({**inputs, "taken_actions": actions}, role="policy")
+        next_log_prob = outputs["log_prob"]
+        with torch.no_grad():
+            ratio = next_log_prob - log_prob
+            kl_divergences.append(((torch.exp(ratio) - 1) - ratio).mean())
+        entropy_loss = (
+            -cfg.entropy_loss_scale * self.policy.get_entropy(role="policy").mean()
+            if cfg.entropy_loss_scale
+            else torch.zeros((), device=self.device)
+        )
+        ratio = torch.exp(next_log_prob - log_prob)
+        surrogate = advantages_b * ratio
+        surrogate_clipped = advantages_b * torch.clip(ratio, 1.0 - cfg.ratio_clip, 1.0 + cfg.ratio_clip)
+        policy_loss = -torch.min(surrogate, surrogate_clipped).mean()
+        predicted_values, _ = self.value.act(inputs, role="value")
+        if cfg.value_clip > 0:
+            predicted_values = old_values + torch.clip(
+                predicted_values - old_values, min=-cfg.value_clip, max=cfg.value_clip
+            )
+        value_loss = cfg.value_loss_scale * nn.functional.mse_loss(returns_b, predicted_values)
+        return policy_loss, entropy_loss, value_loss
 
-        # --- logging --------------------------------------------------------------------------------------------
+    def _discriminator_loss(self, raw_policy, raw_replay, raw_motion):
+        """skrl's discriminator loss with our inputs: mask * (preprocess(x) + noise); gradient penalty w.r.t. the
+        noisy reference input."""
+        cfg = self.cfg
+        z_policy = self._noisy(self._amp_observation_preprocessor(raw_policy, train=True))
+        z_replay = self._noisy(self._amp_observation_preprocessor(raw_replay, train=True))
+        z_motion = self._noisy(self._amp_observation_preprocessor(raw_motion, train=True))
+        z_motion.requires_grad_(True)
+        fake_logits = torch.cat([self._discriminate(z_policy), self._discriminate(z_replay)], dim=0)
+        motion_logits = self._discriminate(z_motion)
+        bce = nn.BCEWithLogitsLoss()
+        loss = 0.5 * (
+            bce(fake_logits, torch.zeros_like(fake_logits)) + bce(motion_logits, torch.ones_like(motion_logits))
+        )
+        if cfg.discriminator_logit_regularization_scale:
+            logit_weights = torch.flatten(list(self.discriminator.modules())[-1].weight)
+            loss += cfg.discriminator_logit_regularization_scale * torch.sum(torch.square(logit_weights))
+        gradient_penalty = torch.zeros((), device=self.device)
+        if cfg.discriminator_gradient_penalty_scale:
+            (motion_gradient,) = torch.autograd.grad(
+                motion_logits,
+                z_motion,
+                grad_outputs=torch.ones_like(motion_logits),
+                create_graph=True,
+                retain_graph=True,
+                only_inputs=True,
+            )
+            gradient_penalty = torch.sum(torch.square(motion_gradient), dim=-1).mean()
+            loss += cfg.discriminator_gradient_penalty_scale * gradient_penalty
+        if cfg.discriminator_weight_decay_scale:
+            weights = [torch.flatten(m.weight) for m in self.discriminator.modules() if isinstance(m, nn.Linear)]
+            loss += cfg.discriminator_weight_decay_scale * torch.sum(torch.square(torch.cat(weights, dim=-1)))
+        return loss * cfg.discriminator_loss_scale, gradient_penalty
+
+    def _optimizer_step(self, total_loss: torch.Tensor, timestep: int) -> bool:
+        """Backward, (distributed reduce), clip and step; False when the NaN guard found non-finite gradients."""
+        cfg = self.cfg
+        guard = self.extras.nan_guard.enabled
+        self.optimizer.zero_grad()
+        self.scaler.scale(total_loss).backward()
+        if config.torch.is_distributed:
+            self.policy.reduce_parameters()
+            self.value.reduce_parameters()
+            self.discriminator.reduce_parameters()
+        if cfg.grad_norm_clip > 0 or guard:
+            self.scaler.unscale_(self.optimizer)
+            params = [*self.policy.parameters(), *self.value.parameters(), *self.discriminator.parameters()]
+            grads = [p.grad for p in params if p.grad is not None]
+            grad_norm = torch.nn.utils.get_total_norm(grads)
+            # gradients are identical on all ranks after the reduce: every rank decides the same
+            if guard and not bool(torch.isfinite(grad_norm)):
+                self.optimizer.zero_grad()
+                self.scaler.update()
+                self._report_skip("non-finite gradients", timestep)
+                return False
+            if cfg.grad_norm_clip > 0:
+                torch.nn.utils.clip_grads_with_norm_(grads, cfg.grad_norm_clip, grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return True
+
+    def _step_scheduler(self, kl_divergences: list) -> None:
+        if not self.scheduler:
+            return
+        if isinstance(self.scheduler, KLAdaptiveLR):
+            kl = (
+                torch.tensor(kl_divergences, device=self.device).mean()
+                if kl_divergences
+                else torch.zeros((), device=self.device)
+            )
+            if config.torch.is_distributed:
+                torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
+                kl /= config.torch.world_size
+            self.scheduler.step(kl.item())
+        else:
+            self.scheduler.step()
+
+    def _log_update(self, timestep: int, losses: dict, steps_taken: int, skipped: int, mix: dict, heldout: dict):
+        cfg = self.cfg
         n = max(steps_taken, 1)
         self.track_data("Loss / Policy loss", losses["policy"] / n)
         self.track_data("Loss / Value loss", losses["value"] / n)
@@ -449,7 +467,6 @@ class WildRobotAMP(AMP):
         self.track_data("Policy / Standard deviation", self.policy.distribution(role="policy").stddev.mean().item())
         if self.scheduler:
             self.track_data("Learning / Learning rate", self.scheduler.get_last_lr()[0])
-        self.guard_stats["nonfinite_style_rewards"] += int((~finite_style).sum())
         self.guard_stats["nonfinite_amp_obs_rows"] += int(self._nonfinite_amp_rows.item())
         self._nonfinite_amp_rows.zero_()
 
@@ -458,14 +475,12 @@ class WildRobotAMP(AMP):
             "update": self.update_count,
             "optimizer_steps": steps_taken,
             "skipped_minibatches": skipped,
+            "discriminator_loss": losses["discriminator"] / n if steps_taken else None,
         }
-        record["discriminator_loss"] = losses["discriminator"] / n if steps_taken else None
         record.update(self._pop_episode_metrics())
-        record.update(reward_stats(style_reward))
-        record.update({"task_reward_per_step": step_means[0], "style_reward_per_step": step_means[1]})
+        record.update(reward_stats(mix["style"]))
+        record.update({"task_reward_per_step": mix["task_step"], "style_reward_per_step": mix["style_step"]})
         record.update(heldout)
-        if diagnose:
-            record["auc_train"] = self._auc_on(amp_observations)
         self._advance_schedules(timestep + 1, record)
         record.update(
             {
