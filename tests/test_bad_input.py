@@ -35,7 +35,7 @@ CASE_SECONDS = 30.0
 SLOW_ENTRY_SECONDS = {"train": 60.0, "play": 60.0}
 HUNG_SECONDS = 120
 #: how long the miner's fork server and workers may outlive a kill -9 of the parent
-ORPHAN_SECONDS = 20.0
+ORPHAN_SECONDS = 30.0
 IGNORED: set[str] = set()  # MuJoCo's MUJOCO_LOG.TXT counts as a written file (robots.mjcf routes it to logging)
 
 
