@@ -1,7 +1,8 @@
-"""Tier 0+ miner throughput: physics steps/s of the miner's tracking rollout next to a bare ``mj_step`` loop on the
-same model (goal >= 0.7x), the whole per-job pipeline, and the speed-up of 2 worker processes (goal >= 1.8x).
+"""Tier 0+ miner throughput: seconds of motion tracked per core-second by the closed-loop tracker on the G1 (goal
+>= 0.25) and its cost ratio to the open-loop one; physics steps/s of the open-loop rollout next to a bare ``mj_step``
+loop on the same model (goal >= 0.7x); the speed-up of 2 worker processes (goal >= 1.8x).
 
-    .venv/bin/python benchmarks/bench_miner.py [--robot wildrobot unitree_g1_23dof] [--seconds 20] [--jobs 8]
+    .venv/bin/python benchmarks/bench_miner.py [--robot wildrobot unitree_g1_23dof] [--seconds 20] [--jobs 4]
 
 The rollout tracks a standing sway (no falls, so every run simulates the same number of steps); each figure is the
 best of ``--repeats`` interleaved runs timed in process CPU time, which filters out other processes on a shared
@@ -19,6 +20,7 @@ import dataclasses
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import mujoco
 import numpy as np
@@ -44,10 +46,12 @@ def bare_steps_per_s(model: mujoco.MjModel, qpos: np.ndarray, ctrl: np.ndarray, 
 
 def bench_single(robot_name: str, seconds: float, repeats: int) -> None:
     robot = load_robot(robot_name)
-    cfg = MinerConfig(
+    cfg = MinerConfig.for_tracker("pd")
+    cfg = dataclasses.replace(
+        cfg,
         generation=GenerationConfig(
             loop_seconds=seconds, time_warps=(1.0,), mirror=False, multi_start_interval=10**9, rollout_frames=10**9
-        )
+        ),
     )
     sim = get_sim(robot, cfg)
     track = build_track(
@@ -74,8 +78,50 @@ def bench_single(robot_name: str, seconds: float, repeats: int) -> None:
     print(f"  bare mj_step loop          {b:10.0f} steps/s")
     print(f"  miner rollout (+ signals)  {r:10.0f} steps/s   ratio {r / b:.2f}x  (goal >= 0.70x)")
     print(
-        f"  miner job (+ windows, FK)  {p:10.0f} steps/s   ratio {p / b:.2f}x   accepted {res.accepted_frames / 50:.1f} s"
+        f"  miner job (+ windows, FK)  {p:10.0f} steps/s   ratio {p / b:.2f}x   accepted "
+        f"{res.accepted_frames / 50:.1f} s"
     )
+
+
+DEV_CLIP = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "motions" / "g1_dev" / "walk_forward_loop_002__A024.pkl"
+)
+
+
+def bench_trackers(robot_name: str, seconds: float) -> None:
+    """Motion seconds per process-CPU second of each tracker on one walking clip (a real G1 walk when the dev clips
+    are there, else a standing sway), and the closed-loop tracker's cost over the open-loop one."""
+    robot = load_robot(robot_name)
+    if DEV_CLIP.is_file() and robot_name.startswith("unitree_g1"):
+        from wildrobot_amp_ext.motion.io import load_motions
+
+        clip = load_motions([DEV_CLIP], robot, source_robot="unitree_g1_29dof", show_progress=False)[0]
+    else:
+        clip = standing_sway(robot, seconds)
+    n = min(clip.num_frames, int(round(seconds * clip.fps)))
+    clip = dataclasses.replace(
+        clip, root_pos=clip.root_pos[:n], root_quat=clip.root_quat[:n], joint_pos=clip.joint_pos[:n]
+    )
+    rate = {}
+    for tracker in ("pd", "mpc"):
+        cfg = MinerConfig.for_tracker(tracker)
+        cfg = dataclasses.replace(
+            cfg, generation=GenerationConfig(loop_seconds=0.0, time_warps=(1.0,), mirror=False, rollout_frames=n)
+        )
+        sim = get_sim(robot, cfg)
+        track = build_track(clip, robot, Variant(), cfg.generation, cfg.tracking.control_hz, sim.standing_height)
+        t = time.process_time()
+        res = mine_track(sim, track, cfg, clip.name)
+        cpu = time.process_time() - t
+        rate[tracker] = res.simulated_frames * cfg.tracking.control_dt / cpu
+        print(
+            f"[{robot_name}] {tracker:3s} tracker on {clip.name} ({n / clip.fps:.1f} s): {rate[tracker]:8.3f} "
+            "motion-s per "
+            f"core-s ({res.simulated_frames * cfg.tracking.control_dt:.1f} s simulated in {res.rollouts} rollouts, "
+            f"{res.falls} falls, {res.accepted_frames * cfg.tracking.control_dt:.1f} s accepted)"
+        )
+    print(f"  closed-loop tracker: {rate['mpc']:.3f} motion-s per core-s (goal >= 0.25), {rate['pd'] / rate['mpc']:.0f}x the "
+          "open-loop tracker's cost")  # fmt: skip
 
 
 def _warm(_: int) -> int:
@@ -96,7 +142,7 @@ def _timed_job(job, robot_name: str, cfg: MinerConfig) -> tuple[float, int]:
 
 def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
     robot = load_robot(robot_name)
-    base = MinerConfig(generation=GenerationConfig(loop_seconds=seconds, time_warps=(1.0,), mirror=False))
+    base = MinerConfig(generation=GenerationConfig(loop_seconds=seconds, time_warps=(1.0,), mirror=False))  # mpc
     clips = [dataclasses.replace(standing_sway(robot, 2.0 + 0.1 * i), name=f"sway{i}") for i in range(num_jobs)]
     jobs, _ = plan_jobs(clips, robot, base)
     ctx = worker_context()
@@ -115,17 +161,21 @@ def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
     cold = time.perf_counter() - t
     frames = sum(f for _, f in out)
     print(
-        f"[{robot_name}] {len(jobs)} jobs, {frames * base.tracking.control_dt:.0f} s simulated; cpu_count {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
+        f"[{robot_name}] {len(jobs)} jobs, {frames * base.tracking.control_dt:.0f} s simulated; cpu_count "
+        f"{os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
     )
     print(f"  1 process   {wall[1]:6.2f} s wall ({cpu[1]:.2f} s CPU in the worker)")
     print(
-        f"  2 processes {wall[2]:6.2f} s wall ({cpu[2]:.2f} s CPU in the workers)   speed-up {wall[1] / wall[2]:.2f}x (goal >= 1.8x)"
+        f"  2 processes {wall[2]:6.2f} s wall ({cpu[2]:.2f} s CPU in the workers)   speed-up "
+        f"{wall[1] / wall[2]:.2f}x (goal >= 1.8x)"
     )
     print(
-        f"  achieved parallelism (CPU s / wall s) {cpu[2] / wall[2]:.2f} of 2 workers; CPU per job 2 proc / 1 proc {cpu[2] / cpu[1]:.2f}"
+        f"  achieved parallelism (CPU s / wall s) {cpu[2] / wall[2]:.2f} of 2 workers; CPU per job 2 proc / 1 "
+        f"proc {cpu[2] / cpu[1]:.2f}"
     )
     print(
-        f"  run_jobs with 2 fresh workers (fork-server start, model build, results back) {cold:.2f} s -> {wall[1] / cold:.2f}x"
+        f"  run_jobs with 2 fresh workers (fork-server start, model build, results back) {cold:.2f} s -> "
+        f"{wall[1] / cold:.2f}x"
     )
 
 
@@ -134,12 +184,14 @@ def main() -> None:
     p.add_argument("--robot", nargs="+", default=["wildrobot", "unitree_g1_23dof"])
     p.add_argument("--seconds", type=float, default=20.0, help="simulated seconds of the single-process runs")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--jobs", type=int, default=8, help="jobs of the parallel run")
-    p.add_argument("--job-seconds", type=float, default=8.0, help="looped reference seconds per parallel job")
+    p.add_argument("--jobs", type=int, default=4, help="jobs of the parallel run")
+    p.add_argument("--job-seconds", type=float, default=2.0, help="looped reference seconds per parallel job")
+    p.add_argument("--tracker-seconds", type=float, default=4.0, help="clip seconds of the tracker comparison")
     p.add_argument("--skip-parallel", action="store_true")
     args = p.parse_args()
     for name in args.robot:
         bench_single(name, args.seconds, args.repeats)
+    bench_trackers(args.robot[-1], args.tracker_seconds)
     if not args.skip_parallel:
         bench_parallel(args.robot[0], args.jobs, args.job_seconds)
 

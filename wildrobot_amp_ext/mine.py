@@ -301,7 +301,8 @@ def run(argv: Sequence[str] | None = None) -> dict:
     report = write_report(report_dir, clips, per_clip, skipped, cfg, extra=extra, plots=not args.no_plots)
     print(analysis_text(report["summary"], cfg))
     print(
-        f"dataset: {output} ({ds.num_frames} frames, {ds.num_clips} segments, features {ds.features.shape[1]}-d {ds.feature_version})"
+        f"dataset: {output} ({ds.num_frames} frames, {ds.num_clips} segments, features {ds.features.shape[1]}-d "
+        f"{ds.feature_version})"
     )
     print(f"report:  {report_dir}/report.txt, report.json, windows.json, summary.png, clip_*.png")
     print(f"jobs: {len(jobs)} ({cached} from cache {cache_dir}), {time.time() - start:.1f} s")

@@ -122,11 +122,13 @@ class GenerationConfig:
     blend_min_s: float = 0.2
     blend_max_s: float = 0.4
     #: a rollout starts from the reference state every this many frames (seed 002: --multi-start-interval 50, the
-    #: ``pd`` preset) ... A closed-loop rollout rarely falls, so fewer restarts suffice: one per 3 s
-    multi_start_interval: int = 150
+    #: ``pd`` preset) ... Measured on the G1 dev walks, closed-loop rollouts still fall after ~2 s: 1.5 s apart,
+    #: each reference frame is tracked by a rollout that is at most ~2 s old, at the same simulated seconds per
+    #: reference second (1.33) as 4 s rollouts 3 s apart, which left every frame past ~2 s of a start uncovered
+    multi_start_interval: int = 75
     #: ... and runs at most this many frames (seed 002: --max-window-frames 200); overlapping the next start by
-    #: more than warm-up + fall margin, so a fall's frames are covered by the next rollout
-    rollout_frames: int = 200
+    #: more than the warm-up, so the next rollout's settling frames are covered by this one
+    rollout_frames: int = 100
     #: first frames of every rollout are settling from a kinematic state: never mined
     warmup_frames: int = 10
     #: playback speed factors (seed 002: 0.9-1.1x, the ``pd`` preset); warps add repeated, not distinct seconds

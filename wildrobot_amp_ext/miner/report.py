@@ -184,7 +184,8 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     warnings = []
     if len(contributing) < CLIP_DIVERSITY[0]:
         warnings.append(
-            f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]}): risk of overfitting one motion"
+            f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target "
+            f"{CLIP_DIVERSITY[1]}): risk of overfitting one motion"
         )
     if len(segs) < SEGMENT_COUNT[0]:
         warnings.append(f"only {len(segs)} segment(s) (minimum {SEGMENT_COUNT[0]}, target {SEGMENT_COUNT[1]})")
@@ -192,17 +193,20 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         top = max(clip_summaries, key=lambda c: c["tier0_seconds"])
         if top["tier0_seconds"] > DOMINANT_CLIP_FRACTION * seconds:
             warnings.append(
-                f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip ({top['clip']}): the discriminator may learn that clip only"
+                f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip "
+                f"({top['clip']}): the discriminator may learn that clip only"
             )
     alternation = _mean((loaded.sum(axis=1) == 1).astype(float)) if loaded.size else float("nan")
     if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
         warnings.append(
-            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance dominated; start without contact features)"
+            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance "
+            "dominated; start without contact features)"
         )
     hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
     if hot:
         warnings.append(
-            f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise forcerange"
+            f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise "
+            "forcerange"
         )
     source_seconds = sum(c["source_seconds"] for c in clip_summaries)
     rollouts = sum(c["rollouts"] for c in clip_summaries)
@@ -262,8 +266,10 @@ def diagnostic_log(c: dict) -> str:
             "REFERENCE GENERATION DIAGNOSTIC",
             "=" * 40,
             f"Clip: {c['clip']}",
-            f"Duration: {c['duration_s']:.2f} seconds (simulated {c['simulated_s']:.1f} s over {c['rollouts']} rollouts, {c['falls']} falls; variants {', '.join(c['variants'])})",
-            f"Actuator saturation rate: {_p(c['actuator_saturation'])}  (MUST BE <10%){'' if c['actuator_saturation_ok'] else '  <-- TOO HIGH'}",
+            f"Duration: {c['duration_s']:.2f} seconds (simulated {c['simulated_s']:.1f} s over {c['rollouts']} "
+            f"rollouts, {c['falls']} falls; variants {', '.join(c['variants'])})",
+            f"Actuator saturation rate: {_p(c['actuator_saturation'])}  (MUST BE "
+            f"<10%){'' if c['actuator_saturation_ok'] else '  <-- TOO HIGH'}",
             "",
             "Load Support:",
             f"  mean(ΣFn)/mg: {_p(c['load_mean'])}",
@@ -283,7 +289,8 @@ def diagnostic_log(c: dict) -> str:
             "Slip (when loaded):",
             f"  stance_slip_rate: {_p(c['stance_slip_rate'])}",
             "",
-            f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, {c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip; {c['strict_harness_seconds']:.1f} s in the strict harness tier)",
+            f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, "
+            f"{c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip; {c['strict_harness_seconds']:.1f} s in the strict harness tier)",
             f"VERDICT: {c['verdict']} Tier 0+",
             f"Failure reasons (if any): {'; '.join(c['failure_reasons']) if c['failure_reasons'] else '-'}",
             "=" * 40,
@@ -312,20 +319,26 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         f"Number of source clips contributing: {s['clips_contributing']} / {s['clips_total']}",
         "",
         "Metrics dashboard            minimum   target    measured",
-        f"  distinct source coverage   {CAUTION_SECONDS:>5.0f} s   >={GO_SECONDS:.0f} s    {s['source_coverage_s']:.1f} s",
+        f"  distinct source coverage   {CAUTION_SECONDS:>5.0f} s   >={GO_SECONDS:.0f} s    "
+        f"{s['source_coverage_s']:.1f} s",
         f"  Tier 0+ segments           {SEGMENT_COUNT[0]:>7d}   >={SEGMENT_COUNT[1]:<6d}  {s['tier0_segments']}",
         f"  mean(ΣFn)/mg               {g.min_load_mean:>7.2f}   >=0.90    {s['load_mean']:.3f}",
-        f"  p95(harness)/mg            {'<=' + format(g.strict_harness_p95, '.2f'):>7}   <=0.08    {s['harness_p95']:.3f}",
-        f"  unloaded frame rate        {'<=' + format(g.max_unloaded_fraction, '.0%'):>7}   <=5%      {_p(s['unloaded_fraction'])}",
-        f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   >={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
+        f"  p95(harness)/mg            {'<=' + format(g.strict_harness_p95, '.2f'):>7}   <=0.08    "
+        f"{s['harness_p95']:.3f}",
+        f"  unloaded frame rate        {'<=' + format(g.max_unloaded_fraction, '.0%'):>7}   <=5%      "
+        f"{_p(s['unloaded_fraction'])}",
+        f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   "
+        f">={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
         "",
         "Decision tree (seed 002, on distinct source coverage): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION;",
         "  < 30 s STOP -> baseline PPO;",
-        f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, {CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
+        f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, "
+        f"{CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
         f"DECISION: {s['decision']} - {s['action']}",
     ]
     lines.append(
-        f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, seed 002 Blocker B exit criterion): "
+        f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, seed 002 Blocker B "
+        "exit criterion): "
         f"{s['strict_source_coverage_s']:.1f} s distinct from {s['strict_harness_clips']} clip(s) "
         f"-> {s['strict_harness_decision']}"
     )
@@ -384,7 +397,8 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
         ax.legend(loc="upper right", fontsize=7)
         ax.grid(alpha=0.3)
     fig.suptitle(
-        f"{title}: {result.accepted_frames * dt:.1f} s Tier 0+ of {result.reference_frames * dt:.1f} s reference ({result.variant})"
+        f"{title}: {result.accepted_frames * dt:.1f} s Tier 0+ of {result.reference_frames * dt:.1f} s "
+        f"reference ({result.variant})"
     )
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -410,7 +424,8 @@ def plot_summary(clip_summaries: Sequence[dict], summary: dict, path: Path) -> N
     ax0.set_yticks(y, names, fontsize=7)
     ax0.set_xlabel("Tier 0+ seconds (repeated: loops, warps, mirrors count again)")
     ax0.set_title(
-        f"distinct coverage {summary['source_coverage_s']:.1f} of {summary['source_seconds']:.1f} s -> {summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)"
+        f"distinct coverage {summary['source_coverage_s']:.1f} of {summary['source_seconds']:.1f} s -> "
+        f"{summary['decision']} (go >= {GO_SECONDS:.0f} s, caution >= {CAUTION_SECONDS:.0f} s)"
     )
     ax0.legend(fontsize=7)
     fails = (
