@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ def test_malicious_checkpoint_does_not_run(tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "agent.pt"
     torch.save({"policy": {"w": torch.zeros(2)}, "evil": _Touch(marker)}, path)
-    with pytest.raises(Exception):
+    with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(path)
     with pytest.raises(InputError):
         read_checkpoint(path)
@@ -43,3 +44,19 @@ def test_our_checkpoint_contents_round_trip(tmp_path):
     assert loaded["wildrobot_amp"]["step"] == 7
     np.testing.assert_array_equal(loaded["wildrobot_amp"]["rng"]["numpy"][1], state["wildrobot_amp"]["rng"]["numpy"][1])
     torch.testing.assert_close(loaded["policy"]["net.0.weight"], state["policy"]["net.0.weight"])
+
+
+def test_a_checkpoint_with_deflated_members_is_refused_before_it_inflates(tmp_path):
+    import zipfile
+
+    from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
+
+    good, bomb = tmp_path / "agent_8.pt", tmp_path / "bomb.pt"
+    torch.save({"policy": {"w": torch.zeros(1 << 16)}}, good)
+    assert "policy" in validate_checkpoint(good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for member in src.infolist():
+            dst.writestr(member.filename, src.read(member.filename))
+    assert bomb.stat().st_size < good.stat().st_size / 10  # zeros deflate: what a bomb is made of
+    with pytest.raises(InputError, match="compressed member"):
+        validate_checkpoint(bomb)
