@@ -110,61 +110,10 @@ def build_amp_runner(
         experiment["directory"] = str(experiment_directory)
     if experiment_name is not None:
         experiment["experiment_name"] = experiment_name
-    try:
-        experiment_cfg = ExperimentCfg(**experiment)
-    except TypeError as err:
-        raise InputError(
-            cfg_file,
-            "agent.experiment",
-            str(err),
-            f"valid keys: {', '.join(f.name for f in dataclasses.fields(ExperimentCfg))}",
-        ) from None
-
-    try:
-        amp_space = env.amp_observation_space
-    except AttributeError:
-        raise InputError(
-            None,
-            "env.amp_observation_space",
-            "the env has no AMP observation space",
-            "use an AMP task (e.g. WildRobot-AMP-Flat-v0)",
-        ) from None
-    amp_dim = space_dim(amp_space)
+    experiment_cfg = _experiment_cfg(experiment, cfg_file)
+    amp_space = _amp_space(env)
     device = env.device
-
-    # reference source: the agent-level dataset if one is set, else the env's own sampler (the package's tasks
-    # sample env.amp.dataset with env.amp.sampler_temperature / min_motion_ids)
-    sampler = None
-    ref_cfg = extras.reference
-    if ref_cfg.dataset:
-        sampler = ReferenceMotionSampler.from_npz(
-            ref_cfg.dataset,
-            obs_dim=amp_dim,
-            temperature=ref_cfg.temperature,
-            min_motion_ids=ref_cfg.min_motion_ids,
-            history=ref_cfg.history,
-            require_full_history=ref_cfg.require_full_history,
-            device=device,
-            frame_rate=1.0 / env_step_dt(env.unwrapped),
-        )
-        env_version = getattr(env.unwrapped, "amp_feature_version", None)
-        if env_version and sampler.table.feature_version and env_version != sampler.table.feature_version:
-            raise InputError(
-                ref_cfg.dataset,
-                "feature_version",
-                f"dataset {sampler.table.feature_version!r} != env {env_version!r}",
-                "rebuild the dataset with the task's FeatureSpec",
-            )
-        collect = sampler.sample
-    elif hasattr(env.unwrapped, "collect_reference_motions"):
-        collect = env.unwrapped.collect_reference_motions
-    else:
-        raise InputError(
-            None,
-            "agent.amp_extras.reference.dataset",
-            "no reference data: no dataset and the env has no collect_reference_motions",
-            "pass --dataset <file.npz>",
-        )
+    sampler, collect = _reference_source(env, extras.reference, space_dim(amp_space), device)
     layout = env_feature_layout(env.unwrapped) or (sampler.layout if sampler else None)
 
     models = build_models(
@@ -177,18 +126,7 @@ def build_amp_runner(
         file=cfg_file,
     )
     rollouts = int(agent_kwargs.get("rollouts", AMP_CFG.rollouts))
-    memory = RandomMemory(
-        num_envs=env.num_envs,
-        device=device,
-        **memory_kwargs(cfg, "memory", rollouts=rollouts, default_size=-1, file=cfg_file),
-    )
-    motion_dataset = RandomMemory(
-        device=device, **memory_kwargs(cfg, "motion_dataset", rollouts=rollouts, default_size=200000, file=cfg_file)
-    )
-    reply_buffer = RandomMemory(
-        device=device, **memory_kwargs(cfg, "reply_buffer", rollouts=rollouts, default_size=1000000, file=cfg_file)
-    )
-
+    memory, motion_dataset, reply_buffer = _memories(cfg, env.num_envs, rollouts, device, cfg_file)
     for key, size in (
         ("observation_preprocessor_kwargs", env.observation_space),
         ("state_preprocessor_kwargs", env.state_space),
@@ -224,3 +162,76 @@ def build_amp_runner(
     trainer = ResumableSequentialTrainer(env=env, agents=agent, cfg=SequentialTrainerCfg(**tkw))
     cfg["trainer"]["timesteps"] = tkw.get("timesteps", SequentialTrainerCfg.timesteps)
     return AmpRunner(env=env, agent=agent, trainer=trainer, sampler=sampler, cfg=cfg, extras=extras)
+
+
+def _experiment_cfg(experiment: dict, cfg_file: str | Path | None) -> ExperimentCfg:
+    try:
+        return ExperimentCfg(**experiment)
+    except TypeError as err:
+        raise InputError(
+            cfg_file,
+            "agent.experiment",
+            str(err),
+            f"valid keys: {', '.join(f.name for f in dataclasses.fields(ExperimentCfg))}",
+        ) from None
+
+
+def _amp_space(env: Any):
+    try:
+        return env.amp_observation_space
+    except AttributeError:
+        raise InputError(
+            None,
+            "env.amp_observation_space",
+            "the env has no AMP observation space",
+            "use an AMP task (e.g. WildRobot-AMP-Flat-v0)",
+        ) from None
+
+
+def _reference_source(env: Any, ref_cfg, amp_dim: int, device) -> tuple[ReferenceMotionSampler | None, Any]:
+    """(sampler, collect): the agent-level dataset if one is set, else the env's own sampler (the package's tasks
+    sample env.amp.dataset with env.amp.sampler_temperature / min_motion_ids)."""
+    if not ref_cfg.dataset:
+        if hasattr(env.unwrapped, "collect_reference_motions"):
+            return None, env.unwrapped.collect_reference_motions
+        raise InputError(
+            None,
+            "agent.amp_extras.reference.dataset",
+            "no reference data: no dataset and the env has no collect_reference_motions",
+            "pass --dataset <file.npz>",
+        )
+    sampler = ReferenceMotionSampler.from_npz(
+        ref_cfg.dataset,
+        obs_dim=amp_dim,
+        temperature=ref_cfg.temperature,
+        min_motion_ids=ref_cfg.min_motion_ids,
+        history=ref_cfg.history,
+        require_full_history=ref_cfg.require_full_history,
+        device=device,
+        frame_rate=1.0 / env_step_dt(env.unwrapped),
+    )
+    env_version = getattr(env.unwrapped, "amp_feature_version", None)
+    if env_version and sampler.table.feature_version and env_version != sampler.table.feature_version:
+        raise InputError(
+            ref_cfg.dataset,
+            "feature_version",
+            f"dataset {sampler.table.feature_version!r} != env {env_version!r}",
+            "rebuild the dataset with the task's FeatureSpec",
+        )
+    return sampler, sampler.sample
+
+
+def _memories(cfg: dict, num_envs: int, rollouts: int, device, cfg_file) -> tuple[RandomMemory, ...]:
+    """Rollout memory, reference motion dataset and the replay buffer of past policy AMP observations."""
+    memory = RandomMemory(
+        num_envs=num_envs,
+        device=device,
+        **memory_kwargs(cfg, "memory", rollouts=rollouts, default_size=-1, file=cfg_file),
+    )
+    motion_dataset = RandomMemory(
+        device=device, **memory_kwargs(cfg, "motion_dataset", rollouts=rollouts, default_size=200000, file=cfg_file)
+    )
+    reply_buffer = RandomMemory(
+        device=device, **memory_kwargs(cfg, "reply_buffer", rollouts=rollouts, default_size=1000000, file=cfg_file)
+    )
+    return memory, motion_dataset, reply_buffer
