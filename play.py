@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--eval_envs_per_command", type=int, default=4)
     p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
+    p.add_argument(
+        "--task_defaults",
+        action="store_true",
+        help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)",
+    )
     p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
     from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
 
@@ -221,6 +226,15 @@ def _run(argv: list[str] | None) -> int:
     gui = args.visualizer not in (None, "none")
     keyboard_window = args.visualizer in ("newton", "newton_gl")  # the Newton GL window reports pressed keys
     check_task(args.task)
+    if info is not None and not args.task_defaults:  # the env as the run trained it; the user's overrides win
+        from wildrobot_amp_ext.eval.run_config import merge_overrides, read_run_env
+
+        run_env = read_run_env(info.path)
+        for note in run_env.notes:
+            print(f"[WARN] {note}", file=sys.stderr)
+        if run_env.source is not None:
+            overrides = merge_overrides(run_env.overrides, overrides)
+            print(f"[play] env rebuilt from {run_env.source} ({len(run_env.overrides)} env overrides of the run)")
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
     if args.device is None:
