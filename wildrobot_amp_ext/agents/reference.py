@@ -155,49 +155,9 @@ def load_reference_npz(
         raise InputError(
             path, "features", "missing (need features, amp_obs or states/next_states)", "rebuild with convert_dataset"
         )
-
-    # --- rows -----------------------------------------------------------------------------------------------
-    # preference: ready AMP observations; (s, s') pairs when the env wants 2 frames; else stack `features`
-    n_rows = next(len(data[k]) for k in ("amp_obs", "states", "features") if k in files)
-    pair_width = 2 * data["states"].shape[1] if "states" in files and "next_states" in files else None
-    obs, hist = None, history
-    transition_valid = None
-    if "amp_obs" in files:
-        obs, hist = np.asarray(data["amp_obs"], np.float32), history or 1
-    elif "states" in files and obs_dim is not None and data["states"].shape[1] == obs_dim:
-        obs, hist = np.asarray(data["states"], np.float32), history or 1  # 'states' already are AMP observations
-    elif pair_width is not None and history in (None, 2) and obs_dim in (None, pair_width):
-        obs, hist = (
-            np.concatenate(
-                [np.asarray(data["states"], np.float32), np.asarray(data["next_states"], np.float32)], axis=1
-            ),
-            2,
-        )
-        if "transition_valid" in files:  # the last frame of a clip has no true successor
-            transition_valid = np.asarray(data["transition_valid"], bool).reshape(-1)
-    elif "features" not in files:
-        raise InputError(
-            path,
-            "features",
-            f"'states' cannot make the env's {obs_dim}-wide AMP observation and there are no per-frame features",
-            "rebuild with convert_dataset",
-        )
-    n = n_rows
-
-    if "motion_id" in files:
-        motion_raw = np.asarray(data["motion_id"]).reshape(-1)
-        if motion_raw.shape != (n,):
-            raise InputError(path, "motion_id", f"{motion_raw.shape[0]} ids for {n} frames", "one id per frame")
-    else:
-        motion_raw = np.zeros(n, dtype=np.int64)
-    names_arr, motion_code = np.unique(motion_raw, return_inverse=True)
-    motion_names = [str(m) for m in names_arr.tolist()]
-    segment_id = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in files else None
-    if segment_id is not None and segment_id.shape != (n,):
-        raise InputError(path, "segment_id", f"{segment_id.shape[0]} ids for {n} frames", "one segment index per frame")
-    starts = _segment_starts(motion_code, segment_id)
-    if "clip_start" in files:
-        starts |= np.asarray(data["clip_start"], bool).reshape(-1)
+    obs, hist, transition_valid = _ready_rows(data, files, path, obs_dim, history)
+    n = next(len(data[k]) for k in ("amp_obs", "states", "features") if k in files)
+    motion_code, motion_names, starts = _motions_and_starts(data, files, path, n)
     valid = np.ones(n, dtype=bool)
     if transition_valid is not None:
         if transition_valid.shape != (n,):
@@ -205,25 +165,98 @@ def load_reference_npz(
                 path, "transition_valid", f"{transition_valid.shape[0]} flags for {n} frames", "one flag per frame"
             )
         valid &= transition_valid
-
     if obs is None:
-        frames = np.asarray(data["features"], np.float32)
-        if frames.ndim != 2:
-            raise InputError(path, "features", f"shape {frames.shape}, expected (frames, features)", None)
-        frame_dim = frames.shape[1]
-        if hist is None:
-            if obs_dim is not None and obs_dim % frame_dim:
-                raise InputError(
-                    path,
-                    "features",
-                    f"{frame_dim}-wide frames cannot tile the env's {obs_dim}-wide AMP observation",
-                    "rebuild the dataset with the task's FeatureSpec",
-                )
-            hist = obs_dim // frame_dim if obs_dim is not None else 2
-        obs, full = _stack_history(frames, starts, hist)
+        obs, hist, full = _stacked_features(data, path, starts, obs_dim, hist)
         if require_full_history:
             valid &= full
+    _check_rows(obs, obs_dim, path)
 
+    segment = np.cumsum(starts) - 1
+    num_segments = int(segment[-1]) + 1 if n else 0
+    scores = _segment_scores(data, files, path, segment, num_segments) if "segment_scores" in files else None
+    if not valid.any():
+        raise InputError(
+            path,
+            "features",
+            f"no segment is at least {hist} frames long",
+            "lower agent.amp_extras.reference.history or mine longer segments",
+        )
+    return ReferenceTable(
+        obs=obs,
+        motion_code=motion_code.astype(np.int64),
+        motion_names=motion_names,
+        segment=segment.astype(np.int64),
+        segment_scores=scores,
+        valid=valid,
+        history=hist,
+        layout=_layout_from_npz(data, obs.shape[1], path),
+        feature_version=data.feature_version,
+        source=str(path),
+        fps=float(data["fps"]) if "fps" in files else None,
+    )
+
+
+def _ready_rows(data, files: set, path: Path, obs_dim: int | None, history: int | None):
+    """(obs, history, transition_valid) from ready AMP observations or (s, s') pairs when the env wants two frames;
+    obs None when the per-frame ``features`` are to be stacked."""
+    pair_width = 2 * data["states"].shape[1] if "states" in files and "next_states" in files else None
+    if "amp_obs" in files:
+        return np.asarray(data["amp_obs"], np.float32), history or 1, None
+    if "states" in files and obs_dim is not None and data["states"].shape[1] == obs_dim:
+        return np.asarray(data["states"], np.float32), history or 1, None  # 'states' already are AMP observations
+    if pair_width is not None and history in (None, 2) and obs_dim in (None, pair_width):
+        obs = np.concatenate([np.asarray(data["states"], np.float32), np.asarray(data["next_states"], np.float32)], 1)
+        # the last frame of a clip has no true successor
+        valid = np.asarray(data["transition_valid"], bool).reshape(-1) if "transition_valid" in files else None
+        return obs, 2, valid
+    if "features" not in files:
+        raise InputError(
+            path,
+            "features",
+            f"'states' cannot make the env's {obs_dim}-wide AMP observation and there are no per-frame features",
+            "rebuild with convert_dataset",
+        )
+    return None, history, None
+
+
+def _motions_and_starts(data, files: set, path: Path, n: int):
+    """(motion code per row, motion names, segment-start flags)."""
+    if "motion_id" in files:
+        motion_raw = np.asarray(data["motion_id"]).reshape(-1)
+        if motion_raw.shape != (n,):
+            raise InputError(path, "motion_id", f"{motion_raw.shape[0]} ids for {n} frames", "one id per frame")
+    else:
+        motion_raw = np.zeros(n, dtype=np.int64)
+    names_arr, motion_code = np.unique(motion_raw, return_inverse=True)
+    segment_id = np.asarray(data["segment_id"]).reshape(-1) if "segment_id" in files else None
+    if segment_id is not None and segment_id.shape != (n,):
+        raise InputError(path, "segment_id", f"{segment_id.shape[0]} ids for {n} frames", "one segment index per frame")
+    starts = _segment_starts(motion_code, segment_id)
+    if "clip_start" in files:
+        starts |= np.asarray(data["clip_start"], bool).reshape(-1)
+    return motion_code, [str(m) for m in names_arr.tolist()], starts
+
+
+def _stacked_features(data, path: Path, starts: np.ndarray, obs_dim: int | None, hist: int | None = None):
+    """(obs, history, full-history mask) from the per-frame ``features`` stacked inside each segment."""
+    frames = np.asarray(data["features"], np.float32)
+    if frames.ndim != 2:
+        raise InputError(path, "features", f"shape {frames.shape}, expected (frames, features)", None)
+    frame_dim = frames.shape[1]
+    if hist is None:
+        if obs_dim is not None and obs_dim % frame_dim:
+            raise InputError(
+                path,
+                "features",
+                f"{frame_dim}-wide frames cannot tile the env's {obs_dim}-wide AMP observation",
+                "rebuild the dataset with the task's FeatureSpec",
+            )
+        hist = obs_dim // frame_dim if obs_dim is not None else 2
+    obs, full = _stack_history(frames, starts, hist)
+    return obs, hist, full
+
+
+def _check_rows(obs: np.ndarray, obs_dim: int | None, path: Path) -> None:
     if obs_dim is not None and obs.shape[1] != obs_dim:
         raise InputError(
             path,
@@ -240,51 +273,25 @@ def load_reference_npz(
             "fix or drop those frames",
         )
 
-    # --- segments and scores ----------------------------------------------------------------------------------
-    segment = np.cumsum(starts) - 1
-    num_segments = int(segment[-1]) + 1 if n else 0
-    scores = None
-    if "segment_scores" in files:
-        raw = np.asarray(data["segment_scores"], np.float64).reshape(-1)
-        if raw.shape[0] == n:
-            scores = np.bincount(segment, weights=raw, minlength=num_segments) / np.maximum(
-                np.bincount(segment, minlength=num_segments), 1
-            )
-        elif raw.shape[0] == num_segments:
-            scores = raw
-        else:
-            raise InputError(
-                path,
-                "segment_scores",
-                f"{raw.shape[0]} values for {num_segments} segments / {n} frames",
-                "one score per segment (first-appearance order) or per frame",
-            )
-        if not np.isfinite(scores).all():
-            raise InputError(path, "segment_scores", "holds NaN/Inf", None)
-    if not valid.any():
+
+def _segment_scores(data, files: set, path: Path, segment: np.ndarray, num_segments: int) -> np.ndarray:
+    """One score per segment, from per-segment or per-frame (averaged) ``segment_scores``."""
+    raw = np.asarray(data["segment_scores"], np.float64).reshape(-1)
+    if raw.shape[0] == len(segment):
+        counts = np.maximum(np.bincount(segment, minlength=num_segments), 1)
+        scores = np.bincount(segment, weights=raw, minlength=num_segments) / counts
+    elif raw.shape[0] == num_segments:
+        scores = raw
+    else:
         raise InputError(
             path,
-            "features",
-            f"no segment is at least {hist} frames long",
-            "lower agent.amp_extras.reference.history or mine longer segments",
+            "segment_scores",
+            f"{raw.shape[0]} values for {num_segments} segments / {len(segment)} frames",
+            "one score per segment (first-appearance order) or per frame",
         )
-
-    layout = _layout_from_npz(data, obs.shape[1], path)
-    version = data.feature_version
-    fps = float(data["fps"]) if "fps" in files else None
-    return ReferenceTable(
-        obs=obs,
-        motion_code=motion_code.astype(np.int64),
-        motion_names=motion_names,
-        segment=segment.astype(np.int64),
-        segment_scores=scores,
-        valid=valid,
-        history=hist,
-        layout=layout,
-        feature_version=version,
-        source=str(path),
-        fps=fps,
-    )
+    if not np.isfinite(scores).all():
+        raise InputError(path, "segment_scores", "holds NaN/Inf", None)
+    return scores
 
 
 def check_frame_rate(source: str | Path | None, fps: float | None, env_rate: float) -> None:
