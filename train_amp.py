@@ -47,26 +47,44 @@ DEFAULT_TASK = "G1-23dof-AMP-Flat-v0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.", epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.")
+    p = argparse.ArgumentParser(
+        description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.",
+        epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.",
+    )
     p.add_argument(
-        "--task", default=DEFAULT_TASK,
-        help=f"gymnasium task id (default {DEFAULT_TASK}, seed 001's robot; also WildRobot-AMP-Flat-v0, G1-29dof-AMP-Flat-v0, {TOY_TASK})",
+        "--task",
+        default=DEFAULT_TASK,
+        help=f"gymnasium task id (default {DEFAULT_TASK}; also WildRobot-AMP-Flat-v0, G1-29dof-AMP-Flat-v0, "
+        f"{TOY_TASK})",
     )
     p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
     p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
-    p.add_argument("--device", default=None, help="simulation and training device (default: cuda:0 if available, else cpu; cuda:<LOCAL_RANK> with --distributed)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="simulation and training device (default: cuda:0 if available, else cpu; "
+        "cuda:<LOCAL_RANK> with --distributed)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed (default: the agent cfg's); -1 draws one")
-    p.add_argument("--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)")
+    p.add_argument(
+        "--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)"
+    )
     p.add_argument("--steps", type=int, default=None, help="train exactly this many timesteps (micro-train smoke test)")
     p.add_argument("--checkpoint", default=None, help="resume from this agent checkpoint (.pt)")
-    p.add_argument("--dataset", default=None, help="reference dataset .npz (sets env.amp.dataset; for the toy env agent.amp_extras.reference.dataset)")
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="reference dataset .npz (sets env.amp.dataset; for the toy env agent.amp_extras.reference.dataset)",
+    )
     p.add_argument("--agent_cfg", default=None, help="agent cfg YAML (default: the task's skrl_amp_cfg.yaml)")
     p.add_argument("--experiment_name", default="amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
     p.add_argument("--log_root", default="logs/skrl", help="log root folder")
     p.add_argument("--video", action="store_true", help="record training videos (needs an env that renders rgb_array)")
     p.add_argument("--video_length", type=int, default=200, help="frames per recorded video")
     p.add_argument("--video_interval", type=int, default=2000, help="timesteps between recordings")
-    p.add_argument("--distributed", action="store_true", help="multi-GPU: run under torchrun (see the module docstring)")
+    p.add_argument(
+        "--distributed", action="store_true", help="multi-GPU: run under torchrun (see the module docstring)"
+    )
     return p
 
 
@@ -118,7 +136,13 @@ def make_env(args: argparse.Namespace, device: str, seed: int | None, env_overri
     overrides = list(env_overrides)
     if seed is not None:
         overrides.append(f"env.seed={seed}")
-    return make_task_env(args.task, num_envs=args.num_envs, device=device, overrides=overrides, render_mode="rgb_array" if args.video else None)
+    return make_task_env(
+        args.task,
+        num_envs=args.num_envs,
+        device=device,
+        overrides=overrides,
+        render_mode="rgb_array" if args.video else None,
+    )
 
 
 def wrap_video(env: Any, args: argparse.Namespace, run_dir: Path) -> Any:
@@ -131,7 +155,13 @@ def wrap_video(env: Any, args: argparse.Namespace, run_dir: Path) -> Any:
 
     folder = run_dir / "videos" / "train"
     print(f"[INFO] recording videos to {folder}")
-    return gym.wrappers.RecordVideo(env, video_folder=str(folder), step_trigger=lambda step: step % args.video_interval == 0, video_length=args.video_length, disable_logger=True)
+    return gym.wrappers.RecordVideo(
+        env,
+        video_folder=str(folder),
+        step_trigger=lambda step: step % args.video_interval == 0,
+        video_length=args.video_length,
+        disable_logger=True,
+    )
 
 
 def dump_params(run_dir: Path, agent_cfg: dict, env: Any, args: argparse.Namespace, overrides: list[str]) -> None:
@@ -197,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         agent_cfg["trainer"]["headless"] = True
         if args.dataset:
             if not Path(args.dataset).is_file():
-                raise InputError(args.dataset, None, "reference dataset not found", "pass the .npz written by convert_dataset")
+                raise InputError(
+                    args.dataset, None, "reference dataset not found", "pass the .npz written by convert_dataset"
+                )
             from wildrobot_amp_ext.dataset.schema import validate_dataset
 
             validate_dataset(args.dataset)  # every member checked before seconds of env set-up
@@ -207,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
             else:  # the package's tasks sample their reference (and reference state init) from env.amp.dataset
                 env_overrides.append(f"env.amp.dataset={dataset}")
 
-        log_root = (Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root) / args.task
+        log_root = (
+            Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root
+        ) / args.task
         run_name = f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{args.experiment_name}"
         run_dir = log_root / run_name
         if rank == 0:
@@ -219,15 +253,33 @@ def main(argv: list[str] | None = None) -> int:
         env = make_env(args, device, env_seed, env_overrides)
         try:
             env = wrap_video(env, args, run_dir)
-            runner = build_amp_runner(env, agent_cfg, cfg_file=cfg_source if Path(cfg_source).is_file() else None, experiment_directory=log_root, experiment_name=run_name, timesteps=timesteps)
+            runner = build_amp_runner(
+                env,
+                agent_cfg,
+                cfg_file=cfg_source if Path(cfg_source).is_file() else None,
+                experiment_directory=log_root,
+                experiment_name=run_name,
+                timesteps=timesteps,
+            )
             if rank == 0:
                 dump_params(run_dir, runner.cfg, env, args, env_overrides + agent_overrides)
             if args.checkpoint:
                 runner.load(args.checkpoint)
-                print(f"[INFO] resumed {args.checkpoint} at timestep {runner.agent.timestep} (feature stage {runner.agent.feature_stages.name}, style weight x{runner.agent.style_ramp.fraction:.3f})")
+                print(
+                    f"[INFO] resumed {args.checkpoint} at timestep {runner.agent.timestep} (feature stage "
+                    f"{runner.agent.feature_stages.name}, style weight x{runner.agent.style_ramp.fraction:.3f})"
+                )
                 if runner.agent.timestep >= timesteps:
-                    raise InputError(args.checkpoint, "timestep", f"checkpoint is at timestep {runner.agent.timestep} >= the {timesteps} requested", "raise --max_iterations / --steps")
-            print(f"[INFO] setup {time.time() - started:.1f} s; training timesteps {runner.trainer.start_timestep}..{timesteps} x {runner.env.num_envs} envs on {device}")
+                    raise InputError(
+                        args.checkpoint,
+                        "timestep",
+                        f"checkpoint is at timestep {runner.agent.timestep} >= the {timesteps} requested",
+                        "raise --max_iterations / --steps",
+                    )
+            print(
+                f"[INFO] setup {time.time() - started:.1f} s; training timesteps {runner.trainer.start_timestep}.."
+                f"{timesteps} x {runner.env.num_envs} envs on {device}"
+            )
             interrupted = False
             try:
                 runner.train()
@@ -238,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
                 runner.agent.write_checkpoint(timestep=runner.agent.timestep, timesteps=timesteps)
                 report_gate(runner, run_dir)
                 if runner.trainer.env_steps_per_second:
-                    print(f"[INFO] {runner.trainer.env_steps_per_second:.0f} env-steps/s; checkpoint {run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}")
+                    print(
+                        f"[INFO] {runner.trainer.env_steps_per_second:.0f} env-steps/s; checkpoint "
+                        f"{run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}"
+                    )
             return 130 if interrupted else 0
         finally:
             with contextlib.suppress(Exception):

@@ -12,7 +12,14 @@ import torch.nn as nn
 import yaml
 from skrl.agents.torch.amp import AMP_CFG
 
-from wildrobot_amp_ext.agents.config import DEFAULT_CFG_PATH, AmpExtrasCfg, default_cfg, load_cfg, parse_extras, split_agent_section
+from wildrobot_amp_ext.agents.config import (
+    DEFAULT_CFG_PATH,
+    AmpExtrasCfg,
+    default_cfg,
+    load_cfg,
+    parse_extras,
+    split_agent_section,
+)
 from wildrobot_amp_ext.agents.models import build_models, parameter_count
 from wildrobot_amp_ext.agents.overrides import apply_dict_overrides, split_overrides
 from wildrobot_amp_ext.errors import InputError
@@ -26,7 +33,10 @@ def test_default_cfg_parses_into_amp_cfg_and_extras():
     assert amp.amp_observation_preprocessor.__name__ == "RunningStandardScaler"
     assert amp.discriminator_gradient_penalty_scale > 0
     assert extras.discriminator_input_noise_std == 0.05
-    assert extras.style_ramp.initial_fraction == 0.05 and (extras.style_ramp.ramp_start, extras.style_ramp.ramp_end) == (160, 1600)
+    assert extras.style_ramp.initial_fraction == 0.05 and (
+        extras.style_ramp.ramp_start,
+        extras.style_ramp.ramp_end,
+    ) == (160, 1600)
     assert [s.name for s in extras.feature_stages.stages] == ["stage0", "height", "contacts"]
     assert "root_height" not in extras.feature_stages.stages[0].terms
     assert cfg["reply_buffer"]["class"] == "RandomMemory" and cfg["motion_dataset"]["memory_size"] > 0
@@ -61,7 +71,10 @@ def test_legacy_and_unknown_agent_keys_are_refused_with_the_fix(key, value, fix_
         ({"reference": {"temperature": 0}}, "agent.amp_extras.reference.temperature"),
         ({"diagnostics": {"attribution": ["shap"]}}, "agent.amp_extras.diagnostics.attribution"),
         ({"nan_guard": {"enabled": "yes"}}, "agent.amp_extras.nan_guard.enabled"),
-        ({"feature_stages": {"stages": [{"name": "s", "add": ["root_height"]}]}}, "agent.amp_extras.feature_stages.stages[0].terms"),
+        (
+            {"feature_stages": {"stages": [{"name": "s", "add": ["root_height"]}]}},
+            "agent.amp_extras.feature_stages.stages[0].terms",
+        ),
     ],
 )
 def test_bad_extras_name_the_field(extras, field):
@@ -132,7 +145,15 @@ def test_bad_model_cfg(path, value, field):
 
 def test_overrides_set_existing_keys_refuse_typos_and_add_with_plus():
     cfg = default_cfg()
-    env, agent = split_overrides(["agent.agent.learning_rate=1e-4", "env.scene.num_envs=8", "agent.models.policy.network.0.layers=[32,32]", "+agent.agent.amp_extras.new_key=true", "presets=newton_mjwarp"])
+    env, agent = split_overrides(
+        [
+            "agent.agent.learning_rate=1e-4",
+            "env.scene.num_envs=8",
+            "agent.models.policy.network.0.layers=[32,32]",
+            "+agent.agent.amp_extras.new_key=true",
+            "presets=newton_mjwarp",
+        ]
+    )
     assert env == ["env.scene.num_envs=8", "presets=newton_mjwarp"]
     apply_dict_overrides(cfg, agent)
     assert cfg["agent"]["learning_rate"] == 1e-4 and isinstance(cfg["agent"]["learning_rate"], float)

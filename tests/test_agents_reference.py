@@ -153,8 +153,9 @@ def test_pairs_honour_transition_valid_and_other_histories_stack_features(tmp_pa
     nxt = np.r_[frames[1:], frames[-1:]]
     nxt[5] = frames[5]  # clip 0's last frame: no successor
     valid = np.r_[~clip_start[1:], False]
+    motion_id = np.r_[np.zeros(6), np.ones(4)].astype(int)
     np.savez(tmp_path / "c.npz", features=frames, states=frames, next_states=nxt, transition_valid=valid,
-             clip_start=clip_start, motion_id=np.r_[np.zeros(6), np.ones(4)].astype(int), segment_id=np.zeros(10, int))  # fmt: skip
+             clip_start=clip_start, motion_id=motion_id, segment_id=np.zeros(10, int))  # fmt: skip
     pairs = load_reference_npz(tmp_path / "c.npz", obs_dim=4)
     assert pairs.history == 2 and pairs.valid.tolist() == valid.tolist()
     assert np.all(pairs.obs[pairs.valid][:, 2] == pairs.obs[pairs.valid][:, 0] + 1)  # every sampled row is a real step
