@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval_envs_per_command", type=int, default=4)
     p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
     p.add_argument(
+        "--sim2sim",
+        choices=("mujoco",),
+        default=None,
+        help="run the exported ONNX policy in MuJoCo (the robot's MJCF and PD actuators) at --command for "
+        "--eval_duration s and print its evaluation metrics (eval/sim2sim.py)",
+    )
+    p.add_argument(
         "--task_defaults",
         action="store_true",
         help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)",
@@ -190,6 +197,10 @@ def _run(argv: list[str] | None) -> int:
         raise InputError(
             args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif"
         )
+    if args.sim2sim and not args.checkpoint:
+        raise InputError(None, "--sim2sim", "needs a policy", "pass --checkpoint")
+    if args.sim2sim:
+        args.export = True  # the exported ONNX file is what runs in MuJoCo
     if args.export and args.zero_policy:
         raise InputError(None, "--export", "nothing to export with --zero_policy", "pass --checkpoint")
     command = _vec3(args.command, "--command") if args.command else None
@@ -216,6 +227,8 @@ def _run(argv: list[str] | None) -> int:
             return 1
         if args.export_only:
             return 0
+        if args.sim2sim:
+            return _sim2sim(args, result, command, out_dir)
 
     from wildrobot_amp_ext.eval.gl import has_display
     from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, env_session, load_env_cfg, visualizer_url
@@ -278,6 +291,46 @@ def _run(argv: list[str] | None) -> int:
         if url:
             print(f"[play] {args.visualizer} viewer serving the playback at {url} (Ctrl-C stops)", flush=True)
         return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
+
+
+def _sim2sim(args, result, command, out_dir: Path) -> int:
+    import json
+
+    from wildrobot_amp_ext.eval.sim2sim import (
+        Sim2SimCfg,
+        check_contract,
+        onnx_policy,
+        rollout_metrics,
+        run_policy_in_mujoco,
+    )  # fmt: skip
+    from wildrobot_amp_ext.robots import load_robot
+    from wildrobot_amp_ext.utils.atomic import save_json_atomic
+
+    meta = json.loads(Path(result.metadata).read_text())
+    contract = meta.get("sim2sim_contract")
+    robot = load_robot(meta.get("robot") or (contract or {}).get("robot") or "wildrobot")
+    check_contract(contract, robot, str(result.metadata))
+    cfg = Sim2SimCfg(command=command or (0.3, 0.0, 0.0), duration_s=args.eval_duration)
+    rollout = run_policy_in_mujoco(onnx_policy(result.onnx), robot, contract, cfg)
+    metrics = rollout_metrics(rollout, contract["sim_dt"] * contract["decimation"])
+    path = out_dir / "sim2sim" / "metrics.json"
+    save_json_atomic(path, {"engine": "mujoco", "command": list(cfg.command), "contract": contract, **metrics})
+    isaac = out_dir / "eval" / "metrics.json"
+    other = json.loads(isaac.read_text()).get("overall", {}) if isaac.is_file() else {}
+    print(
+        f"[sim2sim] MuJoCo, command {cfg.command}, {metrics['seconds']:.1f} s"
+        + (f" (Isaac Lab: {isaac})" if other else "")
+    )
+    for key in (
+        "falls",
+        "episode_length_s_mean_lower_bound",
+        "lin_vel_error_mean",
+        "ang_vel_error_mean",
+        "lin_vel_x_mean",
+    ):
+        print(f"  {key:36s} {metrics.get(key)!s:>24}" + (f"  {other.get(key)!s:>24}" if other else ""))
+    print(f"[sim2sim] -> {path}")
+    return 0
 
 
 def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: Path) -> int:

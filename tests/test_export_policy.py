@@ -40,7 +40,9 @@ def box(n: int, bound: float = np.inf) -> gymnasium.spaces.Box:
 @pytest.fixture()
 def policy():
     torch.manual_seed(0)
-    model = GaussianPolicy(observation_space=box(OBS), action_space=box(ACT), device="cpu", layers=[64, 32], activations=["elu", "tanh"])
+    model = GaussianPolicy(
+        observation_space=box(OBS), action_space=box(ACT), device="cpu", layers=[64, 32], activations=["elu", "tanh"]
+    )
     # a last layer large enough that actions are O(1): errors are measured on a meaningful scale
     with torch.no_grad():
         model.net[-1].weight.mul_(5.0)
@@ -78,7 +80,9 @@ def test_onnx_and_torchscript_match_skrl_actions(policy, scaler, tmp_path):
     obs = raw_obs(scaler)
     ref = reference_actions(policy, scaler, obs)
     assert ref.abs().max() > 0.5  # a meaningful action scale
-    clipped = ((obs - scaler.running_mean.float()) / (scaler.running_variance.float().sqrt() + scaler.epsilon)).abs() > scaler.clip_threshold
+    clipped = (
+        (obs - scaler.running_mean.float()) / (scaler.running_variance.float().sqrt() + scaler.epsilon)
+    ).abs() > scaler.clip_threshold
     assert clipped.float().mean() > 0.05  # the normaliser's clip is exercised
     assert (onnx_run(result.onnx, obs) - ref).abs().max() <= 1e-5
     ts = torch.jit.load(str(result.torchscript))
@@ -108,7 +112,9 @@ class BoundedPolicy(GaussianMixin, Model):
     def __init__(self, observation_space, action_space):
         Model.__init__(self, observation_space=observation_space, action_space=action_space, device="cpu")
         GaussianMixin.__init__(self, clip_mean_actions=True, role="policy")
-        self.body = torch.nn.Sequential(torch.nn.Linear(self.num_observations, 16), torch.nn.ReLU(), torch.nn.Linear(16, self.num_actions))
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(self.num_observations, 16), torch.nn.ReLU(), torch.nn.Linear(16, self.num_actions)
+        )
         self.log_std = torch.nn.Parameter(torch.zeros(self.num_actions))
 
     def compute(self, inputs, role=""):
@@ -139,7 +145,20 @@ def toy_run(tmp_path_factory):
     spec = importlib.util.spec_from_file_location("train_amp", ROOT / "train_amp.py")
     train_amp = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_amp)
-    argv = ["--task", "Toy-AMP-v0", "--num_envs", "4", "--steps", "32", "--agent_cfg", str(cfg), "--dataset", str(dataset), "--log_root", str(tmp / "logs")]
+    argv = [
+        "--task",
+        "Toy-AMP-v0",
+        "--num_envs",
+        "4",
+        "--steps",
+        "32",
+        "--agent_cfg",
+        str(cfg),
+        "--dataset",
+        str(dataset),
+        "--log_root",
+        str(tmp / "logs"),
+    ]
     assert train_amp.main(argv) == 0
     run = next((tmp / "logs" / "Toy-AMP-v0").iterdir())
     return max((run / "checkpoints").glob("agent_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
@@ -151,7 +170,12 @@ def test_checkpoint_export_cli(toy_run, tmp_path):
     policy, scaler = policy_from_checkpoint(info)
     assert scaler is not None and scaler.current_count > 1  # the trained normaliser, not a fresh one
     out = tmp_path / "exported"
-    done = subprocess.run([sys.executable, "-m", "wildrobot_amp_ext.eval.export", "--checkpoint", str(toy_run), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "wildrobot_amp_ext.eval.export", "--checkpoint", str(toy_run), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "parity PASS" in done.stdout
     obs = scaler.running_mean.float() + 3 * scaler.running_variance.float().sqrt() * torch.randn(64, info.obs_dim)
@@ -174,7 +198,18 @@ def test_bad_checkpoints_are_refused(toy_run, tmp_path):
     cfg = read_checkpoint(toy_run).agent_cfg
     cfg["models"]["policy"]["network"][0]["layers"] = [7, 7]
     (run / "params" / "agent.yaml").write_text(yaml.safe_dump(cfg))
-    done = subprocess.run([sys.executable, "-m", "wildrobot_amp_ext.eval.export", "--checkpoint", str(run / "checkpoints" / "agent_1.pt")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wildrobot_amp_ext.eval.export",
+            "--checkpoint",
+            str(run / "checkpoints" / "agent_1.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2 and "layers [7, 7]" in done.stderr
     assert not (run / "exported").exists()
 
@@ -190,7 +225,12 @@ def test_loaded_agent_matches_the_training_agent(toy_run):
 
     info = read_checkpoint(toy_run)
     env = ToyAmpEnv(num_envs=4)
-    runner = build_amp_runner(env, info.agent_cfg, dataset=info.agent_cfg["agent"]["amp_extras"]["reference"]["dataset"], experiment_directory=toy_run.parent / "reload")
+    runner = build_amp_runner(
+        env,
+        info.agent_cfg,
+        dataset=info.agent_cfg["agent"]["amp_extras"]["reference"]["dataset"],
+        experiment_directory=toy_run.parent / "reload",
+    )
     runner.load(toy_run)
     trained = runner.agent
     loaded = load_agent(info, amp_layout=env_feature_layout(env))
@@ -216,12 +256,32 @@ def test_checkpoints_of_other_robots_or_widths_are_refused(toy_run):
     with pytest.raises(InputError, match="trained for robot 'wildrobot'"):
         check_compatible(info, task="G1-29dof-AMP-Flat-Play-v0", robot="unitree_g1_29dof")
     with pytest.raises(InputError, match=f"observation width {info.obs_dim} != "):
-        check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim + 1, action_dim=info.action_dim)
+        check_compatible(
+            info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim + 1, action_dim=info.action_dim
+        )
     with pytest.raises(InputError, match="AMP observation width"):
-        check_compatible(info, task="WildRobot-AMP-Flat-v0", robot="wildrobot", obs_dim=info.obs_dim, amp_obs_dim=info.amp_obs_dim + 3)
+        check_compatible(
+            info,
+            task="WildRobot-AMP-Flat-v0",
+            robot="wildrobot",
+            obs_dim=info.obs_dim,
+            amp_obs_dim=info.amp_obs_dim + 3,
+        )
     # a Play variant of the training task is the same task; another task is refused unless allowed
     info.task = "WildRobot-AMP-Flat-v0"
     assert check_compatible(info, task="WildRobot-AMP-Flat-Play-v0", robot="wildrobot", obs_dim=info.obs_dim) == []
     with pytest.raises(InputError, match="trained on WildRobot-AMP-Flat-v0, not WildRobot-AMP-Rough-v0"):
         check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot")
     assert check_compatible(info, task="WildRobot-AMP-Rough-v0", robot="wildrobot", allow_other_task=True)
+
+
+def test_sim2sim_refuses_an_export_without_a_contract(toy_run, tmp_path, capsys):
+    """The toy env's policy has no robot, so no sim2sim contract: refused in one line, exit 2."""
+    import runpy
+
+    play = runpy.run_path(str(ROOT / "play.py"))
+    argv = ["--task", "Toy-AMP-v0", "--checkpoint", str(toy_run), "--sim2sim", "mujoco", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as stop:
+        play["main"](argv)
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert stop.value.code == 2 and len(errors) == 1 and "no sim2sim contract" in errors[0], errors

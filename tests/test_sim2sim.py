@@ -96,3 +96,64 @@ def test_every_policy_term_in_mujoco_equals_the_envs(task):
     control = float(np.abs(origin_b - env_terms["base_lin_vel"]).max())
     print(f"[sim2sim] control (origin velocity as base_lin_vel): {control:.2e}")
     assert control > 100 * TOLERANCE["base_lin_vel"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# contract and runner (no Isaac Lab)
+# ----------------------------------------------------------------------------------------------------------------
+ENV_CFG = {
+    "actions": {"joint_pos": {"scale": 0.25, "use_default_offset": True}},
+    "sim": {"dt": 0.005},
+    "decimation": 4,
+    "terminations": {
+        "base_height": {"params": {"minimum_height": 0.15}},
+        "base_orientation": {"params": {"limit_angle": 1.0}},
+    },
+}
+
+
+def test_a_policy_with_another_contract_is_refused_in_one_line():
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.eval.sim2sim import check_contract, contract_from_env_cfg
+    from wildrobot_amp_ext.robots import load_robot
+
+    robot = load_robot("wildrobot")
+    contract = contract_from_env_cfg(robot, ENV_CFG)
+    assert check_contract(contract, robot, "policy.json", action_scale=0.25) is contract
+    swapped = {
+        **contract,
+        "joint_names": [contract["joint_names"][1], contract["joint_names"][0], *contract["joint_names"][2:]],
+    }
+    with pytest.raises(InputError, match=r"joint 0 is") as err:
+        check_contract(swapped, robot, "policy.json")
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match=r"action_scale.*0.25, the env's is 0.5"):
+        check_contract(contract, robot, "policy.json", action_scale=0.5)
+    with pytest.raises(InputError, match="no sim2sim contract"):
+        check_contract(None, robot, "policy.json")
+
+
+def test_an_onnx_policy_runs_in_mujoco_with_the_eval_metrics(tmp_path):
+    import torch
+
+    from wildrobot_amp_ext.eval.sim2sim import (
+        Sim2SimCfg,
+        contract_from_env_cfg,
+        onnx_policy,
+        rollout_metrics,
+        run_policy_in_mujoco,
+    )  # fmt: skip
+    from wildrobot_amp_ext.robots import load_robot
+
+    robot = load_robot("wildrobot")
+    contract = contract_from_env_cfg(robot, ENV_CFG)
+    obs_dim = sum(w for _, w in contract["observation_terms"])
+    net = torch.nn.Linear(obs_dim, robot.num_joints)
+    torch.nn.init.zeros_(net.weight)
+    torch.nn.init.zeros_(net.bias)
+    torch.onnx.export(net, torch.zeros(1, obs_dim), tmp_path / "p.onnx", input_names=["obs"], dynamo=False)
+    rollout = run_policy_in_mujoco(onnx_policy(tmp_path / "p.onnx"), robot, contract, Sim2SimCfg((0.0, 0.0, 0.0), 2.0))
+    metrics = rollout_metrics(rollout, contract["sim_dt"] * contract["decimation"])
+    print("[sim2sim] zero-action policy in MuJoCo:", metrics)
+    assert metrics["steps"] == 100 and metrics["falls"] == 0  # PD on the default pose holds the robot up
+    assert metrics["lin_vel_error_mean"] < 0.1

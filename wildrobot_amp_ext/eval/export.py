@@ -93,8 +93,13 @@ class NormalisedPolicy(nn.Module):
         # GaussianMixin clamps the mean to the action space only with clip_mean_actions
         self.clip_mean = bool(getattr(self.policy, "_g_clip_mean_actions", False))
         low, high = getattr(self.policy, "_g_min_actions", None), getattr(self.policy, "_g_max_actions", None)
-        self.register_buffer("action_low", torch.as_tensor(low).float().cpu() if self.clip_mean and low is not None else torch.zeros(0))
-        self.register_buffer("action_high", torch.as_tensor(high).float().cpu() if self.clip_mean and high is not None else torch.zeros(0))
+        self.register_buffer(
+            "action_low", torch.as_tensor(low).float().cpu() if self.clip_mean and low is not None else torch.zeros(0)
+        )
+        self.register_buffer(
+            "action_high",
+            torch.as_tensor(high).float().cpu() if self.clip_mean and high is not None else torch.zeros(0),
+        )
         self.clamp_output = bool(self.clip_mean and self.action_low.numel())  # a python bool: constant under tracing
         self.obs_dim = obs_dim
         self.action_dim = int(getattr(self.policy, "num_actions", 0) or 0)
@@ -102,7 +107,9 @@ class NormalisedPolicy(nn.Module):
     def normalise(self, obs: torch.Tensor) -> torch.Tensor:
         if not self.has_normaliser:
             return obs
-        return torch.clamp((obs - self.obs_mean) / (self.obs_std + self.epsilon), min=-self.clip_threshold, max=self.clip_threshold)
+        return torch.clamp(
+            (obs - self.obs_mean) / (self.obs_std + self.epsilon), min=-self.clip_threshold, max=self.clip_threshold
+        )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         x = self.normalise(obs)
@@ -140,8 +147,14 @@ def export_onnx(module: NormalisedPolicy, path: Path, opset: int = ONNX_OPSET) -
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            module, (example,), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, opset_version=opset, dynamo=False,
+            module,
+            (example,),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
         )
     return path
 
@@ -159,7 +172,9 @@ def export_torchscript(module: NormalisedPolicy, path: Path) -> Path:
     return path
 
 
-def reference_actions(policy: nn.Module, preprocessor: Any | None, obs: torch.Tensor, input_key: str = "observations") -> torch.Tensor:
+def reference_actions(
+    policy: nn.Module, preprocessor: Any | None, obs: torch.Tensor, input_key: str = "observations"
+) -> torch.Tensor:
     """The mean actions skrl itself computes: ``preprocessor(obs)`` then ``policy.act(...)["mean_actions"]``."""
     with torch.no_grad():
         x = preprocessor(obs) if preprocessor is not None else obs
@@ -173,8 +188,14 @@ def parity_observations(module: NormalisedPolicy, cfg: ExportCfg) -> torch.Tenso
     return module.obs_mean + cfg.parity_spread * module.obs_std * noise
 
 
-def parity_check(policy: nn.Module, preprocessor: Any | None, onnx_path: Path, ts_path: Path, cfg: ExportCfg | None = None,
-                 input_key: str | None = None) -> dict:
+def parity_check(
+    policy: nn.Module,
+    preprocessor: Any | None,
+    onnx_path: Path,
+    ts_path: Path,
+    cfg: ExportCfg | None = None,
+    input_key: str | None = None,
+) -> dict:
     """Largest |export - skrl| over ``cfg.parity_samples`` observations, for ONNX (onnxruntime) and TorchScript."""
     import onnxruntime as ort
 
@@ -192,7 +213,9 @@ def parity_check(policy: nn.Module, preprocessor: Any | None, onnx_path: Path, t
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         ts_out = torch.jit.load(str(ts_path), map_location="cpu")(obs)
-    clipped = float((module.normalise(obs).abs() >= module.clip_threshold).float().mean()) if module.has_normaliser else 0.0
+    clipped = (
+        float((module.normalise(obs).abs() >= module.clip_threshold).float().mean()) if module.has_normaliser else 0.0
+    )
     onnx_err = float((onnx_out - ref).abs().max())
     ts_err = float((ts_out - ref).abs().max())
     return {
@@ -206,8 +229,15 @@ def parity_check(policy: nn.Module, preprocessor: Any | None, onnx_path: Path, t
     }
 
 
-def export_policy(policy: nn.Module, preprocessor: Any | None, out_dir: str | Path, *, cfg: ExportCfg | None = None,
-                  metadata: dict | None = None, input_key: str | None = None) -> ExportResult:
+def export_policy(
+    policy: nn.Module,
+    preprocessor: Any | None,
+    out_dir: str | Path,
+    *,
+    cfg: ExportCfg | None = None,
+    metadata: dict | None = None,
+    input_key: str | None = None,
+) -> ExportResult:
     """Write ``policy.onnx`` / ``policy.pt`` / ``policy.json`` to ``out_dir`` and run the parity check.
 
     ``policy`` is a skrl GaussianMixin model (e.g. ``agent.policy``), ``preprocessor`` the agent's observation
@@ -365,8 +395,21 @@ def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
     else:
         layers, acts, source = info.layers, [activation] * len(info.layers), "OBSERVATIONS"
     if layers != info.layers:
-        raise InputError(info.path, "models.policy.network", f"params/agent.yaml says layers {layers}, the weights have {info.layers}", "pass the checkpoint of this run")
-    policy = GaussianPolicy(observation_space=obs_space, action_space=act_space, device="cpu", layers=layers, activations=acts, input=source, **kwargs)
+        raise InputError(
+            info.path,
+            "models.policy.network",
+            f"params/agent.yaml says layers {layers}, the weights have {info.layers}",
+            "pass the checkpoint of this run",
+        )
+    policy = GaussianPolicy(
+        observation_space=obs_space,
+        action_space=act_space,
+        device="cpu",
+        layers=layers,
+        activations=acts,
+        input=source,
+        **kwargs,
+    )
     policy.load_state_dict(info.modules["policy"])
     policy.eval()
     preprocessor = None
@@ -387,6 +430,15 @@ def checkpoint_metadata(info: CheckpointInfo) -> dict:
             meta["action_joint_names"] = list(load_robot(info.robot).joint_names)
         except InputError:
             pass
+    if info.env_cfg and info.robot:
+        from wildrobot_amp_ext.eval.sim2sim import contract_from_env_cfg
+
+        try:  # what a simulator or robot must feed the exported policy (eval/sim2sim.py)
+            from wildrobot_amp_ext.robots import load_robot
+
+            meta["sim2sim_contract"] = contract_from_env_cfg(load_robot(info.robot), info.env_cfg)
+        except InputError:
+            pass
     if info.env_cfg:
         action = ((info.env_cfg.get("actions") or {}).get("joint_pos")) or {}
         meta["action_scale"] = action.get("scale")
@@ -405,7 +457,10 @@ def build_parser():
     import argparse
 
     d = ExportCfg()
-    p = argparse.ArgumentParser(description="Export a skrl AMP checkpoint's policy (+ observation normaliser) to ONNX and TorchScript, with a parity check.")
+    p = argparse.ArgumentParser(
+        description="Export a skrl AMP checkpoint's policy (+ observation normaliser) to ONNX and TorchScript, "
+        "with a parity check."
+    )
     p.add_argument("--checkpoint", required=True, help="agent_<timestep>.pt")
     p.add_argument("--out", default=None, help="output folder (default: <run>/exported)")
     p.add_argument("--activation", default="elu", help="hidden activation when the run has no params/agent.yaml")
@@ -430,9 +485,11 @@ def format_result(result: ExportResult) -> str:
     p = result.parity
     verdict = "PASS" if result.ok else "FAIL"
     return (
-        f"[export] obs {result.obs_dim} -> actions {result.action_dim}: {result.onnx}, {result.torchscript}, {result.metadata}\n"
+        f"[export] obs {result.obs_dim} -> actions {result.action_dim}: "
+        f"{result.onnx}, {result.torchscript}, {result.metadata}\n"
         f"[export] parity {verdict}: max |onnx - torch| = {p['onnx_max_abs_err']:.2e}, max |torchscript - torch| = "
-        f"{p['torchscript_max_abs_err']:.2e} over {p['samples']} observations ({100 * p['clipped_input_fraction']:.1f}% of inputs "
+        f"{p['torchscript_max_abs_err']:.2e} over {p['samples']} observations "
+        f"({100 * p['clipped_input_fraction']:.1f}% of inputs "
         f"at the normaliser clip; tolerance {p['tolerance']:.0e})"
     )
 
