@@ -454,10 +454,10 @@ def checkpoint_metadata(info: CheckpointInfo) -> dict:
 # command line
 # ----------------------------------------------------------------------------------------------------------------
 def build_parser():
-    import argparse
+    from wildrobot_amp_ext.errors import OneLineParser
 
     d = ExportCfg()
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         description="Export a skrl AMP checkpoint's policy (+ observation normaliser) to ONNX and TorchScript, "
         "with a parity check."
     )
