@@ -28,6 +28,7 @@ CONSOLE_SCRIPTS = [
     "wildrobot-analyze = wildrobot_amp_ext.dataset.analyze:main",
     "wildrobot-mine = wildrobot_amp_ext.mine:main",
     "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
+    "wildrobot-export = wildrobot_amp_ext.eval.export:main",
 ]
 
 setup(
