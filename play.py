@@ -318,9 +318,13 @@ def _sim2sim(args, result, command, out_dir: Path) -> int:
     isaac = out_dir / "eval" / "metrics.json"
     other = json.loads(isaac.read_text()).get("overall", {}) if isaac.is_file() else {}
     print(
-        f"[sim2sim] MuJoCo, command {cfg.command}, {metrics['seconds']:.1f} s"
-        + (f" (Isaac Lab: {isaac})" if other else "")
+        f"[sim2sim] command {cfg.command}, {metrics['seconds']:.1f} s" + (f"; Isaac Lab eval: {isaac}" if other else "")
     )
+    print(f"  {'metric':36s} {'MuJoCo':>12}" + (f" {'Isaac Lab':>12}" if other else ""))
+
+    def cell(value) -> str:
+        return f"{value:12.4f}" if isinstance(value, float) else f"{value!s:>12}"
+
     for key in (
         "falls",
         "episode_length_s_mean_lower_bound",
@@ -328,7 +332,7 @@ def _sim2sim(args, result, command, out_dir: Path) -> int:
         "ang_vel_error_mean",
         "lin_vel_x_mean",
     ):
-        print(f"  {key:36s} {metrics.get(key)!s:>24}" + (f"  {other.get(key)!s:>24}" if other else ""))
+        print(f"  {key:36s} {cell(metrics.get(key))}" + (f" {cell(other.get(key))}" if other else ""))
     print(f"[sim2sim] -> {path}")
     return 0
 
