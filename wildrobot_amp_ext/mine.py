@@ -2,11 +2,15 @@
 
     python -m wildrobot_amp_ext.mine --robot unitree_g1_23dof --input motions/ --output tier0.npz
 
-Each clip is looped with blends through the neutral pose, augmented (time warp, mirror, heading), tracked in MuJoCo
-by the robot's PD actuators with a capped stabiliser harness from multi-start initial states, and cut into windows
-that must pass every Tier 0+ gate (load support, harness reliance, unloaded frames, attitude, slip, tracking).
-Writes the dataset (converter schema + miner keys; features from the simulated states), a report folder (diagnostic
-log per clip, analysis with the go/no-go decision, JSON, plots) and a result cache that makes reruns resume.
+Each clip is tracked in MuJoCo by the robot's own PD actuators (its gains and effort limits): by default the
+closed-loop tracker (``--tracker mpc``: sampling MPC over the PD targets' offsets from the reference, replanned
+every control step from the simulated state) with a capped, logged stabiliser harness; ``--tracker pd`` is the
+open-loop tracker with its seed 002 generation (30 s loops with blends, time warps). Rollouts start from the
+reference every ``--multi-start-interval`` frames; qpos is set only at a rollout's start. The simulated motion is
+cut into windows that must pass every Tier 0+ gate (load support, harness reliance, unloaded frames, attitude, slip,
+tracking). Writes the dataset (converter schema + miner keys; features from the simulated states), a report folder
+(diagnostic log per clip, distinct source coverage, the go/no-go decision, JSON, plots) and a result cache that
+makes reruns resume.
 """
 
 from __future__ import annotations
