@@ -54,10 +54,20 @@ def _column_order(path: Path, data, robot: RobotSpec, width: int) -> np.ndarray:
         names = [str(n) for n in np.asarray(data["joint_names"]).tolist()]
         missing = [n for n in robot.joint_names if n not in names]
         if missing:
-            raise InputError(path, "joint_names", f"lacks {robot.name} joints {missing[:4]}", f"play it with the robot it was made for")
+            raise InputError(
+                path,
+                "joint_names",
+                f"lacks {robot.name} joints {missing[:4]}",
+                "play it with the robot it was made for",
+            )
         return np.array([names.index(n) for n in robot.joint_names])
     if width != robot.num_joints:
-        raise InputError(path, "joint_pos", f"{width} joint columns, {robot.name} has {robot.num_joints}", "pass --robot matching the file")
+        raise InputError(
+            path,
+            "joint_pos",
+            f"{width} joint columns, {robot.name} has {robot.num_joints}",
+            "pass --robot matching the file",
+        )
     return np.arange(width)
 
 
@@ -86,7 +96,11 @@ def _clip_names(data, starts: np.ndarray, stem: str) -> list[str]:
         name = f"{stem}[{k}]"
         if ids is not None and s < ids.shape[0]:
             mid = ids[s]
-            label = labels[int(mid)] if labels is not None and np.issubdtype(type(mid), np.integer) and int(mid) < len(labels) else mid
+            label = (
+                labels[int(mid)]
+                if labels is not None and np.issubdtype(type(mid), np.integer) and int(mid) < len(labels)
+                else mid
+            )
             name = str(label)
             if segs is not None and s < segs.shape[0]:
                 name += f"#{segs[s]}"
@@ -97,13 +111,23 @@ def _clip_names(data, starts: np.ndarray, stem: str) -> list[str]:
 def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
     for key in ("root_pos", "root_quat", "joint_pos"):
         if key not in data.files:
-            raise InputError(path, key, "missing: the viewer needs per-frame root_pos, root_quat (wxyz), joint_pos", "use a dataset built with raw states")
+            raise InputError(
+                path,
+                key,
+                "missing: the viewer needs per-frame root_pos, root_quat (wxyz), joint_pos",
+                "use a dataset built with raw states",
+            )
     root_pos = V.real_array(path, "root_pos", data["root_pos"])
     root_quat = V.real_array(path, "root_quat", data["root_quat"])
     joint_pos = V.real_array(path, "joint_pos", data["joint_pos"])
     n = root_pos.shape[0]
     if root_pos.shape != (n, 3) or root_quat.shape != (n, 4) or joint_pos.ndim != 2 or joint_pos.shape[0] != n:
-        raise InputError(path, "root_pos", f"inconsistent shapes {root_pos.shape}, {root_quat.shape}, {joint_pos.shape}", "one row per frame")
+        raise InputError(
+            path,
+            "root_pos",
+            f"inconsistent shapes {root_pos.shape}, {root_quat.shape}, {joint_pos.shape}",
+            "one row per frame",
+        )
     joint_pos = joint_pos[:, _column_order(path, data, robot, joint_pos.shape[1])]
     fps = _scalar(data, "fps")
     if fps is None:
@@ -132,6 +156,34 @@ def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
     return "npz", load_motion(path, robot)
 
 
+def pickle_source_robot(path: Path, robot: RobotSpec) -> RobotSpec:
+    """The robot whose joint order a GMR pickle without joint names uses (robots/infer.py's rule); printed."""
+    from wildrobot_amp_ext.motion.safe_pickle import safe_load
+    from wildrobot_amp_ext.robots.infer import infer_source_robot
+
+    data = safe_load(path)  # read once more for its width only: GMR pickles are small
+    dof = data.get("dof_pos") if isinstance(data, dict) else None
+    if dof is None or data.get("joint_names") is not None or np.ndim(dof) != 2:
+        return robot  # the reader names the problem, or the file names its joints
+    source, why = infer_source_robot(int(np.shape(dof)[1]), robot, path)
+    if source.name != robot.name:
+        print(f"[viewer] {path.name}: source robot {source.name} ({why})")
+    return source
+
+
+def hold_missing_joints(clip: MotionClip, robot: RobotSpec, default: np.ndarray) -> MotionClip:
+    """``clip`` in ``robot``'s joint order: joints it lacks (a reduced variant's welded joints) held at the robot's
+    default pose, joints the robot lacks dropped."""
+    from dataclasses import replace
+
+    index = {n: i for i, n in enumerate(clip.joint_names)}
+    joint_pos = np.tile(default, (clip.num_frames, 1))
+    have = [j for j, n in enumerate(robot.joint_names) if n in index]
+    joint_pos[:, have] = clip.joint_pos[:, [index[robot.joint_names[j]] for j in have]]
+    held = [n for n in robot.joint_names if n not in index]
+    return replace(clip, joint_names=tuple(robot.joint_names), joint_pos=joint_pos, meta={**clip.meta, "held": held})
+
+
 def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = None) -> MotionSet:
     path = Path(path)
     if not path.is_file():
@@ -139,7 +191,11 @@ def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = 
     if path.suffix in (".pkl", ".pickle"):
         from wildrobot_amp_ext.motion.io import load_motion
 
-        kind, clips = "gmr", load_motion(path, robot)
+        source = pickle_source_robot(path, robot)
+        clips = load_motion(path, source)
+        if source.name != robot.name:  # a robot and its reduced variant side by side
+            clips = [hold_missing_joints(c, robot, robot.default_joint_pos) for c in clips]
+        kind = "gmr"
     elif path.suffix == ".npz":
         kind, clips = read_npz(path, robot)
     else:
