@@ -120,8 +120,8 @@ def bench_trackers(robot_name: str, seconds: float) -> None:
             f"core-s ({res.simulated_frames * cfg.tracking.control_dt:.1f} s simulated in {res.rollouts} rollouts, "
             f"{res.falls} falls, {res.accepted_frames * cfg.tracking.control_dt:.1f} s accepted)"
         )
-    print(f"  closed-loop tracker: {rate['mpc']:.3f} motion-s per core-s (goal >= 0.25), {rate['pd'] / rate['mpc']:.0f}x the "
-          "open-loop tracker's cost")  # fmt: skip
+    print(f"  closed-loop tracker: {rate['mpc']:.3f} motion-s per core-s (goal >= 0.25), "
+          f"{rate['pd'] / rate['mpc']:.0f}x the open-loop tracker's cost")  # fmt: skip
 
 
 def _warm(_: int) -> int:

@@ -9,16 +9,25 @@ reference frame across overlapping rollouts) -> simulated raw states of the kept
 
 API::
 
-    MinerConfig(tracking=TrackingConfig(...), generation=GenerationConfig(...), gates=GateConfig(...), windows=WindowConfig(...))
+    MinerConfig(tracking=TrackingConfig(...), mpc=MpcConfig(...), generation=GenerationConfig(...),
+                gates=GateConfig(...), windows=WindowConfig(...)); MinerConfig.for_tracker("pd")
     mine_variant(clip, robot, Variant(time_warp, mirror, heading_deg), cfg) -> VariantResult
-    plan_jobs(clips, robot, cfg) -> (jobs, skipped); run_jobs(jobs, robot, cfg, workers=, cache_dir=) -> (results, cached)
+    plan_jobs(clips, robot, cfg) -> (jobs, skipped)
+    run_jobs(jobs, robot, cfg, workers=, cache_dir=) -> (results, cached)
     build_tier0_dataset(clips, clip_of_result, results, robot, spec, cfg) -> (ReferenceDataset, segments)
     save_tier0_dataset(path, ds, segments, cfg); write_report(report_dir, clips, results_per_clip, skipped, cfg)
 
 Command line: ``python -m wildrobot_amp_ext.mine --robot <robot> --input <gmr dir> --output tier0.npz``.
 """
 
-from wildrobot_amp_ext.miner.config import GateConfig, GenerationConfig, MinerConfig, TrackingConfig, WindowConfig
+from wildrobot_amp_ext.miner.config import (
+    GateConfig,
+    GenerationConfig,
+    MinerConfig,
+    MpcConfig,
+    TrackingConfig,
+    WindowConfig,
+)
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track, mirror_clip
 from wildrobot_amp_ext.miner.pipeline import SegmentInfo, VariantResult, mine_variant
 from wildrobot_amp_ext.miner.rollout import Harness, RolloutRecord, TrackingSim
@@ -30,6 +39,7 @@ __all__ = [
     "GenerationConfig",
     "Harness",
     "MinerConfig",
+    "MpcConfig",
     "ReferenceTrack",
     "RolloutRecord",
     "SegmentInfo",

@@ -35,7 +35,8 @@ class Variant:
 
     @property
     def tag(self) -> str:
-        return f"w{self.time_warp:.2f}{'-mirror' if self.mirror else ''}{f'-h{self.heading_deg:+.0f}' if self.heading_deg else ''}"
+        heading = f"-h{self.heading_deg:+.0f}" if self.heading_deg else ""
+        return f"w{self.time_warp:.2f}{'-mirror' if self.mirror else ''}{heading}"
 
 
 def variants(cfg: GenerationConfig, robot: RobotSpec) -> list[Variant]:

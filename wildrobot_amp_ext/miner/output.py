@@ -96,7 +96,8 @@ def build_tier0_dataset(
         meta={
             "producer": "wildrobot_amp_ext.mine",
             "miner_schema": MINER_SCHEMA,
-            "velocities": "instantaneous simulator velocities (MuJoCo qvel, root angular rate rotated to world; contact-point site velocities), not finite differences",
+            "velocities": "instantaneous simulator velocities (MuJoCo qvel, root angular rate rotated to world; "
+            "contact-point site velocities), not finite differences",
             **(meta or {}),
         },
     )

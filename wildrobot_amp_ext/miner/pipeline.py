@@ -215,10 +215,11 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         totals["slipping_foot_frames"] += float(sig.slipping[post].sum())
         totals["single_stance"] += float((sig.loaded[post].sum(axis=1) == 1).sum())
         slip = np.where(sig.loaded, rec.foot_slip_speed, 0.0).max(axis=1)
-        for key, values in (("load", sig.load), ("harness", sig.harness), ("pitch_deg", sig.pitch_deg),
-                            ("roll_deg", sig.roll_deg), ("harness_saturated", sig.harness_saturated), ("slip", slip),
-                            ("effort", rec.effort), ("joint_error", sig.joint_error), ("target_offset", rec.target_offset),
-                            ("rollout", np.full(n, r)), ("step", np.arange(n)), ("ref_frame", start + np.arange(n))):  # fmt: skip
+        per_frame = {"load": sig.load, "harness": sig.harness, "pitch_deg": sig.pitch_deg, "roll_deg": sig.roll_deg,
+                     "harness_saturated": sig.harness_saturated, "slip": slip, "effort": rec.effort,
+                     "joint_error": sig.joint_error, "target_offset": rec.target_offset, "rollout": np.full(n, r),
+                     "step": np.arange(n), "ref_frame": start + np.arange(n)}  # fmt: skip
+        for key, values in per_frame.items():
             trace_parts[key].append(np.asarray(values, np.int64 if key in index_keys else np.float32))
 
         w_start, w_len = window_starts(n, wcfg, first=gen.warmup_frames)
@@ -231,8 +232,10 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
         mask = evaluate_gates(stats, gates) | (GATE_BIT["short"] if short else 0)
         scores = score(stats, gates)
-        for key, values in (("rollout", np.full(len(w_start), r)), ("start", w_start), ("length", w_len), ("ref_start", start + w_start),
-                            ("gate_mask", mask), ("score", scores), *((k, stats[k]) for k in METRICS)):  # fmt: skip
+        per_window = {"rollout": np.full(len(w_start), r), "start": w_start, "length": w_len,
+                      "ref_start": start + w_start, "gate_mask": mask, "score": scores,
+                      **{k: stats[k] for k in METRICS}}  # fmt: skip
+        for key, values in per_window.items():
             window_parts.setdefault(key, []).append(values)
         keep = accepted_frames(n, w_start, w_len, mask == 0, wcfg)
         for a, b in runs(keep):

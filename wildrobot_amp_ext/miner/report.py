@@ -166,7 +166,8 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     decision = max(by_coverage, by_clips, key=DECISIONS.index)
     action = {
         "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
-        "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) and re-mine",
+        "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) "
+        "and re-mine",
         "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
     }[decision]
     strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
@@ -180,7 +181,10 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     )
     strict_decision = max(strict_by_seconds, strict_by_clips, key=DECISIONS.index)
     if decision != by_coverage:
-        action = f"{action} [coverage alone says {by_coverage} ({coverage:.1f} s), but only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
+        action = (
+            f"{action} [coverage alone says {by_coverage} ({coverage:.1f} s), but only {len(contributing)} source "
+            f"clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
+        )
     warnings = []
     if len(contributing) < CLIP_DIVERSITY[0]:
         warnings.append(
@@ -290,7 +294,8 @@ def diagnostic_log(c: dict) -> str:
             f"  stance_slip_rate: {_p(c['stance_slip_rate'])}",
             "",
             f"Windows: {c['windows_accepted']}/{c['windows']} accepted -> {c['segments']} segments, "
-            f"{c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip; {c['strict_harness_seconds']:.1f} s in the strict harness tier)",
+            f"{c['tier0_seconds']:.1f} s Tier 0+ ({c['source_coverage_s']:.1f} s of the source clip; "
+            f"{c['strict_source_coverage_s']:.1f} s of it in the strict harness tier)",
             f"VERDICT: {c['verdict']} Tier 0+",
             f"Failure reasons (if any): {'; '.join(c['failure_reasons']) if c['failure_reasons'] else '-'}",
             "=" * 40,

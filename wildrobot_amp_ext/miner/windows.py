@@ -253,13 +253,13 @@ def accepted_frames(
 ) -> np.ndarray:
     """Frames covered by accepted windows (``merge``) or by their centre frames (``centre``)."""
     cover = np.zeros(num_frames + 1, dtype=np.int64)
-    s, l = starts[accepted], lengths[accepted]
+    s, n = starts[accepted], lengths[accepted]
     if cfg.dedupe == "centre":
-        keep = np.minimum(cfg.centre_frames, l)
-        s = s + (l - keep) // 2
-        l = keep
+        keep = np.minimum(cfg.centre_frames, n)
+        s = s + (n - keep) // 2
+        n = keep
     np.add.at(cover, s, 1)
-    np.add.at(cover, s + l, -1)
+    np.add.at(cover, s + n, -1)
     return np.cumsum(cover)[:num_frames] > 0
 
 
