@@ -1,0 +1,508 @@
+"""Play a trained AMP policy (skrl 2.1.1 checkpoint) in an Isaac Lab 3.0 task of this package (kit-less, Newton).
+
+Usage::
+
+    # window (needs a display): the Newton GL visualizer; arrow keys = forward speed / turn rate, z / x = sideways,
+    # space = stop (polled from the visualizer window once per step)
+    python play.py --task WildRobot-AMP-Flat-Play-v0 --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt
+    # headless: a video of 4 envs walking at a scripted command
+    python play.py --task ... --checkpoint ... --headless --video --command 0.3,0,0 --video_length 300
+    # export (ONNX + TorchScript, normaliser folded in, parity-checked) and evaluate (JSON + PNG + rollout.npz)
+    python play.py --task ... --checkpoint ... --headless --export --eval
+    python play.py --task ... --checkpoint ... --headless --eval \
+        --eval_commands "0,0,0;0.25,0,0;0.5,0,0" --eval_envs_per_command 8
+    # a zero-action baseline (no checkpoint)
+    python play.py --task ... --zero_policy --headless --eval
+
+Video (``--video``): Isaac Lab 3.0's own recorder (``env_cfg.video_recorders``) needs ``moviepy`` (not installed) and a
+visualizer. Kit-less on CPU the Newton GL visualizer itself does render headless (through EGL), but from a fixed
+camera, so **by default the rollout's root / joint states are recorded and rendered with this package's MuJoCo motion
+viewer** (``wildrobot_amp_ext.eval.viewer``: a tracking camera, one robot copy per env, text overlay with env,
+episode, time, joint-limit and foot-penetration flags). ``--video_renderer newton`` instead grabs the Newton GL
+visualizer's frames every step (camera ``--camera_eye`` / ``--camera_lookat``) and writes them with imageio.
+
+Outputs go to ``<run>/play/`` for a checkpoint inside a ``train_amp.py`` run folder (else ``./play_outputs/``):
+``play.mp4``, ``rollout.npz`` (``--record``; plays in ``utils/motion_viewer.py``), ``exported/``, ``eval/``.
+
+Bad input is refused with one line (exit code 2): a checkpoint trained for another robot, another task (its ``-Play``
+variant counts as the same; ``--allow_other_task`` overrides) or with other observation / action / AMP widths, a
+``--dataset`` whose feature version differs from the env's, a malformed ``--command``.
+Trailing ``env.<path>=<value>`` arguments override the env config (Isaac Lab Hydra syntax).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HEADLESS_STEPS = 500
+MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 50 Hz
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wildrobot_amp_ext.errors import OneLineParser
+
+    p = OneLineParser(
+        description="Play / record / export / evaluate a trained AMP policy.",
+        epilog="Trailing env.<path>=<value> arguments override the env config.",
+    )
+    p.add_argument("--task", required=True, help="gymnasium task id, e.g. WildRobot-AMP-Flat-Play-v0")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="agent checkpoint (.pt) of a train_amp.py run")
+    src.add_argument(
+        "--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline"
+    )
+    p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
+    p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"env steps to play (default: until the window closes; else {DEFAULT_HEADLESS_STEPS} or --video_length)",
+    )
+    p.add_argument(
+        "--command",
+        default=None,
+        help="velocity command vx,vy,wz for every env (default: the task's random commands; zero + keys in a window)",
+    )
+    p.add_argument("--realtime", action="store_true", help="pace a window to real time")
+    p.add_argument(
+        "--allow_other_task",
+        action="store_true",
+        help="play a checkpoint on a task other than the one it was trained on (same robot and widths)",
+    )
+    p.add_argument(
+        "--dataset",
+        default=None,
+        help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs",
+    )
+    p.add_argument("--video", action="store_true", help="write a video (see the module docstring)")
+    p.add_argument("--video_length", type=int, default=200, help="env steps in the video")
+    p.add_argument("--video_renderer", choices=("mujoco", "newton"), default="mujoco")
+    p.add_argument("--video_lanes", type=int, default=4, help="envs shown side by side (mujoco renderer)")
+    p.add_argument("--video_out", default=None, help="video path (.mp4 / .gif)")
+    p.add_argument("--camera_eye", default="1.5,-1.5,0.8", help="newton renderer camera position x,y,z")
+    p.add_argument("--camera_lookat", default="0,0,0.25", help="newton renderer camera target x,y,z")
+    p.add_argument(
+        "--record", default=None, nargs="?", const="", help="save the rollout .npz (optionally to this path)"
+    )
+    p.add_argument("--export", action="store_true", help="export the policy to ONNX + TorchScript with a parity check")
+    p.add_argument("--export_only", action="store_true", help="export and exit (no env)")
+    p.add_argument("--eval", action="store_true", help="evaluate over fixed velocity commands (JSON + PNG + rollout)")
+    p.add_argument(
+        "--eval_commands",
+        default=None,
+        help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)',
+    )
+    p.add_argument("--eval_envs_per_command", type=int, default=4)
+    p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
+    p.add_argument(
+        "--sim2sim",
+        choices=("mujoco",),
+        default=None,
+        help="run the exported ONNX policy in MuJoCo (the robot's MJCF and PD actuators) at --command for "
+        "--eval_duration s and print its evaluation metrics (eval/sim2sim.py)",
+    )
+    p.add_argument(
+        "--task_defaults",
+        action="store_true",
+        help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)",
+    )
+    p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
+    from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
+
+    add_visualizer_args(p)
+    return p
+
+
+def _vec3(text: str, flag: str) -> tuple[float, float, float]:
+    from wildrobot_amp_ext.errors import InputError
+
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values):
+        raise InputError(None, flag, f"'{text}' is not three numbers x,y,z", "e.g. 0.3,0,0")
+    return values  # type: ignore[return-value]
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        return Path(args.out)
+    if args.checkpoint:
+        from wildrobot_amp_ext.eval.export import run_dir_of
+
+        run = run_dir_of(Path(args.checkpoint))
+        if (run / "params").is_dir():
+            return run / "play"
+    return Path.cwd() / "play_outputs"
+
+
+def check_task(task: str) -> None:
+    import gymnasium as gym
+
+    import wildrobot_amp_ext.tasks  # noqa: F401  (registers the package's tasks)
+    from wildrobot_amp_ext.errors import InputError
+
+    if task not in gym.registry:
+        ours = sorted(t for t in gym.registry if "-AMP-" in t)
+        raise InputError(None, "--task", f"unknown task '{task}'", f"use one of {ours}")
+
+
+def check_dataset(dataset: str, env_cfg: Any) -> None:
+    """Refuse a dataset whose features conflict with the env's robot or explicit FeatureSpec fields (before any env)."""
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
+
+    resolve_feature_spec(env_cfg.amp, env_cfg.robot_spec(), dataset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from wildrobot_amp_ext.errors import cli_entry
+
+    return cli_entry(_run)(argv)
+
+
+def _run(argv: list[str] | None) -> int:
+    from wildrobot_amp_ext.errors import InputError
+
+    args, rest = build_parser().parse_known_args(argv)
+    overrides = [r for r in rest if r.startswith("env.")]
+    unknown = [r for r in rest if not r.startswith("env.")]
+    if unknown:
+        raise InputError(
+            None,
+            unknown[0],
+            "unknown argument",
+            "see python play.py --help; env overrides look like env.<path>=<value>",
+        )
+    for name in ("num_envs", "steps", "video_length", "video_lanes", "eval_envs_per_command"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
+    if args.export_only:
+        args.export = True
+    if args.visualizer is not None:  # a missing runtime (Isaac Sim for kit) is refused before any work
+        from wildrobot_amp_ext.isaaclab.launch import check_visualizer_installed
+
+        check_visualizer_installed(args.visualizer)
+    if args.video_out and Path(args.video_out).suffix.lower() not in (".mp4", ".gif"):
+        raise InputError(
+            args.video_out, None, f"unsupported video type '{Path(args.video_out).suffix}'", "use .mp4 or .gif"
+        )
+    if args.sim2sim and not args.checkpoint:
+        raise InputError(None, "--sim2sim", "needs a policy", "pass --checkpoint")
+    if args.sim2sim:
+        args.export = True  # the exported ONNX file is what runs in MuJoCo
+    if args.export and args.zero_policy:
+        raise InputError(None, "--export", "nothing to export with --zero_policy", "pass --checkpoint")
+    command = _vec3(args.command, "--command") if args.command else None
+    out_dir = output_dir(args)
+
+    info = None
+    if args.checkpoint:
+        from wildrobot_amp_ext.eval.export import read_checkpoint
+
+        info = read_checkpoint(args.checkpoint)
+    if args.export:
+        from wildrobot_amp_ext.eval.export import (
+            checkpoint_metadata,
+            export_policy,
+            format_result,
+            policy_from_checkpoint,
+        )
+
+        policy, scaler = policy_from_checkpoint(info)
+        result = export_policy(policy, scaler, out_dir / "exported", metadata=checkpoint_metadata(info))
+        print(format_result(result))
+        if not result.ok:
+            print("[export] parity check FAILED: the exported files do not reproduce the policy", file=sys.stderr)
+            return 1
+        if args.export_only:
+            return 0
+        if args.sim2sim:
+            return _sim2sim(args, result, command, out_dir)
+
+    from wildrobot_amp_ext.eval.gl import has_display
+    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, env_session, load_env_cfg, visualizer_url
+
+    if args.visualizer is None and has_display() and not args.headless:
+        args.visualizer = "newton"  # a desktop: the Newton GL window, as before
+    # an interactive visualizer plays until it is closed (Ctrl-C for the browser ones) and takes keyboard commands
+    gui = args.visualizer not in (None, "none")
+    keyboard_window = args.visualizer in ("newton", "newton_gl")  # the Newton GL window reports pressed keys
+    check_task(args.task)
+    if info is not None and not args.task_defaults:  # the env as the run trained it; the user's overrides win
+        from wildrobot_amp_ext.eval.run_config import merge_overrides, read_run_env
+
+        run_env = read_run_env(info.path)
+        for note in run_env.notes:
+            print(f"[WARN] {note}", file=sys.stderr)
+        if run_env.source is not None:
+            overrides = merge_overrides(run_env.overrides, overrides)
+            print(f"[play] env rebuilt from {run_env.source} ({len(run_env.overrides)} env overrides of the run)")
+    if args.seed is not None:
+        overrides.append(f"env.seed={args.seed}")
+    if args.device is None:
+        import torch
+
+        args.device = "cuda:0" if torch.cuda.is_available() else "cpu"
+    env_cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
+    robot_name = env_cfg.robot_name
+    if info is not None:
+        from wildrobot_amp_ext.eval.agent import check_compatible
+
+        for warning in check_compatible(info, task=args.task, robot=robot_name, allow_other_task=args.allow_other_task):
+            print(f"[WARN] {warning}", file=sys.stderr)
+    if args.dataset:
+        check_dataset(args.dataset, env_cfg)
+        env_cfg.amp.dataset = str(Path(args.dataset).resolve())
+
+    from wildrobot_amp_ext.eval.env_loop import pin_commands_in_cfg
+
+    eval_cfg = commands = None
+    if args.eval:
+        from wildrobot_amp_ext.eval.evaluate import EvalCfg, parse_commands, prepare_eval_cfg
+
+        eval_cfg = EvalCfg(
+            commands=parse_commands(args.eval_commands) if args.eval_commands else None,
+            envs_per_command=args.eval_envs_per_command,
+            duration_s=args.eval_duration,
+        )
+        commands = prepare_eval_cfg(env_cfg, eval_cfg)
+    elif command is not None or keyboard_window:
+        pin_commands_in_cfg(env_cfg)
+
+    launcher_args: dict[str, Any] = {"headless": args.visualizer in (None, "none", "viser", "rerun")}
+    view = {"eye": _vec3(args.camera_eye, "--camera_eye"), "lookat": _vec3(args.camera_lookat, "--camera_lookat")}
+    if args.video and args.video_renderer == "newton" and args.visualizer in (None, "none"):
+        apply_visualizer(env_cfg, launcher_args, "newton", **view)  # GL frames (EGL when there is no display)
+    viz_cfg = apply_visualizer(env_cfg, launcher_args, args.visualizer, port=args.viz_port, **view) if gui else None
+    url = visualizer_url(viz_cfg)
+
+    with env_session(env_cfg, task=args.task, launcher_args=launcher_args) as env:
+        if url:
+            print(f"[play] {args.visualizer} viewer serving the playback at {url} (Ctrl-C stops)", flush=True)
+        return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
+
+
+def _sim2sim(args, result, command, out_dir: Path) -> int:
+    import json
+
+    from wildrobot_amp_ext.eval.sim2sim import (
+        Sim2SimCfg,
+        check_contract,
+        onnx_policy,
+        rollout_metrics,
+        run_policy_in_mujoco,
+    )  # fmt: skip
+    from wildrobot_amp_ext.robots import load_robot
+    from wildrobot_amp_ext.utils.atomic import save_json_atomic
+
+    meta = json.loads(Path(result.metadata).read_text())
+    contract = meta.get("sim2sim_contract")
+    robot = load_robot(meta.get("robot") or (contract or {}).get("robot") or "wildrobot")
+    check_contract(contract, robot, str(result.metadata))
+    cfg = Sim2SimCfg(command=command or (0.3, 0.0, 0.0), duration_s=args.eval_duration)
+    rollout = run_policy_in_mujoco(onnx_policy(result.onnx), robot, contract, cfg)
+    metrics = rollout_metrics(rollout, contract["sim_dt"] * contract["decimation"])
+    path = out_dir / "sim2sim" / "metrics.json"
+    save_json_atomic(path, {"engine": "mujoco", "command": list(cfg.command), "contract": contract, **metrics})
+    isaac = out_dir / "eval" / "metrics.json"
+    other = json.loads(isaac.read_text()).get("overall", {}) if isaac.is_file() else {}
+    print(
+        f"[sim2sim] command {cfg.command}, {metrics['seconds']:.1f} s" + (f"; Isaac Lab eval: {isaac}" if other else "")
+    )
+    print(f"  {'metric':36s} {'MuJoCo':>12}" + (f" {'Isaac Lab':>12}" if other else ""))
+
+    def cell(value) -> str:
+        return f"{value:12.4f}" if isinstance(value, float) else f"{value!s:>12}"
+
+    for key in (
+        "falls",
+        "episode_length_s_mean_lower_bound",
+        "lin_vel_error_mean",
+        "ang_vel_error_mean",
+        "lin_vel_x_mean",
+    ):
+        print(f"  {key:36s} {cell(metrics.get(key))}" + (f" {cell(other.get(key))}" if other else ""))
+    print(f"[sim2sim] -> {path}")
+    return 0
+
+
+def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: Path) -> int:
+    import numpy as np
+    import torch
+
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.eval.env_loop import KeyboardCommand, RolloutRecorder, pin_velocity_commands, run_policy
+
+    unwrapped = env.unwrapped
+    obs_dim = int(unwrapped.observation_manager.group_obs_dim["policy"][0])
+    action_dim = int(unwrapped.action_manager.total_action_dim)
+    disc = None
+    if info is not None:
+        from wildrobot_amp_ext.agents.runner import env_feature_layout
+        from wildrobot_amp_ext.eval.agent import check_compatible, load_agent
+
+        check_compatible(
+            info,
+            task=args.task,
+            robot=env_cfg.robot_name,
+            obs_dim=obs_dim,
+            action_dim=action_dim,
+            amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None),
+            allow_other_task=args.allow_other_task,
+        )
+        agent = load_agent(info, device=str(unwrapped.device), amp_layout=env_feature_layout(unwrapped))
+        act, disc = agent.act, agent.disc_logit if agent.discriminator is not None else None
+    else:
+
+        def act(obs: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(obs.shape[0], action_dim, device=obs.device)
+
+    meta = {"checkpoint": str(info.path) if info else "zero_policy"}
+
+    if args.eval:
+        from wildrobot_amp_ext.eval.evaluate import evaluate, format_report, write_outputs
+
+        rollout, report = evaluate(env, act, eval_cfg, commands, disc=disc, task=args.task, meta=meta)
+        paths = write_outputs(report, rollout, out_dir / "eval")
+        print(format_report(report))
+        print(f"[eval] {', '.join(f'{k}: {v}' for k, v in paths.items())}")
+        if args.video:
+            _render_rollout(rollout, args, out_dir)
+        return 0
+
+    keyboard_window = args.visualizer in ("newton", "newton_gl")
+    pinned = (
+        pin_velocity_commands(env, command if command is not None else (0.0, 0.0, 0.0))
+        if (command is not None or keyboard_window)
+        else None
+    )
+    visualizer = unwrapped.sim.visualizers[0] if getattr(unwrapped.sim, "visualizers", None) else None
+    keyboard = (
+        KeyboardCommand(visualizer, pinned)
+        if keyboard_window and visualizer is not None and pinned is not None
+        else None
+    )
+    if keyboard:
+        print("[play] keys: up/down = forward speed, left/right = turn rate, z/x = sideways speed, space = stop")
+
+    if args.steps is not None:
+        steps: float = args.steps
+    elif args.video:
+        steps = args.video_length
+    else:
+        steps = math.inf if gui else DEFAULT_HEADLESS_STEPS
+    record = args.record is not None or (args.video and args.video_renderer == "mujoco")
+    capacity = (
+        int(steps) if math.isfinite(steps) else MAX_RECORD_STEPS
+    )  # a window runs until closed: keep the first minutes
+    recorder = RolloutRecorder(env, capacity, record_disc=disc is not None) if record else None
+    frames: list[np.ndarray] = []
+    step_dt = float(unwrapped.step_dt)
+    started = time.perf_counter()
+
+    def on_step(k: int) -> bool:
+        if keyboard is not None:
+            keyboard.poll(k)
+        if args.video and args.video_renderer == "newton" and visualizer is not None and k <= args.video_length:
+            frames.append(np.asarray(visualizer.render_rgb_array())[..., :3].copy())
+        if args.realtime:
+            time.sleep(max(0.0, started + k * step_dt - time.perf_counter()))
+        return not gui or bool(unwrapped.sim.is_running())
+
+    try:
+        taken = run_policy(env, act, steps, recorder, disc=disc, on_step=on_step)
+    except KeyboardInterrupt:  # Ctrl-C ends a session; what was recorded is still written
+        taken = recorder.steps if recorder is not None else 0
+        print("[play] interrupted", file=sys.stderr)
+    print(f"[play] {taken} steps x {unwrapped.num_envs} envs in {time.perf_counter() - started:.1f} s")
+    rollout = recorder.rollout(args.task, meta) if recorder is not None else None
+    if rollout is not None and args.record is not None:
+        path = Path(args.record) if args.record else out_dir / "rollout.npz"
+        rollout.save(path)
+        print(f"[play] rollout -> {path}")
+    if args.video:
+        if args.video_renderer == "newton":
+            if not frames:
+                raise InputError(
+                    None, "--video_renderer", "the Newton visualizer returned no frames", "use --video_renderer mujoco"
+                )
+            _write_frames(frames, args, out_dir, 1.0 / step_dt)
+        else:
+            _render_rollout(rollout, args, out_dir)
+    return 0
+
+
+def _video_path(args, out_dir: Path) -> Path:
+    return Path(args.video_out) if args.video_out else out_dir / ("eval.mp4" if args.eval else "play.mp4")
+
+
+def _render_rollout(rollout, args, out_dir: Path) -> None:
+    """MuJoCo viewer: the first ``video_lanes`` envs side by side (each env's episodes in turn)."""
+    from wildrobot_amp_ext.eval.gl import configure_gl
+    from wildrobot_amp_ext.eval.sources import MotionSet
+    from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
+    from wildrobot_amp_ext.robots import load_robot
+
+    try:
+        backend = configure_gl()
+    except RuntimeError as err:
+        print(f"[WARN] video skipped: {err}", file=sys.stderr)
+        return
+    robot = load_robot(rollout.robot)
+    lanes = min(args.video_lanes, rollout.num_envs)
+    clips = rollout.to_clips(robot)
+    sets = [
+        MotionSet(f"env{e}", Path(""), "rollout", [c for c in clips if c.name.startswith(f"env{e}/")])
+        for e in range(lanes)
+    ]
+    sets = [s for s in sets if s.clips]
+    cfg = ViewerCfg(
+        lanes="sets",
+        max_lanes=max(len(sets), 1),
+        fps=min(30.0, rollout.fps),
+        max_seconds=args.video_length * rollout.dt,
+    )
+    path = _video_path(args, out_dir)
+    with MotionViewer(robot, sets, cfg) as viewer:
+        stats = viewer.write(path)
+    print(f"[video] {stats.frames} frames (MuJoCo viewer, GL {backend}) -> {path}")
+
+
+def _write_frames(frames, args, out_dir: Path, fps: float) -> None:
+    import imageio.v2 as imageio
+
+    from wildrobot_amp_ext.utils.atomic import atomic_path
+
+    path = _video_path(args, out_dir)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".gif":
+            writer = imageio.get_writer(tmp, format="GIF", duration=1000.0 / fps, loop=0)
+        else:
+            writer = imageio.get_writer(
+                tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, pixelformat="yuv420p"
+            )
+        try:
+            for frame in frames:
+                writer.append_data(frame)
+        finally:
+            writer.close()
+    print(f"[video] {len(frames)} frames (Newton GL visualizer) -> {path}")
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """The evaluation command (``wildrobot-evaluate``): ``play.py --eval --headless`` with the same flags."""
+    return main(["--eval", "--headless", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
