@@ -264,11 +264,19 @@ def _bad_inputs(tmp_path, g1_29, g1_23):
     walk23 = synthetic_walk(g1_23, 1.0, 30.0)
     good = write_gmr_pickle(walk23, tmp_path / "in" / "a_good.pkl")
     cases = {}
-    cases["29 columns, no --source-robot"] = (
-        [str(write_gmr_pickle(walk29, tmp_path / "c29" / "w.pkl"))],
-        [],
-        "--source-robot unitree_g1_29dof",
+    odd = tmp_path / "c31" / "w.pkl"  # a width no known robot has: the source robot cannot be inferred
+    odd.parent.mkdir()
+    odd.write_bytes(
+        pickle.dumps(
+            {
+                "fps": 30.0,
+                "root_pos": walk29.root_pos,
+                "root_rot": Q.wxyz_to_xyzw(walk29.root_quat),
+                "dof_pos": np.pad(walk29.joint_pos, ((0, 0), (0, 2))),
+            }
+        )
     )
+    cases["31 columns, no robot has them"] = ([str(odd)], [], "--source-robot")
     target = tmp_path / "pwned"
     evil = tmp_path / "evil" / "z_evil.pkl"
     evil.parent.mkdir()
@@ -358,6 +366,10 @@ def test_cli_bad_input_prints_one_line_exits_2_writes_nothing(tmp_path, g1_29, g
 
 def test_cli_bad_input_subprocess_one_line(tmp_path, g1_29):
     path = write_gmr_pickle(synthetic_walk(g1_29, 1.0, 30.0), tmp_path / "w.pkl")
+    with open(path, "rb") as f:
+        payload = pickle.load(f)  # the test's own file
+    payload["dof_pos"] = np.pad(payload["dof_pos"], ((0, 0), (0, 2)))  # 31 columns: no robot to infer
+    path.write_bytes(pickle.dumps(payload))
     out = tmp_path / "o.npz"
     run = subprocess.run(
         [sys.executable, str(CONVERT), "--robot", "unitree_g1_23dof", "--input", str(path), "--output", str(out)],

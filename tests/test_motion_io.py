@@ -192,12 +192,24 @@ def test_missing_target_joint_is_an_error(tmp_path, g1_23, g1_29):
         load_motion(path, g1_23)
 
 
-def test_joint_count_mismatch_names_the_right_source_robot(tmp_path, g1_29, g1_23):
-    path = _gmr(tmp_path / "g1_29.pkl", _motion(g1_29))
+def test_the_source_robot_is_inferred_from_the_width_and_printed(tmp_path, g1_29, g1_23, capsys):
+    motion = _motion(g1_29)
+    path = _gmr(tmp_path / "g1_29.pkl", motion)
+    (clip,) = load_motion(path, g1_23)  # 29 columns for the 23-DoF G1: the 29-DoF model it is built from
+    assert "[source robot] unitree_g1_29dof" in capsys.readouterr().err
+    assert clip.joint_pos.shape[1] == g1_23.num_joints
+    column = {name: k for k, name in enumerate(g1_29.joint_names)}
+    kept = [column[name] for name in g1_23.joint_names]
+    np.testing.assert_allclose(clip.joint_pos, motion.joint_pos[:, kept], atol=1e-12)
+
+
+def test_a_width_no_robot_has_is_refused_naming_the_fix(tmp_path, g1_29, g1_23):
+    motion = _motion(g1_29)
+    path = _gmr(tmp_path / "g1_31.pkl", motion, dof_pos=np.pad(motion.joint_pos, ((0, 0), (0, 2))))
     with pytest.raises(InputError) as err:
-        load_motion(path, g1_23)  # default source robot = target (23 joints)
+        load_motion(path, g1_23)
     msg = str(err.value)
-    assert "29 joint columns" in msg and "--source-robot unitree_g1_29dof" in msg and "g1_29.pkl" in msg
+    assert "31 joint columns" in msg and "--source-robot" in msg and "g1_31.pkl" in msg
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +43,7 @@ from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.safe_pickle import safe_load
 from wildrobot_amp_ext.robots import RobotSpec, list_robots, load_robot
+from wildrobot_amp_ext.robots.infer import infer_source_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 from wildrobot_amp_ext.validation import LIMITS, NpzFile
 from wildrobot_amp_ext.validation import values as V
@@ -223,6 +225,11 @@ def _cached_robot(name: str) -> RobotSpec:
 def _source_joint_names(
     file: str, num_cols: int, options: ReadOptions, default_robot: RobotSpec | None
 ) -> tuple[str, ...]:
+    if not options.source_robot and default_robot is not None and default_robot.num_joints != num_cols:
+        # GMR pickles carry no joint names: take the robot the width identifies, if exactly one (robots/infer.py)
+        source, why = infer_source_robot(num_cols, default_robot, file)
+        print(f"[source robot] {source.name}: {why} ({Path(file).name})", file=sys.stderr)
+        return tuple(source.joint_names)
     source = _cached_robot(options.source_robot) if options.source_robot else default_robot
     if source is None:
         raise InputError(
