@@ -29,6 +29,7 @@ CONSOLE_SCRIPTS = [
     "wildrobot-mine = wildrobot_amp_ext.mine:main",
     "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
     "wildrobot-export = wildrobot_amp_ext.eval.export:main",
+    "wildrobot-evaluate = wildrobot_amp_ext.eval.play:evaluate_main",
 ]
 
 setup(
