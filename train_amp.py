@@ -5,13 +5,13 @@ Usage (Isaac Lab's usual flags; trailing ``key=value`` arguments override the en
     # CPU, small
     python train_amp.py --task WildRobot-AMP-Flat-v0 --num_envs 16 --device cpu --headless \\
         --dataset data/wildrobot_ref.npz --max_iterations 200
-    # GPU: seed 001's command (default task G1-23dof-AMP-Flat-v0; without --dataset: the built-in demo gait)
+    # GPU: the full training run (default task G1-23dof-AMP-Flat-v0; without --dataset: the built-in demo gait)
     python train_amp.py --num_envs 4096 --headless --device cuda:0 --dataset data/g1.npz
     # overrides: agent.<section>.<key>=..., env.<path>=... (Isaac Lab Hydra syntax, e.g. env.scene.num_envs=8)
     python train_amp.py --task ... agent.agent.learning_rate=1e-4 agent.agent.amp_extras.style_ramp.enabled=false
     # resume: continues at the checkpoint's timestep (schedules, normalisers, optimiser and counters restored)
     python train_amp.py --task ... --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt --max_iterations 4000
-    # micro-train smoke test (seed 002 phase 2): train N timesteps, report AUC / saturation / style-reward variance
+    # micro-train smoke test: train N timesteps, report AUC / saturation / style-reward variance
     python train_amp.py --task ... --dataset data/tier0.npz --steps 5000
     # no Isaac Lab at all: the toy env (tests, CI, benchmarks)
     python train_amp.py --task Toy-AMP-v0 --num_envs 32 --steps 2000

@@ -145,7 +145,7 @@ def test_analyze_speed_and_stationary_fraction(g1):
     assert stats["root_speed_xy"]["p95"] == pytest.approx(v, rel=1e-5) and stats["root_speed_xy"]["p5"] == pytest.approx(0.0, abs=1e-6)
     assert stats["forward_speed"]["max"] == pytest.approx(v, rel=1e-5)  # heading frame: the glide is straight ahead
     assert stats["clips"][0]["speed_mean"] == pytest.approx(v, rel=1e-5)
-    assert any("below the commanded" in n for n in stats["notes"])  # mean 0.4 m/s < 0.5 m/s commanded (seed 004)
+    assert any("below the commanded" in n for n in stats["notes"])  # mean 0.4 m/s < 0.5 m/s commanded
     assert not any("below the commanded" in n for n in analyze(ds, g1, AnalyzeConfig(command_speed=(0.3, 1.0)))["notes"])
 
 

@@ -16,8 +16,8 @@ from wildrobot_amp_ext.robots import list_robots, load_robot
 from wildrobot_amp_ext.robots.mjcf import actuator_ids, contact_site_ids, joint_dof_adr, joint_qpos_adr
 from wildrobot_amp_ext.robots.spec import ROBOTS_DIR
 
-# seed 001's 23-DoF G1 list, in its order
-SEED001_G1_23 = [
+# the 23-DoF G1 joint list, in its order
+G1_23DOF_JOINTS = [
     "left_hip_pitch_joint", "left_hip_roll_joint", "left_hip_yaw_joint", "left_knee_joint",
     "left_ankle_pitch_joint", "left_ankle_roll_joint", "right_hip_pitch_joint", "right_hip_roll_joint",
     "right_hip_yaw_joint", "right_knee_joint", "right_ankle_pitch_joint", "right_ankle_roll_joint",
@@ -33,7 +33,7 @@ def test_registry_lists_all_robots():
 
 def test_g1_23dof_joint_order_matches_seed_001():
     robot = load_robot("unitree_g1_23dof")
-    assert list(robot.joint_names) == SEED001_G1_23
+    assert list(robot.joint_names) == G1_23DOF_JOINTS
     assert set(robot.removed_joints) == {
         "waist_roll_joint", "waist_pitch_joint", "left_wrist_pitch_joint", "left_wrist_yaw_joint",
         "right_wrist_pitch_joint", "right_wrist_yaw_joint",
@@ -43,7 +43,7 @@ def test_g1_23dof_joint_order_matches_seed_001():
 def test_documented_one_liner_prints_the_23_names():
     code = "from wildrobot_amp_ext.robots import load_robot; print(load_robot('unitree_g1_23dof').joint_names)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert eval(out) == tuple(SEED001_G1_23)
+    assert eval(out) == tuple(G1_23DOF_JOINTS)
 
 
 @pytest.mark.parametrize("name", ["wildrobot", "unitree_g1_23dof", "unitree_g1_29dof"])

@@ -1,11 +1,11 @@
-"""Tier 0+ miner: physics-validated reference segments from retargeted motions (seed 002).
+"""Tier 0+ miner: physics-validated reference segments from retargeted motions.
 
     python -m wildrobot_amp_ext.mine --robot unitree_g1_23dof --input motions/ --output tier0.npz
 
 Each clip is tracked in MuJoCo by the robot's own PD actuators (its gains and effort limits): by default the
 closed-loop tracker (``--tracker mpc``: sampling MPC over the PD targets' offsets from the reference, replanned
 every control step from the simulated state) with a capped, logged stabiliser harness; ``--tracker pd`` is the
-open-loop tracker with its seed 002 generation (30 s loops with blends, time warps). Rollouts start from the
+open-loop tracker with its loop-and-blend generation (30 s loops with blends, time warps). Rollouts start from the
 reference every ``--multi-start-interval`` frames; qpos is set only at a rollout's start. The simulated motion is
 cut into windows that must pass every Tier 0+ gate (load support, harness reliance, unloaded frames, attitude, slip,
 tracking). Writes the dataset (converter schema + miner keys; features from the simulated states), a report folder
@@ -38,7 +38,7 @@ from wildrobot_amp_ext.miner.config import (
 )
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
-#: seed 002 flag names kept as aliases: alias -> (group, field)
+#: legacy flag names kept as aliases: alias -> (group, field)
 #: a clip shorter than this is not a motion to mine (looping a 2-frame clip yields thousands of "standing" frames)
 MIN_CLIP_SECONDS = 0.5
 SEED_ALIASES = {
@@ -135,7 +135,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser, tracker: str = Tracki
                     default=default,
                     help="(default: %(default)s)",
                 )
-    seed = parser.add_argument_group("seed 002 flag names")
+    seed = parser.add_argument_group("legacy flag names (aliases)")
     seed.add_argument(
         "--harness-cap", type=float, default=None, help="set --orient-cap and --assist-cap together (fraction of m*g)"
     )

@@ -163,7 +163,7 @@ class CheckpointCfg:
 
 @dataclass
 class SmokeGateCfg:
-    """Seed 002 phase 2 micro-train gate."""
+    """Micro-train smoke gate: discriminator AUC band and style-reward variance."""
 
     #: held-out AUC band (see StyleRampCfg: a learning discriminator reads 0.98-1.0 held out after 3 updates)
     auc_min: float = 0.6

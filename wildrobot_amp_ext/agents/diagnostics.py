@@ -1,8 +1,8 @@
 """Discriminator health figures skrl does not log.
 
 Labels follow skrl's AMP: reference = 1, policy = 0, so a discriminator that tells them apart has AUC > 0.5 and
-positive reference logits. Seed 004's bands: accuracy ~0.5 = collapsed, >= 0.97 = too strong, 0.6-0.8 healthy;
-seed 002's smoke gate: AUC in 0.6-0.9 and style-reward variance > 0.05.
+positive reference logits. Health bands: accuracy ~0.5 = collapsed, >= 0.97 = too strong, 0.6-0.8 healthy;
+micro-train smoke gate: AUC in 0.6-0.9 and style-reward variance > 0.05.
 """
 
 from __future__ import annotations

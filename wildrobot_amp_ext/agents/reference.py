@@ -2,10 +2,10 @@
 
 The reference ``.npz`` holds per-frame ``features`` (N, F), ``motion_id`` (N,) (ints or strings), optionally
 ``segment_id`` (N,) (index within the clip), ``segment_scores`` (per segment or per frame), and either ready AMP
-observations (``amp_obs`` (N, D), or ``states`` / ``next_states`` (N, D/2) as in seed 001) or enough to build them
+observations (``amp_obs`` (N, D), or ``states`` / ``next_states`` (N, D/2) pairs) or enough to build them
 from ``features`` by stacking ``history`` consecutive frames of one segment (oldest first, Isaac Lab's order).
 
-Sampling (seed 002): a segment is drawn with probability ``softmax(score / temperature)``, then a frame uniformly
+Sampling: a segment is drawn with probability ``softmax(score / temperature)``, then a frame uniformly
 inside it (without scores: every frame equally likely). Every batch holds at least ``min(min_motion_ids, clips)``
 distinct motion ids: a batch that misses this gets its first slots replaced by one draw from each of that many
 distinct clips, chosen by their probability mass. The replacement is selected with ``torch.where`` on the device,

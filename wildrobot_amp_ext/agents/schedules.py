@@ -1,4 +1,4 @@
-"""Training schedules of seed 002: the style-weight ramp and the discriminator feature reintroduction stages.
+"""Training schedules: the style-weight ramp and the discriminator feature reintroduction stages.
 
 Both are advanced by the agent once per update with the timestep and the latest diagnostics, and both carry their
 state through checkpoints (``state_dict`` / ``load_state_dict``) so a resumed run continues where it stopped.

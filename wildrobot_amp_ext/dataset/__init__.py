@@ -8,7 +8,7 @@ See :mod:`.schema` for the file layout, :mod:`.convert` for the pipeline, :mod:`
 """
 
 from wildrobot_amp_ext.dataset.convert import ConvertConfig, build_dataset, convert_files, features_from_states
-from wildrobot_amp_ext.dataset.schema import SCHEMA, ReferenceDataset, export_seed000_pkl, load_dataset, save_dataset
+from wildrobot_amp_ext.dataset.schema import SCHEMA, ReferenceDataset, export_merged_pkl, load_dataset, save_dataset
 
 __all__ = [
     "SCHEMA",
@@ -16,7 +16,7 @@ __all__ = [
     "ReferenceDataset",
     "build_dataset",
     "convert_files",
-    "export_seed000_pkl",
+    "export_merged_pkl",
     "features_from_states",
     "load_dataset",
     "save_dataset",

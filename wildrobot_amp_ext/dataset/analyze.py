@@ -1,4 +1,4 @@
-"""Analyse a reference dataset: speeds (seed 004: reference ~0.27 m/s vs 0.5-1.0 commanded), moving vs stationary
+"""Analyse a reference dataset: speeds (reference vs commanded, e.g. ~0.27 m/s vs 0.5-1.0), moving vs stationary
 frames, contact pattern (double / single stance, flight, left-right alternation), a PNG and a short clip video.
 
     python utils/analyze_dataset.py ref.npz [--robot unitree_g1_23dof] --out analysis/ [--clip 0] [--no-video]
@@ -39,7 +39,7 @@ PERCENTILES = (5, 25, 50, 75, 95)
 
 @dataclass(frozen=True)
 class AnalyzeConfig:
-    #: commanded forward speed range of the task, m/s (seed 004: 0.5-1.0)
+    #: commanded forward speed range of the task, m/s
     command_speed: tuple[float, float] = (0.5, 1.0)
     #: single-stance phases shorter than this are ignored by the alternation score (label flicker)
     min_phase_frames: int = 3
@@ -168,7 +168,7 @@ def analyze(ds: ReferenceDataset, robot: RobotSpec, config: AnalyzeConfig = Anal
             else "convert with --lin-vel-mode direction (speed-free) or add faster motions"
         )
         notes.append(
-            f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s (seed 004): {remedy}"
+            f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s: {remedy}"
         )
     if result["contacts"]["flight"] > 0.2:
         notes.append(

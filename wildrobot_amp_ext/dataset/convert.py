@@ -21,7 +21,7 @@ API (for the miner and scripts)::
         clips: MotionClip in RobotSpec order (motion.load_motion output); each clip is one clip/segment row block
     features_from_states(states: ClipStates, robot, spec) -> (N, F) float64
     convert_files(inputs, output, robot, spec, config) -> ReferenceDataset       # reads, builds, saves atomically
-    save_dataset(path, ds) / export_seed000_pkl(path, ds)                        # re-exported from dataset.schema
+    save_dataset(path, ds) / export_merged_pkl(path, ds)                        # re-exported from dataset.schema
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_seed000_pkl, save_dataset
+from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_merged_pkl, save_dataset
 from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features
 from wildrobot_amp_ext.motion.clip import MotionClip
@@ -50,7 +50,7 @@ from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.validation import LIMITS, check_outputs
 from wildrobot_amp_ext.validation import values as V
 
-#: contact-derived terms removed by --drop-contacts (seed 001's "remove the feet")
+#: contact-derived terms removed by --drop-contacts (a discriminator without foot contacts)
 FOOT_TERMS = ("foot_contacts", "foot_height", "foot_z_velocity")
 
 
@@ -235,7 +235,7 @@ def convert_files(
         if npz_tmp is not None:
             save_dataset(npz_tmp, ds, compressed=config.compressed)
         if pkl_tmp is not None:
-            export_seed000_pkl(pkl_tmp, ds)
+            export_merged_pkl(pkl_tmp, ds)
     return ds
 
 
@@ -250,7 +250,7 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
         "--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})"
     )
     g.add_argument(
-        "--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} (seed 001: 'remove the feet')"
+        "--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} from the features"
     )
     g.add_argument("--drop-height", action="store_true", help="remove root_height")
     g.add_argument(
@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export-pkl",
         default=None,
-        help="also write seed 000's pickle layout (features, feature_dim, joint_names, velocity_normalized)",
+        help="also write the merged-pickle layout (features, feature_dim, joint_names, velocity_normalized)",
     )
     p.add_argument("--uncompressed", action="store_true", help="np.savez instead of savez_compressed")
     p.add_argument("--quiet", action="store_true", help="no progress bars / summary")

@@ -4,8 +4,8 @@
 key                        shape / dtype       meaning
 =========================  ==================  ===============================================================
 ``features``               (N, F) float32      AMP features of each frame (``compute_amp_features``)
-``states``                 (N, F) float32      seed 001: features of frame t  (= ``features``)
-``next_states``            (N, F) float32      seed 001: features of frame t+1 of the same clip/segment; at a
+``states``                 (N, F) float32      features of frame t  (= ``features``)
+``next_states``            (N, F) float32      features of frame t+1 of the same clip/segment; at a
                                                clip's last frame the frame itself (``transition_valid`` False)
 ``transition_valid``       (N,) bool           (states[t], next_states[t]) is a real transition
 ``amp_obs``                (N, H*F) float32    only when history H != 2: H stacked frames, oldest first, a clip's
@@ -51,7 +51,7 @@ API::
     validate_dataset(path)                           # every member checked (before an env is built)
     read_feature_version(path) -> str | None         # the stored tag
     read_feature_header(path) -> FeatureVersion | None   # the structured version (features.FeatureVersion)
-    export_seed000_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', ...}
+    export_merged_pkl(path, ds)                     # {'features', 'feature_dim', 'joint_names', ...}
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class ReferenceDataset:
         return np.r_[~self.clip_start[1:], False] if self.num_frames else np.zeros(0, bool)
 
     def transitions(self) -> tuple[np.ndarray, np.ndarray]:
-        """(states, next_states) as in seed 001; a clip's last row pairs the frame with itself."""
+        """(states, next_states) pairs; a clip's last row pairs the frame with itself."""
         nxt = np.arange(self.num_frames) + self.transition_valid.astype(np.int64)
         return self.features, self.features[nxt]
 
@@ -183,8 +183,11 @@ def save_dataset(path: str | Path, ds: ReferenceDataset, compressed: bool = True
     return path
 
 
-def export_seed000_pkl(path: str | Path, ds: ReferenceDataset) -> Path:
-    """Seed 000's merged-pickle layout (plain dict of numpy arrays / builtins; readable by the safe unpickler)."""
+def export_merged_pkl(path: str | Path, ds: ReferenceDataset) -> Path:
+    """The merged-pickle layout (features, feature_dim, joint_names, velocity_normalized).
+
+    A plain dict of numpy arrays / builtins, readable by the safe unpickler.
+    """
     payload = {
         "features": ds.features.astype(np.float32),
         "feature_dim": int(ds.features.shape[1]),

@@ -1,6 +1,6 @@
 """Kinematic sanity checks of a motion clip: joint-limit violations, foot penetration and floating frames.
 
-Seed 000's validation list ("feet contact ground properly (no floating/sinking)", "no joint limit violations")
+The motion validation criteria ("feet contact ground properly (no floating/sinking)", "no joint limit violations")
 as per-frame flags the viewer colours and the summary counts. Kinematics only (batched forward kinematics), no physics.
 """
 

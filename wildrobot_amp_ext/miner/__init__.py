@@ -1,4 +1,4 @@
-"""Tier 0+ miner (seed 002): physics-validated reference segments from kinematic motions.
+"""Tier 0+ miner: physics-validated reference segments from kinematic motions.
 
 Pipeline per (clip, variant): :func:`generation.build_track` (resample to the control rate, time warp, mirror,
 heading, loop with blends through the neutral pose) -> :meth:`rollout.TrackingSim.rollout` from multi-start

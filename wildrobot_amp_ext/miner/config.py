@@ -1,4 +1,4 @@
-"""Miner configuration: every threshold of seed 002 as a dataclass default, overridable from the command line.
+"""Miner configuration: every threshold as a dataclass default, overridable from the command line.
 
 Groups: :class:`TrackingConfig` (tracker choice, PD rollout and stabiliser harness), :class:`MpcConfig` (the
 closed-loop sampling tracker), :class:`GenerationConfig` (looping, blends, multi-start, augmentations),
@@ -36,7 +36,7 @@ class TrackingConfig:
     kp_scale: float | Literal["auto"] = "auto"
     auto_stiffness_margin: float = 1.5
     # --- stabiliser harness on the root body (xfrc_applied), each part capped as a fraction of m*g ----------------
-    #: roll/pitch PD torque towards the reference's roll/pitch (seed 002: "replace height spring with orientation").
+    #: roll/pitch PD torque towards the reference's roll/pitch (orientation, not height, is held).
     #: On for both trackers: without it the sampling tracker keeps a walking G1 up for ~2 s where with it (capped,
     #: gated and reported as today) it tracks whole 4 s rollouts; ``--no-orient-assist`` runs harness-free
     orient_assist: bool = True
@@ -55,9 +55,9 @@ class TrackingConfig:
     assist_freq_hz: float = 2.0  # natural frequency of the height/xy springs
     assist_damping_ratio: float = 0.7
     assist_cap: float = 0.15  # cap of each assist force (height, |xy|), fraction of m*g
-    #: the harness only acts while the root tilt is below this (seed 002: orientation-gated harness)
+    #: the harness only acts while the root tilt is below this (orientation-gated harness)
     upright_angle_deg: float = 25.0
-    #: first-order low-pass on the commanded wrench (seed 002: low-frequency harness, filter impulses)
+    #: first-order low-pass on the commanded wrench (low-frequency harness, filters impulses)
     filter_cutoff_hz: float = 5.0
     #: sliding friction of the floor for every contact (None: the model's). Match the env's ground material
     floor_friction: float | None = None
@@ -113,7 +113,7 @@ class MpcConfig:
 
 @dataclass(frozen=True)
 class GenerationConfig:
-    #: generated reference length per variant (seed 002: 20-60 s per source clip); 0 = no looping. The closed-loop
+    #: generated reference length per variant (20-60 s per source clip); 0 = no looping. The closed-loop
     #: tracker plays each clip once: repeating it adds no distinct motion (the ``pd`` preset loops to 30 s)
     loop_seconds: float = 0.0
     #: fixed number of cycles (overrides loop_seconds when > 0)
@@ -121,17 +121,17 @@ class GenerationConfig:
     #: linear blend to the neutral standing pose between cycles, duration drawn in [min, max] s
     blend_min_s: float = 0.2
     blend_max_s: float = 0.4
-    #: a rollout starts from the reference state every this many frames (seed 002: --multi-start-interval 50, the
+    #: a rollout starts from the reference state every this many frames (--multi-start-interval 50, the
     #: ``pd`` preset) ... Measured on the G1 dev walks, closed-loop rollouts still fall after ~2 s: 1.5 s apart,
     #: each reference frame is tracked by a rollout that is at most ~2 s old, at the same simulated seconds per
     #: reference second (1.33) as 4 s rollouts 3 s apart, which left every frame past ~2 s of a start uncovered
     multi_start_interval: int = 75
-    #: ... and runs at most this many frames (seed 002: --max-window-frames 200); overlapping the next start by
+    #: ... and runs at most this many frames (--max-window-frames 200); overlapping the next start by
     #: more than the warm-up, so the next rollout's settling frames are covered by this one
     rollout_frames: int = 100
     #: first frames of every rollout are settling from a kinematic state: never mined
     warmup_frames: int = 10
-    #: playback speed factors (seed 002: 0.9-1.1x, the ``pd`` preset); warps add repeated, not distinct seconds
+    #: playback speed factors (0.9-1.1x, the ``pd`` preset); warps add repeated, not distinct seconds
     time_warps: tuple[float, ...] = (1.0,)
     #: add left/right mirrored variants (RobotSpec symmetry map)
     mirror: bool = True
@@ -143,7 +143,7 @@ class GenerationConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """Tier 0+ gates (seed 002, v1.1.0) evaluated per window; an inf/-inf threshold disables a gate."""
+    """Tier 0+ gates evaluated per window; an inf/-inf threshold disables a gate."""
 
     # load support
     min_load_mean: float = 0.85  # mean(sum Fn)/mg
@@ -152,7 +152,7 @@ class GateConfig:
     max_harness_p90: float = 0.15  # |F_stab|/mg
     max_harness_p95: float = 0.25
     max_harness_saturated: float = 0.05  # fraction of frames at the cap
-    strict_harness_p95: float = 0.10  # stricter tier (Blocker B target): reported and flagged, not a gate
+    strict_harness_p95: float = 0.10  # stricter tier (low harness reliance): reported and flagged, not a gate
     # unloaded frames
     unloaded_threshold: float = 0.60  # sum Fn/mg below this is an unloaded frame
     max_unloaded_fraction: float = 0.10
@@ -166,14 +166,14 @@ class GateConfig:
     # non-foot bodies on the floor (knees, hands, pelvis): frames with such force above body_contact_threshold*mg
     body_contact_threshold: float = 0.05
     max_body_contact_fraction: float = 0.0
-    # tracking: the simulated window must still be the reference motion (not in seed 002; catches floating or
+    # tracking: the simulated window must still be the reference motion (catches floating or
     # gliding references that physics silently turns into standing)
     max_root_height_error: float = 0.10  # mean |z_sim - z_ref| / standing root height
     max_velocity_error: float = 0.10  # |mean v_sim - mean v_ref| (heading frames) / sqrt(g * standing height)
     max_joint_rms_error: float = 0.25  # mean over frames of the RMS joint tracking error, rad
     # falls: frames this close before a rollout's fall are its onset, not reference material
     fall_margin_s: float = 0.5
-    # scoring (seed 002 "quality scoring")
+    # quality scoring (sampling weights)
     score_load_mean: float = 0.95
     score_slip_rate: float = 0.05
     score_attitude_deg: float = 15.0
@@ -237,7 +237,7 @@ class MinerConfig:
 
 
 #: what each tracker changes from the dataclass defaults. ``pd`` reproduces the open-loop miner: its stabiliser
-#: harness on, and seed 002's looping, multi-start and time warps that make up for its short rollouts
+#: harness on, and the looping, multi-start and time warps that make up for its short rollouts
 TRACKER_PRESETS: dict[str, dict[str, dict]] = {
     "mpc": {},
     "pd": {

@@ -1,4 +1,4 @@
-"""Reference generation for the tracking rollouts (seed 002 "looping + blending").
+"""Reference generation for the tracking rollouts: looping + blending.
 
 A source clip becomes one :class:`ReferenceTrack` per variant (time warp x mirror x heading): resampled to the
 control rate, played ``N`` times in a row with short linear blends through the neutral standing pose between

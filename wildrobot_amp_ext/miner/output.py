@@ -1,5 +1,5 @@
 """The Tier 0+ dataset: the converter's ``.npz`` schema (so training loads it like a converted dataset) plus the
-miner's keys (seed 002 output format).
+miner's keys (segment scores, gate signals, provenance).
 
 Rows are the simulated frames of the accepted segments; each segment is one clip/segment block of the schema:
 ``motion_id`` = source clip, ``segment_id`` = segment index within that clip (all variants), ``segment_scores`` one

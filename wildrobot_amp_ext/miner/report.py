@@ -1,4 +1,4 @@
-"""The miner's report: seed 002's per-clip diagnostic log, the dataset analysis with the go/no-go decision tree,
+"""The miner's report: the per-clip diagnostic log, the dataset analysis with the go/no-go decision tree,
 JSON + text, and plots (sum Fn/mg, harness and attitude over time with the gate lines, accepted segments shaded)."""
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from wildrobot_amp_ext.miner.windows import GATE_BIT, GATES, gate_names
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
-#: seed 002 decision tree, applied to the distinct source seconds the accepted windows cover (a loop, a time warp or
+#: go/no-go decision tree, applied to the distinct source seconds the accepted windows cover (a loop, a time warp or
 #: a mirror of the same source second counts once: repeating one walk cycle is not a bigger dataset)
 GO_SECONDS = 60.0
 CAUTION_SECONDS = 30.0
 DECISIONS = ("GO", "CAUTION", "STOP")
-#: seed 002 "minimum viable dataset" / dashboard targets: (minimum, target)
+#: "minimum viable dataset" / dashboard targets: (minimum, target)
 CLIP_DIVERSITY = (3, 5)
 SEGMENT_COUNT = (5, 10)
 ALTERNATION_RATE = (0.10, 0.20)
 #: warn when one clip provides more than this fraction of the Tier 0+ seconds
 DOMINANT_CLIP_FRACTION = 0.5
-#: a clip's actuators must not saturate more than this (seed 002 "MUST BE <10%")
+#: a clip's actuators must not saturate more than this fraction of frames
 MAX_ACTUATOR_SATURATION = 0.10
 
 
@@ -155,7 +155,7 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     coverage = sum(c["source_coverage_s"] for c in clip_summaries)
     strict_coverage = sum(c["strict_source_coverage_s"] for c in clip_summaries)
     by_coverage = _by_seconds(coverage)
-    # seed 002's minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
+    # the minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
     by_clips = (
         "GO"
         if len(contributing) >= CLIP_DIVERSITY[1]
@@ -203,7 +203,7 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     alternation = _mean((loaded.sum(axis=1) == 1).astype(float)) if loaded.size else float("nan")
     if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
         warnings.append(
-            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (Blocker C: double-stance "
+            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (double-stance "
             "dominated; start without contact features)"
         )
     hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
@@ -263,7 +263,7 @@ def _d(x: float) -> str:
 
 
 def diagnostic_log(c: dict) -> str:
-    """Seed 002's diagnostic log template for one clip (all its variants and rollouts, after the warm-up)."""
+    """The diagnostic log for one clip (all its variants and rollouts, after the warm-up)."""
     return "\n".join(
         [
             "=" * 40,
@@ -335,14 +335,14 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
         f"  alternation rate           {'>=' + format(ALTERNATION_RATE[0], '.0%'):>7}   "
         f">={ALTERNATION_RATE[1]:.0%}     {_p(s['alternation_rate'])}",
         "",
-        "Decision tree (seed 002, on distinct source coverage): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION;",
+        "Decision tree (on distinct source coverage): >= 60 s GO -> Phase 2 micro-train; 30-60 s CAUTION;",
         "  < 30 s STOP -> baseline PPO;",
         f"  and the minimum viable dataset: >= {CLIP_DIVERSITY[1]} contributing clips GO, "
         f"{CLIP_DIVERSITY[0]}-{CLIP_DIVERSITY[1] - 1} CAUTION, fewer STOP (the weaker rule wins)",
         f"DECISION: {s['decision']} - {s['action']}",
     ]
     lines.append(
-        f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, seed 002 Blocker B "
+        f"Same rule on the strict harness tier only (p95 <= {g.strict_harness_p95:.2f} mg, the low-harness-reliance "
         "exit criterion): "
         f"{s['strict_source_coverage_s']:.1f} s distinct from {s['strict_harness_clips']} clip(s) "
         f"-> {s['strict_harness_decision']}"

@@ -1,7 +1,7 @@
 """Tracking rollouts in MuJoCo with an optional capped stabiliser harness, recording the Tier 0+ signals at the
 control rate.
 
-Per control step (seed 002 "PD tracking protocol"): joint position targets go to the robot's position actuators
+Per control step (the PD tracking protocol): joint position targets go to the robot's position actuators
 (the reference itself with the open-loop ``pd`` tracker; the reference plus the offsets the closed-loop ``mpc``
 tracker plans from the current simulated state, :mod:`miner.mpc`), the harness wrench goes to the root body's
 ``xfrc_applied``, then ``substeps`` ``mj_step`` calls. ``qpos`` is written only once, at the initial state of a

@@ -229,7 +229,7 @@ def gate_names(mask: int) -> list[str]:
 
 
 def score(stats: dict[str, np.ndarray], g: GateConfig) -> np.ndarray:
-    """Seed 002's quality score (sampling weight): +1 load >= 0.95, +1 slip <= 5 %, +1 attitude within 15 deg,
+    """The quality score (sampling weight): +1 load >= 0.95, +1 slip <= 5 %, +1 attitude within 15 deg,
     -1 harness p95 close to its limit."""
     s = (stats["load_mean"] >= g.score_load_mean).astype(np.float64)
     s += stats["slip_rate"] <= g.score_slip_rate
