@@ -22,7 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TASKS = {"wildrobot": "WildRobot-AMP-Flat-v0", "unitree_g1_23dof": "G1-23dof-AMP-Flat-v0", "unitree_g1_29dof": "G1-29dof-AMP-Flat-v0"}
+TASKS = {
+    "wildrobot": "WildRobot-AMP-Flat-v0",
+    "unitree_g1_23dof": "G1-23dof-AMP-Flat-v0",
+    "unitree_g1_29dof": "G1-29dof-AMP-Flat-v0",
+}
 
 
 def run(step: str, args: list[str]) -> None:
@@ -57,17 +61,50 @@ def main() -> None:
     for path in write_demo_motions(load_robot(args.robot), motions):
         print(f"  {path.name}")
 
-    run("convert", [py, "convert_dataset/convert_dataset.py", "--robot", args.robot, "--input", str(motions), "--output", str(dataset), "--target-fps", "50"])
+    run(
+        "convert",
+        [
+            py,
+            "convert_dataset/convert_dataset.py",
+            "--robot",
+            args.robot,
+            "--input",
+            str(motions),
+            "--output",
+            str(dataset),
+            "--target-fps",
+            "50",
+        ],
+    )
     run("verify", [py, "utils/verify_dataset.py", str(dataset), "--robot", args.robot])
-    run("analyze", [py, "utils/analyze_dataset.py", str(dataset), "--robot", args.robot, "--out", str(out / "analysis")])
+    run(
+        "analyze", [py, "utils/analyze_dataset.py", str(dataset), "--robot", args.robot, "--out", str(out / "analysis")]
+    )
     if not args.skip_mining:
-        run("mine Tier 0+", [py, "-m", "wildrobot_amp_ext.mine", "--robot", args.robot, "--input", str(motions), "--output", str(out / "tier0.npz"), "--report-dir", str(out / "tier0_report")])
+        run(
+            "mine Tier 0+",
+            [
+                py,
+                "-m",
+                "wildrobot_amp_ext.mine",
+                "--robot",
+                args.robot,
+                "--input",
+                str(motions),
+                "--output",
+                str(out / "tier0.npz"),
+                "--report-dir",
+                str(out / "tier0_report"),
+            ],
+        )
     run(
         "train",
         [py, "train_amp.py", "--task", task, "--num_envs", str(args.num_envs), "--device", args.device, "--headless",
          "--max_iterations", str(args.iterations), "--dataset", str(dataset), "--experiment_name", "demo"],
     )  # fmt: skip
-    checkpoints = sorted(glob.glob(str(ROOT / "logs" / "skrl" / task / "*demo*" / "checkpoints" / "*.pt")), key=os.path.getmtime)
+    checkpoints = sorted(
+        glob.glob(str(ROOT / "logs" / "skrl" / task / "*demo*" / "checkpoints" / "*.pt")), key=os.path.getmtime
+    )
     if not checkpoints:
         raise SystemExit("error: training wrote no checkpoint")
     run(

@@ -167,9 +167,7 @@ def analyze(ds: ReferenceDataset, robot: RobotSpec, config: AnalyzeConfig = Anal
             if ds.feature_spec.root_lin_vel_mode == "direction"
             else "convert with --lin-vel-mode direction (speed-free) or add faster motions"
         )
-        notes.append(
-            f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s: {remedy}"
-        )
+        notes.append(f"reference root speed {speed_xy.mean():.2f} m/s is below the commanded {lo}-{hi} m/s: {remedy}")
     if result["contacts"]["flight"] > 0.2:
         notes.append(
             f"{result['contacts']['flight']:.0%} of frames have no foot contact: floating feet or thresholds too tight"

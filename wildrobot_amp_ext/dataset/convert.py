@@ -249,9 +249,7 @@ def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})"
     )
-    g.add_argument(
-        "--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} from the features"
-    )
+    g.add_argument("--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} from the features")
     g.add_argument("--drop-height", action="store_true", help="remove root_height")
     g.add_argument(
         "--lin-vel-mode",

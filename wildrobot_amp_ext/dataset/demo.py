@@ -44,7 +44,12 @@ def ensure_demo_dataset(robot: RobotSpec | str, spec: FeatureSpec | None = None)
     if not path.is_file():
         clips = demo_clips(robot)
         dataset = build_dataset(
-            clips, robot, spec, target_fps=50.0, motion_names=[c.name for c in clips], meta={"source": "synthetic demo gait"}
+            clips,
+            robot,
+            spec,
+            target_fps=50.0,
+            motion_names=[c.name for c in clips],
+            meta={"source": "synthetic demo gait"},
         )
         save_dataset(path, dataset)
     return path

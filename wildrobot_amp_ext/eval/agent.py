@@ -61,7 +61,9 @@ def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, 
     disc_state = info.modules.get("discriminator")
     disc_spec = ((info.agent_cfg or {}).get("models") or {}).get("discriminator")
     if isinstance(disc_state, dict) and disc_spec:
-        agent.discriminator, agent.amp_preprocessor, agent.feature_mask = _discriminator(info, disc_spec, amp_layout, device)
+        agent.discriminator, agent.amp_preprocessor, agent.feature_mask = _discriminator(
+            info, disc_spec, amp_layout, device
+        )
     return agent
 
 
@@ -79,13 +81,23 @@ def _discriminator(info: CheckpointInfo, spec: dict, layout: dict | None, device
     amp_dim = int(_linear_layers(state)[0][1].shape[1])
     layers, acts, _ = parse_network("discriminator", spec, info.path)
     space = gymnasium.spaces.Box(-np.inf, np.inf, (amp_dim,), np.float32)
-    disc = DeterministicMLP(observation_space=space, device=device, layers=layers, activations=acts, role="discriminator")
+    disc = DeterministicMLP(
+        observation_space=space, device=device, layers=layers, activations=acts, role="discriminator"
+    )
     disc.load_state_dict(state)
     disc.eval()
     pre = None
     pre_state = info.modules.get("amp_observation_preprocessor")
     if isinstance(pre_state, dict) and "running_mean" in pre_state:
-        kwargs = _scaler_kwargs({"agent": {"observation_preprocessor_kwargs": ((info.agent_cfg or {}).get("agent") or {}).get("amp_observation_preprocessor_kwargs")}})
+        kwargs = _scaler_kwargs(
+            {
+                "agent": {
+                    "observation_preprocessor_kwargs": ((info.agent_cfg or {}).get("agent") or {}).get(
+                        "amp_observation_preprocessor_kwargs"
+                    )
+                }
+            }
+        )
         pre = RunningStandardScaler(size=amp_dim, device=device, **kwargs)
         pre.load_state_dict(pre_state)
         pre.eval()
@@ -104,21 +116,47 @@ def base_task(task: str | None) -> str | None:
     return task.replace("-Play-v", "-v") if task else task
 
 
-def check_compatible(info: CheckpointInfo, *, task: str, robot: str, obs_dim: int | None = None, action_dim: int | None = None,
-                     amp_obs_dim: int | None = None, allow_other_task: bool = False) -> list[str]:
+def check_compatible(
+    info: CheckpointInfo,
+    *,
+    task: str,
+    robot: str,
+    obs_dim: int | None = None,
+    action_dim: int | None = None,
+    amp_obs_dim: int | None = None,
+    allow_other_task: bool = False,
+) -> list[str]:
     """Refuse (InputError) a checkpoint of another robot, another task (its ``-Play`` variant is the same task) or
     other widths; returns warnings (another task when ``allow_other_task``)."""
     where = str(info.path)
     if info.robot and info.robot != robot:
-        raise InputError(where, "robot", f"checkpoint was trained for robot '{info.robot}' (task {info.task}), {task} uses '{robot}'", f"play it with a {info.robot} task")
-    checks = (("obs_dim", info.obs_dim, obs_dim, "policy observation"), ("action_dim", info.action_dim, action_dim, "action"),
-              ("amp_obs_dim", info.amp_obs_dim, amp_obs_dim, "AMP observation"))
+        raise InputError(
+            where,
+            "robot",
+            f"checkpoint was trained for robot '{info.robot}' (task {info.task}), {task} uses '{robot}'",
+            f"play it with a {info.robot} task",
+        )
+    checks = (
+        ("obs_dim", info.obs_dim, obs_dim, "policy observation"),
+        ("action_dim", info.action_dim, action_dim, "action"),
+        ("amp_obs_dim", info.amp_obs_dim, amp_obs_dim, "AMP observation"),
+    )
     for field, theirs, ours, what in checks:
         if theirs is not None and ours is not None and int(theirs) != int(ours):
-            raise InputError(where, field, f"checkpoint {what} width {theirs} != {task}'s {ours} (trained on {info.task or 'another task'})", "play it with the task it was trained on")
+            raise InputError(
+                where,
+                field,
+                f"checkpoint {what} width {theirs} != {task}'s {ours} (trained on {info.task or 'another task'})",
+                "play it with the task it was trained on",
+            )
     warnings = []
     if info.task and base_task(info.task) != base_task(task):
         if not allow_other_task:
-            raise InputError(where, "task", f"checkpoint was trained on {info.task}, not {task}", f"play it with --task {info.task} (or its -Play variant), or pass --allow_other_task")
+            raise InputError(
+                where,
+                "task",
+                f"checkpoint was trained on {info.task}, not {task}",
+                f"play it with --task {info.task} (or its -Play variant), or pass --allow_other_task",
+            )
         warnings.append(f"checkpoint was trained on {info.task}, playing on {task}")
     return warnings

@@ -12,8 +12,8 @@ import mujoco
 import numpy as np
 
 from wildrobot_amp_ext.motion import MotionClip
-from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, standing_root_height
+from wildrobot_amp_ext.robots import RobotSpec
 
 
 @dataclass
@@ -63,7 +63,9 @@ class ClipChecks:
     def summary(self, robot: RobotSpec) -> dict:
         n = self.root_z.shape[0]
         viol = self.limit_violation
-        per_joint = {robot.joint_names[j]: float(self.limit_excess[:, j].max()) for j in np.flatnonzero(viol.any(axis=0))}
+        per_joint = {
+            robot.joint_names[j]: float(self.limit_excess[:, j].max()) for j in np.flatnonzero(viol.any(axis=0))
+        }
         return {
             "frames": n,
             "joint_limit_frames": float(viol.any(axis=1).mean()) if n else 0.0,
@@ -105,7 +107,9 @@ def contact_point_heights(robot: RobotSpec, clip: MotionClip, fk: ForwardKinemat
     return fk.site_positions(clip.root_pos, clip.root_quat, clip.joint_pos)[..., 2]
 
 
-def check_clip(robot: RobotSpec, clip: MotionClip, cfg: CheckCfg | None = None, model: mujoco.MjModel | None = None) -> ClipChecks:
+def check_clip(
+    robot: RobotSpec, clip: MotionClip, cfg: CheckCfg | None = None, model: mujoco.MjModel | None = None
+) -> ClipChecks:
     cfg = cfg or CheckCfg()
     model = model or robot.build_model(with_floor=False)
     lo, hi = joint_ranges(model, robot)

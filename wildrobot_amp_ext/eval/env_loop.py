@@ -44,7 +44,9 @@ class PinnedCommands:
         self.term.vel_command_b[:] = self.values
 
 
-def pin_velocity_commands(env, commands: torch.Tensor | np.ndarray | list, term_name: str = COMMAND_TERM) -> PinnedCommands:
+def pin_velocity_commands(
+    env, commands: torch.Tensor | np.ndarray | list, term_name: str = COMMAND_TERM
+) -> PinnedCommands:
     """Make the env's velocity command term return ``commands`` ((3,) for all envs or (E, 3))."""
     unwrapped = env.unwrapped
     term = unwrapped.command_manager.get_term(term_name)
@@ -86,7 +88,8 @@ class RolloutRecorder:
         p = 2 * len(self.robot.feet)
         a = int(unwrapped.action_manager.total_action_dim)
         shapes = {
-            "root_pos": (3,), "root_quat": (4,), "root_lin_vel": (3,), "root_ang_vel": (3,), "joint_pos": (j,), "joint_vel": (j,),
+            "root_pos": (3,), "root_quat": (4,), "root_lin_vel": (3,), "root_ang_vel": (3,),
+            "joint_pos": (j,), "joint_vel": (j,),
             "contact_pos": (p, 3), "contact_vel": (p, 3), "command": (3,), "action": (a,),
         }  # fmt: skip
         if record_disc:
@@ -96,14 +99,23 @@ class RolloutRecorder:
         self.truncated = np.zeros((max_steps, e), dtype=bool)
         self.steps = 0
 
-    def add(self, command: torch.Tensor, action: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor, disc_logit: torch.Tensor | None = None) -> None:
+    def add(
+        self,
+        command: torch.Tensor,
+        action: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        disc_logit: torch.Tensor | None = None,
+    ) -> None:
         if self.steps >= self.max_steps:
             return
         t = self.steps
         s = self.kinematics.state()
         values = {
-            "root_pos": s.root_pos_w, "root_quat": s.root_quat_w, "root_lin_vel": s.root_lin_vel_w, "root_ang_vel": s.root_ang_vel_w,
-            "joint_pos": s.joint_pos, "joint_vel": s.joint_vel, "contact_pos": s.contact_pos_w, "contact_vel": s.contact_vel_w,
+            "root_pos": s.root_pos_w, "root_quat": s.root_quat_w,
+            "root_lin_vel": s.root_lin_vel_w, "root_ang_vel": s.root_ang_vel_w,
+            "joint_pos": s.joint_pos, "joint_vel": s.joint_vel,
+            "contact_pos": s.contact_pos_w, "contact_vel": s.contact_vel_w,
             "command": command, "action": action,
         }  # fmt: skip
         if disc_logit is not None and "disc_logit" in self.buffers:
@@ -200,5 +212,8 @@ class KeyboardCommand:
             lo, hi = (self.cfg.lin_x_range, self.cfg.lin_y_range, self.cfg.ang_z_range)[axis]
             values[:, axis] = (values[:, axis] + sign * step).clamp(lo, hi)
         self.pinned.apply()
-        print(f"[keyboard] command vx {float(values[0, 0]):+.2f}  vy {float(values[0, 1]):+.2f}  wz {float(values[0, 2]):+.2f}")
+        print(
+            f"[keyboard] command vx {float(values[0, 0]):+.2f}  vy {float(values[0, 1]):+.2f}  "
+            f"wz {float(values[0, 2]):+.2f}"
+        )
         return True

@@ -45,7 +45,14 @@ def default_commands(env_cfg) -> list[Command]:
     """Standing, half and full forward speed, sideways, turning, and a forward turn: fractions of the task's ranges."""
     r = env_cfg.commands.base_velocity.ranges
     vx, vy, wz = max(r.lin_vel_x[1], 0.0), max(r.lin_vel_y[1], 0.0), max(r.ang_vel_z[1], 0.0)
-    commands = [(0.0, 0.0, 0.0), (0.5 * vx, 0.0, 0.0), (vx, 0.0, 0.0), (0.0, vy, 0.0), (0.0, 0.0, 0.5 * wz), (0.5 * vx, 0.0, 0.5 * wz)]
+    commands = [
+        (0.0, 0.0, 0.0),
+        (0.5 * vx, 0.0, 0.0),
+        (vx, 0.0, 0.0),
+        (0.0, vy, 0.0),
+        (0.0, 0.0, 0.5 * wz),
+        (0.5 * vx, 0.0, 0.5 * wz),
+    ]
     unique: list[Command] = []
     for c in commands:
         c = tuple(round(float(v), 4) for v in c)
@@ -63,7 +70,9 @@ def parse_commands(text: str) -> list[Command]:
         except ValueError:
             values = ()
         if len(values) != 3 or not all(math.isfinite(v) for v in values):
-            raise InputError(None, "--command(s)", f"'{part}' is not vx,vy,wz", "e.g. 0.3,0,0 (several: 0.3,0,0;0,0,0.5)")
+            raise InputError(
+                None, "--command(s)", f"'{part}' is not vx,vy,wz", "e.g. 0.3,0,0 (several: 0.3,0,0;0,0,0.5)"
+            )
         out.append(values)  # type: ignore[arg-type]
     if not out:
         raise InputError(None, "--command(s)", "no command given", "e.g. 0.3,0,0")
@@ -83,8 +92,16 @@ def prepare_eval_cfg(env_cfg, cfg: EvalCfg) -> list[Command]:
     return commands
 
 
-def evaluate(env, act: Callable[[torch.Tensor], torch.Tensor], cfg: EvalCfg, commands: Sequence[Command], *,
-             disc: Callable[[torch.Tensor], torch.Tensor | None] | None = None, task: str = "", meta: dict | None = None) -> tuple[Rollout, dict]:
+def evaluate(
+    env,
+    act: Callable[[torch.Tensor], torch.Tensor],
+    cfg: EvalCfg,
+    commands: Sequence[Command],
+    *,
+    disc: Callable[[torch.Tensor], torch.Tensor | None] | None = None,
+    task: str = "",
+    meta: dict | None = None,
+) -> tuple[Rollout, dict]:
     """Run the commands (envs in blocks of ``envs_per_command``) and compute the metrics."""
     unwrapped = env.unwrapped
     k = cfg.envs_per_command
@@ -97,10 +114,14 @@ def evaluate(env, act: Callable[[torch.Tensor], torch.Tensor], cfg: EvalCfg, com
     start = time.perf_counter()
     run_policy(env, act, steps, recorder, disc=disc, desc="eval")
     wall = time.perf_counter() - start
-    rollout = recorder.rollout(task, meta={"commands": [list(c) for c in commands], "command_of_env": command_of_env.tolist(), **(meta or {})})
+    rollout = recorder.rollout(
+        task, meta={"commands": [list(c) for c in commands], "command_of_env": command_of_env.tolist(), **(meta or {})}
+    )
     spec = getattr(unwrapped, "amp_feature_spec", None)  # the env's contact rule thresholds
     if spec is not None:
-        cfg = replace(cfg, metrics=replace(cfg.metrics, contact_height=spec.contact_height, contact_speed=spec.contact_speed))
+        cfg = replace(
+            cfg, metrics=replace(cfg.metrics, contact_height=spec.contact_height, contact_speed=spec.contact_speed)
+        )
     report = {
         "task": task,
         "robot": rollout.robot,
@@ -109,7 +130,8 @@ def evaluate(env, act: Callable[[torch.Tensor], torch.Tensor], cfg: EvalCfg, com
         "env_steps_per_second": steps * unwrapped.num_envs / wall,
         "overall": rollout_metrics(rollout, cfg.metrics),
         "per_command": [
-            {"command": list(c), **rollout_metrics(rollout, cfg.metrics, np.flatnonzero(command_of_env == i))} for i, c in enumerate(commands)
+            {"command": list(c), **rollout_metrics(rollout, cfg.metrics, np.flatnonzero(command_of_env == i))}
+            for i, c in enumerate(commands)
         ],
     }
     return rollout, report
@@ -152,27 +174,59 @@ def plot_summary(report: dict, path: str | Path) -> Path:
     ax.legend(fontsize=8)
 
     ax = axes[0, 1]
-    ax.bar(x - width / 2, [_value(e, "lin_vel_error_mean") for e in per], width, label="|v_xy - cmd| (m/s)", color="#0072b2")
-    ax.bar(x + width / 2, [_value(e, "ang_vel_error_mean") for e in per], width, label="|w_z - cmd| (rad/s)", color="#d55e00")
+    ax.bar(
+        x - width / 2,
+        [_value(e, "lin_vel_error_mean") for e in per],
+        width,
+        label="|v_xy - cmd| (m/s)",
+        color="#0072b2",
+    )
+    ax.bar(
+        x + width / 2,
+        [_value(e, "ang_vel_error_mean") for e in per],
+        width,
+        label="|w_z - cmd| (rad/s)",
+        color="#d55e00",
+    )
     ax.set_title("tracking error")
     ax.legend(fontsize=8)
 
     ax = axes[0, 2]
-    ax.bar(x - width / 2, [_value(e, "fall_rate") for e in per], width, label="fall rate (per episode)", color="#cc79a7")
-    ax.bar(x + width / 2, [_value(e, "first_episode_fall_fraction") for e in per], width, label="envs fallen in 1st episode", color="#e69f00")
+    ax.bar(
+        x - width / 2, [_value(e, "fall_rate") for e in per], width, label="fall rate (per episode)", color="#cc79a7"
+    )
+    ax.bar(
+        x + width / 2,
+        [_value(e, "first_episode_fall_fraction") for e in per],
+        width,
+        label="envs fallen in 1st episode",
+        color="#e69f00",
+    )
     ax.set_ylim(0, 1.05)
     ax.set_title("falls")
     ax.legend(fontsize=8)
 
     ax = axes[1, 0]
-    ax.bar(x - width / 2, [_value(e, "slip_speed_mean") for e in per], width, label="mean slip speed (m/s)", color="#009e73")
-    ax.bar(x + width / 2, [_value(e, "slip_rate") for e in per], width, label="slip rate (> threshold)", color="#56b4e9")
+    ax.bar(
+        x - width / 2,
+        [_value(e, "slip_speed_mean") for e in per],
+        width,
+        label="mean slip speed (m/s)",
+        color="#009e73",
+    )
+    ax.bar(
+        x + width / 2, [_value(e, "slip_rate") for e in per], width, label="slip rate (> threshold)", color="#56b4e9"
+    )
     ax.set_title("foot slip while in contact")
     ax.legend(fontsize=8)
 
     ax = axes[1, 1]
     bottom = np.zeros(len(per))
-    for key, colour, name in (("single_stance_fraction", "#0072b2", "single"), ("double_stance_fraction", "#999999", "double"), ("flight_fraction", "#f0e442", "flight")):
+    for key, colour, name in (
+        ("single_stance_fraction", "#0072b2", "single"),
+        ("double_stance_fraction", "#999999", "double"),
+        ("flight_fraction", "#f0e442", "flight"),
+    ):
         vals = np.nan_to_num([_value(e, key) for e in per])
         ax.bar(x, vals, 0.6, bottom=bottom, color=colour, label=f"{name} stance" if name != "flight" else "flight")
         bottom += vals
@@ -183,7 +237,9 @@ def plot_summary(report: dict, path: str | Path) -> Path:
 
     ax = axes[1, 2]
     ax.bar(x - width / 2, [_value(e, "disc_prob_mean") for e in per], width, label="mean D(policy)", color="#0072b2")
-    ax.bar(x + width / 2, [_value(e, "style_reward_mean") for e in per], width, label="mean style reward", color="#e69f00")
+    ax.bar(
+        x + width / 2, [_value(e, "style_reward_mean") for e in per], width, label="mean style reward", color="#e69f00"
+    )
     ax.set_title("discriminator on policy AMP features")
     ax.legend(fontsize=8)
 
@@ -198,8 +254,9 @@ def plot_summary(report: dict, path: str | Path) -> Path:
 
     fig.suptitle(
         f"{report.get('task', '')}  {report.get('checkpoint', '') and Path(str(report.get('checkpoint'))).name}   "
-        f"envs {o['envs']} x {o['steps']} steps   |v err| {fmt('lin_vel_error_mean')} m/s   |w err| {fmt('ang_vel_error_mean')} rad/s   "
-        f"fall rate {fmt('fall_rate')}   slip {fmt('slip_speed_mean')} m/s   alternation {fmt('step_alternation', '.2f')}",
+        f"envs {o['envs']} x {o['steps']} steps   |v err| {fmt('lin_vel_error_mean')} m/s   "
+        f"|w err| {fmt('ang_vel_error_mean')} rad/s   fall rate {fmt('fall_rate')}   "
+        f"slip {fmt('slip_speed_mean')} m/s   alternation {fmt('step_alternation', '.2f')}",
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
@@ -215,13 +272,14 @@ def format_report(report: dict) -> str:
     for e in [{"command": "all", **report["overall"]}] + report["per_command"]:
         cmd = "all" if e["command"] == "all" else "({:+.2f}, {:+.2f}, {:+.2f})".format(*e["command"])
 
-        def f(key: str, spec: str = ".3f") -> str:
+        def f(key: str, spec: str = ".3f", e: dict = e) -> str:  # e bound now: one entry per line
             v = e.get(key)
             return "  n/a" if v is None else format(v, spec)
 
         lines.append(
-            f"[eval] {cmd:>22}  |v err| {f('lin_vel_error_mean')}  |w err| {f('ang_vel_error_mean')}  fall {f('fall_rate')}  "
-            f"len {f('episode_length_s_mean_lower_bound', '.1f')}s  slip {f('slip_speed_mean')}  single {f('single_stance_fraction', '.2f')}  "
+            f"[eval] {cmd:>22}  |v err| {f('lin_vel_error_mean')}  |w err| {f('ang_vel_error_mean')}  "
+            f"fall {f('fall_rate')}  len {f('episode_length_s_mean_lower_bound', '.1f')}s  "
+            f"slip {f('slip_speed_mean')}  single {f('single_stance_fraction', '.2f')}  "
             f"alt {f('step_alternation', '.2f')}  D {f('disc_prob_mean')}"
         )
     return "\n".join(lines)

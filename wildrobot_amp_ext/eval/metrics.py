@@ -94,7 +94,9 @@ def episode_stats(terminated: torch.Tensor, truncated: torch.Tensor, dt: float) 
     all_lengths = torch.cat([lengths, open_lengths])
 
     first_done = torch.where(done, t, torch.full_like(t, num_steps)).min(dim=0).values  # (E,)
-    first_fell = terminated.gather(0, first_done.clamp(max=num_steps - 1).unsqueeze(0)).squeeze(0) & (first_done < num_steps)
+    first_fell = terminated.gather(0, first_done.clamp(max=num_steps - 1).unsqueeze(0)).squeeze(0) & (
+        first_done < num_steps
+    )
     return {
         "episodes": episodes,
         "finished_episodes": finished,
@@ -117,7 +119,9 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> float | None:
 # ----------------------------------------------------------------------------------------------------------------
 # velocity tracking
 # ----------------------------------------------------------------------------------------------------------------
-def tracking_errors(root_quat: torch.Tensor, root_lin_vel: torch.Tensor, root_ang_vel: torch.Tensor, command: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def tracking_errors(
+    root_quat: torch.Tensor, root_lin_vel: torch.Tensor, root_ang_vel: torch.Tensor, command: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: |v_xy - cmd_xy| in the heading (yaw) frame and |w_z - cmd_wz|; (T, E) each."""
     v_heading = rotate_into_heading(root_lin_vel, heading_yaw(root_quat))
     lin = torch.linalg.vector_norm(v_heading[..., :2] - command[..., :2], dim=-1)
@@ -125,7 +129,9 @@ def tracking_errors(root_quat: torch.Tensor, root_lin_vel: torch.Tensor, root_an
     return lin, ang
 
 
-def velocity_tracking(root_quat, root_lin_vel, root_ang_vel, command, terminated, truncated, dt: float, cfg: MetricsCfg) -> dict:
+def velocity_tracking(
+    root_quat, root_lin_vel, root_ang_vel, command, terminated, truncated, dt: float, cfg: MetricsCfg
+) -> dict:
     lin, ang = tracking_errors(root_quat, root_lin_vel, root_ang_vel, command)
     settled = steps_since_reset(terminated, truncated) >= int(math.ceil(cfg.settle_s / dt))
     m = settled.double()
@@ -149,7 +155,11 @@ def discriminator_scores(logits: torch.Tensor, mask: torch.Tensor | None = None)
     m = torch.ones_like(logits) if mask is None else mask.double()
     prob = torch.sigmoid(logits)
     style = -torch.log(torch.clamp(1.0 - prob, min=STYLE_REWARD_FLOOR))
-    return {"disc_logit_mean": _masked_mean(logits, m), "disc_prob_mean": _masked_mean(prob, m), "style_reward_mean": _masked_mean(style, m)}
+    return {
+        "disc_logit_mean": _masked_mean(logits, m),
+        "disc_prob_mean": _masked_mean(prob, m),
+        "style_reward_mean": _masked_mean(style, m),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -165,7 +175,9 @@ def foot_contacts(contact_pos: torch.Tensor, cfg: MetricsCfg, contact_vel: torch
     return contact_rule(cfg).foot_contacts(contact_pos, vel)
 
 
-def foot_slip(contact_pos: torch.Tensor, contact_vel: torch.Tensor, cfg: MetricsCfg, mask: torch.Tensor | None = None) -> dict:
+def foot_slip(
+    contact_pos: torch.Tensor, contact_vel: torch.Tensor, cfg: MetricsCfg, mask: torch.Tensor | None = None
+) -> dict:
     """Horizontal speed of near-ground points: mean (m/s), 95th percentile and the fraction above ``slip_speed``."""
     in_contact = contact_rule(cfg).near_ground(contact_pos)
     if mask is not None:
@@ -229,7 +241,18 @@ def rollout_metrics(rollout, cfg: MetricsCfg | None = None, env_ids: np.ndarray 
     out: dict = {"envs": int(terminated.shape[1]), "steps": int(terminated.shape[0]), "dt": rollout.dt}
     out.update(episode_stats(terminated, truncated, rollout.dt))
     if all(k in arrays for k in ("root_lin_vel", "root_ang_vel", "command")):
-        out.update(velocity_tracking(arrays["root_quat"], arrays["root_lin_vel"], arrays["root_ang_vel"], arrays["command"], terminated, truncated, rollout.dt, cfg))
+        out.update(
+            velocity_tracking(
+                arrays["root_quat"],
+                arrays["root_lin_vel"],
+                arrays["root_ang_vel"],
+                arrays["command"],
+                terminated,
+                truncated,
+                rollout.dt,
+                cfg,
+            )
+        )
     if "disc_logit" in arrays:
         out.update(discriminator_scores(arrays["disc_logit"]))
     if "contact_pos" in arrays and "contact_vel" in arrays:

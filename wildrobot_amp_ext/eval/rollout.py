@@ -78,7 +78,11 @@ class Rollout:
 
     def arrays(self) -> dict[str, np.ndarray]:
         skip = {"fps", "robot", "joint_names", "task", "meta"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip and getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in skip and getattr(self, f.name) is not None
+        }
 
     # --- I/O ------------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -108,7 +112,9 @@ class Rollout:
         for key in ("root_pos", "root_quat", "joint_pos", "terminated", "truncated"):
             if key not in data.files:
                 raise InputError(path, key, "missing from the rollout", "record it with play.py --record")
-        arrays = {k: np.asarray(data[k]) for k in STATE_KEYS + OPTIONAL_KEYS + ("terminated", "truncated") if k in data.files}
+        arrays = {
+            k: np.asarray(data[k]) for k in STATE_KEYS + OPTIONAL_KEYS + ("terminated", "truncated") if k in data.files
+        }
         t, e = arrays["root_pos"].shape[:2]
         for key, value in arrays.items():
             if value.shape[:2] != (t, e):
@@ -139,14 +145,24 @@ class Rollout:
         c, s = np.cos(yaw), np.sin(yaw)
         vx, vy = c * v[:, 0] + s * v[:, 1], -s * v[:, 0] + c * v[:, 1]
         wz, cmd = self.root_ang_vel[start:stop, env, 2], self.command[start:stop, env]
-        return [f"cmd ({a:+.2f},{b:+.2f},{w:+.2f})  v ({x:+.2f},{y:+.2f},{z:+.2f})" for (a, b, w), x, y, z in zip(cmd, vx, vy, wz)]
+        return [
+            f"cmd ({a:+.2f},{b:+.2f},{w:+.2f})  v ({x:+.2f},{y:+.2f},{z:+.2f})"
+            for (a, b, w), x, y, z in zip(cmd, vx, vy, wz)
+        ]
 
     def to_clips(self, robot: RobotSpec, max_clips: int | None = None) -> list[MotionClip]:
         """One clip per env and episode (episodes split after each done flag)."""
         if self.robot and self.robot != robot.name:
-            raise InputError(None, "robot", f"rollout is of robot '{self.robot}', not '{robot.name}'", f"pass --robot {self.robot}")
+            raise InputError(
+                None, "robot", f"rollout is of robot '{self.robot}', not '{robot.name}'", f"pass --robot {self.robot}"
+            )
         if self.joint_names and tuple(self.joint_names) != tuple(robot.joint_names):
-            raise InputError(None, "joint_names", "rollout joint order differs from the RobotSpec", "record it with this package's play.py")
+            raise InputError(
+                None,
+                "joint_names",
+                "rollout joint order differs from the RobotSpec",
+                "record it with this package's play.py",
+            )
         done = self.terminated | self.truncated
         clips: list[MotionClip] = []
         for env in range(self.num_envs):
@@ -161,7 +177,16 @@ class Rollout:
                 name = f"env{env}/ep{k}" + (" (fell)" if fell else "")
                 meta = {"env": env, "episode": k, "frame_text": self.frame_text(env, s, e)}
                 clips.append(
-                    MotionClip(name, self.fps, self.root_pos[s:e, env], self.root_quat[s:e, env], robot.joint_names, self.joint_pos[s:e, env], source="rollout", meta=meta)
+                    MotionClip(
+                        name,
+                        self.fps,
+                        self.root_pos[s:e, env],
+                        self.root_quat[s:e, env],
+                        robot.joint_names,
+                        self.joint_pos[s:e, env],
+                        source="rollout",
+                        meta=meta,
+                    )
                 )
                 if max_clips is not None and len(clips) >= max_clips:
                     return clips

@@ -123,7 +123,7 @@ class GroundCfg:
 
 def ground_usd_path(cfg: GroundCfg = GroundCfg(), cache_dir: str | Path | None = None) -> Path:
     """Write (once) a tiny USD holding a collision plane with a physics material; return its path."""
-    from pxr import Gf, Sdf, Usd, UsdGeom, UsdPhysics, UsdShade
+    from pxr import Gf, Usd, UsdGeom, UsdPhysics, UsdShade
 
     root = Path(cache_dir) if cache_dir is not None else cache_root() / "usd"
     key = hashlib.sha256(f"ground{ASSET_FORMAT}{cfg}".encode()).hexdigest()[:12]

@@ -19,7 +19,13 @@ from wildrobot_amp_ext.motion.io import (
     read_motion_file,
     save_motion_npz,
 )
-from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, angular_velocity_world, clip_states, finite_difference
+from wildrobot_amp_ext.motion.kinematics import (
+    ClipStates,
+    ForwardKinematics,
+    angular_velocity_world,
+    clip_states,
+    finite_difference,
+)
 from wildrobot_amp_ext.motion.resample import resample_clip, resample_times
 from wildrobot_amp_ext.motion.safe_pickle import UnsafePickleError, safe_load
 

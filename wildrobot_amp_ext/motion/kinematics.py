@@ -63,8 +63,12 @@ def angular_velocity_world(quat_wxyz: np.ndarray, dt: float) -> np.ndarray:
     # q[t+1] = exp(w * 2dt) ⊗ q[t-1] for a world-frame rate w: left multiplication is a world-frame rotation
     out[1:-1] = Q.to_rotvec(Q.multiply(q[2:], Q.conjugate(q[:-2]))) / (2.0 * dt)
     # ends: second-order one-sided differences in the tangent space of the end frame
-    out[0] = (4.0 * Q.to_rotvec(Q.multiply(q[1], Q.conjugate(q[0]))) - Q.to_rotvec(Q.multiply(q[2], Q.conjugate(q[0])))) / (2.0 * dt)
-    out[-1] = (-4.0 * Q.to_rotvec(Q.multiply(q[-2], Q.conjugate(q[-1]))) + Q.to_rotvec(Q.multiply(q[-3], Q.conjugate(q[-1])))) / (2.0 * dt)
+    out[0] = (
+        4.0 * Q.to_rotvec(Q.multiply(q[1], Q.conjugate(q[0]))) - Q.to_rotvec(Q.multiply(q[2], Q.conjugate(q[0])))
+    ) / (2.0 * dt)
+    out[-1] = (
+        -4.0 * Q.to_rotvec(Q.multiply(q[-2], Q.conjugate(q[-1]))) + Q.to_rotvec(Q.multiply(q[-3], Q.conjugate(q[-1])))
+    ) / (2.0 * dt)
     return out
 
 
@@ -95,7 +99,11 @@ class ForwardKinematics:
     """Numpy FK over the bodies that carry the requested sites (and their ancestors), all frames at once."""
 
     def __init__(
-        self, robot: RobotSpec, model: mujoco.MjModel | None = None, site_ids: Sequence[int] | np.ndarray | None = None, chunk_frames: int = 8192
+        self,
+        robot: RobotSpec,
+        model: mujoco.MjModel | None = None,
+        site_ids: Sequence[int] | np.ndarray | None = None,
+        chunk_frames: int = 8192,
     ):
         self.robot = robot
         self.chunk_frames = chunk_frames
@@ -120,7 +128,9 @@ class ForwardKinematics:
                 kind = int(m.jnt_type[j])
                 if kind == int(mujoco.mjtJoint.mjJNT_BALL):
                     raise InputError(
-                        robot.mjcf_path, f"joint {m.joint(j).name}", "ball joints are outside the batched FK (hinge/slide only)",
+                        robot.mjcf_path,
+                        f"joint {m.joint(j).name}",
+                        "ball joints are outside the batched FK (hinge/slide only)",
                         "model the ball joint as three hinges",
                     )
                 if kind != int(mujoco.mjtJoint.mjJNT_FREE) and j not in joint_column:
@@ -128,15 +138,33 @@ class ForwardKinematics:
                 axis = np.array(m.jnt_axis[j], np.float64)
                 cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
                 joints.append(
-                    _JointStep(kind, axis, np.array(m.jnt_pos[j], np.float64), joint_column.get(j, -1), float(m.qpos0[m.jnt_qposadr[j]]), cross, cross @ cross)
+                    _JointStep(
+                        kind,
+                        axis,
+                        np.array(m.jnt_pos[j], np.float64),
+                        joint_column.get(j, -1),
+                        float(m.qpos0[m.jnt_qposadr[j]]),
+                        cross,
+                        cross @ cross,
+                    )
                 )
             parent = int(m.body_parentid[b])
-            steps.append(_BodyStep(int(b), slot.get(parent, -1), np.array(m.body_pos[b], np.float64), Q.to_matrix(m.body_quat[b]), tuple(joints)))
+            steps.append(
+                _BodyStep(
+                    int(b),
+                    slot.get(parent, -1),
+                    np.array(m.body_pos[b], np.float64),
+                    Q.to_matrix(m.body_quat[b]),
+                    tuple(joints),
+                )
+            )
         self._steps = tuple(steps)
         self._site_slot = np.array([slot[int(m.site_bodyid[s])] for s in self.site_ids], dtype=np.int64)
         self._site_pos = np.array(m.site_pos[self.site_ids], np.float64)  # (S, 3)
 
-    def body_poses(self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def body_poses(
+        self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """World positions (N, B, 3) and rotation matrices (N, B, 3, 3) of ``self.body_ids``."""
         positions, columns = self._walk(root_pos, root_quat, joint_pos)
         pos = np.stack([p.T for p in positions], axis=1)
@@ -155,7 +183,9 @@ class ForwardKinematics:
                 out[sl, s] = (positions[k] + _apply(columns[k], offset)).T
         return out
 
-    def _walk(self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _walk(
+        self, root_pos: np.ndarray, root_quat: np.ndarray, joint_pos: np.ndarray
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per body: position (3, N) and rotation stored by columns (3 columns, 3 components, N).
 
         Component-major storage turns every product with a constant (body offsets, joint axes) into a few
@@ -256,7 +286,9 @@ class ClipStates:
     def as_dict(self) -> dict[str, np.ndarray]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def to_kinematic_state(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64) -> KinematicState:
+    def to_kinematic_state(
+        self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64
+    ) -> KinematicState:
         d = self.as_dict()
         d["root_pos_w"] = d.pop("root_pos")
         d["root_quat_w"] = d.pop("root_quat")
@@ -264,13 +296,17 @@ class ClipStates:
 
     @staticmethod
     def concatenate(parts: Sequence[ClipStates]) -> ClipStates:
-        return ClipStates(**{f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0) for f in fields(ClipStates)})
+        return ClipStates(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0) for f in fields(ClipStates)}
+        )
 
 
 def clip_states(clip: MotionClip, robot: RobotSpec, fk: ForwardKinematics | None = None) -> ClipStates:
     """Velocities (finite differences at the clip's fps) and contact points (FK) of a clip in RobotSpec order."""
     if tuple(clip.joint_names) != tuple(robot.joint_names):
-        raise ValueError(f"clip '{clip.name}' is not in {robot.name}'s joint order: map it first (motion.io.map_joints_to_robot)")
+        raise ValueError(
+            f"clip '{clip.name}' is not in {robot.name}'s joint order: map it first (motion.io.map_joints_to_robot)"
+        )
     fk = fk or ForwardKinematics(robot)
     dt = 1.0 / clip.fps
     root_quat = Q.make_continuous(Q.normalize(clip.root_quat))

@@ -103,12 +103,18 @@ def synthetic_walk(
     return MotionClip(name, fps, root_pos, root_quat, robot.joint_names, joint_pos, source="synthetic")
 
 
-def synthetic_stand(robot: RobotSpec, duration: float = 3.0, fps: float = 30.0, squat: float = 0.15, name: str = "synthetic_stand") -> MotionClip:
+def synthetic_stand(
+    robot: RobotSpec, duration: float = 3.0, fps: float = 30.0, squat: float = 0.15, name: str = "synthetic_stand"
+) -> MotionClip:
     """Standing with a slow knee-bend sway: both feet stay loaded and still."""
     t = np.arange(int(round(duration * fps)) + 1) / fps
     q = np.tile(robot.default_joint_pos, (t.size, 1))
     bend = squat * 0.5 * (1 - np.cos(2 * np.pi * t / max(duration, 1e-6)))
-    for pattern, gain in ((r".*hip_pitch(_joint)?", -1.0), (r".*knee(_pitch)?(_joint)?", 2.0), (r".*ankle_pitch(_joint)?", -1.0)):
+    for pattern, gain in (
+        (r".*hip_pitch(_joint)?", -1.0),
+        (r".*knee(_pitch)?(_joint)?", 2.0),
+        (r".*ankle_pitch(_joint)?", -1.0),
+    ):
         idx = _joints(robot, pattern)
         q[:, idx] += gain * bend[:, None]
     root_pos, root_quat = place_root_on_floor(robot, q)

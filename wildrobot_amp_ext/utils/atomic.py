@@ -49,7 +49,7 @@ def clean_stale_temps(path: str | Path) -> list[Path]:
     prefix = _temp_prefix(path)
     now = time.time()
     for tmp in path.parent.glob(glob.escape(prefix) + "*"):
-        tag = tmp.name[len(prefix):].split(".", 1)[0]
+        tag = tmp.name[len(prefix) :].split(".", 1)[0]
         try:
             if tag.startswith("pid") and tag[3:].isdigit():
                 stale = not _pid_alive(int(tag[3:]))
@@ -69,8 +69,9 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path)
-    fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(path)}pid{os.getpid()}.", suffix=suffix or path.suffix or ".tmp",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{_temp_prefix(path)}pid{os.getpid()}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs should get the user's usual mode

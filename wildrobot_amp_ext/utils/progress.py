@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm.auto import tqdm
 
-T = TypeVar("T")
 
-
-def progress(iterable: Iterable[T] | None = None, *, desc: str = "", total: int | None = None, unit: str = "it", **kw: Any):
+def progress[T](
+    iterable: Iterable[T] | None = None, *, desc: str = "", total: int | None = None, unit: str = "it", **kw: Any
+):
     disable = kw.pop("disable", None)
     if disable is None:
         disable = os.environ.get("WILDROBOT_NO_PROGRESS") == "1"
