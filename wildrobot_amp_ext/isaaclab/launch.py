@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.asset import cache_root
 
 #: the physics defaults measured to run on CPU (see shared notes: nconmax=10 overflowed for the G1)
@@ -176,8 +177,6 @@ def check_visualizer_installed(name: str) -> None:
     """Refuse, in one line naming the install command, a visualizer whose runtime is missing."""
     import importlib.util
 
-    from wildrobot_amp_ext.errors import InputError
-
     module, install = VISUALIZER_REQUIREMENTS.get(canonical_visualizer(name), (None, None))
     if module is not None and importlib.util.find_spec(module) is None:
         what = "the Isaac Sim GUI" if name == "kit" else f"Isaac Lab's {name} visualizer"
@@ -293,8 +292,13 @@ def create_env(cfg: Any, task: str | None = None, render_mode: str | None = None
             f"this config needs Isaac Sim / Kit ({', '.join(kit_sources)}); use launch_env(...) which keeps the "
             "runtime alive while the env exists"
         )
+    refused = None
     with launch_simulation(cfg, args):
-        return _instantiate(cfg, task, render_mode)
+        try:
+            return _instantiate(cfg, task, render_mode)
+        except InputError as err:  # Isaac Lab prints a traceback for any exception leaving its block: one line
+            refused = err
+    raise refused
 
 
 def make_env(
@@ -317,12 +321,19 @@ def env_session(cfg: Any, task: str | None = None, render_mode: str | None = Non
     from isaaclab.app import launch_simulation
 
     configure_warp_cache()
+    refused = None
     with launch_simulation(cfg, _launcher_args(launcher_args)):
-        env = _instantiate(cfg, task, render_mode)
         try:
-            yield env
-        finally:
-            env.close()
+            env = _instantiate(cfg, task, render_mode)
+        except InputError as err:  # as in create_env: leave the block first, so no traceback is printed
+            refused = err
+        else:
+            try:
+                yield env
+            finally:
+                env.close()
+    if refused is not None:
+        raise refused
 
 
 @contextlib.contextmanager
