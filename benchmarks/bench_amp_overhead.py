@@ -75,19 +75,46 @@ def ppo_agent(env, cfg: dict):
     ppo_kwargs["learning_rate"] = kwargs["learning_rate"]
     ppo_kwargs["observation_preprocessor_kwargs"] = {"size": env.observation_space, "device": env.device}
     ppo_kwargs["value_preprocessor_kwargs"] = {"size": 1, "device": env.device}
-    models = build_models(cfg["models"], observation_space=env.observation_space, action_space=env.action_space, amp_observation_space=env.amp_observation_space, state_space=env.state_space, device=env.device)
+    models = build_models(
+        cfg["models"],
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        amp_observation_space=env.amp_observation_space,
+        state_space=env.state_space,
+        device=env.device,
+    )
     models.pop("discriminator")
     memory = RandomMemory(memory_size=ppo_kwargs["rollouts"], num_envs=env.num_envs, device=env.device)
-    agent = PPO(models=models, memory=memory, observation_space=env.observation_space, state_space=env.state_space, action_space=env.action_space, device=env.device, cfg=PPO_CFG(**ppo_kwargs, experiment=experiment))
+    agent = PPO(
+        models=models,
+        memory=memory,
+        observation_space=env.observation_space,
+        state_space=env.state_space,
+        action_space=env.action_space,
+        device=env.device,
+        cfg=PPO_CFG(**ppo_kwargs, experiment=experiment),
+    )
     return agent
 
 
 def skrl_amp_agent(env, cfg: dict):
     """skrl's own AMP with the same models, memories and cfg (no diagnostics, schedules, guard, noise, mask)."""
     kwargs, experiment, _ = split_agent_section(cfg["agent"])
-    for key, size in (("observation_preprocessor_kwargs", env.observation_space), ("state_preprocessor_kwargs", env.state_space), ("value_preprocessor_kwargs", 1), ("amp_observation_preprocessor_kwargs", env.amp_observation_space)):
+    for key, size in (
+        ("observation_preprocessor_kwargs", env.observation_space),
+        ("state_preprocessor_kwargs", env.state_space),
+        ("value_preprocessor_kwargs", 1),
+        ("amp_observation_preprocessor_kwargs", env.amp_observation_space),
+    ):
         kwargs[key] = {"size": size, "device": env.device}
-    models = build_models(cfg["models"], observation_space=env.observation_space, action_space=env.action_space, amp_observation_space=env.amp_observation_space, state_space=env.state_space, device=env.device)
+    models = build_models(
+        cfg["models"],
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        amp_observation_space=env.amp_observation_space,
+        state_space=env.state_space,
+        device=env.device,
+    )
     rollouts = kwargs["rollouts"]
     return AMP(
         models=models,
@@ -107,7 +134,11 @@ def skrl_amp_agent(env, cfg: dict):
 def time_run(kind: str, env, cfg: dict, timesteps: int, warmup: int) -> dict:
     if kind in ("ppo", "skrl_amp"):
         agent = ppo_agent(env, cfg) if kind == "ppo" else skrl_amp_agent(env, cfg)
-        trainer = ResumableSequentialTrainer(env=env, agents=agent, cfg=SequentialTrainerCfg(timesteps=warmup, close_environment_at_exit=False, disable_progressbar=True))
+        trainer = ResumableSequentialTrainer(
+            env=env,
+            agents=agent,
+            cfg=SequentialTrainerCfg(timesteps=warmup, close_environment_at_exit=False, disable_progressbar=True),
+        )
     else:
         runner = build_amp_runner(env, cfg, timesteps=warmup)
         trainer = runner.trainer
@@ -143,24 +174,52 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", default=None, help="real task id (default: the toy env)")
     p.add_argument("--dataset", default=None, help="real task: reference .npz (env.amp.dataset)")
-    p.add_argument("--env-override", nargs="*", default=[], help="real task: Isaac Lab Hydra overrides, e.g. env.events.reference_state_init.params.fraction=0.0")
+    p.add_argument(
+        "--env-override",
+        nargs="*",
+        default=[],
+        help="real task: Isaac Lab Hydra overrides, e.g. env.events.reference_state_init.params.fraction=0.0",
+    )
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--device", default="cpu")
     p.add_argument("--timesteps", type=int, default=256, help="timed timesteps per run (multiple of rollouts)")
     p.add_argument("--warmup", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--sim-cost-ms", type=float, nargs="+", default=[0.0, 20.0, 100.0], help="toy env only: wait per vectorised step")
+    p.add_argument(
+        "--sim-cost-ms",
+        type=float,
+        nargs="+",
+        default=[0.0, 20.0, 100.0],
+        help="toy env only: wait per vectorised step",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = bench_cfg(args)
     costs = [None] if args.task else args.sim_cost_ms
-    print(f"device {args.device}, {args.num_envs} envs, {args.timesteps} timed timesteps, best of {args.repeats}, torch threads {torch.get_num_threads()}")
-    print(f"networks: policy/value {cfg['models']['policy']['network'][0]['layers']}, discriminator {cfg['models']['discriminator']['network'][0]['layers']}; rollouts {cfg['agent']['rollouts']}, epochs {cfg['agent']['learning_epochs']}, minibatches {cfg['agent']['mini_batches']}")
-    print("st/s: env-steps/s (best wall of the repeats). Machine noise hits env time too, so the overhead is also given from")
-    print("learner time alone: ovh = (learner_AMP - learner_PPO) / (env_PPO + learner_PPO), learner = wall - time inside env.step")
-    print(f"{'env':>22} {'PPO st/s':>9} {'skrl-AMP st/s':>14} {'ours st/s':>10} {'skrl-AMP ovh':>13} {'ours ovh':>9} {'ours - skrl':>12} {'learner s P/S/O':>17} {'env s':>6}")
+    print(
+        f"device {args.device}, {args.num_envs} envs, {args.timesteps} timed timesteps, best of {args.repeats}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"networks: policy/value {cfg['models']['policy']['network'][0]['layers']}, "
+        f"discriminator {cfg['models']['discriminator']['network'][0]['layers']}; "
+        f"rollouts {cfg['agent']['rollouts']}, epochs {cfg['agent']['learning_epochs']}, "
+        f"minibatches {cfg['agent']['mini_batches']}"
+    )
+    print(
+        "st/s: env-steps/s (best wall of the repeats). "
+        "Machine noise hits env time too, so the overhead is also given from"
+    )
+    print(
+        "learner time alone: ovh = (learner_AMP - learner_PPO) / (env_PPO + learner_PPO), "
+        "learner = wall - time inside env.step"
+    )
+    print(
+        f"{'env':>22} {'PPO st/s':>9} {'skrl-AMP st/s':>14} {'ours st/s':>10} {'skrl-AMP ovh':>13} {'ours ovh':>9}"
+        f" {'ours - skrl':>12} {'learner s P/S/O':>17} {'env s':>6}"
+    )
     kinds = ("ppo", "skrl_amp", "amp")
     for cost in costs:
         env = wrap(TimedEnv(make_env(args, cost or 0.0)))
@@ -175,7 +234,8 @@ def main() -> None:
         ovh = {k: (learner[k] - learner["ppo"]) / base for k in kinds}
         label = args.task or f"toy +{cost:g} ms/step"
         print(
-            f"{label:>22} {best_wall['ppo']['steps_per_s']:9.0f} {best_wall['skrl_amp']['steps_per_s']:14.0f} {best_wall['amp']['steps_per_s']:10.0f}"
+            f"{label:>22} {best_wall['ppo']['steps_per_s']:9.0f} {best_wall['skrl_amp']['steps_per_s']:14.0f}"
+            f" {best_wall['amp']['steps_per_s']:10.0f}"
             f" {100 * ovh['skrl_amp']:12.1f}% {100 * ovh['amp']:8.1f}% {100 * (ovh['amp'] - ovh['skrl_amp']):11.1f}%"
             f" {learner['ppo']:5.2f}/{learner['skrl_amp']:5.2f}/{learner['amp']:5.2f} {env_s:6.2f}"
         )

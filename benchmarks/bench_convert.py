@@ -40,7 +40,9 @@ def synth_clips(minutes: float, clip_seconds: float, robot29) -> list[MotionClip
     clips = []
     for k in range(math.ceil(minutes * 60 / clip_seconds)):
         t = np.arange(int(clip_seconds * SOURCE_FPS) + 1) / SOURCE_FPS
-        gait = GaitParams(period=rng.uniform(0.7, 1.0), hip_amplitude=rng.uniform(0.15, 0.3), knee_lift=rng.uniform(0.3, 0.7))
+        gait = GaitParams(
+            period=rng.uniform(0.7, 1.0), hip_amplitude=rng.uniform(0.15, 0.3), knee_lift=rng.uniform(0.3, 0.7)
+        )
         q = gait_joint_positions(robot29, t, gait)
         speed, turn = rng.uniform(0.2, 1.2), rng.uniform(-0.3, 0.3)
         yaw = turn * t + 0.05 * np.sin(2 * np.pi * t / gait.period)
@@ -48,8 +50,14 @@ def synth_clips(minutes: float, clip_seconds: float, robot29) -> list[MotionClip
         xy = np.cumsum(step, axis=0)
         z = 0.75 + 0.01 * np.cos(4 * np.pi * t / gait.period)
         pitch = 0.05 * np.sin(4 * np.pi * t / gait.period)
-        quat = Q.multiply(Q.from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw), Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), pitch))
-        clips.append(MotionClip(f"synth{k:03d}", SOURCE_FPS, np.column_stack((xy, z)), quat, robot29.joint_names, q, source="synthetic"))
+        quat = Q.multiply(
+            Q.from_axis_angle(np.array([0.0, 0.0, 1.0]), yaw), Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), pitch)
+        )
+        clips.append(
+            MotionClip(
+                f"synth{k:03d}", SOURCE_FPS, np.column_stack((xy, z)), quat, robot29.joint_names, q, source="synthetic"
+            )
+        )
     return clips
 
 
@@ -104,9 +112,15 @@ def naive_convert(clip29: MotionClip, robot, spec: FeatureSpec) -> np.ndarray:
     out = []
     for i in range(m):  # velocities + features, frame by frame
         if i == 0:
-            w = (4 * rotvec(Q.multiply(root_quat[1], Q.conjugate(root_quat[0]))) - rotvec(Q.multiply(root_quat[2], Q.conjugate(root_quat[0])))) / (2 * dt)
+            w = (
+                4 * rotvec(Q.multiply(root_quat[1], Q.conjugate(root_quat[0])))
+                - rotvec(Q.multiply(root_quat[2], Q.conjugate(root_quat[0])))
+            ) / (2 * dt)
         elif i == m - 1:
-            w = (-4 * rotvec(Q.multiply(root_quat[-2], Q.conjugate(root_quat[-1]))) + rotvec(Q.multiply(root_quat[-3], Q.conjugate(root_quat[-1])))) / (2 * dt)
+            w = (
+                -4 * rotvec(Q.multiply(root_quat[-2], Q.conjugate(root_quat[-1])))
+                + rotvec(Q.multiply(root_quat[-3], Q.conjugate(root_quat[-1])))
+            ) / (2 * dt)
         else:
             w = rotvec(Q.multiply(root_quat[i + 1], Q.conjugate(root_quat[i - 1]))) / (2 * dt)
         state = KinematicState.from_numpy(
@@ -136,7 +150,10 @@ def main() -> None:
     spec = FeatureSpec()
     clips29 = synth_clips(args.minutes, args.clip_seconds, robot29)
     source_frames = sum(c.num_frames for c in clips29)
-    print(f"source: {len(clips29)} clips, {source_frames} frames at {SOURCE_FPS:g} fps = {source_frames / SOURCE_FPS / 60:.1f} min, G1 29 DoF -> 23 DoF at {TARGET_FPS:g} fps")
+    print(
+        f"source: {len(clips29)} clips, {source_frames} frames at {SOURCE_FPS:g} fps = "
+        f"{source_frames / SOURCE_FPS / 60:.1f} min, G1 29 DoF -> 23 DoF at {TARGET_FPS:g} fps"
+    )
 
     fk = ForwardKinematics(robot23)
     build_dataset([map_joints_to_robot(c, robot23) for c in clips29[:1]], robot23, spec, TARGET_FPS, fk=fk)  # warm-up
@@ -147,7 +164,11 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     vec_s = min(times)
     vec_rate = source_frames / vec_s
-    print(f"vectorised: best {vec_s:.2f} s of {args.repeats} (all: {', '.join(f'{t:.2f}' for t in times)}) -> {ds.num_frames} output frames; {vec_rate:,.0f} source frames/s ({ds.num_frames / vec_s:,.0f} output frames/s)")
+    print(
+        f"vectorised: best {vec_s:.2f} s of {args.repeats} (all: {', '.join(f'{t:.2f}' for t in times)}) -> "
+        f"{ds.num_frames} output frames; {vec_rate:,.0f} source frames/s "
+        f"({ds.num_frames / vec_s:,.0f} output frames/s)"
+    )
 
     naive_clips = max(1, int(round(args.naive_minutes * 60 / args.clip_seconds)))
     naive_src = sum(c.num_frames for c in clips29[:naive_clips])
@@ -158,7 +179,10 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     naive_s = min(times)
     naive_rate = naive_src / naive_s
-    print(f"naive per-frame loop: best {naive_s:.2f} s of {args.repeats} for {naive_src} source frames ({naive_src / SOURCE_FPS / 60:.1f} min); {naive_rate:,.0f} source frames/s")
+    print(
+        f"naive per-frame loop: best {naive_s:.2f} s of {args.repeats} for {naive_src} source frames "
+        f"({naive_src / SOURCE_FPS / 60:.1f} min); {naive_rate:,.0f} source frames/s"
+    )
     rows = sum(len(n) for n in naive)
     diff = np.abs(np.concatenate(naive) - ds.features[:rows]).max()
     print(f"same math: max |naive - vectorised| feature difference {diff:.2e} over {rows} frames")
@@ -178,7 +202,10 @@ def main() -> None:
         mujoco.mj_kinematics(model, data)
         _ = data.site_xpos[sites].copy()
     mj_rate = k / (time.perf_counter() - start)
-    print(f"FK: batched numpy {ds.num_frames / fk_s:,.0f} frames/s vs per-frame mj_kinematics {mj_rate:,.0f} frames/s ({ds.num_frames / fk_s / mj_rate:.1f}x); FK share of the vectorised run {fk_s / vec_s:.0%}")
+    print(
+        f"FK: batched numpy {ds.num_frames / fk_s:,.0f} frames/s vs per-frame mj_kinematics {mj_rate:,.0f} frames/s "
+        f"({ds.num_frames / fk_s / mj_rate:.1f}x); FK share of the vectorised run {fk_s / vec_s:.0%}"
+    )
 
 
 if __name__ == "__main__":

@@ -103,12 +103,17 @@ def main() -> None:
     warm = [r for label, r in rows if label == "warm cache"]
     if not args.skip_cold:
         cold = rows[0][1]
-        print(f"cold/warm creation: {cold['create_s'] / warm[0]['create_s']:.1f}x, "
-              f"first step: {cold['first_step_s'] / warm[0]['first_step_s']:.1f}x")
+        print(
+            f"cold/warm creation: {cold['create_s'] / warm[0]['create_s']:.1f}x, "
+            f"first step: {cold['first_step_s'] / warm[0]['first_step_s']:.1f}x"
+        )
     base = warm[0]
     for r in warm[1:]:
-        print(f"{r['num_envs']} vs {base['num_envs']} envs: env-steps/s x{r['env_steps_per_s'] / base['env_steps_per_s']:.2f}, "
-              f"steps/s x{r['steps_per_s'] / base['steps_per_s']:.2f}")
+        print(
+            f"{r['num_envs']} vs {base['num_envs']} envs: "
+            f"env-steps/s x{r['env_steps_per_s'] / base['env_steps_per_s']:.2f}, "
+            f"steps/s x{r['steps_per_s'] / base['steps_per_s']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -85,7 +85,8 @@ def test_env_amp_history_matches_reference_stacking_for_distinct_frames(tmp_path
     for history in HISTORIES:
         env = make_env(
             "WildRobot-AMP-Flat-Play-v0", num_envs=2,
-            overrides=["env.events.reference_state_init.params.fraction=0.0", f"env.amp.feature_spec.history={history}"],
+            overrides=["env.events.reference_state_init.params.fraction=0.0",
+                       f"env.amp.feature_spec.history={history}"],
         ).unwrapped  # fmt: skip
         try:
             assert env.amp_feature_spec.history == history

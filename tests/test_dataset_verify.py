@@ -60,18 +60,39 @@ def _bump(a, rows=slice(10, 11), col=0, by=0.05):
     "changes, failing",
     [
         ({"features": lambda a: _bump(a)}, {"features = feature function(raw states)", "states/next_states"}),
-        ({"joint_pos": lambda a: _bump(a, col=3)}, {"contact points = FK", "velocities = finite differences", "features = feature function(raw states)"}),
-        ({"joint_vel": lambda a: _bump(a, col=5, by=1.0)}, {"velocities = finite differences", "features = feature function(raw states)"}),
+        (
+            {"joint_pos": lambda a: _bump(a, col=3)},
+            {"contact points = FK", "velocities = finite differences", "features = feature function(raw states)"},
+        ),
+        (
+            {"joint_vel": lambda a: _bump(a, col=5, by=1.0)},
+            {"velocities = finite differences", "features = feature function(raw states)"},
+        ),
         ({"root_quat": lambda a: a * 1.01}, {"unit quaternions"}),
         ({"joint_names": lambda a: a[::-1]}, {"joint order"}),
         ({"contact_pos_w": lambda a: _bump(a, col=1, by=0.01)}, {"contact points = FK"}),
         ({"feature_version": lambda a: np.array("amp1-old")}, {"feature version"}),
         ({"clip_start": lambda a: np.where(np.arange(a.size) == a.size - 1, True, a)}, {"clips"}),
         ({"next_states": lambda a: a[::-1]}, {"states/next_states"}),
-        ({"root_ang_vel_w": lambda a: _bump(a, col=2, by=0.5), "root_ang_vel": lambda a: _bump(a, col=2, by=0.5)}, {"velocities = finite differences"}),
+        (
+            {"root_ang_vel_w": lambda a: _bump(a, col=2, by=0.5), "root_ang_vel": lambda a: _bump(a, col=2, by=0.5)},
+            {"velocities = finite differences"},
+        ),
         ({"root_lin_vel": lambda a: _bump(a)}, {"shapes"}),  # the env's RSI alias must equal root_lin_vel_w
     ],
-    ids=["features", "joint_pos", "joint_vel", "quat", "joint_order", "contacts", "version", "short_clip", "next_states", "ang_vel", "alias"],
+    ids=[
+        "features",
+        "joint_pos",
+        "joint_vel",
+        "quat",
+        "joint_order",
+        "contacts",
+        "version",
+        "short_clip",
+        "next_states",
+        "ang_vel",
+        "alias",
+    ],
 )
 def test_broken_datasets_fail_the_right_checks(tmp_path, good, g1, changes, failing):
     report = verify_dataset(_tampered(good, tmp_path / "bad.npz", **changes), g1)
@@ -113,7 +134,12 @@ def test_verify_module_entry_point(good):
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-m", "wildrobot_amp_ext.dataset.verify", str(good)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "wildrobot_amp_ext.dataset.verify", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0 and "OK:" in run.stdout
 
 
@@ -122,11 +148,15 @@ def test_verify_module_entry_point(good):
 # ------------------------------------------------------------------------------------------------------------------
 def test_alternation_score():
     left, right, both, none = [1, 0], [0, 1], [1, 1], [0, 0]
-    walk = np.array([left] * 10 + [both] * 3 + [right] * 10 + [both] * 3 + [left] * 10 + [both] * 3 + [right] * 10, bool)
+    walk = np.array(
+        [left] * 10 + [both] * 3 + [right] * 10 + [both] * 3 + [left] * 10 + [both] * 3 + [right] * 10, bool
+    )
     assert alternation_score(walk) == 1.0
     limp = np.array([left] * 10 + [both] * 3 + [left] * 10 + [both] * 3 + [right] * 10, bool)
     assert alternation_score(limp) == 0.5
-    flicker = np.array([left] * 10 + [right] * 1 + [left] * 10 + [both] * 2 + [right] * 10, bool)  # 1-frame blip ignored
+    flicker = np.array(
+        [left] * 10 + [right] * 1 + [left] * 10 + [both] * 2 + [right] * 10, bool
+    )  # 1-frame blip ignored
     assert alternation_score(flicker, min_phase_frames=3) == 1.0
     assert alternation_score(np.array([both] * 20 + [none] * 5, bool)) is None
 
@@ -136,17 +166,30 @@ def test_analyze_speed_and_stationary_fraction(g1):
     fps, v = 50.0, 0.6
     t = np.arange(101) / fps
     default = np.tile(g1.default_joint_pos, (t.size, 1))
-    glide = MotionClip("glide", fps, np.column_stack((v * np.cos(1.0) * t, v * np.sin(1.0) * t, 0.75 + 0 * t)), Q.from_axis_angle(np.array([0, 0, 1.0]), np.full(t.size, 1.0)), g1.joint_names, default)
-    still = MotionClip("still", fps, np.tile([0, 0, 0.75], (51, 1)), np.tile([1.0, 0, 0, 0], (51, 1)), g1.joint_names, default[:51])
+    glide = MotionClip(
+        "glide",
+        fps,
+        np.column_stack((v * np.cos(1.0) * t, v * np.sin(1.0) * t, 0.75 + 0 * t)),
+        Q.from_axis_angle(np.array([0, 0, 1.0]), np.full(t.size, 1.0)),
+        g1.joint_names,
+        default,
+    )
+    still = MotionClip(
+        "still", fps, np.tile([0, 0, 0.75], (51, 1)), np.tile([1.0, 0, 0, 0], (51, 1)), g1.joint_names, default[:51]
+    )
     ds = build_dataset([glide, still], g1, FeatureSpec(), fps)
     stats = analyze(ds, g1)
     assert stats["moving_fraction"] == pytest.approx(101 / 152)
     assert stats["root_speed_xy"]["mean"] == pytest.approx(v * 101 / 152, rel=1e-5)
-    assert stats["root_speed_xy"]["p95"] == pytest.approx(v, rel=1e-5) and stats["root_speed_xy"]["p5"] == pytest.approx(0.0, abs=1e-6)
+    assert stats["root_speed_xy"]["p95"] == pytest.approx(v, rel=1e-5) and stats["root_speed_xy"][
+        "p5"
+    ] == pytest.approx(0.0, abs=1e-6)
     assert stats["forward_speed"]["max"] == pytest.approx(v, rel=1e-5)  # heading frame: the glide is straight ahead
     assert stats["clips"][0]["speed_mean"] == pytest.approx(v, rel=1e-5)
     assert any("below the commanded" in n for n in stats["notes"])  # mean 0.4 m/s < 0.5 m/s commanded
-    assert not any("below the commanded" in n for n in analyze(ds, g1, AnalyzeConfig(command_speed=(0.3, 1.0)))["notes"])
+    assert not any(
+        "below the commanded" in n for n in analyze(ds, g1, AnalyzeConfig(command_speed=(0.3, 1.0)))["notes"]
+    )
 
 
 def test_analyze_walk_contact_pattern(g1):

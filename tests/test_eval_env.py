@@ -24,7 +24,7 @@ needs_isaaclab = pytest.mark.skipif(importlib.util.find_spec("isaaclab") is None
 @pytest.mark.isaaclab
 @needs_isaaclab
 def test_zero_action_eval_on_the_real_env(tmp_path):
-    from wildrobot_amp_ext.eval.evaluate import EvalCfg, prepare_eval_cfg, evaluate, write_outputs
+    from wildrobot_amp_ext.eval.evaluate import EvalCfg, evaluate, prepare_eval_cfg, write_outputs
     from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
 
     cfg = load_env_cfg(TASK, device="cpu")
@@ -81,7 +81,13 @@ def _fake_run(tmp_path: Path, robot: str) -> Path:
     (run / "checkpoints").mkdir()
     (run / "params" / "env.yaml").write_text(f"robot_name: {robot}\n")
     (run / "params" / "args.yaml").write_text("task: WildRobot-AMP-Flat-v0\n")
-    policy = {"net.0.weight": torch.zeros(8, 40), "net.0.bias": torch.zeros(8), "net.2.weight": torch.zeros(9, 8), "net.2.bias": torch.zeros(9), "log_std_parameter": torch.zeros(9)}
+    policy = {
+        "net.0.weight": torch.zeros(8, 40),
+        "net.0.bias": torch.zeros(8),
+        "net.2.weight": torch.zeros(9, 8),
+        "net.2.bias": torch.zeros(9),
+        "log_std_parameter": torch.zeros(9),
+    }
     torch.save({"policy": policy}, run / "checkpoints" / "agent_1.pt")
     return run / "checkpoints" / "agent_1.pt"
 
@@ -91,8 +97,19 @@ def _fake_run(tmp_path: Path, robot: str) -> Path:
 def test_play_refuses_a_checkpoint_of_another_robot(tmp_path):
     checkpoint = _fake_run(tmp_path, "wildrobot")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "play.py"), "--task", "G1-29dof-AMP-Flat-Play-v0", "--checkpoint", str(checkpoint), "--headless", "--video"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "play.py"),
+            "--task",
+            "G1-29dof-AMP-Flat-Play-v0",
+            "--checkpoint",
+            str(checkpoint),
+            "--headless",
+            "--video",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -106,8 +123,8 @@ def test_play_refuses_a_checkpoint_of_another_robot(tmp_path):
 def test_play_headless_video_and_record(tmp_path):
     out = tmp_path / "play"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "play.py"), "--task", TASK, "--zero_policy", "--headless", "--num_envs", "2", "--command", "0.2,0,0",
-         "--video", "--video_length", "15", "--record", "--out", str(out)],
+        [sys.executable, str(ROOT / "play.py"), "--task", TASK, "--zero_policy", "--headless", "--num_envs", "2",
+         "--command", "0.2,0,0", "--video", "--video_length", "15", "--record", "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]

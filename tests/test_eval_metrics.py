@@ -83,7 +83,9 @@ def test_velocity_tracking_in_the_heading_frame():
     yaw = torch.tensor([0.0, 1.0, -2.5], dtype=torch.float64).expand(steps, envs)
     v_heading = torch.tensor([0.3, 0.1, 0.0], dtype=torch.float64)
     c, s = torch.cos(yaw), torch.sin(yaw)
-    lin_w = torch.stack([c * v_heading[0] - s * v_heading[1], s * v_heading[0] + c * v_heading[1], torch.zeros_like(yaw)], dim=-1)
+    lin_w = torch.stack(
+        [c * v_heading[0] - s * v_heading[1], s * v_heading[0] + c * v_heading[1], torch.zeros_like(yaw)], dim=-1
+    )
     ang_w = torch.zeros(steps, envs, 3, dtype=torch.float64)
     ang_w[..., 2] = 0.5
     command = torch.tensor([0.3, 0.0, 0.2], dtype=torch.float64).expand(steps, envs, 3)
@@ -198,8 +200,17 @@ def test_rollout_metrics_per_env_subset():
     terminated = np.zeros((steps, envs), dtype=bool)
     terminated[20, 3] = True
     rollout = Rollout(
-        fps=1 / DT, robot="x", joint_names=(), root_pos=zeros, root_quat=quat, joint_pos=np.zeros((steps, envs, 1)),
-        terminated=terminated, truncated=np.zeros_like(terminated), root_lin_vel=lin, root_ang_vel=zeros, command=command,
+        fps=1 / DT,
+        robot="x",
+        joint_names=(),
+        root_pos=zeros,
+        root_quat=quat,
+        joint_pos=np.zeros((steps, envs, 1)),
+        terminated=terminated,
+        truncated=np.zeros_like(terminated),
+        root_lin_vel=lin,
+        root_ang_vel=zeros,
+        command=command,
     )
     sub = rollout_metrics(rollout, MetricsCfg(settle_s=0.0), env_ids=[1, 3])
     assert sub["envs"] == 2 and sub["falls"] == 1

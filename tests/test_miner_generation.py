@@ -62,7 +62,8 @@ def test_mirrored_variants_of_symmetric_clips_are_skipped(robot):
     walk = synthetic_walk(robot, 1.6, 50.0, GaitParams())
     jobs, skipped = plan_jobs([sway, walk], robot, cfg)
     tags = {(j.clip.name, j.variant.tag) for j in jobs}
-    assert tags == {("standing_sway", "w1.00"), ("standing_sway", "w1.10"), ("synthetic_walk", "w1.00"), ("synthetic_walk", "w1.10"),
+    assert tags == {("standing_sway", "w1.00"), ("standing_sway", "w1.10"),
+                    ("synthetic_walk", "w1.00"), ("synthetic_walk", "w1.10"),
                     ("synthetic_walk", "w1.00-mirror"), ("synthetic_walk", "w1.10-mirror")}  # fmt: skip
     assert len(skipped["standing_sway"]) == 2
     assert len({j.key for j in jobs}) == len(jobs)

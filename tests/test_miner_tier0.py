@@ -105,8 +105,10 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     write_gmr_pickle(sway, motions / "sway.pkl")
     write_gmr_pickle(floating(sway, 0.1), motions / "floating.pkl")
     out = tmp_path / "tier0.npz"
-    cmd = [sys.executable, "-m", "wildrobot_amp_ext.mine", "--robot", "wildrobot", "--input", str(motions), "--output", str(out),
-           "--loop-seconds", "0", "--time-warps", "1.0", "1.1", "--workers", "2", "--no-progress", "--drop-contacts"]  # fmt: skip
+    cmd = [sys.executable, "-m", "wildrobot_amp_ext.mine", "--robot", "wildrobot",
+           "--input", str(motions), "--output", str(out),
+           "--loop-seconds", "0", "--time-warps", "1.0", "1.1", "--workers", "2",
+           "--no-progress", "--drop-contacts"]  # fmt: skip
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "DECISION: STOP" in first.stdout  # a few seconds of standing is far from 30 s

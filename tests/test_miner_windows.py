@@ -97,15 +97,18 @@ def test_vectorised_stats_equal_a_loop():
 def test_gates_name_the_failing_metric():
     base = {
         "load_mean": 1.0, "load_p10": 0.9, "harness_p90": 0.05, "harness_p95": 0.06, "harness_saturated": 0.0,
-        "unloaded_fraction": 0.0, "pitch_p95_deg": 3.0, "roll_p95_deg": 2.0, "slip_rate": 0.0, "body_contact_fraction": 0.0,
-        "root_height_error": 0.0, "velocity_error": 0.0, "joint_rms_error": 0.05, "fall": 0.0,
+        "unloaded_fraction": 0.0, "pitch_p95_deg": 3.0, "roll_p95_deg": 2.0, "slip_rate": 0.0,
+        "body_contact_fraction": 0.0, "root_height_error": 0.0, "velocity_error": 0.0, "joint_rms_error": 0.05,
+        "fall": 0.0,
     }  # fmt: skip
     bad = {
         "load_mean": ("load_mean", 0.84), "load_p10": ("load_p10", 0.59), "harness_p90": ("harness_p90", 0.16),
-        "harness_p95": ("harness_p95", 0.26), "harness_saturated": ("harness_saturated", 0.06), "unloaded": ("unloaded_fraction", 0.11),
+        "harness_p95": ("harness_p95", 0.26), "harness_saturated": ("harness_saturated", 0.06),
+        "unloaded": ("unloaded_fraction", 0.11),
         "pitch": ("pitch_p95_deg", 25.5), "roll": ("roll_p95_deg", 26.0), "slip": ("slip_rate", 0.16),
         "body_contact": ("body_contact_fraction", 0.02), "tracking_height": ("root_height_error", 0.11),
-        "tracking_velocity": ("velocity_error", 0.11), "tracking_joints": ("joint_rms_error", 0.26), "fall": ("fall", 1.0),
+        "tracking_velocity": ("velocity_error", 0.11), "tracking_joints": ("joint_rms_error", 0.26),
+        "fall": ("fall", 1.0),
     }  # fmt: skip
     rows = [dict(base)] + [dict(base, **{metric: value}) for metric, value in bad.values()]
     stats = {k: np.array([r[k] for r in rows]) for k in base}

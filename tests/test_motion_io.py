@@ -39,9 +39,13 @@ def _motion(robot, n=60, fps=30.0, heading=0.6, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n) / fps
     yaw = heading + 0.3 * np.sin(t)
-    quat = Q.multiply(Q.from_axis_angle(np.array([0, 0, 1.0]), yaw), Q.from_axis_angle(np.array([0, 1.0, 0]), 0.05 * np.sin(3 * t)))
+    quat = Q.multiply(
+        Q.from_axis_angle(np.array([0, 0, 1.0]), yaw), Q.from_axis_angle(np.array([0, 1.0, 0]), 0.05 * np.sin(3 * t))
+    )
     root_pos = np.column_stack((0.5 * t, 0.1 * t, 0.75 + 0.01 * np.sin(5 * t)))
-    joint_pos = robot.default_joint_pos + 0.2 * np.sin(t[:, None] * rng.uniform(1, 3, robot.num_joints) + rng.uniform(0, 6, robot.num_joints))
+    joint_pos = robot.default_joint_pos + 0.2 * np.sin(
+        t[:, None] * rng.uniform(1, 3, robot.num_joints) + rng.uniform(0, 6, robot.num_joints)
+    )
     return MotionClip("m", fps, root_pos, quat, robot.joint_names, joint_pos)
 
 
@@ -85,7 +89,13 @@ def test_malicious_pickle_does_not_run(tmp_path, g1_23, payload_cls, protocol):
     target = tmp_path / "pwned"
     clip = _motion(g1_23)
     path = tmp_path / "evil.pkl"
-    payload = {"fps": 30.0, "root_pos": clip.root_pos, "root_rot": Q.wxyz_to_xyzw(clip.root_quat), "dof_pos": clip.joint_pos, "x": payload_cls(target)}
+    payload = {
+        "fps": 30.0,
+        "root_pos": clip.root_pos,
+        "root_rot": Q.wxyz_to_xyzw(clip.root_quat),
+        "dof_pos": clip.joint_pos,
+        "x": payload_cls(target),
+    }
     path.write_bytes(pickle.dumps(payload, protocol=protocol))
     with pickle_guard(target):
         with pytest.raises(UnsafePickleError) as err:
@@ -135,7 +145,13 @@ def test_arrays_scalars_and_containers_round_trip_every_protocol():
         out = safe_loads(pickle.dumps(d, protocol=protocol))
         assert np.array_equal(out["a"], d["a"]) and np.array_equal(out["fortran"], d["fortran"])
         assert out["i32"].dtype == np.int32 and list(out["s"]) == ["left", "right"]
-        assert out["scalar"] == 2.5 and out["n"] == 7 and out["list"] == d["list"] and out["set"] == {1, 2} and out["bytes"] == b"\x00\x01"
+        assert (
+            out["scalar"] == 2.5
+            and out["n"] == 7
+            and out["list"] == d["list"]
+            and out["set"] == {1, 2}
+            and out["bytes"] == b"\x00\x01"
+        )
 
 
 def test_object_arrays_are_refused():
@@ -168,14 +184,25 @@ def test_29_to_23_mapping_by_name(tmp_path, g1_29, g1_23):
     assert out.joint_pos.shape == (clip.num_frames, 23)
     for j, name in enumerate(g1_23.joint_names):
         np.testing.assert_array_equal(out.joint_pos[:, j], clip.joint_pos[:, g1_29.joint_index[name]])
-    assert set(out.meta["dropped_joints"]) == {"waist_roll_joint", "waist_pitch_joint", "left_wrist_pitch_joint", "left_wrist_yaw_joint", "right_wrist_pitch_joint", "right_wrist_yaw_joint"}
+    assert set(out.meta["dropped_joints"]) == {
+        "waist_roll_joint",
+        "waist_pitch_joint",
+        "left_wrist_pitch_joint",
+        "left_wrist_yaw_joint",
+        "right_wrist_pitch_joint",
+        "right_wrist_yaw_joint",
+    }
 
 
 def test_explicit_joint_names_in_any_order_map_by_name(tmp_path, g1_23, g1_29):
     clip = _motion(g1_29)
     perm = np.random.default_rng(1).permutation(29)
     names = [g1_29.joint_names[i] for i in perm]
-    path = _gmr(tmp_path / "named.pkl", MotionClip("x", 30.0, clip.root_pos, clip.root_quat, tuple(names), clip.joint_pos[:, perm]), joint_names=names)
+    path = _gmr(
+        tmp_path / "named.pkl",
+        MotionClip("x", 30.0, clip.root_pos, clip.root_quat, tuple(names), clip.joint_pos[:, perm]),
+        joint_names=names,
+    )
     (out,) = load_motion(path, g1_23)  # names in the file win over any source robot
     for j, name in enumerate(g1_23.joint_names):
         np.testing.assert_array_equal(out.joint_pos[:, j], clip.joint_pos[:, g1_29.joint_index[name]])
@@ -244,7 +271,12 @@ def test_upright_xyzw_is_not_flagged_at_any_heading(tmp_path, g1_23):
 )
 def test_bad_fields_raise_one_line_errors(tmp_path, g1_23, field, mutate, message):
     clip = _motion(g1_23)
-    d = {"fps": 30.0, "root_pos": clip.root_pos.copy(), "root_rot": Q.wxyz_to_xyzw(clip.root_quat), "dof_pos": clip.joint_pos.copy()}
+    d = {
+        "fps": 30.0,
+        "root_pos": clip.root_pos.copy(),
+        "root_rot": Q.wxyz_to_xyzw(clip.root_quat),
+        "dof_pos": clip.joint_pos.copy(),
+    }
     mutate(d)
     path = tmp_path / "bad.pkl"
     path.write_bytes(pickle.dumps(d))
@@ -275,8 +307,10 @@ def test_isaaclab_motion_loader_npz(tmp_path, g1_29, g1_23):
     rots = np.concatenate((clip.root_quat[:, None], np.tile([1.0, 0, 0, 0], (n, 2, 1))), axis=1)
     path = tmp_path / "isaac.npz"
     np.savez(
-        path, fps=np.array(30), dof_names=np.array([g1_29.joint_names[i] for i in perm]), body_names=np.array(["pelvis", "a", "b"]),
-        dof_positions=clip.joint_pos[:, perm], dof_velocities=np.zeros((n, 29)), body_positions=bodies, body_rotations=rots,
+        path, fps=np.array(30), dof_names=np.array([g1_29.joint_names[i] for i in perm]),
+        body_names=np.array(["pelvis", "a", "b"]),
+        dof_positions=clip.joint_pos[:, perm], dof_velocities=np.zeros((n, 29)),
+        body_positions=bodies, body_rotations=rots,
         body_linear_velocities=np.zeros((n, 3, 3)), body_angular_velocities=np.zeros((n, 3, 3)),
     )  # fmt: skip
     (out,) = load_motion(path, g1_23)
@@ -285,7 +319,14 @@ def test_isaaclab_motion_loader_npz(tmp_path, g1_29, g1_23):
     for j, name in enumerate(g1_23.joint_names):
         np.testing.assert_array_equal(out.joint_pos[:, j], clip.joint_pos[:, g1_29.joint_index[name]])
     # the same file with xyzw rotations is flagged
-    np.savez(path, fps=np.array(30), dof_names=np.array(g1_29.joint_names), dof_positions=clip.joint_pos, body_positions=bodies, body_rotations=rots[..., [1, 2, 3, 0]])
+    np.savez(
+        path,
+        fps=np.array(30),
+        dof_names=np.array(g1_29.joint_names),
+        dof_positions=clip.joint_pos,
+        body_positions=bodies,
+        body_rotations=rots[..., [1, 2, 3, 0]],
+    )
     with pytest.raises(InputError, match="look like xyzw"):
         load_motion(path, g1_23)
 

@@ -37,7 +37,9 @@ def test_joint_velocity_matches_analytic_sinusoid(g1):
     fps = 120.0
     t = np.arange(int(4 * fps) + 1) / fps
     q, qd = _sinusoid(g1, t)
-    clip = MotionClip("sin", fps, np.column_stack((t, 0 * t, 0.75 + 0 * t)), np.tile([1.0, 0, 0, 0], (t.size, 1)), g1.joint_names, q)
+    clip = MotionClip(
+        "sin", fps, np.column_stack((t, 0 * t, 0.75 + 0 * t)), np.tile([1.0, 0, 0, 0], (t.size, 1)), g1.joint_names, q
+    )
     states = clip_states(clip, g1)
     err = np.abs(states.joint_vel - qd)
     assert err.max() < 1e-3, err.max()
@@ -91,7 +93,9 @@ def test_resampling_to_50fps(g1, source_fps):
     t = np.arange(int(duration * source_fps) + 1) / source_fps
     q, _ = _sinusoid(g1, t, amp, freq)
     pos = np.column_stack((0.6 * t, 0.2 * t**2, 0.75 + 0 * t))
-    quat = Q.multiply(Q.from_axis_angle(Z, yaw_rate * t), np.tile(Q.from_axis_angle(np.array([1.0, 0, 0]), 0.1), (t.size, 1)))
+    quat = Q.multiply(
+        Q.from_axis_angle(Z, yaw_rate * t), np.tile(Q.from_axis_angle(np.array([1.0, 0, 0]), 0.1), (t.size, 1))
+    )
     clip = MotionClip("c", source_fps, pos, quat, g1.joint_names, q)
     out = resample_clip(clip, 50.0)
     t50 = np.arange(int(duration * 50) + 1) / 50
@@ -102,7 +106,9 @@ def test_resampling_to_50fps(g1, source_fps):
     bound = amp * (2 * np.pi * freq) ** 2 * h**2 / 8 + 1e-12  # linear interpolation error bound
     assert np.abs(out.joint_pos - q_true).max() <= bound
     # slerp is exact for a constant-rate rotation
-    quat_true = Q.multiply(Q.from_axis_angle(Z, yaw_rate * t50), np.tile(Q.from_axis_angle(np.array([1.0, 0, 0]), 0.1), (t50.size, 1)))
+    quat_true = Q.multiply(
+        Q.from_axis_angle(Z, yaw_rate * t50), np.tile(Q.from_axis_angle(np.array([1.0, 0, 0]), 0.1), (t50.size, 1))
+    )
     np.testing.assert_allclose(np.abs(np.sum(out.root_quat * quat_true, axis=1)), 1.0, atol=1e-12)
     # linear root: exact in x, within the bound for the quadratic y
     np.testing.assert_allclose(out.root_pos[:, 0], 0.6 * t50, atol=1e-12)
@@ -110,8 +116,9 @@ def test_resampling_to_50fps(g1, source_fps):
 
 
 def test_resample_same_rate_is_identity(g1):
-    t = np.arange(20) / 50
-    clip = MotionClip("c", 50.0, np.zeros((20, 3)), np.tile([1.0, 0, 0, 0], (20, 1)), g1.joint_names, np.zeros((20, g1.num_joints)))
+    clip = MotionClip(
+        "c", 50.0, np.zeros((20, 3)), np.tile([1.0, 0, 0, 0], (20, 1)), g1.joint_names, np.zeros((20, g1.num_joints))
+    )
     assert resample_clip(clip, 50.0) is clip
 
 
@@ -155,7 +162,9 @@ def test_contact_velocities_are_derivatives_of_fk_positions(g1):
     fps = 100.0
     t = np.arange(300) / fps
     q, _ = _sinusoid(g1, t, 0.2, 0.7)
-    clip = MotionClip("c", fps, np.column_stack((0.3 * t, 0 * t, 0.75 + 0 * t)), Q.from_axis_angle(Z, 0.2 * t), g1.joint_names, q)
+    clip = MotionClip(
+        "c", fps, np.column_stack((0.3 * t, 0 * t, 0.75 + 0 * t)), Q.from_axis_angle(Z, 0.2 * t), g1.joint_names, q
+    )
     s = clip_states(clip, g1)
     eps = 1e-6  # analytic check of one frame by a tiny symmetric time step
     k = 150
@@ -167,13 +176,27 @@ def test_contact_velocities_are_derivatives_of_fk_positions(g1):
 
 
 def test_clip_states_refuse_wrong_joint_order(g1):
-    clip = MotionClip("c", 50.0, np.zeros((5, 3)), np.tile([1.0, 0, 0, 0], (5, 1)), tuple(reversed(g1.joint_names)), np.zeros((5, g1.num_joints)))
+    clip = MotionClip(
+        "c",
+        50.0,
+        np.zeros((5, 3)),
+        np.tile([1.0, 0, 0, 0], (5, 1)),
+        tuple(reversed(g1.joint_names)),
+        np.zeros((5, g1.num_joints)),
+    )
     with pytest.raises(ValueError, match="joint order"):
         clip_states(clip, g1)
 
 
 def test_kinematic_state_bridge(g1):
     t = np.arange(10) / 50
-    clip = MotionClip("c", 50.0, np.column_stack((t, t, t)), np.tile([1.0, 0, 0, 0], (10, 1)), g1.joint_names, np.tile(g1.default_joint_pos, (10, 1)))
+    clip = MotionClip(
+        "c",
+        50.0,
+        np.column_stack((t, t, t)),
+        np.tile([1.0, 0, 0, 0], (10, 1)),
+        g1.joint_names,
+        np.tile(g1.default_joint_pos, (10, 1)),
+    )
     ks = clip_states(clip, g1).to_kinematic_state()
     assert isinstance(ks, KinematicState) and ks.root_pos_w.shape == (10, 3) and ks.contact_pos_w.shape == (10, 4, 3)

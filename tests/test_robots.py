@@ -136,9 +136,7 @@ def test_malformed_yaml_one_line_exit_2(tmp_path, mutate, field, words):
     with pytest.raises(InputError) as err:
         load_robot(path)
     assert field in str(err.value) and words in str(err.value)
-    proc = subprocess.run(
-        [sys.executable, "-m", "wildrobot_amp_ext.robots", str(path)], capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "wildrobot_amp_ext.robots", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and field in lines[0] and "fix:" in lines[0]

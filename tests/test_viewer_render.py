@@ -133,7 +133,10 @@ def test_gmr_pickle_and_npz_round_trip(robot, walk, tmp_path):
         dt=np.float64(1 / 30),
     )
     clips = load_motion_set(tmp_path / "plain.npz", robot).clips
-    assert [(c.name, c.num_frames, c.fps) for c in clips] == [("x", n, pytest.approx(30.0)), ("y", 10, pytest.approx(30.0))]
+    assert [(c.name, c.num_frames, c.fps) for c in clips] == [
+        ("x", n, pytest.approx(30.0)),
+        ("y", 10, pytest.approx(30.0)),
+    ]
 
 
 def test_pickle_with_code_is_refused(robot, tmp_path):
@@ -156,8 +159,14 @@ def test_rollout_splits_into_episodes(robot, walk, tmp_path):
     terminated = np.zeros((t, e), dtype=bool)
     terminated[12, 1] = True  # env 1 falls at step 12: rows 0..11 are episode 0, row 12 starts episode 1
     rollout = Rollout(
-        fps=30.0, robot=robot.name, joint_names=robot.joint_names, root_pos=tile(walk.root_pos), root_quat=tile(walk.root_quat),
-        joint_pos=tile(walk.joint_pos), terminated=terminated, truncated=np.zeros((t, e), dtype=bool),
+        fps=30.0,
+        robot=robot.name,
+        joint_names=robot.joint_names,
+        root_pos=tile(walk.root_pos),
+        root_quat=tile(walk.root_quat),
+        joint_pos=tile(walk.joint_pos),
+        terminated=terminated,
+        truncated=np.zeros((t, e), dtype=bool),
     )
     rollout.save(tmp_path / "rollout.npz")
     clips = load_motion_set(tmp_path / "rollout.npz", robot).clips
@@ -264,10 +273,17 @@ def test_cli_bad_input_exits_2_without_output(robot, walk, tmp_path):
     pkl = write_gmr_pickle(walk, tmp_path / "walk.pkl")
     out = tmp_path / "walk.avi"
     script = ROOT / "utils" / "motion_viewer.py"
-    done = subprocess.run([sys.executable, str(script), str(pkl), "--out", str(out)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script), str(pkl), "--out", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "use .mp4 or .gif" in done.stderr
     assert not out.exists()
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.pkl"), "--out", str(tmp_path / "x.mp4")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "missing.pkl"), "--out", str(tmp_path / "x.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "file not found" in done.stderr
     assert not (tmp_path / "x.mp4").exists()
