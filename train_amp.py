@@ -85,7 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--distributed", action="store_true", help="multi-GPU: run under torchrun (see the module docstring)"
     )
+    p.add_argument(
+        "--wandb",
+        action="store_true",
+        help="also log to Weights & Biases (skrl's writer, the TensorBoard scalars synced; pip install -e '.[wandb]';"
+        " WANDB_MODE=offline for no network)",
+    )
     return p
+
+
+def enable_wandb(agent_cfg: dict, task: str) -> None:
+    """skrl's Weights & Biases writer (it syncs the TensorBoard scalars), or one line naming the install."""
+    import importlib.util
+
+    from wildrobot_amp_ext.errors import InputError
+
+    if importlib.util.find_spec("wandb") is None:
+        raise InputError(None, "--wandb", "the wandb package is not installed", "pip install -e '.[wandb]'")
+    experiment = agent_cfg["agent"]["experiment"]
+    experiment["wandb"] = True
+    kwargs = experiment.setdefault("wandb_kwargs", {}) or {}
+    kwargs.setdefault("project", task)
+    experiment["wandb_kwargs"] = kwargs
 
 
 def default_device() -> str:
@@ -211,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         device, rank = resolve_device(args)
         agent_cfg, cfg_source = load_agent_cfg(args)
         apply_dict_overrides(agent_cfg, agent_overrides)
+        if args.wandb:
+            enable_wandb(agent_cfg, args.task)
         if args.seed is not None:
             agent_cfg["seed"] = int.from_bytes(os.urandom(2), "little") if args.seed == -1 else args.seed
         seed = agent_cfg.get("seed")

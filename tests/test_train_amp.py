@@ -235,3 +235,32 @@ def test_real_env_micro_train_and_resume(train_amp, tmp_path):
     assert train_amp.main(common + ["--steps", "24", "--checkpoint", str(ckpt), "--experiment_name", "second"]) == 0
     second = next((logs / task).glob("*_second"))
     assert torch.load(second / "checkpoints" / "agent_24.pt", weights_only=False)["wildrobot_amp"]["update_count"] == 3
+
+
+def test_wandb_without_the_package_is_one_line(train_amp, tiny, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "wandb" else real(name, *a))
+    cfg_path, dataset = tiny
+    argv = ["--task", "Toy-AMP-v0", "--num_envs", "2", "--steps", "8", "--agent_cfg", str(cfg_path), "--wandb",
+            "--dataset", str(dataset), "--log_root", str(tmp_path / "logs")]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        train_amp.main(argv)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert exit_info.value.code == 2 and len(err) == 1 and ".[wandb]" in err[0]
+    assert not (tmp_path / "logs").exists()
+
+
+def test_wandb_offline_run_is_started_by_skrls_writer(train_amp, tiny, tmp_path, monkeypatch):
+    pytest.importorskip("wandb", reason="optional extra: pip install -e '.[wandb]'")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    cfg_path, dataset = tiny
+    logs = tmp_path / "logs"
+    argv = ["--task", "Toy-AMP-v0", "--num_envs", "4", "--max_iterations", "3", "--agent_cfg", str(cfg_path),
+            "--wandb", "--dataset", str(dataset), "--log_root", str(logs)]  # fmt: skip
+    assert train_amp.main(argv) == 0
+    assert yaml.safe_load((only_run(logs) / "params" / "agent.yaml").read_text())["agent"]["experiment"]["wandb"]
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))  # skrl's wandb.init(sync_tensorboard=True) ran
