@@ -10,7 +10,8 @@ reference every ``--multi-start-interval`` frames; qpos is set only at a rollout
 cut into windows that must pass every Tier 0+ gate (load support, harness reliance, unloaded frames, attitude, slip,
 tracking). Writes the dataset (converter schema + miner keys; features from the simulated states), a report folder
 (diagnostic log per clip, distinct source coverage, the go/no-go decision, JSON, plots) and a result cache that
-makes reruns resume.
+makes reruns resume. ``--executor ray`` runs the same per-clip jobs on a Ray cluster (local, or ``--ray-address``),
+with the same cache.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.miner.config import (
+    EXECUTORS,
     FIELD_CHOICES,
     TRACKERS,
     GateConfig,
@@ -235,7 +237,23 @@ def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentPars
     p.add_argument("--cache-dir", default=None, help="per-job result cache (default: <output>.cache)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     p.add_argument(
-        "--workers", type=int, default=os.cpu_count(), help="parallel processes (default: every core, %(default)s)"
+        "--workers",
+        type=int,
+        default=os.cpu_count(),
+        help="parallel processes, or CPUs of the local Ray cluster (default: every core, %(default)s)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="process",
+        help="where the per-clip jobs run: a local process pool, or Ray (optional extra: pip install -e '.[ray]'); "
+        "same jobs, cache and resume (default: %(default)s)",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster to join with --executor ray (e.g. 'auto' or ray://head:10001; default: start a local one "
+        "with --workers CPUs)",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -258,6 +276,12 @@ def run(argv: Sequence[str] | None = None) -> dict:
         raise InputError(output, None, "the output must be a .npz file", "name it e.g. tier0.npz")
     if args.workers is not None and args.workers < 1:
         raise InputError(None, "--workers", f"must be >= 1, got {args.workers}", None)
+    if args.ray_address is not None and args.executor != "ray":
+        raise InputError(None, "--ray-address", "is only used with --executor ray", "add --executor ray")
+    if args.executor == "ray":
+        from wildrobot_amp_ext.miner.ray_executor import require_ray
+
+        require_ray()  # before any work: without the extra this is the one-line error naming it
     stem = output.with_suffix("")
     report_dir = Path(args.report_dir) if args.report_dir else Path(f"{stem}_report")
     cache_dir = None if args.no_cache else (Path(args.cache_dir) if args.cache_dir else Path(f"{stem}.cache"))
@@ -287,7 +311,14 @@ def run(argv: Sequence[str] | None = None) -> dict:
     start = time.time()
     jobs, skipped = plan_jobs(clips, robot, cfg)
     results, cached = run_jobs(
-        jobs, robot, cfg, workers=args.workers, cache_dir=cache_dir, show_progress=not args.no_progress
+        jobs,
+        robot,
+        cfg,
+        workers=args.workers,
+        cache_dir=cache_dir,
+        show_progress=not args.no_progress,
+        backend=args.executor,
+        ray_address=args.ray_address,
     )
     ds, segments = build_tier0_dataset(
         clips, [j.clip_index for j in jobs], results, robot, spec, cfg, meta={"inputs": [str(i) for i in args.input]}

@@ -20,6 +20,8 @@ MINER_VERSION = 2
 DEDUPE_MODES = ("merge", "centre")
 #: "mpc": closed-loop sampling MPC over PD target offsets (miner/mpc.py); "pd": open-loop PD on the reference
 TRACKERS = ("mpc", "pd")
+#: where the per-clip jobs run: a local process pool, or a Ray cluster (local or remote; miner/ray_executor.py)
+EXECUTORS = ("process", "ray")
 #: fields whose values are a fixed set (command-line choices)
 FIELD_CHOICES = {"dedupe": DEDUPE_MODES, "tracker": TRACKERS, "offset_joints": ("legs", "all")}
 

@@ -1,5 +1,6 @@
-"""Running the miner over many clips: jobs (clip x variant) in parallel processes, a progress bar, and a result
-cache keyed by the clip's content and the configuration, so a killed run resumes without redoing finished jobs."""
+"""Running the miner over many clips: jobs (clip x variant) in parallel processes (or on Ray: ``executor="ray"``,
+:mod:`miner.ray_executor`), a progress bar, and a result cache keyed by the clip's content and the configuration, so
+a killed run resumes without redoing finished jobs, whichever executor ran them."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import mujoco
 import numpy as np
 
-from wildrobot_amp_ext.miner.config import MinerConfig
+from wildrobot_amp_ext.miner.config import EXECUTORS, MinerConfig
 from wildrobot_amp_ext.miner.generation import Variant, mirror_clip, variants
 from wildrobot_amp_ext.miner.lifeline import die_with_parent
 from wildrobot_amp_ext.miner.pipeline import VariantResult, mine_variant
@@ -108,9 +110,12 @@ def run_jobs(
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
     executor: ProcessPoolExecutor | None = None,
+    backend: str = "process",
+    ray_address: str | None = None,
 ) -> tuple[list[VariantResult], int]:
     """Results in job order and how many came from the cache. ``workers`` <= 1 runs in this process; an
-    ``executor`` (e.g. an already started pool) replaces the pool this function would create."""
+    ``executor`` (e.g. an already started pool) replaces the pool this function would create. ``backend="ray"``
+    runs the jobs as Ray tasks instead (a local cluster of ``workers`` CPUs, or the one at ``ray_address``)."""
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
@@ -127,39 +132,50 @@ def run_jobs(
         todo.append(i)
     cached = len(results)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo))) if todo else 1
-    bar = progress(
-        total=len(jobs),
-        desc=f"mining ({workers} proc)",
-        unit="job",
-        initial=cached,
-        disable=None if show_progress else True,
-    )
-    seconds = sum(r.accepted_frames for r in results.values()) * cfg.tracking.control_dt
+    if backend not in EXECUTORS:
+        raise ValueError(f"backend must be one of {EXECUTORS}, got {backend!r}")
+    # Ray, when it runs the jobs, is started here (nothing to start when every job is cached) and stopped at the end
+    with ExitStack() as session:
+        ray = None
+        if backend == "ray" and todo:
+            from wildrobot_amp_ext.miner.ray_executor import cluster_cpus, ray_session, run_on_ray
 
-    def done(i: int, value: VariantResult | str) -> None:
-        nonlocal seconds
-        results[i] = VariantResult.load(value) if isinstance(value, str) else value
-        seconds += results[i].accepted_frames * cfg.tracking.control_dt
-        bar.set_postfix_str(f"Tier 0+ {seconds:.1f} s")
-        bar.update(1)
+            ray = session.enter_context(ray_session(workers, ray_address))
+        bar = session.enter_context(
+            progress(
+                total=len(jobs),
+                desc=f"mining (ray, {cluster_cpus(ray)} cpu)" if ray is not None else f"mining ({workers} proc)",
+                unit="job",
+                initial=cached,
+                disable=None if show_progress else True,
+            )
+        )
+        seconds = sum(r.accepted_frames for r in results.values()) * cfg.tracking.control_dt
 
-    # longest first: the pool's tail is then short jobs
-    order = sorted(todo, key=lambda i: -jobs[i].cost)
-    try:
-        if workers == 1 and executor is None:
+        def done(i: int, value: VariantResult | str) -> None:
+            nonlocal seconds
+            results[i] = VariantResult.load(value) if isinstance(value, str) else value
+            seconds += results[i].accepted_frames * cfg.tracking.control_dt
+            bar.set_postfix_str(f"Tier 0+ {seconds:.1f} s")
+            bar.update(1)
+
+        # longest first: the pool's tail is then short jobs
+        order = sorted(todo, key=lambda i: -jobs[i].cost)
+        if ray is not None:
+
+            def saved(i: int, result: VariantResult) -> None:
+                path = _cache_file(cache, jobs[i])
+                if path is not None:
+                    result.save(path)  # the driver writes the cache: a remote worker cannot see its folder
+                done(i, result)
+
+            run_on_ray(ray, order, list(jobs), _robot_ref(robot), cfg, saved)
+        elif workers == 1 and executor is None:
             for i in order:
                 path = _cache_file(cache, jobs[i])
-                done(
-                    i,
-                    _work(
-                        jobs[i],
-                        robot.name if _is_registry(robot) else str(robot.yaml_path),
-                        cfg,
-                        str(path) if path else None,
-                    ),
-                )
+                done(i, _work(jobs[i], _robot_ref(robot), cfg, str(path) if path else None))
         else:
-            robot_ref = robot.name if _is_registry(robot) else str(robot.yaml_path)
+            robot_ref = _robot_ref(robot)
             pool = executor or ProcessPoolExecutor(
                 max_workers=workers, mp_context=worker_context(), initializer=die_with_parent
             )
@@ -175,8 +191,6 @@ def run_jobs(
             finally:
                 if executor is None:
                     pool.shutdown(cancel_futures=True)
-    finally:
-        bar.close()
     return [results[i] for i in range(len(jobs))], cached
 
 
@@ -188,6 +202,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
         ctx.set_forkserver_preload(["wildrobot_amp_ext.miner.pipeline", "wildrobot_amp_ext.miner.lifeline"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _robot_ref(robot: RobotSpec) -> str:
+    """What a worker loads the robot from: its registry name, or the absolute path of its robot.yaml."""
+    return robot.name if _is_registry(robot) else str(Path(robot.yaml_path).resolve())
 
 
 def _is_registry(robot: RobotSpec) -> bool:
