@@ -1,6 +1,7 @@
 """Tier 0+ miner throughput: seconds of motion tracked per core-second by the closed-loop tracker on the G1 (goal
 >= 0.25) and its cost ratio to the open-loop one; physics steps/s of the open-loop rollout next to a bare ``mj_step``
-loop on the same model (goal >= 0.7x); the speed-up of 2 worker processes (goal >= 1.8x).
+loop on the same model (goal >= 0.7x); the speed-up of 2 worker processes (goal >= 1.8x), with the default tracker
+on the last ``--robot`` (the G1); a SUMMARY block at the end repeats the goal figures next to the load average.
 
     .venv/bin/python benchmarks/bench_miner.py [--robot wildrobot unitree_g1_23dof] [--seconds 20] [--jobs 4]
 
@@ -88,7 +89,7 @@ DEV_CLIP = (
 )
 
 
-def bench_trackers(robot_name: str, seconds: float) -> None:
+def bench_trackers(robot_name: str, seconds: float) -> dict[str, float]:
     """Motion seconds per process-CPU second of each tracker on one walking clip (a real G1 walk when the dev clips
     are there, else a standing sway), and the closed-loop tracker's cost over the open-loop one."""
     robot = load_robot(robot_name)
@@ -122,6 +123,7 @@ def bench_trackers(robot_name: str, seconds: float) -> None:
         )
     print(f"  closed-loop tracker: {rate['mpc']:.3f} motion-s per core-s (goal >= 0.25), "
           f"{rate['pd'] / rate['mpc']:.0f}x the open-loop tracker's cost")  # fmt: skip
+    return rate
 
 
 def _warm(_: int) -> int:
@@ -140,7 +142,7 @@ def _timed_job(job, robot_name: str, cfg: MinerConfig) -> tuple[float, int]:
     return time.process_time() - t, res.simulated_frames
 
 
-def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
+def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> float:
     robot = load_robot(robot_name)
     base = MinerConfig(generation=GenerationConfig(loop_seconds=seconds, time_warps=(1.0,), mirror=False))  # mpc
     clips = [dataclasses.replace(standing_sway(robot, 2.0 + 0.1 * i), name=f"sway{i}") for i in range(num_jobs)]
@@ -177,6 +179,7 @@ def bench_parallel(robot_name: str, num_jobs: int, seconds: float) -> None:
         f"  run_jobs with 2 fresh workers (fork-server start, model build, results back) {cold:.2f} s -> "
         f"{wall[1] / cold:.2f}x"
     )
+    return wall[1] / wall[2]
 
 
 def main() -> None:
@@ -188,12 +191,21 @@ def main() -> None:
     p.add_argument("--job-seconds", type=float, default=2.0, help="looped reference seconds per parallel job")
     p.add_argument("--tracker-seconds", type=float, default=4.0, help="clip seconds of the tracker comparison")
     p.add_argument("--skip-parallel", action="store_true")
+    p.add_argument("--skip-steps", action="store_true", help="skip the physics steps/s comparison to bare mj_step")
     args = p.parse_args()
-    for name in args.robot:
-        bench_single(name, args.seconds, args.repeats)
-    bench_trackers(args.robot[-1], args.tracker_seconds)
-    if not args.skip_parallel:
-        bench_parallel(args.robot[0], args.jobs, args.job_seconds)
+    if not args.skip_steps:
+        for name in args.robot:
+            bench_single(name, args.seconds, args.repeats)
+    # the goal figures are the last robot's (the G1 by default) with the default (closed-loop) tracker
+    rate = bench_trackers(args.robot[-1], args.tracker_seconds)
+    speedup = None if args.skip_parallel else bench_parallel(args.robot[-1], args.jobs, args.job_seconds)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"SUMMARY [{args.robot[-1]}, default tracker]")
+    print(f"  motion-s per core-s: mpc {rate['mpc']:.3f} (goal >= 0.25), pd {rate['pd']:.3f}; "
+          f"cost ratio mpc/pd {rate['pd'] / rate['mpc']:.1f}x")  # fmt: skip
+    if speedup is not None:
+        print(f"  2 processes vs 1: {speedup:.2f}x (goal >= 1.8x) on {os.cpu_count()} cores, load average "
+              f"{load} (1/5/15 min; other processes on the machine depress the speed-up)")  # fmt: skip
 
 
 if __name__ == "__main__":
