@@ -44,7 +44,8 @@ setup(
     extras_require={
         "smplx": ["smplx==0.1.28"],
         # viser: the browser viewer (Isaac Lab 3.0's own viser pin); in dev so the headless-browser test runs in CI
-        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16"],
+        # ray: the miner's --executor ray (a 6 s install); in dev so its pool-equality test runs in CI
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16", "ray>=2.9"],
         "viser": ["viser>=1.0.16"],
         "rerun": ["rerun-sdk>=0.29.0"],
         "ray": ["ray>=2.9"],
