@@ -157,3 +157,19 @@ def test_an_onnx_policy_runs_in_mujoco_with_the_eval_metrics(tmp_path):
     print("[sim2sim] zero-action policy in MuJoCo:", metrics)
     assert metrics["steps"] == 100 and metrics["falls"] == 0  # PD on the default pose holds the robot up
     assert metrics["lin_vel_error_mean"] < 0.1
+
+
+def test_the_isaac_lab_column_is_the_eval_at_the_same_command(tmp_path):
+    import json
+
+    from wildrobot_amp_ext.eval.play import isaac_eval_at_command
+
+    path = tmp_path / "eval" / "metrics.json"
+    other, why = isaac_eval_at_command(path, (0.3, 0.0, 0.0))
+    assert other == {} and "no Isaac Lab eval" in why and '--eval_commands "0.3,0,0"' in why
+    path.parent.mkdir()
+    entries = [{"command": [0.25, 0.0, 0.0], "falls": 1}, {"command": [0.3, 0.0, 0.0], "falls": 0}]
+    path.write_text(json.dumps({"overall": {"falls": 1}, "per_command": entries}))
+    assert isaac_eval_at_command(path, (0.3, 0.0, 0.0)) == (entries[1], "")
+    other, why = isaac_eval_at_command(path, (0.5, 0.0, 0.0))  # never the all-commands aggregate
+    assert other == {} and "no rollout at command 0.5,0,0" in why

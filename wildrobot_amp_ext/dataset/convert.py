@@ -323,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="dataset .npz to write")
     p.add_argument("--target-fps", type=float, default=50.0, help="output frame rate (0: keep the source rate)")
     p.add_argument(
-        "--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)"
+        "--source-robot",
+        default=None,
+        help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)",
     )
     p.add_argument("--quat-order", choices=("xyzw", "wxyz"), default="xyzw", help="quaternion order of GMR pickles")
     p.add_argument("--no-quat-check", action="store_true", help="skip the xyzw/wxyz mix-up check")

@@ -292,6 +292,27 @@ def _run(argv: list[str] | None) -> int:
         return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
 
 
+def isaac_eval_at_command(path: Path, command) -> tuple[dict, str]:
+    """The Isaac Lab eval's metrics at ``command`` (its per-command entry), or ({}, why there is none): comparing a
+    one-command MuJoCo rollout with the eval's all-commands aggregate would compare different things."""
+    import json
+
+    if not path.is_file():
+        return {}, f"no Isaac Lab eval in {path.parent}: {_eval_hint(command)}"
+    for entry in json.loads(path.read_text()).get("per_command", []):
+        if len(entry.get("command", ())) == 3 and all(abs(a - b) < 1e-6 for a, b in zip(entry["command"], command)):
+            return entry, ""
+    return {}, f"{path} has no rollout at command {_fmt_command(command)}: {_eval_hint(command)}"
+
+
+def _eval_hint(command) -> str:
+    return f'run wildrobot-evaluate (same --task, --checkpoint) with --eval_commands "{_fmt_command(command)}" first'
+
+
+def _fmt_command(command) -> str:
+    return ",".join(f"{float(c):g}" for c in command)
+
+
 def _sim2sim(args, result, command, out_dir: Path) -> int:
     import json
 
@@ -315,10 +336,13 @@ def _sim2sim(args, result, command, out_dir: Path) -> int:
     path = out_dir / "sim2sim" / "metrics.json"
     save_json_atomic(path, {"engine": "mujoco", "command": list(cfg.command), "contract": contract, **metrics})
     isaac = out_dir / "eval" / "metrics.json"
-    other = json.loads(isaac.read_text()).get("overall", {}) if isaac.is_file() else {}
+    other, where = isaac_eval_at_command(isaac, cfg.command)
     print(
-        f"[sim2sim] command {cfg.command}, {metrics['seconds']:.1f} s" + (f"; Isaac Lab eval: {isaac}" if other else "")
+        f"[sim2sim] command {cfg.command}, {metrics['seconds']:.1f} s"
+        + (f"; Isaac Lab eval at the same command: {isaac}" if other else "")
     )
+    if where:
+        print(f"[sim2sim] no Isaac Lab column: {where}")
     print(f"  {'metric':36s} {'MuJoCo':>12}" + (f" {'Isaac Lab':>12}" if other else ""))
 
     def cell(value) -> str:
