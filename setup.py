@@ -38,7 +38,7 @@ setup(
     description="Adversarial Motion Priors for humanoids on Isaac Lab + skrl, from GMR retargeted motions",
     python_requires=">=3.12,<3.13",
     packages=find_packages(include=["wildrobot_amp_ext", "wildrobot_amp_ext.*"]),
-    package_data={"wildrobot_amp_ext": ["robots/data/*/*", "tasks/**/agents/*.yaml", "agents/*.yaml"]},
+    package_data={"wildrobot_amp_ext": ["robots/data/*/*"]},
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={

@@ -7,14 +7,17 @@ Usage (Isaac Lab's usual flags; trailing ``key=value`` arguments override the en
         --dataset data/wildrobot_ref.npz --max_iterations 200
     # GPU: the full training run (default task G1-23dof-AMP-Flat-v0; without --dataset: the built-in demo gait)
     python train_amp.py --num_envs 4096 --headless --device cuda:0 --dataset data/g1.npz
-    # overrides: agent.<section>.<key>=..., env.<path>=... (Isaac Lab Hydra syntax, e.g. env.scene.num_envs=8)
-    python train_amp.py --task ... agent.agent.learning_rate=1e-4 agent.agent.amp_extras.style_ramp.enabled=false
+    # overrides: agent.<path>=..., env.<path>=... (Isaac Lab Hydra syntax; a misspelled key names the closest one)
+    python train_amp.py --task ... agent.agent.learning_rate=1e-4 agent.models.discriminator.layers=[512,256] \
+        agent.amp.style_ramp.enabled=false env.amp.feature_spec.lin_vel_zero_threshold=0.2
     # resume: continues at the checkpoint's timestep (schedules, normalisers, optimiser and counters restored)
     python train_amp.py --task ... --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt --max_iterations 4000
     # micro-train smoke test: train N timesteps, report AUC / saturation / style-reward variance
     python train_amp.py --task ... --dataset data/tier0.npz --steps 5000
-    # no Isaac Lab at all: the toy env (tests, CI, benchmarks)
+    # the torch toy task (no physics; tests, CI, benchmarks), registered like the real tasks
     python train_amp.py --task Toy-AMP-v0 --num_envs 32 --steps 2000
+    # watch training in a browser (Isaac Lab 3.0's viser visualizer; prints the URL)
+    python train_amp.py --task WildRobot-AMP-Flat-v0 --num_envs 16 --device cpu --visualizer viser
 
 Multi-GPU uses skrl's own mechanism: start one process per GPU with ``torchrun``; skrl reads ``LOCAL_RANK`` /
 ``RANK`` / ``WORLD_SIZE`` when it is imported, initialises NCCL and puts rank r on ``cuda:<LOCAL_RANK>``; models
@@ -32,7 +35,6 @@ Outputs: ``logs/skrl/<task>/<YYYY-mm-dd_HH-MM-SS>_<experiment_name>/`` with Tens
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
@@ -42,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent
-TOY_TASK = "Toy-AMP-v0"
 DEFAULT_TASK = "G1-23dof-AMP-Flat-v0"
 
 
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--task",
         default=DEFAULT_TASK,
         help=f"gymnasium task id (default {DEFAULT_TASK}; also WildRobot-AMP-Flat-v0, G1-29dof-AMP-Flat-v0, "
-        f"{TOY_TASK})",
+        "Toy-AMP-v0)",
     )
     p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
     p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
@@ -74,9 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset",
         default=None,
-        help="reference dataset .npz (sets env.amp.dataset; for the toy env agent.amp_extras.reference.dataset)",
+        help="reference dataset .npz (sets env.amp.dataset)",
     )
-    p.add_argument("--agent_cfg", default=None, help="agent cfg YAML (default: the task's skrl_amp_cfg.yaml)")
+    p.add_argument(
+        "--agent_cfg",
+        default=None,
+        help="agent config YAML, e.g. a run's params/agent.yaml (default: the task's registered AmpAgentCfg)",
+    )
     p.add_argument("--experiment_name", default="amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
     p.add_argument("--log_root", default="logs/skrl", help="log root folder")
     p.add_argument("--video", action="store_true", help="record training videos (needs an env that renders rgb_array)")
@@ -91,10 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also log to Weights & Biases (skrl's writer, the TensorBoard scalars synced; pip install -e '.[wandb]';"
         " WANDB_MODE=offline for no network)",
     )
+    from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
+
+    add_visualizer_args(p)
     return p
 
 
-def enable_wandb(agent_cfg: dict, task: str) -> None:
+def enable_wandb(agent_cfg: Any, task: str) -> None:
     """skrl's Weights & Biases writer (it syncs the TensorBoard scalars), or one line naming the install."""
     import importlib.util
 
@@ -102,11 +110,16 @@ def enable_wandb(agent_cfg: dict, task: str) -> None:
 
     if importlib.util.find_spec("wandb") is None:
         raise InputError(None, "--wandb", "the wandb package is not installed", "pip install -e '.[wandb]'")
-    experiment = agent_cfg["agent"]["experiment"]
-    experiment["wandb"] = True
-    kwargs = experiment.setdefault("wandb_kwargs", {}) or {}
-    kwargs.setdefault("project", task)
-    experiment["wandb_kwargs"] = kwargs
+    experiment = agent_cfg.agent.experiment
+    experiment.wandb = True
+    experiment.wandb_kwargs.setdefault("project", task)
+    # skrl 2.1.1's SummaryWriter (skrl/utils/tensorboard.py) imported tensorboard's EventFileWriter by name, so the
+    # patch wandb.init(sync_tensorboard=True) puts on tensorboard's module never reaches it and W&B is never told the
+    # log folder: resolve the class when skrl creates its writer (after wandb.init), i.e. the patched one.
+    import skrl.utils.tensorboard as skrl_tensorboard
+    import tensorboard.summary.writer.event_file_writer as tb_event_file_writer
+
+    skrl_tensorboard.EventFileWriter = lambda *a, **k: tb_event_file_writer.EventFileWriter(*a, **k)
 
 
 def default_device() -> str:
@@ -128,48 +141,40 @@ def resolve_device(args: argparse.Namespace) -> tuple[str, int]:
     return args.device or default_device(), rank
 
 
-def load_agent_cfg(args: argparse.Namespace) -> tuple[dict, str]:
-    from wildrobot_amp_ext.agents.config import DEFAULT_CFG_PATH, check_cfg_sections, load_cfg
-
-    if args.agent_cfg:
-        return load_cfg(args.agent_cfg), str(args.agent_cfg)
-    if args.task == TOY_TASK:
-        return load_cfg(DEFAULT_CFG_PATH), str(DEFAULT_CFG_PATH)
+def load_agent_cfg(args: argparse.Namespace, overrides: list[str]) -> tuple[Any, str]:
+    """The task's registered agent config (or ``--agent_cfg``) with the ``agent.*`` overrides applied."""
+    from wildrobot_amp_ext.isaaclab.launch import AMP_AGENT_ENTRY_POINT
     from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg as task_agent_cfg
 
-    cfg = task_agent_cfg(args.task)
-    check_cfg_sections(cfg, f"{args.task}:skrl_amp_cfg_entry_point")
-    return cfg, f"{args.task}:skrl_amp_cfg_entry_point"
+    if not args.agent_cfg:
+        return task_agent_cfg(args.task, overrides), f"{args.task}:{AMP_AGENT_ENTRY_POINT}"
+    from wildrobot_amp_ext.agents.config import load_agent_yaml, renamed_key_hint
+    from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
+
+    cfg = load_agent_yaml(args.agent_cfg)
+    apply_overrides(cfg, overrides, "agent.", hint=renamed_key_hint)
+    return cfg.validate(args.agent_cfg), str(args.agent_cfg)
 
 
-def make_env(args: argparse.Namespace, device: str, seed: int | None, env_overrides: list[str]) -> Any:
-    if args.task == TOY_TASK:
-        from wildrobot_amp_ext.agents.overrides import apply_dataclass_overrides
-        from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, ToyAmpEnvCfg
+def resolve_env_cfg(args: argparse.Namespace, device: str, overrides: list[str]) -> tuple[Any, dict, Any]:
+    """(env config, launcher arguments, visualizer config or None): the task's env config with the ``env.*``
+    overrides and the ``--visualizer`` choice applied."""
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, is_isaaclab_cfg, load_env_cfg
 
-        cfg = ToyAmpEnvCfg(device=device)
-        if args.num_envs:
-            cfg.num_envs = args.num_envs
-        apply_dataclass_overrides(cfg, env_overrides)
-        return ToyAmpEnv(cfg)
-    from wildrobot_amp_ext.isaaclab.launch import make_env as make_task_env
-
-    overrides = list(env_overrides)
-    if seed is not None:
-        overrides.append(f"env.seed={seed}")
-    return make_task_env(
-        args.task,
-        num_envs=args.num_envs,
-        device=device,
-        overrides=overrides,
-        render_mode="rgb_array" if args.video else None,
-    )
+    cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=device, overrides=overrides)
+    launcher_args: dict[str, Any] = {"headless": args.visualizer in (None, "none", "viser", "rerun")}
+    if args.visualizer in (None, "none"):
+        return cfg, launcher_args, None
+    if not is_isaaclab_cfg(cfg):
+        raise InputError(None, "--visualizer", f"{args.task} has no simulation to show", "use an Isaac Lab task")
+    return cfg, launcher_args, apply_visualizer(cfg, launcher_args, args.visualizer, port=args.viz_port)
 
 
 def wrap_video(env: Any, args: argparse.Namespace, run_dir: Path) -> Any:
     if not args.video:
         return env
-    if args.task == TOY_TASK or getattr(env, "render_mode", None) != "rgb_array":
+    if getattr(env, "render_mode", None) != "rgb_array":
         print("[WARN] --video: this env does not render rgb_array frames; no video recorded", file=sys.stderr)
         return env
     import gymnasium as gym
@@ -185,96 +190,105 @@ def wrap_video(env: Any, args: argparse.Namespace, run_dir: Path) -> Any:
     )
 
 
-def dump_params(run_dir: Path, agent_cfg: dict, env: Any, args: argparse.Namespace, overrides: list[str]) -> None:
+def dump_params(run_dir: Path, agent_cfg: Any, env: Any, args: argparse.Namespace, overrides: list[str]) -> None:
+    """``params/{agent,env,args}.yaml``: the resolved configs (play.py and export rebuild the run from them)."""
     import yaml
 
-    from wildrobot_amp_ext.utils.atomic import atomic_open
+    from wildrobot_amp_ext.isaaclab.launch import is_isaaclab_cfg
+    from wildrobot_amp_ext.utils.atomic import atomic_open, atomic_path
 
     params = run_dir / "params"
     with atomic_open(params / "agent.yaml", "w") as f:
-        yaml.safe_dump(agent_cfg, f, sort_keys=False)
+        yaml.safe_dump(agent_cfg.to_dict(), f, sort_keys=False)
     with atomic_open(params / "args.yaml", "w") as f:
         yaml.safe_dump({**vars(args), "overrides": overrides, "argv": sys.argv}, f, sort_keys=False)
     env_cfg = getattr(getattr(env, "unwrapped", env), "cfg", None)
     if env_cfg is None:
         return
-    if dataclasses.is_dataclass(env_cfg) and args.task == TOY_TASK:
+    if not is_isaaclab_cfg(env_cfg):
         with atomic_open(params / "env.yaml", "w") as f:
             yaml.safe_dump(dataclasses.asdict(env_cfg), f, sort_keys=False)
         return
     from isaaclab.utils.io import dump_yaml
-
-    from wildrobot_amp_ext.utils.atomic import atomic_path
 
     with atomic_path(params / "env.yaml") as tmp:
         dump_yaml(str(tmp), env_cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from wildrobot_amp_ext.errors import InputError, cli_entry
+    from wildrobot_amp_ext.errors import cli_entry
 
     @cli_entry
     def run() -> int:
-        parser = build_parser()
-        args, rest = parser.parse_known_args(argv)
-        from wildrobot_amp_ext.agents.overrides import apply_dict_overrides, split_overrides
+        args, rest = build_parser().parse_known_args(argv)
+        return train(args, rest)
 
-        env_overrides, agent_overrides = split_overrides(rest)
-        if args.checkpoint:  # the check play.py runs, before seconds of env set-up and before a run folder exists
-            from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
+    return run()
 
-            validate_checkpoint(args.checkpoint)
-        for name in ("num_envs", "max_iterations", "steps"):
-            value = getattr(args, name)
-            if value is not None and value <= 0:
-                raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
 
-        device, rank = resolve_device(args)
-        agent_cfg, cfg_source = load_agent_cfg(args)
-        apply_dict_overrides(agent_cfg, agent_overrides)
-        if args.wandb:
-            enable_wandb(agent_cfg, args.task)
-        if args.seed is not None:
-            agent_cfg["seed"] = int.from_bytes(os.urandom(2), "little") if args.seed == -1 else args.seed
-        seed = agent_cfg.get("seed")
-        env_seed = None if seed is None else seed + rank
-        rollouts = int(agent_cfg["agent"].get("rollouts", 16))
-        if args.steps:
-            timesteps = args.steps
-        elif args.max_iterations:
-            timesteps = args.max_iterations * rollouts
-        else:
-            timesteps = int(agent_cfg["trainer"].get("timesteps", 100000))
-        agent_cfg["trainer"]["timesteps"] = timesteps
-        agent_cfg["trainer"]["close_environment_at_exit"] = False
-        agent_cfg["trainer"]["headless"] = True
-        if args.dataset:
-            if not Path(args.dataset).is_file():
-                raise InputError(
-                    args.dataset, None, "reference dataset not found", "pass the .npz written by convert_dataset"
-                )
-            from wildrobot_amp_ext.dataset.schema import validate_dataset
+def check_args(args: argparse.Namespace) -> None:
+    """Refusals that need no env: before seconds of env set-up and before a run folder exists."""
+    from wildrobot_amp_ext.errors import InputError
 
-            validate_dataset(args.dataset)  # every member checked before seconds of env set-up
-            dataset = str(Path(args.dataset).resolve())
-            if args.task == TOY_TASK:
-                agent_cfg["agent"].setdefault("amp_extras", {}).setdefault("reference", {})["dataset"] = dataset
-            else:  # the package's tasks sample their reference (and reference state init) from env.amp.dataset
-                env_overrides.append(f"env.amp.dataset={dataset}")
+    if args.checkpoint:  # the check play.py runs
+        from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
 
-        log_root = (
-            Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root
-        ) / args.task
-        run_name = f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{args.experiment_name}"
-        run_dir = log_root / run_name
-        if rank == 0:
-            print(f"[INFO] run folder: {run_dir}")
+        validate_checkpoint(args.checkpoint)
+    for name in ("num_envs", "max_iterations", "steps"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
+    if args.dataset:
+        if not Path(args.dataset).is_file():
+            raise InputError(
+                args.dataset, None, "reference dataset not found", "pass the .npz written by wildrobot-convert"
+            )
+        from wildrobot_amp_ext.dataset.schema import validate_dataset
 
-        from wildrobot_amp_ext.agents.runner import build_amp_runner
+        validate_dataset(args.dataset)  # every member checked
 
-        started = time.time()
-        env = make_env(args, device, env_seed, env_overrides)
-        try:
+
+def training_timesteps(args: argparse.Namespace, agent_cfg: Any) -> int:
+    if args.steps:
+        return args.steps
+    if args.max_iterations:
+        return args.max_iterations * agent_cfg.agent.rollouts
+    return agent_cfg.trainer.timesteps
+
+
+def train(args: argparse.Namespace, rest: list[str]) -> int:
+    from wildrobot_amp_ext.utils.typed_cfg import split_overrides
+
+    env_overrides, agent_overrides = split_overrides(rest)
+    check_args(args)
+    device, rank = resolve_device(args)
+    agent_cfg, cfg_source = load_agent_cfg(args, agent_overrides)
+    if args.wandb:
+        enable_wandb(agent_cfg, args.task)
+    if args.seed is not None:
+        agent_cfg.seed = int.from_bytes(os.urandom(2), "little") if args.seed == -1 else args.seed
+    timesteps = training_timesteps(args, agent_cfg)
+    # the env samples the reference motions (and reference state init) from env.amp.dataset
+    extra_env = [f"env.amp.dataset={Path(args.dataset).resolve()}"] if args.dataset else []
+    if agent_cfg.seed is not None:
+        extra_env.append(f"env.seed={agent_cfg.seed + rank}")
+    env_cfg, launcher_args, viz_cfg = resolve_env_cfg(args, device, env_overrides + extra_env)
+
+    log_root = (Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root) / args.task
+    run_name = f"{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{args.experiment_name}"
+    run_dir = log_root / run_name
+    if rank == 0:
+        print(f"[INFO] run folder: {run_dir}")
+
+    from wildrobot_amp_ext.agents.runner import build_amp_runner
+    from wildrobot_amp_ext.isaaclab.launch import env_session, visualizer_url
+
+    started = time.time()
+    render_mode = "rgb_array" if args.video else None
+    try:
+        with env_session(env_cfg, args.task, render_mode, launcher_args) as env:
+            if viz_cfg is not None and visualizer_url(viz_cfg):
+                print(f"[INFO] {args.visualizer} visualizer: {visualizer_url(viz_cfg)}")
             env = wrap_video(env, args, run_dir)
             runner = build_amp_runner(
                 env,
@@ -285,48 +299,56 @@ def main(argv: list[str] | None = None) -> int:
                 timesteps=timesteps,
             )
             if rank == 0:
-                dump_params(run_dir, runner.cfg, env, args, env_overrides + agent_overrides)
+                dump_params(run_dir, runner.cfg, env, args, env_overrides + extra_env + agent_overrides)
             if args.checkpoint:
-                runner.load(args.checkpoint)
-                print(
-                    f"[INFO] resumed {args.checkpoint} at timestep {runner.agent.timestep} (feature stage "
-                    f"{runner.agent.feature_stages.name}, style weight x{runner.agent.style_ramp.fraction:.3f})"
-                )
-                if runner.agent.timestep >= timesteps:
-                    raise InputError(
-                        args.checkpoint,
-                        "timestep",
-                        f"checkpoint is at timestep {runner.agent.timestep} >= the {timesteps} requested",
-                        "raise --max_iterations / --steps",
-                    )
+                resume(runner, args.checkpoint, timesteps)
             print(
                 f"[INFO] setup {time.time() - started:.1f} s; training timesteps {runner.trainer.start_timestep}.."
                 f"{timesteps} x {runner.env.num_envs} envs on {device}"
             )
-            interrupted = False
-            try:
-                runner.train()
-            except KeyboardInterrupt:
-                interrupted = True
-                print("[INFO] interrupted: writing a checkpoint", file=sys.stderr)
-            if rank == 0:
-                runner.agent.write_checkpoint(timestep=runner.agent.timestep, timesteps=timesteps)
-                report_gate(runner, run_dir)
-                if runner.trainer.env_steps_per_second:
-                    print(
-                        f"[INFO] {runner.trainer.env_steps_per_second:.0f} env-steps/s; checkpoint "
-                        f"{run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}"
-                    )
-            return 130 if interrupted else 0
-        finally:
-            with contextlib.suppress(Exception):
-                env.close()
-            import torch.distributed as dist
+            return run_training(runner, run_dir, rank, timesteps)
+    finally:
+        import torch.distributed as dist
 
-            if dist.is_available() and dist.is_initialized():
-                dist.destroy_process_group()
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
 
-    return run()
+
+def resume(runner: Any, checkpoint: str, timesteps: int) -> None:
+    from wildrobot_amp_ext.errors import InputError
+
+    runner.load(checkpoint)
+    agent = runner.agent
+    print(
+        f"[INFO] resumed {checkpoint} at timestep {agent.timestep} (feature stage {agent.feature_stages.name}, "
+        f"style weight x{agent.style_ramp.fraction:.3f})"
+    )
+    if agent.timestep >= timesteps:
+        raise InputError(
+            checkpoint,
+            "timestep",
+            f"checkpoint is at timestep {agent.timestep} >= the {timesteps} requested",
+            "raise --max_iterations / --steps",
+        )
+
+
+def run_training(runner: Any, run_dir: Path, rank: int, timesteps: int) -> int:
+    """Train; on Ctrl-C still write a checkpoint. Rank 0 writes the final checkpoint and the gate report."""
+    interrupted = False
+    try:
+        runner.train()
+    except KeyboardInterrupt:
+        interrupted = True
+        print("[INFO] interrupted: writing a checkpoint", file=sys.stderr)
+    if rank == 0:
+        runner.agent.write_checkpoint(timestep=runner.agent.timestep, timesteps=timesteps)
+        report_gate(runner, run_dir)
+        if runner.trainer.env_steps_per_second:
+            print(
+                f"[INFO] {runner.trainer.env_steps_per_second:.0f} env-steps/s; checkpoint "
+                f"{run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}"
+            )
+    return 130 if interrupted else 0
 
 
 def report_gate(runner: Any, run_dir: Path) -> dict:

@@ -32,7 +32,7 @@ from skrl.agents.torch.ppo import PPO, PPO_CFG  # noqa: E402
 from skrl.memories.torch import RandomMemory  # noqa: E402
 from skrl.trainers.torch import SequentialTrainerCfg  # noqa: E402
 
-from wildrobot_amp_ext.agents.config import default_cfg, split_agent_section  # noqa: E402
+from wildrobot_amp_ext.agents.config import AmpAgentCfg, skrl_amp_kwargs  # noqa: E402
 from wildrobot_amp_ext.agents.models import build_models  # noqa: E402
 from wildrobot_amp_ext.agents.runner import build_amp_runner, wrap  # noqa: E402
 from wildrobot_amp_ext.agents.trainer import ResumableSequentialTrainer  # noqa: E402
@@ -61,22 +61,23 @@ class TimedEnv:
         return out
 
 
-def bench_cfg(args) -> dict:
-    cfg = default_cfg()
-    cfg["agent"]["experiment"].update({"write_interval": 0, "checkpoint_interval": 0})
-    cfg["motion_dataset"]["memory_size"] = 50_000
-    cfg["reply_buffer"]["memory_size"] = 200_000
+def bench_cfg(args) -> AmpAgentCfg:
+    cfg = AmpAgentCfg()
+    cfg.agent.experiment.write_interval, cfg.agent.experiment.checkpoint_interval = 0, 0
+    cfg.motion_dataset.memory_size = 50_000
+    cfg.reply_buffer.memory_size = 200_000
     return cfg
 
 
-def ppo_agent(env, cfg: dict):
-    kwargs, experiment, _ = split_agent_section(cfg["agent"])
+def ppo_agent(env, cfg: AmpAgentCfg):
+    kwargs = skrl_amp_kwargs(cfg.agent)
+    experiment = kwargs.pop("experiment")
     ppo_kwargs = {k: v for k, v in kwargs.items() if k in PPO_SHARED_KEYS}
     ppo_kwargs["learning_rate"] = kwargs["learning_rate"]
     ppo_kwargs["observation_preprocessor_kwargs"] = {"size": env.observation_space, "device": env.device}
     ppo_kwargs["value_preprocessor_kwargs"] = {"size": 1, "device": env.device}
     models = build_models(
-        cfg["models"],
+        cfg.models,
         observation_space=env.observation_space,
         action_space=env.action_space,
         amp_observation_space=env.amp_observation_space,
@@ -97,9 +98,10 @@ def ppo_agent(env, cfg: dict):
     return agent
 
 
-def skrl_amp_agent(env, cfg: dict):
+def skrl_amp_agent(env, cfg: AmpAgentCfg):
     """skrl's own AMP with the same models, memories and cfg (no diagnostics, schedules, guard, noise, mask)."""
-    kwargs, experiment, _ = split_agent_section(cfg["agent"])
+    kwargs = skrl_amp_kwargs(cfg.agent)
+    experiment = kwargs.pop("experiment")
     for key, size in (
         ("observation_preprocessor_kwargs", env.observation_space),
         ("state_preprocessor_kwargs", env.state_space),
@@ -108,7 +110,7 @@ def skrl_amp_agent(env, cfg: dict):
     ):
         kwargs[key] = {"size": size, "device": env.device}
     models = build_models(
-        cfg["models"],
+        cfg.models,
         observation_space=env.observation_space,
         action_space=env.action_space,
         amp_observation_space=env.amp_observation_space,
@@ -125,13 +127,13 @@ def skrl_amp_agent(env, cfg: dict):
         device=env.device,
         cfg=AMP_CFG(**kwargs, experiment=experiment),
         amp_observation_space=env.amp_observation_space,
-        motion_dataset=RandomMemory(memory_size=cfg["motion_dataset"]["memory_size"], device=env.device),
-        reply_buffer=RandomMemory(memory_size=cfg["reply_buffer"]["memory_size"], device=env.device),
+        motion_dataset=RandomMemory(memory_size=cfg.motion_dataset.memory_size, device=env.device),
+        reply_buffer=RandomMemory(memory_size=cfg.reply_buffer.memory_size, device=env.device),
         collect_reference_motions=env.unwrapped.collect_reference_motions,
     )
 
 
-def time_run(kind: str, env, cfg: dict, timesteps: int, warmup: int) -> dict:
+def time_run(kind: str, env, cfg: AmpAgentCfg, timesteps: int, warmup: int) -> dict:
     if kind in ("ppo", "skrl_amp"):
         agent = ppo_agent(env, cfg) if kind == "ppo" else skrl_amp_agent(env, cfg)
         trainer = ResumableSequentialTrainer(
@@ -203,10 +205,8 @@ def main() -> None:
         f"torch threads {torch.get_num_threads()}"
     )
     print(
-        f"networks: policy/value {cfg['models']['policy']['network'][0]['layers']}, "
-        f"discriminator {cfg['models']['discriminator']['network'][0]['layers']}; "
-        f"rollouts {cfg['agent']['rollouts']}, epochs {cfg['agent']['learning_epochs']}, "
-        f"minibatches {cfg['agent']['mini_batches']}"
+        f"networks: policy/value {cfg.models.policy.layers}, discriminator {cfg.models.discriminator.layers}; "
+        f"rollouts {cfg.agent.rollouts}, epochs {cfg.agent.learning_epochs}, minibatches {cfg.agent.mini_batches}"
     )
     print(
         "st/s: env-steps/s (best wall of the repeats). "

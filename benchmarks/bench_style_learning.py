@@ -48,18 +48,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def agent_cfg(task: str, seed: int, overrides: list[str]) -> dict:
-    from wildrobot_amp_ext.agents.overrides import apply_dict_overrides
+def agent_cfg(task: str, seed: int, overrides: list[str]):
     from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg
 
-    cfg = load_agent_cfg(task)
-    apply_dict_overrides(cfg, overrides)
-    cfg["seed"] = seed
-    cfg["agent"]["experiment"].update({"write_interval": 0, "checkpoint_interval": 0})
+    cfg = load_agent_cfg(task, overrides)
+    cfg.seed = seed
+    cfg.agent.experiment.write_interval, cfg.agent.experiment.checkpoint_interval = 0, 0
     return cfg
 
 
-def train(env, cfg: dict, *, timesteps: int, seconds: float | None, name: str) -> tuple:
+def train(env, cfg, *, timesteps: int, seconds: float | None, name: str) -> tuple:
     """Train one run; with ``seconds`` stop at the first update boundary past it. Returns (runner, timesteps)."""
     from wildrobot_amp_ext.agents.runner import build_amp_runner
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from dataclasses import replace
 
 import pytest
 import torch
@@ -19,13 +20,11 @@ NUM_ENVS = 8
 
 def make_runner(tmp_path, timesteps, cfg=None, name="run", env=None, dataset=True):
     env = env or ToyAmpEnv(num_envs=NUM_ENVS)
-    path = None
-    if dataset:
-        path = env.write_reference_npz(tmp_path / "ref.npz", segment_frames=50, scores=None)
+    if dataset:  # the env samples the reference from the dataset file, as env.amp.dataset does for real tasks
+        env.cfg.amp.dataset = str(env.write_reference_npz(tmp_path / "ref.npz", segment_frames=50, scores=None))
     return build_amp_runner(
         env,
         cfg or tiny_agent_cfg(),
-        dataset=path,
         experiment_directory=tmp_path / "logs",
         experiment_name=name,
         timesteps=timesteps,
@@ -63,7 +62,7 @@ def test_short_training_changes_policy_and_discriminator(tmp_path):
 
 def test_amp_reward_mix_uses_task_and_ramped_style_scale(tmp_path):
     cfg = tiny_agent_cfg(task_reward_scale=0.9, style_reward_scale=0.1)
-    cfg["agent"]["amp_extras"]["style_ramp"].update({"ramp_start": 0, "ramp_end": 16, "auc_min": 0.0, "auc_max": 1.0})
+    cfg.amp.style_ramp = replace(cfg.amp.style_ramp, ramp_start=0, ramp_end=16, auc_min=0.0, auc_max=1.0)
     run = make_runner(tmp_path, timesteps=32, cfg=cfg)
     run.train()
     fractions = [r["style_weight_fraction"] for r in run.agent.diagnostics_history]
@@ -108,7 +107,7 @@ def test_nan_discriminator_output_is_caught_not_propagated(tmp_path, caplog):
 
 def test_persistent_nan_stops_the_run(tmp_path):
     cfg = tiny_agent_cfg()
-    cfg["agent"]["amp_extras"]["nan_guard"]["max_consecutive_skipped_updates"] = 2
+    cfg.amp.nan_guard.max_consecutive_skipped_updates = 2
     run = make_runner(tmp_path, timesteps=64, cfg=cfg)
     run.agent.discriminator.net.register_forward_hook(lambda module, inputs, out: out * float("nan"))
     with pytest.raises(NonFiniteTrainingError):
@@ -177,8 +176,8 @@ def test_checkpoint_round_trip_and_step_counter_continues(tmp_path):
 
 def test_resume_is_bit_exact_with_buffers_and_env_state(tmp_path):
     cfg = tiny_agent_cfg()
-    cfg["agent"]["amp_extras"]["checkpoint"]["save_buffers"] = True
-    cfg["agent"]["amp_extras"]["style_ramp"].update({"ramp_start": 0, "ramp_end": 64, "auc_min": 0.0, "auc_max": 1.0})
+    cfg.amp.checkpoint.save_buffers = True
+    cfg.amp.style_ramp = replace(cfg.amp.style_ramp, ramp_start=0, ramp_end=64, auc_min=0.0, auc_max=1.0)
 
     straight = make_runner(tmp_path, timesteps=48, cfg=cfg, name="straight")
     straight.train()
@@ -241,7 +240,7 @@ def test_task_and_style_rewards_are_mixed_in_the_env_per_step_unit(tmp_path, mon
     gae = amp_module.compute_gae
     monkeypatch.setattr(amp_module, "compute_gae", lambda **kw: mixed.append(kw["rewards"].clone()) or gae(**kw))
     cfg = tiny_agent_cfg(task_reward_scale=0.9, style_reward_scale=0.1)
-    cfg["agent"]["amp_extras"]["style_ramp"].update({"ramp_start": 0, "ramp_end": 16, "auc_min": 0.0, "auc_max": 1.0})
+    cfg.amp.style_ramp = replace(cfg.amp.style_ramp, ramp_start=0, ramp_end=16, auc_min=0.0, auc_max=1.0)
     run = make_runner(tmp_path, timesteps=32, cfg=cfg)
     run.train()
     dt = run.env.unwrapped.step_dt
@@ -260,7 +259,7 @@ def test_auto_write_interval_run_of_three_updates_writes_every_update_to_tensorb
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     cfg = tiny_agent_cfg()
-    cfg["agent"]["experiment"]["write_interval"] = "auto"
+    cfg.agent.experiment.write_interval = "auto"
     run = make_runner(tmp_path, timesteps=3 * 8, cfg=cfg)
     run.train()
     events = EventAccumulator(str(run.experiment_dir))

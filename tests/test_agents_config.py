@@ -1,8 +1,10 @@
-"""Agent cfg YAML: default file, strict keys (skrl 1.x names refused with the fix), models, overrides."""
+"""The typed agent config: defaults, the registered task configs, ``agent.*`` overrides (typed, a misspelled key
+names the closest valid key, skrl 1.x and moved keys name the fix), YAML in both layouts, models built from it."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+from pathlib import Path
 
 import gymnasium
 import numpy as np
@@ -13,96 +15,147 @@ import yaml
 from skrl.agents.torch.amp import AMP_CFG
 
 from wildrobot_amp_ext.agents.config import (
-    DEFAULT_CFG_PATH,
+    AmpAgentCfg,
     AmpExtrasCfg,
-    default_cfg,
-    load_cfg,
-    parse_extras,
-    split_agent_section,
+    extras_from_dict,
+    load_agent_yaml,
+    renamed_key_hint,
+    skrl_amp_kwargs,
 )
 from wildrobot_amp_ext.agents.models import build_models, parameter_count
-from wildrobot_amp_ext.agents.overrides import apply_dict_overrides, split_overrides
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.utils.typed_cfg import apply_overrides, split_overrides
+
+RUNNER_LAYOUT = Path(__file__).parent / "data" / "agent_runner_layout.yaml"
 
 
-def test_default_cfg_parses_into_amp_cfg_and_extras():
-    cfg = default_cfg()
-    kwargs, experiment, extras = split_agent_section(cfg["agent"], DEFAULT_CFG_PATH)
-    amp = AMP_CFG(**kwargs)
+def override(cfg, *tokens):
+    rest = apply_overrides(cfg, list(tokens), "agent.", hint=renamed_key_hint)
+    assert not rest
+    return cfg.validate()
+
+
+def test_defaults_make_skrls_amp_cfg():
+    cfg = AmpAgentCfg().validate()
+    amp = AMP_CFG(**skrl_amp_kwargs(cfg.agent))
     assert amp.task_reward_scale == 0.5 and amp.style_reward_scale == 0.5  # one per-step unit, not skrl's 0 / 2
     assert amp.amp_observation_preprocessor.__name__ == "RunningStandardScaler"
-    assert amp.discriminator_gradient_penalty_scale > 0
-    assert extras.discriminator_input_noise_std == 0.05
-    assert extras.style_ramp.initial_fraction == 0.05 and (
-        extras.style_ramp.ramp_start,
-        extras.style_ramp.ramp_end,
-    ) == (160, 1600)
-    assert [s.name for s in extras.feature_stages.stages] == ["stage0", "height", "contacts"]
-    assert "root_height" not in extras.feature_stages.stages[0].terms
-    assert cfg["reply_buffer"]["class"] == "RandomMemory" and cfg["motion_dataset"]["memory_size"] > 0
-    assert set(experiment) >= {"directory", "experiment_name", "write_interval", "checkpoint_interval"}
-    # the YAML defaults and the dataclass defaults agree (one source of truth for readers of either)
-    assert extras == parse_extras(yaml.safe_load(DEFAULT_CFG_PATH.read_text())["agent"]["amp_extras"]) == AmpExtrasCfg()
+    assert amp.experiment.write_interval == "auto" and amp.discriminator_gradient_penalty_scale > 0
+    assert [s.name for s in cfg.amp.feature_stages.stages] == ["stage0", "height", "contacts"]
+    assert "root_height" not in cfg.amp.feature_stages.stages[0].terms
+    assert cfg.models.discriminator.layers == [256, 128] and cfg.models.discriminator.activations == "relu"
+
+
+def test_registered_task_configs():
+    from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg
+
+    real = load_agent_cfg("WildRobot-AMP-Flat-v0")
+    assert type(real).__name__ == "AmpLocomotionAgentCfg" and real.models.policy.layers == [256, 128, 64]
+    assert real.models.discriminator == AmpAgentCfg().models.discriminator
+    toy = load_agent_cfg("Toy-AMP-v0", ["agent.models.discriminator.layers=[32,16]"])
+    assert toy.models.policy.layers == [64, 64] and toy.models.discriminator.layers == [32, 16]
+
+
+def test_overrides_are_typed_and_reach_every_level():
+    cfg = override(
+        AmpAgentCfg(),
+        "agent.agent.learning_rate=1e-4",
+        "agent.models.discriminator.layers=[512,256]",
+        "agent.amp.style_ramp.enabled=false",
+        "agent.amp.feature_stages.stages.1.min_step=0",
+        "agent.agent.experiment.wandb_kwargs.project=mine",
+        "agent.seed=null",
+    )
+    assert cfg.agent.learning_rate == 1e-4 and isinstance(cfg.agent.learning_rate, float)
+    assert cfg.models.discriminator.layers == [512, 256] and cfg.amp.style_ramp.enabled is False
+    assert cfg.amp.feature_stages.stages[1].min_step == 0 and cfg.agent.experiment.wandb_kwargs == {"project": "mine"}
+    assert cfg.seed is None
 
 
 @pytest.mark.parametrize(
-    "key, value, fix_word",
+    "token, field, fix",
     [
-        ("lambda", 0.95, "gae_lambda"),
-        ("task_reward_weight", 0.5, "task_reward_scale"),
-        ("amp_state_preprocessor", "RunningStandardScaler", "amp_observation_preprocessor"),
-        ("discriminator_reward_scale", 2.0, "remove"),
-        ("learning_rte", 1e-4, "learning_rate"),
+        ("agent.agent.learning_rte=1e-4", "agent.agent.learning_rte", "agent.agent.learning_rate"),
+        ("agent.amp.style_ramp.enabld=false", "agent.amp.style_ramp.enabld", "agent.amp.style_ramp.enabled"),
+        ("agent.modles.policy.layers=[8]", "agent.modles", "agent.models"),
+        ("agent.agent.lambda=0.9", "agent.agent.lambda", "gae_lambda"),
+        ("agent.agent.discriminator_reward_scale=2", "agent.agent.discriminator_reward_scale", "remove"),
+        ("agent.agent.amp_extras.style_ramp.enabled=false", "agent.agent.amp_extras", "amp.*"),
+        ("agent.amp.reference.temperature=2", "agent.amp.reference", "env.amp"),
+        ("agent.models.policy.layers=[a]", "agent.models.policy.layers[0]", None),
+        ("agent.amp.nan_guard.enabled=maybe", "agent.amp.nan_guard.enabled", None),
+        ("agent.amp.feature_stages.stages.7.min_step=0", "agent.amp.feature_stages.stages.7.min_step", "index"),
+        ("agent.agent.learning_rate.x=1", "agent.agent.learning_rate.x", None),
     ],
 )
-def test_legacy_and_unknown_agent_keys_are_refused_with_the_fix(key, value, fix_word):
-    agent = copy.deepcopy(default_cfg()["agent"])
-    agent[key] = value
+def test_bad_overrides_are_one_line_naming_the_fix(token, field, fix):
     with pytest.raises(InputError) as err:
-        split_agent_section(agent, "cfg.yaml")
-    assert err.value.field == f"agent.{key}" and fix_word in err.value.fix
+        override(AmpAgentCfg(), token)
+    assert err.value.field == field
+    if fix:
+        assert fix in err.value.fix
 
 
 @pytest.mark.parametrize(
-    "extras, field",
+    "token, field",
     [
-        ({"style_ramp": {"ramp_start": 100, "ramp_end": 50}}, "agent.amp_extras.style_ramp.ramp_end"),
-        ({"style_ramp": {"rampstart": 100}}, "agent.amp_extras.style_ramp.rampstart"),
-        ({"reference": {"temperature": 0}}, "agent.amp_extras.reference.temperature"),
-        ({"diagnostics": {"attribution": ["shap"]}}, "agent.amp_extras.diagnostics.attribution"),
-        ({"nan_guard": {"enabled": "yes"}}, "agent.amp_extras.nan_guard.enabled"),
-        (
-            {"feature_stages": {"stages": [{"name": "s", "add": ["root_height"]}]}},
-            "agent.amp_extras.feature_stages.stages[0].terms",
-        ),
+        ("agent.amp.style_ramp.ramp_end=10", "amp.style_ramp.ramp_end"),
+        ("agent.amp.diagnostics.attribution=[shap]", "amp.diagnostics.attribution"),
+        ("agent.models.value.activations=swish", "models.value.activations"),
+        ("agent.models.discriminator.input=STATES", "models.discriminator.input"),
+        ("agent.agent.observation_preprocessor=os.system", "agent.observation_preprocessor"),  # never eval'd
+        ("agent.amp.feature_stages.stages.0.terms=null", "amp.feature_stages.stages[0].terms"),
     ],
 )
-def test_bad_extras_name_the_field(extras, field):
+def test_invalid_values_name_the_field(token, field):
     with pytest.raises(InputError) as err:
-        parse_extras(extras, "cfg.yaml")
+        override(AmpAgentCfg(), token)
     assert err.value.field == field
 
 
-def test_yaml_exponent_without_dot_is_a_number(tmp_path):
-    text = DEFAULT_CFG_PATH.read_text().replace("learning_rate: 5.0e-05", "learning_rate: 1e-4")
-    path = tmp_path / "c.yaml"
+def test_split_overrides():
+    env, agent = split_overrides(["agent.agent.learning_rate=1e-4", "env.scene.num_envs=8", "presets=newton_mjwarp"])
+    assert env == ["env.scene.num_envs=8", "presets=newton_mjwarp"] and agent == ["agent.agent.learning_rate=1e-4"]
+    for bad in (["--oops"], ["lr=1"], ["positional"]):
+        with pytest.raises(InputError):
+            split_overrides(bad)
+
+
+def test_yaml_round_trip_and_the_runner_layout_of_earlier_runs(tmp_path):
+    cfg = override(AmpAgentCfg(), "agent.models.policy.layers=[32,16]", "agent.agent.learning_rate=3e-4")
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(cfg.to_dict()))
+    assert load_agent_yaml(path) == cfg
+    # skrl's runner layout, as params/agent.yaml was written before the typed config: the same settings
+    legacy = load_agent_yaml(RUNNER_LAYOUT)
+    assert legacy.models == AmpAgentCfg().models and legacy.agent == AmpAgentCfg().agent
+    assert dataclasses.asdict(legacy.amp) == dataclasses.asdict(AmpAgentCfg().amp)
+    text = RUNNER_LAYOUT.read_text().replace("learning_rate: 5.0e-05", "learning_rate: 1e-4")  # YAML 1.1 string
     path.write_text(text)
-    kwargs, _, _ = split_agent_section(load_cfg(path)["agent"], path)
-    assert kwargs["learning_rate"] == 1e-4 and isinstance(kwargs["learning_rate"], float)
+    assert load_agent_yaml(path).agent.learning_rate == 1e-4
 
 
-def test_unknown_preprocessor_and_missing_section(tmp_path):
-    agent = copy.deepcopy(default_cfg()["agent"])
-    agent["observation_preprocessor"] = "os.system"  # never eval'd
-    with pytest.raises(InputError):
-        split_agent_section(agent)
-    bad = default_cfg()
-    del bad["trainer"]
-    path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump(bad))
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"agent": {"lambda": 0.9}}, "agent.lambda"),
+        ({"trainer": {"timestep": 10}}, "trainer.timestep"),
+        ({"models": {"policy": {"layers": "wide"}}}, "models.policy.layers"),
+        ({"amp": {"style_ramp": {"initial_fraction": 0}}}, "amp.style_ramp.initial_fraction"),
+        ([1, 2], None),
+    ],
+)
+def test_bad_yaml_is_one_line(tmp_path, data, field):
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump(data))
     with pytest.raises(InputError) as err:
-        load_cfg(path)
-    assert err.value.field == "trainer"
+        load_agent_yaml(path)
+    assert err.value.field == field and str(path) in str(err.value)
+
+
+def test_checkpoint_extras_of_earlier_runs_load():
+    stored = dataclasses.asdict(AmpExtrasCfg()) | {"reference": {"dataset": None, "temperature": 1.0}}
+    assert extras_from_dict(stored) == AmpExtrasCfg()
 
 
 SPACES = dict(
@@ -112,8 +165,8 @@ SPACES = dict(
 )
 
 
-def test_models_from_yaml_shapes_and_discriminator_last_linear():
-    models = build_models(default_cfg()["models"], **SPACES, device="cpu")
+def test_models_shapes_and_discriminator_last_linear():
+    models = build_models(AmpAgentCfg().models, **SPACES, device="cpu")
     obs = {"observations": torch.randn(5, 11)}
     actions, out = models["policy"].act(obs, role="policy")
     assert actions.shape == (5, 4) and out["log_prob"].shape == (5, 1)
@@ -122,46 +175,11 @@ def test_models_from_yaml_shapes_and_discriminator_last_linear():
     assert models["discriminator"].act({"observations": torch.randn(5, 38)}, role="discriminator")[0].shape == (5, 1)
     last = list(models["discriminator"].modules())[-1]
     assert isinstance(last, nn.Linear) and last.out_features == 1
-    # layers [256, 128] from the YAML: 38*256+256 + 256*128+128 + 128+1
+    # layers [256, 128]: 38*256+256 + 256*128+128 + 128+1
     assert parameter_count(models["discriminator"]) == 38 * 256 + 256 + 256 * 128 + 128 + 128 + 1
 
 
-@pytest.mark.parametrize(
-    "path, value, field",
-    [
-        (("policy", "network"), [{"layers": [64], "activations": "swish"}], "models.policy.network[0].activations"),
-        (("value", "output"), "2 * ONE", "models.value.output"),
-        (("discriminator", "class"), "GaussianMixin", "models.discriminator.class"),
-        (("policy", "initial_std"), 1.0, "models.policy.initial_std"),
-    ],
-)
-def test_bad_model_cfg(path, value, field):
-    models = default_cfg()["models"]
-    models[path[0]][path[1]] = value
-    with pytest.raises(InputError) as err:
-        build_models(models, **SPACES)
-    assert err.value.field == field
-
-
-def test_overrides_set_existing_keys_refuse_typos_and_add_with_plus():
-    cfg = default_cfg()
-    env, agent = split_overrides(
-        [
-            "agent.agent.learning_rate=1e-4",
-            "env.scene.num_envs=8",
-            "agent.models.policy.network.0.layers=[32,32]",
-            "+agent.agent.amp_extras.new_key=true",
-            "presets=newton_mjwarp",
-        ]
-    )
-    assert env == ["env.scene.num_envs=8", "presets=newton_mjwarp"]
-    apply_dict_overrides(cfg, agent)
-    assert cfg["agent"]["learning_rate"] == 1e-4 and isinstance(cfg["agent"]["learning_rate"], float)
-    assert cfg["models"]["policy"]["network"][0]["layers"] == [32, 32]
-    assert cfg["agent"]["amp_extras"]["new_key"] is True
-    with pytest.raises(InputError) as err:
-        apply_dict_overrides(cfg, ["agent.agent.learning_rte=1e-4"])
-    assert "learning_rate" in err.value.fix
-    for bad in (["--oops"], ["lr=1"], ["positional"]):
-        with pytest.raises(InputError):
-            split_overrides(bad)
+def test_the_discriminator_layers_change_through_one_config_path():
+    cfg = override(AmpAgentCfg(), "agent.models.discriminator.layers=[32,16]")
+    disc = build_models(cfg.models, **SPACES)["discriminator"]
+    assert [m.out_features for m in disc.modules() if isinstance(m, nn.Linear)] == [32, 16, 1]

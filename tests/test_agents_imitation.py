@@ -59,11 +59,10 @@ def train(tmp_path, name: str, shuffle: bool) -> tuple[float, float, dict]:
     path = env.write_reference_npz(tmp_path / f"{name}.npz")
     if shuffle:
         shuffled_reference(path)
+    env.cfg.amp.dataset = str(path)  # the env samples its reference from the file, as env.amp.dataset does
     cfg = tiny_agent_cfg()
-    cfg["seed"] = SEED
-    runner = build_amp_runner(
-        env, cfg, dataset=path, experiment_directory=tmp_path, experiment_name=name, timesteps=TIMESTEPS
-    )
+    cfg.seed = SEED
+    runner = build_amp_runner(env, cfg, experiment_directory=tmp_path, experiment_name=name, timesteps=TIMESTEPS)
     before = policy_distance(runner.agent, reference, scale)
     runner.train()
     after = policy_distance(runner.agent, reference, scale)

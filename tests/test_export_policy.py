@@ -140,7 +140,7 @@ def toy_run(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("toy")
     cfg = tmp / "tiny.yaml"
-    cfg.write_text(yaml.safe_dump(tiny_agent_cfg()))
+    cfg.write_text(yaml.safe_dump(tiny_agent_cfg().to_dict()))
     dataset = ToyAmpEnv(num_envs=2).write_reference_npz(tmp / "ref.npz", segment_frames=50)
     spec = importlib.util.spec_from_file_location("train_amp", ROOT / "train_amp.py")
     train_amp = importlib.util.module_from_spec(spec)
@@ -196,8 +196,8 @@ def test_bad_checkpoints_are_refused(toy_run, tmp_path):
     (run / "params").mkdir()
     torch.save(torch.load(toy_run, weights_only=False), run / "checkpoints" / "agent_1.pt")
     cfg = read_checkpoint(toy_run).agent_cfg
-    cfg["models"]["policy"]["network"][0]["layers"] = [7, 7]
-    (run / "params" / "agent.yaml").write_text(yaml.safe_dump(cfg))
+    cfg.models.policy.layers = [7, 7]
+    (run / "params" / "agent.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
     done = subprocess.run(
         [
             sys.executable,
@@ -220,17 +220,13 @@ def test_bad_checkpoints_are_refused(toy_run, tmp_path):
 def test_loaded_agent_matches_the_training_agent(toy_run):
     """Policy actions and discriminator logits (normaliser + feature-stage mask) equal skrl's agent's own."""
     from wildrobot_amp_ext.agents.runner import build_amp_runner, env_feature_layout
-    from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv
+    from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, ToyReferenceCfg
     from wildrobot_amp_ext.eval.agent import load_agent
 
     info = read_checkpoint(toy_run)
-    env = ToyAmpEnv(num_envs=4)
-    runner = build_amp_runner(
-        env,
-        info.agent_cfg,
-        dataset=info.agent_cfg["agent"]["amp_extras"]["reference"]["dataset"],
-        experiment_directory=toy_run.parent / "reload",
-    )
+    env_yaml = yaml.safe_load((toy_run.parent.parent / "params" / "env.yaml").read_text())
+    env = ToyAmpEnv(num_envs=4, amp=ToyReferenceCfg(dataset=env_yaml["amp"]["dataset"]))
+    runner = build_amp_runner(env, info.agent_cfg, experiment_directory=toy_run.parent / "reload")
     runner.load(toy_run)
     trained = runner.agent
     loaded = load_agent(info, amp_layout=env_feature_layout(env))

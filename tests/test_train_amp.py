@@ -32,7 +32,7 @@ def train_amp():
 @pytest.fixture()
 def tiny(tmp_path):
     path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(tiny_agent_cfg()))
+    path.write_text(yaml.safe_dump(tiny_agent_cfg().to_dict()))
     dataset = ToyAmpEnv(num_envs=2).write_reference_npz(tmp_path / "ref.npz", segment_frames=50)
     return path, dataset
 
@@ -57,9 +57,9 @@ def test_micro_train_writes_logs_params_gate_and_checkpoints(train_amp, tiny, tm
     assert run.name.endswith("_smoke")
     agent_yaml = yaml.safe_load((run / "params" / "agent.yaml").read_text())
     assert agent_yaml["agent"]["learning_rate"] == 1e-3 and agent_yaml["seed"] == 3
-    assert agent_yaml["agent"]["amp_extras"]["reference"]["dataset"] == str(dataset)
     assert agent_yaml["trainer"]["timesteps"] == 64
-    assert yaml.safe_load((run / "params" / "env.yaml").read_text())["episode_length"] == 40
+    env_yaml = yaml.safe_load((run / "params" / "env.yaml").read_text())
+    assert env_yaml["episode_length"] == 40 and env_yaml["amp"]["dataset"] == str(dataset.resolve())
     assert sorted(p.name for p in (run / "checkpoints").glob("agent_*.pt")) == ["agent_32.pt", "agent_64.pt"]
     assert list(run.glob("events.out.tfevents.*"))
     gate = json.loads((run / "micro_train_gate.json").read_text())
@@ -170,7 +170,7 @@ def test_dataset_width_mismatch_is_refused(train_amp, tiny, tmp_path, capsys):
             ]
         )
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.value.code == 2 and last.startswith("error:") and "wide AMP observation" in last
+    assert err.value.code == 2 and last.startswith("error:") and "AMP observation width" in last
     assert not (tmp_path / "logs").exists()
 
 
@@ -217,7 +217,7 @@ def test_real_env_micro_train_and_resume(train_amp, tmp_path):
     if not _real_task_available(task):
         pytest.skip(f"{task} is not registered (wildrobot_amp_ext.tasks not available)")
     cfg_path = tmp_path / "tiny.yaml"
-    cfg_path.write_text(yaml.safe_dump(tiny_agent_cfg()))
+    cfg_path.write_text(yaml.safe_dump(tiny_agent_cfg().to_dict()))
     dataset = feature_dataset(tmp_path / "ref.npz", "wildrobot")
     logs = tmp_path / "logs"
     common = [
@@ -252,15 +252,45 @@ def test_wandb_without_the_package_is_one_line(train_amp, tiny, tmp_path, capsys
     assert not (tmp_path / "logs").exists()
 
 
-def test_wandb_offline_run_is_started_by_skrls_writer(train_amp, tiny, tmp_path, monkeypatch):
-    pytest.importorskip("wandb", reason="optional extra: pip install -e '.[wandb]'")
+def wandb_history_keys(path: Path) -> set[str]:
+    """Scalar names in an offline run's .wandb file (LevelDB-log framing: 32 KiB blocks, 7-byte record headers)."""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2
+
+    data, pos, buf, keys = path.read_bytes(), 7, b"", set()
+    assert data[:4] == b":W&B"
+    while pos + 7 <= len(data):
+        if 32768 - pos % 32768 < 7:
+            pos += 32768 - pos % 32768
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
+        if kind == 0:
+            break
+        buf = chunk if kind in (1, 2) else buf + chunk
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(buf)
+            if record.WhichOneof("record_type") == "history":
+                keys.update(item.key or "/".join(item.nested_key) for item in record.history.item)
+    return keys
+
+
+def test_wandb_offline_run_receives_the_tensorboard_scalars(train_amp, tiny, tmp_path, monkeypatch):
+    wandb = pytest.importorskip("wandb", reason="optional extra: pip install -e '.[wandb]'")
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     cfg_path, dataset = tiny
     logs = tmp_path / "logs"
     argv = ["--task", "Toy-AMP-v0", "--num_envs", "4", "--max_iterations", "3", "--agent_cfg", str(cfg_path),
-            "--wandb", "--dataset", str(dataset), "--log_root", str(logs)]  # fmt: skip
+            "--wandb", "--dataset", str(dataset), "--log_root", str(logs),
+            "agent.agent.experiment.write_interval=8"]  # fmt: skip
     assert train_amp.main(argv) == 0
+    wandb.finish()  # no-op when train_amp.py already finished the run
     assert yaml.safe_load((only_run(logs) / "params" / "agent.yaml").read_text())["agent"]["experiment"]["wandb"]
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))  # skrl's wandb.init(sync_tensorboard=True) ran
+    assert len(runs) == 1
+    keys = wandb_history_keys(next(runs[0].glob("*.wandb")))
+    assert "Discriminator / AUC (held out)" in keys and "Loss / Discriminator loss" in keys, sorted(keys)
+    assert "Reward / Style per step (scaled, what PPO sees)" in keys

@@ -1,17 +1,18 @@
-"""Agent configuration: the skrl runner-style YAML plus our ``agent.amp_extras`` section.
+"""The AMP agent's configuration: one typed tree of dataclasses.
 
-The YAML keeps skrl 2.x's runner layout (``seed``, ``models``, ``memory``, ``motion_dataset``, ``reply_buffer``,
-``agent``, ``trainer``) so it reads like Isaac Lab's ``skrl_amp_cfg.yaml`` files; what skrl does not know
-(schedules, diagnostics, reference sampling, guards) lives under ``agent.amp_extras`` and is parsed here into
-dataclasses. Every key is checked: a typo or a skrl 1.x name is refused with the fix, not silently ignored.
+Each task registers a subclass of :class:`AmpAgentCfg` as its ``skrl_amp_cfg_entry_point`` (the way Isaac Lab
+registers its RL configs); ``train_amp.py`` resolves it and applies ``agent.<path>=<value>`` overrides, e.g.
+``agent.models.discriminator.layers=[512,256]`` or ``agent.agent.learning_rate=1e-4``. The layout is skrl 2.x's
+runner layout (``seed``, ``models``, ``memory``, ``motion_dataset``, ``reply_buffer``, ``agent``, ``trainer``), so
+a run's ``params/agent.yaml`` reads like Isaac Lab's ``skrl_amp_cfg.yaml``; ``agent`` holds skrl's AMP keys and
+``amp`` what this package adds to skrl's AMP (style ramp, feature stages, diagnostics, guards). Reference sampling
+is an env setting (``env.amp.*``), not an agent one.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,7 @@ from typing import Any
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
-
-DEFAULT_CFG_PATH = Path(__file__).with_name("default_skrl_amp_cfg.yaml")
+from wildrobot_amp_ext.utils.typed_cfg import from_dict, to_dict
 
 #: skrl 1.x agent keys and what skrl 2.1 calls them (None: removed, drop it)
 LEGACY_AGENT_KEYS: dict[str, str | None] = {
@@ -32,38 +32,136 @@ LEGACY_AGENT_KEYS: dict[str, str | None] = {
     "collect_observation": None,
     "discriminator_reward_scale": None,
 }
-#: keys Isaac Lab's shipped AMP yaml carries that skrl's runner drops for on-policy agents
-IGNORED_AGENT_KEYS = ("random_timesteps", "learning_starts", "clip_predicted_values", "class")
-
-
-def coerce_number(value: Any) -> Any:
-    """PyYAML (YAML 1.1) reads ``1e-4`` as a string: turn number-looking strings into numbers."""
-    if isinstance(value, str):
-        for kind in (int, float):
-            try:
-                return kind(value)
-            except ValueError:
-                pass
-    return value
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# amp_extras dataclasses
+# models
 # ------------------------------------------------------------------------------------------------------------------
 @dataclass
-class ReferenceSamplingCfg:
-    #: reference dataset (.npz); ``train_amp.py --dataset`` overrides it; None: the env's collect_reference_motions
-    dataset: str | None = None
-    #: segment sampling weight = softmax(segment_score / temperature)
-    temperature: float = 1.0
-    #: every sampled batch holds at least min(this, number of clips) distinct motion ids
-    min_motion_ids: int = 3
-    #: AMP observations built from per-frame ``features`` skip rows whose history would cross a segment start
-    require_full_history: bool = True
-    #: frames per AMP observation when built from ``features``; None: AMP obs width / feature width
-    history: int | None = None
+class MlpCfg:
+    """One MLP: hidden widths, activation (one name, or one per layer) and the observation group it reads."""
+
+    layers: list[int] = field(default_factory=lambda: [512, 256, 128])
+    activations: str | list[str] = "elu"
+    #: OBSERVATIONS (the policy group) or STATES (the critic group, asymmetric actor-critic)
+    input: str = "OBSERVATIONS"
 
 
+@dataclass
+class PolicyCfg(MlpCfg):
+    """Gaussian policy (skrl's GaussianMixin)."""
+
+    initial_log_std: float = -0.5
+    fixed_log_std: bool = False
+    clip_actions: bool = False
+    clip_log_std: bool = True
+    min_log_std: float = -20.0
+    max_log_std: float = 2.0
+
+
+@dataclass
+class ValueCfg(MlpCfg):
+    """State value (skrl's DeterministicMixin)."""
+
+    clip_actions: bool = False
+
+
+@dataclass
+class DiscriminatorCfg(MlpCfg):
+    """Reads the AMP observation; its last module is an nn.Linear (skrl's logit regulariser reads its weight).
+    Small on purpose: at [256, 128] it already separates policy from reference within three updates."""
+
+    layers: list[int] = field(default_factory=lambda: [256, 128])
+    activations: str | list[str] = "relu"
+    clip_actions: bool = False
+
+
+@dataclass
+class ModelsCfg:
+    policy: PolicyCfg = field(default_factory=PolicyCfg)
+    value: ValueCfg = field(default_factory=ValueCfg)
+    discriminator: DiscriminatorCfg = field(default_factory=DiscriminatorCfg)
+
+
+@dataclass
+class MemoryCfg:
+    #: -1: the agent's rollouts (the rollout memory)
+    memory_size: int = -1
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# skrl's AMP keys (AMP_CFG), with names for classes so the tree stays YAML
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass
+class ExperimentCfg:
+    """skrl's ExperimentCfg; ``directory`` / ``experiment_name`` are set by train_amp.py."""
+
+    directory: str = ""
+    experiment_name: str = ""
+    #: timesteps between TensorBoard writes ("auto": once per update, see WildRobotAMP)
+    write_interval: int | str = "auto"
+    #: rounded up to a multiple of rollouts ("auto": timesteps / 10)
+    checkpoint_interval: int | str = "auto"
+    wandb: bool = False
+    wandb_kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class AmpAlgorithmCfg:
+    """skrl 2.1.1 AMP_CFG keys (same names, this package's defaults)."""
+
+    rollouts: int = 16
+    learning_epochs: int = 6
+    mini_batches: int = 2
+    discount_factor: float = 0.99
+    gae_lambda: float = 0.95
+    learning_rate: float = 5.0e-5
+    #: null or KLAdaptiveLR
+    learning_rate_scheduler: str | None = None
+    learning_rate_scheduler_kwargs: dict = field(default_factory=dict)
+    #: null or RunningStandardScaler, for each preprocessor
+    observation_preprocessor: str | None = "RunningStandardScaler"
+    observation_preprocessor_kwargs: dict = field(default_factory=dict)
+    state_preprocessor: str | None = None
+    state_preprocessor_kwargs: dict = field(default_factory=dict)
+    value_preprocessor: str | None = "RunningStandardScaler"
+    value_preprocessor_kwargs: dict = field(default_factory=dict)
+    amp_observation_preprocessor: str | None = "RunningStandardScaler"
+    amp_observation_preprocessor_kwargs: dict = field(default_factory=dict)
+    grad_norm_clip: float = 1.0
+    ratio_clip: float = 0.2
+    value_clip: float = 0.2
+    entropy_loss_scale: float = 0.0
+    value_loss_scale: float = 2.5
+    discriminator_loss_scale: float = 5.0
+    amp_batch_size: int = 512
+    #: task and style rewards in one per-step unit (the style reward x step_dt, like every Isaac Lab reward term):
+    #: their ratio is what PPO sees (skrl's own defaults, 0 / 2, ignore the task). The style ramp starts from a
+    #: fraction of style_reward_scale.
+    task_reward_scale: float = 0.5
+    style_reward_scale: float = 0.5
+    discriminator_batch_size: int = 4096
+    discriminator_logit_regularization_scale: float = 0.05
+    discriminator_gradient_penalty_scale: float = 5.0
+    discriminator_weight_decay_scale: float = 1.0e-4
+    #: skrl adds the bootstrapped value to the *task* reward before task_reward_scale multiplies it: keep off
+    time_limit_bootstrap: bool = False
+    mixed_precision: bool = False
+    experiment: ExperimentCfg = field(default_factory=ExperimentCfg)
+
+
+@dataclass
+class TrainerCfg:
+    """skrl's SequentialTrainerCfg keys this package sets (``train_amp.py --max_iterations`` sets timesteps)."""
+
+    timesteps: int = 100000
+    environment_info: str = "log"
+    disable_progressbar: bool = False
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# what this package adds to skrl's AMP
+# ------------------------------------------------------------------------------------------------------------------
 @dataclass
 class StyleRampCfg:
     """Style (AMP) reward weight ramp: start at ``initial_fraction`` of the final weight, reach it between two
@@ -179,7 +277,6 @@ class SmokeGateCfg:
 class AmpExtrasCfg:
     #: std of Gaussian noise added to the (normalised) discriminator inputs while training it
     discriminator_input_noise_std: float = 0.05
-    reference: ReferenceSamplingCfg = field(default_factory=ReferenceSamplingCfg)
     style_ramp: StyleRampCfg = field(default_factory=StyleRampCfg)
     feature_stages: FeatureStagesCfg = field(default_factory=FeatureStagesCfg)
     diagnostics: DiagnosticsCfg = field(default_factory=DiagnosticsCfg)
@@ -188,272 +285,200 @@ class AmpExtrasCfg:
     smoke_gate: SmokeGateCfg = field(default_factory=SmokeGateCfg)
 
     def validate(self, file: str | Path | None = None) -> None:
-        p = "agent.amp_extras"
+        p = "amp"
+        ramp, gate, diag = self.style_ramp, self.smoke_gate, self.diagnostics
         checks: list[tuple[bool, str, str, str]] = [
-            (
-                self.discriminator_input_noise_std >= 0,
-                f"{p}.discriminator_input_noise_std",
-                "must be >= 0",
-                "use 0 to disable",
-            ),
-            (self.reference.temperature > 0, f"{p}.reference.temperature", "must be > 0", "e.g. 1.0"),
-            (self.reference.min_motion_ids >= 0, f"{p}.reference.min_motion_ids", "must be >= 0", "e.g. 3"),
-            (
-                0 < self.style_ramp.initial_fraction <= 1,
-                f"{p}.style_ramp.initial_fraction",
-                "must be in (0, 1]",
-                "e.g. 0.05",
-            ),
-            (
-                self.style_ramp.ramp_end > self.style_ramp.ramp_start >= 0,
-                f"{p}.style_ramp.ramp_end",
-                "must be > ramp_start >= 0",
-                "e.g. 5000 / 50000",
-            ),
-            (
-                self.style_ramp.auc_min < self.style_ramp.auc_max,
-                f"{p}.style_ramp.auc_min",
-                "must be < auc_max",
-                "e.g. 0.60 / 0.85",
-            ),
-            (self.diagnostics.interval >= 1, f"{p}.diagnostics.interval", "must be >= 1", "e.g. 1"),
-            (self.diagnostics.batch_size >= 2, f"{p}.diagnostics.batch_size", "must be >= 2", "e.g. 2048"),
-            (
-                self.diagnostics.attribution_interval >= 1,
-                f"{p}.diagnostics.attribution_interval",
-                "must be >= 1",
-                "e.g. 10",
-            ),
-            (
-                self.smoke_gate.auc_min < self.smoke_gate.auc_max,
-                f"{p}.smoke_gate.auc_min",
-                "must be < auc_max",
-                "e.g. 0.6 / 0.9",
-            ),
-            (
-                0 < self.smoke_gate.window_fraction <= 1,
-                f"{p}.smoke_gate.window_fraction",
-                "must be in (0, 1]",
-                "e.g. 0.25",
-            ),
+            (self.discriminator_input_noise_std >= 0, "discriminator_input_noise_std", "must be >= 0", "0: off"),
+            (0 < ramp.initial_fraction <= 1, "style_ramp.initial_fraction", "must be in (0, 1]", "e.g. 0.05"),
+            (ramp.ramp_end > ramp.ramp_start >= 0, "style_ramp.ramp_end", "must be > ramp_start >= 0", "e.g. 1600"),
+            (ramp.auc_min < ramp.auc_max, "style_ramp.auc_min", "must be < auc_max", "e.g. 0.60 / 1.0"),
+            (diag.interval >= 1, "diagnostics.interval", "must be >= 1", "e.g. 1"),
+            (diag.batch_size >= 2, "diagnostics.batch_size", "must be >= 2", "e.g. 2048"),
+            (diag.attribution_interval >= 1, "diagnostics.attribution_interval", "must be >= 1", "e.g. 10"),
+            (gate.auc_min < gate.auc_max, "smoke_gate.auc_min", "must be < auc_max", "e.g. 0.6 / 1.0"),
+            (0 < gate.window_fraction <= 1, "smoke_gate.window_fraction", "must be in (0, 1]", "e.g. 0.25"),
         ]
         for ok, name, problem, fix in checks:
             if not ok:
-                raise InputError(file, name, problem, fix)
-        unknown = set(self.diagnostics.attribution) - {"grad_x_input", "ablation"}
+                raise InputError(file, f"{p}.{name}", problem, fix)
+        unknown = set(diag.attribution) - {"grad_x_input", "ablation"}
         if unknown:
             raise InputError(
-                file,
-                f"{p}.diagnostics.attribution",
-                f"unknown methods {sorted(unknown)}",
-                "use grad_x_input and/or ablation",
+                file, f"{p}.diagnostics.attribution", f"unknown methods {sorted(unknown)}", "grad_x_input, ablation"
             )
-        if self.feature_stages.enabled:
-            if not self.feature_stages.stages:
-                raise InputError(
-                    file, f"{p}.feature_stages.stages", "is empty", "list at least one stage or set enabled: false"
-                )
-            if self.feature_stages.stages[0].terms is None:
+        stages = self.feature_stages
+        if stages.enabled and not stages.stages:
+            raise InputError(file, f"{p}.feature_stages.stages", "is empty", "list a stage or set enabled: false")
+        if stages.enabled and stages.stages[0].terms is None:
+            raise InputError(
+                file,
+                f"{p}.feature_stages.stages[0].terms",
+                "the first stage needs an explicit term list",
+                "e.g. [joint_pos, joint_vel, root_lin_vel, root_ang_vel]",
+            )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the whole tree
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass
+class AmpAgentCfg:
+    """skrl AMP agent config of this package's tasks (a task registers a subclass as its agent entry point)."""
+
+    seed: int | None = 42
+    models: ModelsCfg = field(default_factory=ModelsCfg)
+    #: rollout memory (-1: agent.rollouts)
+    memory: MemoryCfg = field(default_factory=MemoryCfg)
+    #: reference AMP observations, refilled with amp_batch_size samples every update
+    motion_dataset: MemoryCfg = field(default_factory=lambda: MemoryCfg(200_000))
+    #: skrl's replay of past policy AMP observations (the discriminator does not forget old policies)
+    reply_buffer: MemoryCfg = field(default_factory=lambda: MemoryCfg(1_000_000))
+    agent: AmpAlgorithmCfg = field(default_factory=AmpAlgorithmCfg)
+    amp: AmpExtrasCfg = field(default_factory=AmpExtrasCfg)
+    trainer: TrainerCfg = field(default_factory=TrainerCfg)
+
+    def validate(self, file: str | Path | None = None) -> AmpAgentCfg:
+        from wildrobot_amp_ext.agents.models import ACTIVATIONS
+
+        self.amp.validate(file)
+        for role in ("policy", "value", "discriminator"):
+            m = getattr(self.models, role)
+            if not m.layers or not all(isinstance(w, int) and w > 0 for w in m.layers):
+                raise InputError(file, f"models.{role}.layers", f"must be positive ints, got {m.layers}", "[256, 128]")
+            acts = [m.activations] * len(m.layers) if isinstance(m.activations, str) else list(m.activations)
+            if len(acts) != len(m.layers) or any(a not in ACTIVATIONS for a in acts):
                 raise InputError(
                     file,
-                    f"{p}.feature_stages.stages[0].terms",
-                    "the first stage needs an explicit term list",
-                    "e.g. [joint_pos, joint_vel, root_lin_vel, root_ang_vel]",
+                    f"models.{role}.activations",
+                    f"got {m.activations!r}",
+                    f"one name or one per layer of {sorted(ACTIVATIONS)}",
                 )
+            if m.input not in ("OBSERVATIONS", "STATES") or (role == "discriminator" and m.input != "OBSERVATIONS"):
+                raise InputError(file, f"models.{role}.input", f"got {m.input!r}", "use OBSERVATIONS")
+        for name in ("observation", "state", "value", "amp_observation"):
+            value = getattr(self.agent, f"{name}_preprocessor")
+            if value not in (None, "RunningStandardScaler"):
+                raise InputError(
+                    file, f"agent.{name}_preprocessor", f"unknown {value!r}", "RunningStandardScaler or null"
+                )
+        if self.agent.learning_rate_scheduler not in (None, "KLAdaptiveLR"):
+            raise InputError(file, "agent.learning_rate_scheduler", "unknown scheduler", "KLAdaptiveLR or null")
+        if self.agent.rollouts < 1 or self.agent.mini_batches < 1 or self.agent.learning_epochs < 1:
+            raise InputError(file, "agent.rollouts", "rollouts, mini_batches and learning_epochs must be >= 1", None)
+        return self
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, file: str | Path | None = None) -> AmpAgentCfg:
+        """Strict: every key must be a field of the tree (a run's params/agent.yaml, an --agent_cfg file)."""
+        data = _from_runner_layout(data) if _is_runner_layout(data) else data
+        return from_dict(cls, data, file=file, hint=renamed_key_hint).validate(file)
 
 
-# ------------------------------------------------------------------------------------------------------------------
-# strict dict -> dataclass
-# ------------------------------------------------------------------------------------------------------------------
-def dataclass_from_dict(cls: type, data: dict | None, *, file: str | Path | None, path: str) -> Any:
-    """Build ``cls`` from ``data``, recursing into nested dataclasses; unknown keys raise :class:`InputError`."""
-    if data is None:
-        return cls()
-    if not isinstance(data, dict):
-        raise InputError(file, path, f"must be a mapping, got {type(data).__name__}", None)
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise InputError(file, f"{path}.{unknown[0]}", "unknown key", f"valid keys: {', '.join(sorted(names))}")
-    kwargs = {}
-    for key, value in data.items():
-        kwargs[key] = _convert(hints[key], value, file=file, path=f"{path}.{key}")
-    return cls(**kwargs)
-
-
-def _convert(hint: Any, value: Any, *, file, path: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if value is None:
-        if hint is type(None) or (origin in (typing.Union, types.UnionType) and type(None) in args):
-            return None
-        raise InputError(file, path, "must not be null", None)
-    if origin in (typing.Union, types.UnionType):
-        non_none = [a for a in args if a is not type(None)]
-        return _convert(non_none[0], value, file=file, path=path) if len(non_none) == 1 else value
-    if dataclasses.is_dataclass(hint):
-        return dataclass_from_dict(hint, value, file=file, path=path)
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise InputError(file, path, f"must be a list, got {value!r}", None)
-        return (
-            [_convert(args[0], v, file=file, path=f"{path}[{i}]") for i, v in enumerate(value)] if args else list(value)
+def renamed_key_hint(file: str | Path | None, path: str, key: str) -> InputError | None:
+    """A one-line fix for a key that skrl 1.x or an earlier layout of this config used."""
+    full, section = (f"{path}.{key}" if path else key), path.rsplit(".", 1)[-1]
+    if section == "agent" and key in LEGACY_AGENT_KEYS:
+        new = LEGACY_AGENT_KEYS[key]
+        return InputError(file, full, "is a skrl 1.x key", f"rename it to '{new}'" if new else "remove it")
+    if section == "agent" and key == "amp_extras":
+        return InputError(
+            file, full, "has moved", "this package's AMP settings are under amp.* (agent.amp.* on the command line)"
         )
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise InputError(file, path, f"must be true/false, got {value!r}", None)
-        return value
-    if hint in (int, float):
-        value = coerce_number(value)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or (hint is int and float(value) != int(value))
-        ):
-            raise InputError(file, path, f"must be a number ({hint.__name__}), got {value!r}", None)
-        return hint(value)
-    if hint is str and not isinstance(value, str):
-        raise InputError(file, path, f"must be a string, got {value!r}", None)
-    return value
+    if section in ("amp", "amp_extras") and key == "reference":
+        return InputError(
+            file,
+            full,
+            "has moved",
+            "reference sampling is an env setting: env.amp.dataset / sampler_temperature / min_motion_ids",
+        )
+    return None
 
 
-def parse_extras(data: dict | None, file: str | Path | None = None) -> AmpExtrasCfg:
-    extras = dataclass_from_dict(AmpExtrasCfg, data, file=file, path="agent.amp_extras")
-    extras.validate(file)
-    return extras
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# the whole runner-style cfg
-# ------------------------------------------------------------------------------------------------------------------
-REQUIRED_SECTIONS = ("models", "memory", "agent", "trainer")
-
-
-def load_cfg(path: str | Path) -> dict:
+def load_agent_yaml(path: str | Path) -> AmpAgentCfg:
+    """An agent config file (a run's ``params/agent.yaml`` or an ``--agent_cfg`` file), either layout."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, None, "agent cfg file not found", "pass an existing skrl_amp_cfg.yaml")
+        raise InputError(path, None, "agent cfg file not found", "pass an existing agent.yaml")
     try:
-        cfg = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise InputError(path, None, f"not valid YAML: {' '.join(str(err).split())}", None) from None
-    if not isinstance(cfg, dict):
-        raise InputError(path, None, "must be a YAML mapping", "see wildrobot_amp_ext/agents/default_skrl_amp_cfg.yaml")
-    check_cfg_sections(cfg, path)
-    return cfg
+    return AmpAgentCfg.from_dict(data, path)
 
 
-def check_cfg_sections(cfg: dict, file: str | Path | None = None) -> None:
-    for section in REQUIRED_SECTIONS:
-        if section not in cfg:
-            raise InputError(file, section, "missing section", "see wildrobot_amp_ext/agents/default_skrl_amp_cfg.yaml")
-    agent_class = str(cfg["agent"].get("class", "AMP"))
-    if agent_class.lower() != "amp":
-        raise InputError(file, "agent.class", f"is {agent_class!r}; train_amp.py trains AMP", "set agent.class: AMP")
+def extras_from_dict(data: Any, file: str | Path | None = None) -> AmpExtrasCfg:
+    """The ``amp`` section as stored in a checkpoint (one written before the typed config may carry ``reference``,
+    now an env setting: dropped)."""
+    data = {k: v for k, v in (data or {}).items() if k != "reference"}
+    return from_dict(AmpExtrasCfg, data, file=file, path="amp", hint=renamed_key_hint)
 
 
-def default_cfg() -> dict:
-    return load_cfg(DEFAULT_CFG_PATH)
+# ------------------------------------------------------------------------------------------------------------------
+# runs written before the typed config: skrl's runner YAML (models.<role>.network[0], agent.amp_extras, class keys)
+# ------------------------------------------------------------------------------------------------------------------
+def _is_runner_layout(data: Any) -> bool:
+    models = (data or {}).get("models") if isinstance(data, dict) else None
+    agent = (data or {}).get("agent") if isinstance(data, dict) else None
+    old_models = isinstance(models, dict) and any(isinstance(m, dict) and "network" in m for m in models.values())
+    return old_models or (isinstance(agent, dict) and "amp_extras" in agent)
 
 
-def split_agent_section(agent: dict, file: str | Path | None = None) -> tuple[dict, dict, AmpExtrasCfg]:
-    """``cfg["agent"]`` -> (AMP_CFG keyword arguments without ``experiment``, experiment dict, extras)."""
-    from skrl.agents.torch.amp import AMP_CFG
-
-    agent = copy.deepcopy(agent)
-    extras = parse_extras(agent.pop("amp_extras", None), file)
-    experiment = agent.pop("experiment", None) or {}
-    valid = {f.name for f in dataclasses.fields(AMP_CFG)} - {"experiment"}
-    kwargs: dict[str, Any] = {}
-    for key, value in agent.items():
-        if key in IGNORED_AGENT_KEYS:
-            continue
-        if key == "rewards_shaper_scale":
-            if value not in (None, 1.0):
-                kwargs["rewards_shaper"] = _RewardScale(float(value))
-            continue
-        if key in LEGACY_AGENT_KEYS:
-            new = LEGACY_AGENT_KEYS[key]
-            fix = f"rename it to '{new}'" if new else "remove it (not in skrl 2.x)"
-            raise InputError(file, f"agent.{key}", "is a skrl 1.x key", fix)
-        if key not in valid:
-            raise InputError(file, f"agent.{key}", "unknown AMP_CFG key", f"valid keys: {', '.join(sorted(valid))}")
-        kwargs[key] = coerce_number(value)
-    for key in list(kwargs):
-        if key.endswith("_kwargs") and kwargs[key] is None:
-            kwargs[key] = {}
-    for key in ("observation_preprocessor", "state_preprocessor", "value_preprocessor", "amp_observation_preprocessor"):
-        if key in kwargs:
-            kwargs[key] = resolve_component(kwargs[key], "preprocessor", file=file, path=f"agent.{key}")
-    if "learning_rate_scheduler" in kwargs:
-        kwargs["learning_rate_scheduler"] = resolve_component(
-            kwargs["learning_rate_scheduler"], "scheduler", file=file, path="agent.learning_rate_scheduler"
-        )
-    return kwargs, dict(experiment), extras
+#: keys of skrl's runner layout that the typed tree does not carry (they have one possible value here)
+_RUNNER_ONLY = {"class", "output", "separate", "random_timesteps", "learning_starts", "clip_predicted_values"}
 
 
-class _RewardScale:
-    """Picklable reward shaper (skrl's runner uses a lambda)."""
+def _from_runner_layout(data: dict) -> dict:
+    data = copy.deepcopy(data)
+    for spec in (data.get("models") or {}).values():
+        if isinstance(spec, dict) and isinstance(spec.get("network"), list) and spec["network"]:
+            net = spec.pop("network")[0]
+            spec.update({k: net[k] for k in ("layers", "activations", "input") if k in net})
+    data["models"] = {r: _drop(s) for r, s in (data.get("models") or {}).items() if r != "separate"}
+    for section in ("memory", "motion_dataset", "reply_buffer", "trainer"):
+        if isinstance(data.get(section), dict):
+            data[section] = {
+                k: v for k, v in _drop(data[section]).items() if k not in ("headless", "close_environment_at_exit")
+            }
+    agent = _drop(data.get("agent") or {})
+    extras = agent.pop("amp_extras", None) or {}
+    extras.pop("reference", None)  # reference sampling is an env setting now (env.amp.*)
+    agent.pop("rewards_shaper_scale", None)
+    for key in [k for k, v in agent.items() if k.endswith("_kwargs") and v is None]:
+        agent[key] = {}
+    data["agent"], data["amp"] = agent, extras
+    return data
 
-    def __init__(self, scale: float):
-        self.scale = scale
 
-    def __call__(self, rewards, *args, **kwargs):
-        return rewards * self.scale
+def _drop(section: Any) -> Any:
+    return {k: v for k, v in section.items() if k not in _RUNNER_ONLY} if isinstance(section, dict) else section
 
 
-def _component_table(kind: str) -> dict[str, type]:
+# ------------------------------------------------------------------------------------------------------------------
+# tree -> skrl objects
+# ------------------------------------------------------------------------------------------------------------------
+def skrl_component(name: str | None, kind: str) -> type | None:
+    """The class a name in the config stands for (no ``eval``: only the names skrl's runner accepts)."""
+    if name is None:
+        return None
     if kind == "preprocessor":
         from skrl.resources.preprocessors.torch import RunningStandardScaler
 
-        return {"RunningStandardScaler": RunningStandardScaler}
+        return {"RunningStandardScaler": RunningStandardScaler}[name]
     from skrl.resources.schedulers.torch import KLAdaptiveLR
 
-    return {"KLAdaptiveLR": KLAdaptiveLR}
+    return {"KLAdaptiveLR": KLAdaptiveLR}[name]
 
 
-def resolve_component(value: Any, kind: str, *, file, path: str) -> Any:
-    """A class named in YAML (no ``eval``: only the names skrl's runner accepts for this kind)."""
-    if value is None or value is False or isinstance(value, type):
-        return value or None
-    table = _component_table(kind)
-    cls = table.get(str(value))
-    if cls is None:
-        raise InputError(file, path, f"unknown {kind} {value!r}", f"use one of {sorted(table)} or null")
-    return cls
+def skrl_amp_kwargs(cfg: AmpAlgorithmCfg) -> dict:
+    """skrl AMP_CFG keyword arguments (classes resolved, experiment as skrl's ExperimentCfg)."""
+    from skrl.agents.torch import ExperimentCfg as SkrlExperimentCfg
 
-
-def memory_kwargs(cfg: dict, section: str, *, rollouts: int, default_size: int, file=None) -> dict:
-    """RandomMemory keyword arguments of a memory section (``memory_size: -1`` = the agent's rollouts)."""
-    data = dict(cfg.get(section) or {})
-    cls = str(data.pop("class", "RandomMemory"))
-    if cls != "RandomMemory":
-        raise InputError(file, f"{section}.class", f"unsupported memory {cls!r}", "use RandomMemory")
-    size = int(data.pop("memory_size", default_size))
-    allowed = {"replacement", "export", "export_format", "export_directory"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InputError(
-            file,
-            f"{section}.{unknown[0]}",
-            "unknown memory key",
-            f"valid keys: memory_size, {', '.join(sorted(allowed))}",
-        )
-    return {"memory_size": rollouts if size < 0 else size, **data}
-
-
-def trainer_kwargs(cfg: dict, file=None) -> dict:
-    from skrl.trainers.torch import SequentialTrainerCfg
-
-    data = dict(cfg.get("trainer") or {})
-    cls = str(data.pop("class", "SequentialTrainer"))
-    if cls != "SequentialTrainer":
-        raise InputError(file, "trainer.class", f"unsupported trainer {cls!r}", "use SequentialTrainer")
-    valid = {f.name for f in dataclasses.fields(SequentialTrainerCfg)}
-    unknown = sorted(set(data) - valid)
-    if unknown:
-        raise InputError(
-            file, f"trainer.{unknown[0]}", "unknown trainer key", f"valid keys: {', '.join(sorted(valid))}"
-        )
-    return data
+    kwargs = {f.name: copy.deepcopy(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    for key in ("observation_preprocessor", "state_preprocessor", "value_preprocessor", "amp_observation_preprocessor"):
+        kwargs[key] = skrl_component(kwargs[key], "preprocessor")
+    kwargs["learning_rate_scheduler"] = skrl_component(kwargs["learning_rate_scheduler"], "scheduler")
+    kwargs["experiment"] = SkrlExperimentCfg(**to_dict(cfg.experiment))
+    return kwargs

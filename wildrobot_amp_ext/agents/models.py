@@ -1,14 +1,13 @@
-"""Policy (Gaussian), value and discriminator MLPs for skrl 2.x, built from the runner-style ``models`` section.
+"""Policy (Gaussian), value and discriminator MLPs for skrl 2.x, built from the agent config's ``models``.
 
-The YAML uses the keys of skrl's model instantiators (``class``, ``network: [{name, input, layers, activations}]``,
-``output``, ``initial_log_std`` ...) so an Isaac Lab ``skrl_amp_cfg.yaml`` reads unchanged, but the networks are
-explicit modules: one ``nn.Sequential`` per model whose **last module is an ``nn.Linear``** (skrl's AMP reads the
-discriminator's last module weight for its logit regulariser), and no lazy layers, so parameter counts and ONNX
-export are known before the first step.
+The networks are explicit modules: one ``nn.Sequential`` per model whose **last module is an ``nn.Linear``**
+(skrl's AMP reads the discriminator's last module weight for its logit regulariser), and no lazy layers, so
+parameter counts and ONNX export are known before the first step.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -118,61 +117,16 @@ class DeterministicMLP(DeterministicMixin, Model):
 
 
 # ------------------------------------------------------------------------------------------------------------------
-# YAML -> models
+# config -> models
 # ------------------------------------------------------------------------------------------------------------------
-ROLE_CLASS = {"policy": "GaussianMixin", "value": "DeterministicMixin", "discriminator": "DeterministicMixin"}
-ROLE_OUTPUT = {"policy": "ACTIONS", "value": "ONE", "discriminator": "ONE"}
-GAUSSIAN_KEYS = {
-    "clip_actions",
-    "clip_log_std",
-    "min_log_std",
-    "max_log_std",
-    "initial_log_std",
-    "fixed_log_std",
-    "reduction",
-}
-DETERMINISTIC_KEYS = {"clip_actions"}
-
-
-def parse_network(role: str, spec: dict, file: str | Path | None) -> tuple[list[int], list[str], str]:
-    """``network: [{name, input, layers, activations}]`` (one MLP) -> (layers, activations, input)."""
-    where = f"models.{role}.network"
-    network = spec.get("network")
-    if not isinstance(network, list) or len(network) != 1 or not isinstance(network[0], dict):
-        raise InputError(
-            file,
-            where,
-            "must be a list with exactly one MLP entry",
-            "network: [{name: net, input: OBSERVATIONS, layers: [512, 256], activations: elu}]",
-        )
-    net = network[0]
-    unknown = sorted(set(net) - {"name", "input", "layers", "activations"})
-    if unknown:
-        raise InputError(
-            file, f"{where}[0].{unknown[0]}", "unknown key", "valid keys: name, input, layers, activations"
-        )
-    layers = net.get("layers")
-    if not isinstance(layers, list) or not layers or not all(isinstance(w, int) and w > 0 for w in layers):
-        raise InputError(
-            file, f"{where}[0].layers", f"must be a non-empty list of positive ints, got {layers!r}", "e.g. [512, 256]"
-        )
-    acts = net.get("activations", "elu")
-    acts = [acts] * len(layers) if isinstance(acts, str) else list(acts)
-    if len(acts) != len(layers) or any(a not in ACTIVATIONS for a in acts):
-        raise InputError(
-            file,
-            f"{where}[0].activations",
-            f"got {net.get('activations')!r}",
-            f"one name or one per layer from {sorted(ACTIVATIONS)}",
-        )
-    source = str(net.get("input", "OBSERVATIONS"))
-    if source not in INPUTS:
-        raise InputError(file, f"{where}[0].input", f"unsupported input {source!r}", f"use one of {sorted(INPUTS)}")
-    return list(layers), acts, source
+def activation_list(mlp_cfg: Any) -> list[str]:
+    """One activation name per hidden layer (the config may give one name for all)."""
+    acts = mlp_cfg.activations
+    return [acts] * len(mlp_cfg.layers) if isinstance(acts, str) else list(acts)
 
 
 def build_models(
-    models_cfg: dict,
+    models_cfg: Any,
     *,
     observation_space: gymnasium.Space,
     action_space: gymnasium.Space,
@@ -181,60 +135,20 @@ def build_models(
     device: str | torch.device | None = None,
     file: str | Path | None = None,
 ) -> dict[str, Model]:
-    """policy / value / discriminator from ``cfg["models"]`` (the discriminator reads the AMP observation space)."""
-    models_cfg = dict(models_cfg)
-    if not models_cfg.pop("separate", True):
-        raise InputError(
-            file, "models.separate", "shared policy/value models are not supported for AMP", "set separate: true"
-        )
-    missing = [r for r in ROLE_CLASS if r not in models_cfg]
-    extra = [r for r in models_cfg if r not in ROLE_CLASS]
-    if missing or extra:
-        raise InputError(
-            file, "models", f"needs exactly policy, value, discriminator (missing {missing}, unknown {extra})", None
-        )
+    """policy / value / discriminator from a :class:`~wildrobot_amp_ext.agents.config.ModelsCfg` (the
+    discriminator reads the AMP observation space)."""
     models: dict[str, Model] = {}
-    for role, expected in ROLE_CLASS.items():
-        spec = dict(models_cfg[role])
-        cls_name = str(spec.pop("class", expected))
-        if cls_name != expected:
-            raise InputError(file, f"models.{role}.class", f"is {cls_name!r}", f"use {expected}")
-        output = str(spec.pop("output", ROLE_OUTPUT[role]))
-        if output != ROLE_OUTPUT[role]:
-            raise InputError(file, f"models.{role}.output", f"{output!r} is not supported", f"use {ROLE_OUTPUT[role]}")
-        layers, acts, source = parse_network(role, spec, file)
-        spec.pop("network")
-        allowed = GAUSSIAN_KEYS if role == "policy" else DETERMINISTIC_KEYS
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
+    for role in ("policy", "value", "discriminator"):
+        spec = dataclasses.asdict(getattr(models_cfg, role))
+        spec["activations"] = activation_list(getattr(models_cfg, role))
+        if spec["input"] == "STATES" and state_space is None:
             raise InputError(
                 file,
-                f"models.{role}.{unknown[0]}",
-                "unknown key",
-                f"valid keys: class, network, output, {', '.join(sorted(allowed))}",
-            )
-        if source == "STATES" and state_space is None:
-            raise InputError(
-                file,
-                f"models.{role}.network[0].input",
+                f"models.{role}.input",
                 "STATES requested but the env has no 'critic' observation group",
-                "use OBSERVATIONS",
+                "OBSERVATIONS",
             )
-        if role == "discriminator" and source != "OBSERVATIONS":
-            raise InputError(
-                file,
-                "models.discriminator.network[0].input",
-                "the discriminator reads AMP observations",
-                "use OBSERVATIONS",
-            )
-        common = dict(
-            state_space=state_space,
-            device=device,
-            layers=layers,
-            activations=acts,
-            input=source,
-            action_space=action_space,
-        )
+        common = dict(state_space=state_space, device=device, action_space=action_space)
         if role == "policy":
             models[role] = GaussianPolicy(observation_space=observation_space, **common, **spec)
         elif role == "value":

@@ -25,9 +25,20 @@ import gymnasium
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.agents.config import AmpAgentCfg
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 
 TERM_DIMS_BASE = {"root_lin_vel": 3, "root_ang_vel": 3, "root_height": 1, "foot_contacts": 4}
+
+
+@dataclass
+class ToyReferenceCfg:
+    """Reference sampling, as the real tasks' ``env.amp``: the toy's own analytic clips, or a dataset file."""
+
+    #: reference dataset (.npz, per-frame ``features``); None: the analytic clips below
+    dataset: str | None = None
+    sampler_temperature: float = 1.0
+    min_motion_ids: int = 3
 
 
 @dataclass
@@ -52,6 +63,9 @@ class ToyAmpEnvCfg:
     #: fraction of resets that start on a random reference frame (the real tasks' reference state init)
     reference_state_init: float = 0.0
     device: str = "cpu"
+    #: seed of the env's own random generator (resets, commands, reference draws)
+    seed: int = 0
+    amp: ToyReferenceCfg = field(default_factory=ToyReferenceCfg)
 
 
 def toy_layout(num_joints: int, history: int) -> dict[str, np.ndarray]:
@@ -97,11 +111,14 @@ def reference_trajectory(
     return q.float(), qd.float()
 
 
-class ToyAmpEnv:
-    """Vectorised toy env (see the module docstring)."""
+class ToyAmpEnv(gymnasium.Env):
+    """Vectorised toy env (see the module docstring); registered as ``Toy-AMP-v0`` (wildrobot_amp_ext.tasks.toy)."""
 
-    def __init__(self, cfg: ToyAmpEnvCfg | None = None, **overrides):
+    metadata = {"render_modes": []}
+
+    def __init__(self, cfg: ToyAmpEnvCfg | None = None, render_mode: str | None = None, **overrides):
         self.cfg = cfg or ToyAmpEnvCfg(**overrides)
+        self.render_mode = render_mode  # nothing is rendered; kept for gymnasium's make()
         c = self.cfg
         self.device = torch.device(c.device)
         self.num_envs = c.num_envs
@@ -118,7 +135,8 @@ class ToyAmpEnv:
         self.amp_observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (self.amp_obs_dim,), np.float32)
         self.amp_feature_layout = toy_layout(c.num_joints, c.history)
         self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(0)
+        self.generator.manual_seed(c.seed)
+        self._reference_sampler = None
         self._build_reference()
         n, j = c.num_envs, c.num_joints
         self.q = torch.zeros(n, j, device=self.device)
@@ -154,7 +172,26 @@ class ToyAmpEnv:
         self.reference_obs = torch.cat(obs).to(self.device)
         self.reference_motion_id = torch.cat(mids).to(self.device)
 
+    @property
+    def reference_sampler(self):
+        """The dataset sampler when ``amp.dataset`` is set (built on first use), else None."""
+        if self.cfg.amp.dataset and self._reference_sampler is None:
+            from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
+
+            self._reference_sampler = ReferenceMotionSampler.from_npz(
+                self.cfg.amp.dataset,
+                obs_dim=self.amp_obs_dim,
+                history=self.cfg.history,
+                temperature=self.cfg.amp.sampler_temperature,
+                min_motion_ids=self.cfg.amp.min_motion_ids,
+                device=self.device,
+                frame_rate=1.0 / self.step_dt,
+            )
+        return self._reference_sampler
+
     def collect_reference_motions(self, num_samples: int) -> torch.Tensor:
+        if self.reference_sampler is not None:
+            return self.reference_sampler.sample(num_samples)
         idx = torch.randint(
             0, self.reference_obs.shape[0], (num_samples,), device=self.device, generator=self.generator
         )
@@ -260,20 +297,27 @@ class ToyAmpEnv:
         self.generator.set_state(state["generator"])
 
 
-def tiny_agent_cfg(**agent_overrides) -> dict:
-    """The default agent cfg shrunk for seconds-long CPU runs (tests, CI, benchmarks)."""
-    from wildrobot_amp_ext.agents.config import default_cfg
+@dataclass
+class ToyAmpAgentCfg(AmpAgentCfg):
+    """The package's AMP agent config shrunk for seconds-long CPU runs (tests, CI, benchmarks)."""
 
-    cfg = default_cfg()
-    for role in ("policy", "value"):
-        cfg["models"][role]["network"][0]["layers"] = [64, 64]
-    cfg["models"]["discriminator"]["network"][0]["layers"] = [128, 64]
-    cfg["motion_dataset"]["memory_size"] = 2048
-    cfg["reply_buffer"]["memory_size"] = 8192
-    cfg["agent"].update(
-        {"rollouts": 8, "learning_epochs": 2, "mini_batches": 2, "learning_rate": 3e-4, "amp_batch_size": 256}
-    )
-    cfg["agent"]["amp_extras"]["diagnostics"]["batch_size"] = 256
-    cfg["agent"]["experiment"].update({"write_interval": 0, "checkpoint_interval": 0})
-    cfg["agent"].update(agent_overrides)
+    def __post_init__(self) -> None:
+        self.models.policy.layers = [64, 64]
+        self.models.value.layers = [64, 64]
+        self.models.discriminator.layers = [128, 64]
+        self.motion_dataset.memory_size = 2048
+        self.reply_buffer.memory_size = 8192
+        a = self.agent
+        a.rollouts, a.learning_epochs, a.mini_batches, a.learning_rate, a.amp_batch_size = 8, 2, 2, 3e-4, 256
+        a.experiment.write_interval, a.experiment.checkpoint_interval = 0, 0
+        self.amp.diagnostics.batch_size = 256
+
+
+def tiny_agent_cfg(**agent_overrides) -> ToyAmpAgentCfg:
+    """:class:`ToyAmpAgentCfg` with ``agent.*`` (skrl AMP) keys set, e.g. ``tiny_agent_cfg(learning_rate=1e-3)``."""
+    cfg = ToyAmpAgentCfg()
+    for key, value in agent_overrides.items():
+        if not hasattr(cfg.agent, key):
+            raise TypeError(f"AmpAlgorithmCfg has no field {key!r}")
+        setattr(cfg.agent, key, value)
     return cfg

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.export import CheckpointInfo, _scaler_kwargs, policy_from_checkpoint, read_checkpoint
+from wildrobot_amp_ext.eval.export import CheckpointInfo, policy_from_checkpoint, read_checkpoint
 
 
 @dataclass
@@ -59,27 +59,25 @@ def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, 
     policy, scaler = policy_from_checkpoint(info, activation)
     agent = LoadedAgent(info, policy.to(device), scaler.to(device) if scaler is not None else None, device=device)
     disc_state = info.modules.get("discriminator")
-    disc_spec = ((info.agent_cfg or {}).get("models") or {}).get("discriminator")
-    if isinstance(disc_state, dict) and disc_spec:
-        agent.discriminator, agent.amp_preprocessor, agent.feature_mask = _discriminator(
-            info, disc_spec, amp_layout, device
-        )
+    if isinstance(disc_state, dict) and info.agent_cfg is not None:
+        agent.discriminator, agent.amp_preprocessor, agent.feature_mask = _discriminator(info, amp_layout, device)
     return agent
 
 
-def _discriminator(info: CheckpointInfo, spec: dict, layout: dict | None, device: str):
+def _discriminator(info: CheckpointInfo, layout: dict | None, device: str):
     import gymnasium
     from skrl.resources.preprocessors.torch import RunningStandardScaler
 
-    from wildrobot_amp_ext.agents.config import parse_extras
-    from wildrobot_amp_ext.agents.models import DeterministicMLP, parse_network
+    from wildrobot_amp_ext.agents.config import extras_from_dict
+    from wildrobot_amp_ext.agents.models import DeterministicMLP, activation_list
     from wildrobot_amp_ext.agents.reference import normalise_layout
     from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
-    from wildrobot_amp_ext.eval.export import _linear_layers
+    from wildrobot_amp_ext.eval.export import _linear_layers, scaler_kwargs
 
     state = info.modules["discriminator"]
     amp_dim = int(_linear_layers(state)[0][1].shape[1])
-    layers, acts, _ = parse_network("discriminator", spec, info.path)
+    spec = info.agent_cfg.models.discriminator
+    layers, acts = list(spec.layers), activation_list(spec)
     space = gymnasium.spaces.Box(-np.inf, np.inf, (amp_dim,), np.float32)
     disc = DeterministicMLP(
         observation_space=space, device=device, layers=layers, activations=acts, role="discriminator"
@@ -89,22 +87,14 @@ def _discriminator(info: CheckpointInfo, spec: dict, layout: dict | None, device
     pre = None
     pre_state = info.modules.get("amp_observation_preprocessor")
     if isinstance(pre_state, dict) and "running_mean" in pre_state:
-        kwargs = _scaler_kwargs(
-            {
-                "agent": {
-                    "observation_preprocessor_kwargs": ((info.agent_cfg or {}).get("agent") or {}).get(
-                        "amp_observation_preprocessor_kwargs"
-                    )
-                }
-            }
-        )
+        kwargs = scaler_kwargs(info.agent_cfg.agent.amp_observation_preprocessor_kwargs)
         pre = RunningStandardScaler(size=amp_dim, device=device, **kwargs)
         pre.load_state_dict(pre_state)
         pre.eval()
     mask = None
     extra = info.modules.get("wildrobot_amp") or {}
     if layout and extra.get("extras") and extra.get("feature_stages"):
-        extras = parse_extras(extra["extras"], info.path)
+        extras = extras_from_dict(extra["extras"], info.path)
         stages = FeatureStageSchedule(extras.feature_stages, normalise_layout(layout, amp_dim), amp_dim, device)
         stages.load_state_dict(extra["feature_stages"])
         mask = stages.mask

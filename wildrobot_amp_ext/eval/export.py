@@ -284,7 +284,7 @@ class CheckpointInfo:
     layers: list[int]
     task: str | None  # from the run's params/args.yaml
     robot: str | None  # from the run's params/env.yaml (robot_name)
-    agent_cfg: dict | None  # the run's params/agent.yaml
+    agent_cfg: Any  # the run's params/agent.yaml (AmpAgentCfg), None without one
     env_cfg: dict | None
     modules: dict
 
@@ -360,16 +360,25 @@ def read_checkpoint(path: str | Path) -> CheckpointInfo:
         layers=[int(w.shape[0]) for _, w in linears[:-1]],
         task=args.get("task"),
         robot=(env_cfg or {}).get("robot_name"),
-        agent_cfg=_read_yaml(run / "params" / "agent.yaml"),
+        agent_cfg=_read_agent_cfg(run / "params" / "agent.yaml"),
         env_cfg=env_cfg,
         modules=modules,
     )
 
 
-def _scaler_kwargs(agent_cfg: dict | None) -> dict:
-    kwargs = ((agent_cfg or {}).get("agent") or {}).get("observation_preprocessor_kwargs") or {}
-    from wildrobot_amp_ext.agents.config import coerce_number
+def _read_agent_cfg(path: Path):
+    """The run's agent config (either layout, see agents.config.load_agent_yaml), None when the run has none."""
+    from wildrobot_amp_ext.agents.config import AmpAgentCfg
 
+    data = _read_yaml(path)
+    return None if data is None else AmpAgentCfg.from_dict(data, path)
+
+
+def scaler_kwargs(preprocessor_kwargs: dict | None) -> dict:
+    """The RunningStandardScaler options a run set (its size and device come from the checkpoint)."""
+    from wildrobot_amp_ext.utils.typed_cfg import coerce_number
+
+    kwargs = preprocessor_kwargs or {}
     return {k: coerce_number(v) for k, v in kwargs.items() if k in ("epsilon", "clip_threshold")}
 
 
@@ -381,23 +390,22 @@ def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
     import gymnasium
     from skrl.resources.preprocessors.torch import RunningStandardScaler
 
-    from wildrobot_amp_ext.agents.models import GaussianPolicy, parse_network
+    from wildrobot_amp_ext.agents.models import GaussianPolicy, activation_list
 
     obs_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.obs_dim,), np.float32)
     act_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.action_dim,), np.float32)
-    spec = ((info.agent_cfg or {}).get("models") or {}).get("policy")
     kwargs: dict[str, Any] = {}
-    if spec:
-        layers, acts, source = parse_network("policy", spec, info.path)
-        for key in ("clip_actions", "clip_log_std", "min_log_std", "max_log_std", "initial_log_std", "reduction"):
-            if key in spec:
-                kwargs[key] = spec[key]
+    if info.agent_cfg is not None:
+        spec = info.agent_cfg.models.policy
+        layers, acts, source = list(spec.layers), activation_list(spec), spec.input
+        for key in ("clip_actions", "clip_log_std", "min_log_std", "max_log_std", "initial_log_std"):
+            kwargs[key] = getattr(spec, key)
     else:
         layers, acts, source = info.layers, [activation] * len(info.layers), "OBSERVATIONS"
     if layers != info.layers:
         raise InputError(
             info.path,
-            "models.policy.network",
+            "models.policy.layers",
             f"params/agent.yaml says layers {layers}, the weights have {info.layers}",
             "pass the checkpoint of this run",
         )
@@ -415,7 +423,8 @@ def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
     preprocessor = None
     state = info.modules.get("observation_preprocessor")
     if isinstance(state, dict) and "running_mean" in state:
-        preprocessor = RunningStandardScaler(size=info.obs_dim, device="cpu", **_scaler_kwargs(info.agent_cfg))
+        options = scaler_kwargs(info.agent_cfg.agent.observation_preprocessor_kwargs if info.agent_cfg else None)
+        preprocessor = RunningStandardScaler(size=info.obs_dim, device="cpu", **options)
         preprocessor.load_state_dict(state)
         preprocessor.eval()
     return policy, preprocessor

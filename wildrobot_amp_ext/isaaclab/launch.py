@@ -17,7 +17,7 @@ API (``task`` is a gymnasium id registered by :mod:`wildrobot_amp_ext.tasks`, e.
     env.close()
 
     cfg = load_env_cfg(task, num_envs=..., device=..., overrides=[...])   # the resolved config only
-    agent = load_agent_cfg(task)                                          # the task's skrl AMP YAML as a dict
+    agent = load_agent_cfg(task, overrides=["agent.agent.learning_rate=1e-4"])  # typed AmpAgentCfg
     env = create_env(cfg, task=task)                                      # an env from a config you edited
 
 ``overrides`` use Isaac Lab's Hydra syntax (``env.<path>=<value>``, ``agent.<path>=<value>``, ``presets=...``).
@@ -100,33 +100,63 @@ def _register_tasks() -> None:
     import wildrobot_amp_ext.tasks  # noqa: F401  (gym.register side effects)
 
 
+def is_isaaclab_cfg(cfg: Any) -> bool:
+    """Isaac Lab env configs have ``sim`` and ``scene``; a plain dataclass task config (the toy) has neither and is
+    resolved by this package's typed reader instead of Isaac Lab's Hydra layer."""
+    return hasattr(cfg, "sim") and hasattr(cfg, "scene")
+
+
 def load_env_cfg(
     task: str,
     num_envs: int | None = None,
-    device: str | None = DEFAULT_DEVICE,
+    device: str | None = None,
     overrides: Sequence[str] | None = None,
-) -> Any:
-    """Resolve a registered task's env config, with Hydra-style ``overrides`` applied (never read from sys.argv)."""
+):
+    """Resolve a registered task's env config, with Hydra-style ``overrides`` applied (never read from sys.argv).
+    A misspelled ``env.*`` key fails naming the closest valid key."""
     _register_tasks()
-    from isaaclab_tasks.utils.parse_cfg import parse_env_cfg
+    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry, parse_env_cfg
 
     if isinstance(overrides, str):
         raise TypeError(f"overrides must be a list of 'key=value' strings, got the string {overrides!r}")
-    from wildrobot_amp_ext.utils.keys import check_env_overrides
+    overrides = [str(t) for t in overrides or ()]
+    cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
+    if not is_isaaclab_cfg(cfg):
+        from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
 
-    check_env_overrides(task, list(overrides or ()))  # a misspelled env.* key fails naming the closest one
-    cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=list(overrides or ()))
+        rest = apply_overrides(cfg, overrides, "env.")
+        if rest:
+            raise InputError(None, rest[0], f"{task} takes env.<field>=<value> overrides only", None)
+        cfg.num_envs = num_envs or cfg.num_envs
+        cfg.device = device or cfg.device
+        return cfg
+    from wildrobot_amp_ext.utils.keys import check_override_keys
+
+    schemas = cfg.key_schemas() if hasattr(cfg, "key_schemas") else None
+    check_override_keys(cfg, overrides, "env.", schemas)  # Isaac Lab's Hydra layer accepts a misspelled key
+    cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=overrides)
     if device is not None:
         _align_physics_device(cfg, device)
     return cfg
 
 
-def load_agent_cfg(task: str, entry_point: str = AMP_AGENT_ENTRY_POINT) -> dict:
-    """The task's agent config (the skrl AMP YAML by default) as a dict."""
+def load_agent_cfg(task: str, overrides: Sequence[str] = (), entry_point: str = AMP_AGENT_ENTRY_POINT):
+    """The task's agent config (:class:`~wildrobot_amp_ext.agents.config.AmpAgentCfg`, or a YAML entry point read
+    into one) with ``agent.*`` overrides applied; a misspelled key fails naming the closest valid key."""
     _register_tasks()
     from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
 
-    return load_cfg_from_registry(task, entry_point)
+    from wildrobot_amp_ext.agents.config import AmpAgentCfg, renamed_key_hint
+    from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
+
+    source = f"{task}:{entry_point}"
+    cfg = load_cfg_from_registry(task, entry_point)
+    if isinstance(cfg, dict):  # a user task registering skrl-style YAML
+        cfg = AmpAgentCfg.from_dict(cfg, source)
+    rest = apply_overrides(cfg, list(overrides), "agent.", hint=renamed_key_hint)
+    if rest:
+        raise InputError(None, rest[0], "not an agent.* override", "write agent.<path>=<value>")
+    return cfg.validate(source)
 
 
 def _align_physics_device(cfg: Any, device: str) -> None:
@@ -311,6 +341,10 @@ def make_env(
 ):
     """Resolve ``task``'s config and create its env (kit-less). The caller closes it with ``env.close()``."""
     cfg = load_env_cfg(task, num_envs=num_envs, device=device, overrides=overrides)
+    if not is_isaaclab_cfg(cfg):  # no simulation to launch
+        import gymnasium as gym
+
+        return gym.make(task, cfg=cfg, render_mode=render_mode)
     return create_env(cfg, task=task, render_mode=render_mode, launcher_args=launcher_args)
 
 
@@ -318,6 +352,15 @@ def make_env(
 def env_session(cfg: Any, task: str | None = None, render_mode: str | None = None, launcher_args: dict | None = None):
     """Context manager: an env from a resolved config, inside whatever runtime it needs (Isaac Sim for ``kit``,
     nothing for kit-less Newton); closes both on exit."""
+    if not is_isaaclab_cfg(cfg):  # a task without simulation (the toy): nothing to launch
+        import gymnasium as gym
+
+        env = gym.make(task, cfg=cfg, render_mode=render_mode)
+        try:
+            yield env
+        finally:
+            env.close()
+        return
     from isaaclab.app import launch_simulation
 
     configure_warp_cache()

@@ -1,3 +1,4 @@
-"""Gymnasium-registered Isaac Lab tasks of this package (importing this module registers them)."""
+"""Gymnasium-registered tasks of this package (importing this module registers them): the Isaac Lab AMP
+locomotion tasks and the torch toy task."""
 
-from wildrobot_amp_ext.tasks import amp_locomotion  # noqa: F401
+from wildrobot_amp_ext.tasks import amp_locomotion, toy  # noqa: F401

@@ -21,8 +21,9 @@ def unknown_key_error(file: str | Path | None, path: str, key: str, known: Itera
     """``path``: where ``key`` was looked up (``env.amp.feature_spec``); ``known``: the valid keys there."""
     known = sorted(known)
     guess = closest_key(key, known)
-    fix = f"did you mean '{path}.{guess}'?" if guess else f"valid keys: {', '.join(known)}"
-    return InputError(file, f"{path}.{key}", "unknown key", fix)
+    where = f"{path}." if path else ""
+    fix = f"did you mean '{where}{guess}'?" if guess else f"valid keys: {', '.join(known)}"
+    return InputError(file, f"{where}{key}", "unknown key", fix)
 
 
 def _children(node: Any) -> list[str] | None:
@@ -54,16 +55,3 @@ def check_override_keys(
             if part not in known:
                 raise unknown_key_error(None, ".".join([root, *parts[:i]]), part, known)
             node = node.get(part) if isinstance(node, Mapping) else getattr(node, part)
-
-
-def check_env_overrides(task: str, overrides: Sequence[str]) -> None:
-    """``env.*`` overrides of a registered Isaac Lab task checked against its env config class's defaults
-    (Isaac Lab's Hydra layer accepts a misspelled key silently). Dicts that start empty declare their valid keys
-    through the cfg's ``key_schemas()``."""
-    if not any(str(t).startswith("env.") for t in overrides):
-        return
-    from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
-
-    cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
-    schemas = cfg.key_schemas() if hasattr(cfg, "key_schemas") else None
-    check_override_keys(cfg, [str(t) for t in overrides], "env.", schemas)

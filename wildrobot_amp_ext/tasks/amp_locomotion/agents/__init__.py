@@ -1,1 +1,1 @@
-"""Agent configurations of the AMP locomotion tasks (skrl 2.x AMP runner YAML)."""
+"""Agent configurations of the AMP locomotion tasks (typed dataclass trees, see wildrobot_amp_ext.agents.config)."""

@@ -7,7 +7,7 @@ import gymnasium as gym
 from wildrobot_amp_ext.tasks.amp_locomotion import agents
 
 ENV_ENTRY_POINT = "wildrobot_amp_ext.tasks.amp_locomotion.amp_env:AmpManagerBasedRLEnv"
-SKRL_AMP_CFG = f"{agents.__name__}:skrl_amp_cfg.yaml"
+SKRL_AMP_CFG = f"{agents.__name__}.skrl_amp_cfg:AmpLocomotionAgentCfg"
 
 
 def register_amp_task(task_id: str, cfg_module: str, cfg_class: str, play_cfg_class: str) -> None:
