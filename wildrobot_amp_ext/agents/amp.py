@@ -40,12 +40,12 @@ from skrl.resources.schedulers.torch import KLAdaptiveLR
 
 from wildrobot_amp_ext.agents.config import AmpExtrasCfg
 from wildrobot_amp_ext.agents.diagnostics import (
+    STYLE_REWARDS,
     ablation_by_term,
     discriminator_stats,
     grad_x_input_by_term,
     rank_auc,
     reward_stats,
-    style_reward_from_logits,
 )
 from wildrobot_amp_ext.agents.models import space_dim
 from wildrobot_amp_ext.agents.reference import normalise_layout
@@ -253,7 +253,7 @@ class WildRobotAMP(AMP):
         # style reward under the current discriminator: no noise, current feature mask
         with torch.no_grad(), torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
             amp_logits = self._discriminate(self._amp_observation_preprocessor(amp_observations))
-            style_reward = style_reward_from_logits(amp_logits.float()).view(rewards.shape)
+            style_reward = self._style_reward(amp_logits.float()).view(rewards.shape)
         finite_style = torch.isfinite(style_reward)
         style_reward = torch.where(finite_style, style_reward, torch.zeros_like(style_reward))
         task_step = cfg.task_reward_scale * rewards
@@ -266,6 +266,20 @@ class WildRobotAMP(AMP):
             "task_step": means[0],
             "style_step": means[1],
         }
+
+    @property
+    def discriminator_objective(self) -> str:
+        """``bce`` (skrl: BCE loss, reward -log(1 - D)) or ``least_squares`` (targets +1 / -1 and reward
+        max(0, 1 - 0.25 (d - 1)^2), Escontrela et al. 2022)."""
+        objective = getattr(self.extras, "discriminator_objective", "bce")
+        if objective not in STYLE_REWARDS:
+            raise ValueError(
+                f"agent.amp_extras.discriminator_objective {objective!r}: use one of {', '.join(STYLE_REWARDS)}"
+            )
+        return objective
+
+    def _style_reward(self, logits: torch.Tensor) -> torch.Tensor:
+        return STYLE_REWARDS[self.discriminator_objective](logits)
 
     def _compute_returns(self, combined_rewards: torch.Tensor) -> None:
         cfg = self.cfg
@@ -388,10 +402,16 @@ class WildRobotAMP(AMP):
         z_motion.requires_grad_(True)
         fake_logits = torch.cat([self._discriminate(z_policy), self._discriminate(z_replay)], dim=0)
         motion_logits = self._discriminate(z_motion)
-        bce = nn.BCEWithLogitsLoss()
-        loss = 0.5 * (
-            bce(fake_logits, torch.zeros_like(fake_logits)) + bce(motion_logits, torch.ones_like(motion_logits))
-        )
+        if self.discriminator_objective == "least_squares":
+            loss = 0.5 * (
+                nn.functional.mse_loss(fake_logits, -torch.ones_like(fake_logits))
+                + nn.functional.mse_loss(motion_logits, torch.ones_like(motion_logits))
+            )
+        else:
+            bce = nn.BCEWithLogitsLoss()
+            loss = 0.5 * (
+                bce(fake_logits, torch.zeros_like(fake_logits)) + bce(motion_logits, torch.ones_like(motion_logits))
+            )
         if cfg.discriminator_logit_regularization_scale:
             logit_weights = torch.flatten(list(self.discriminator.modules())[-1].weight)
             loss += cfg.discriminator_logit_regularization_scale * torch.sum(torch.square(logit_weights))

@@ -26,6 +26,16 @@ def style_reward_from_logits(logits: torch.Tensor) -> torch.Tensor:
     )
 
 
+def least_squares_style_reward(d: torch.Tensor) -> torch.Tensor:
+    """Least-squares AMP style reward (Escontrela et al. 2022, legged_gym AMP): max(0, 1 - 0.25 (d - 1)^2) for a
+    discriminator trained towards d = +1 on reference and d = -1 on policy samples; 1 at d = 1, 0 at d <= -1."""
+    return torch.clamp(1.0 - 0.25 * torch.square(d - 1.0), min=0.0)
+
+
+#: discriminator objectives: name -> style reward from the discriminator output
+STYLE_REWARDS = {"bce": style_reward_from_logits, "least_squares": least_squares_style_reward}
+
+
 def rank_auc(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
     """Area under the ROC curve, P(score_pos > score_neg) + 0.5 P(tie), from average ranks (Mann-Whitney U).
 
