@@ -273,9 +273,7 @@ class WildRobotAMP(AMP):
         max(0, 1 - 0.25 (d - 1)^2), Escontrela et al. 2022)."""
         objective = getattr(self.extras, "discriminator_objective", "bce")
         if objective not in STYLE_REWARDS:
-            raise ValueError(
-                f"agent.amp_extras.discriminator_objective {objective!r}: use one of {', '.join(STYLE_REWARDS)}"
-            )
+            raise ValueError(f"agent.amp.discriminator_objective {objective!r}: use one of {', '.join(STYLE_REWARDS)}")
         return objective
 
     def _style_reward(self, logits: torch.Tensor) -> torch.Tensor:

@@ -277,6 +277,9 @@ class SmokeGateCfg:
 class AmpExtrasCfg:
     #: std of Gaussian noise added to the (normalised) discriminator inputs while training it
     discriminator_input_noise_std: float = 0.05
+    #: bce (skrl: BCE loss, style reward -log(1 - D)) or least_squares (targets +1 / -1, style reward
+    #: max(0, 1 - 0.25 (d - 1)^2)); on the toy env least_squares at task/style 0.3/0.7 imitated better (not yet default)
+    discriminator_objective: str = "bce"
     style_ramp: StyleRampCfg = field(default_factory=StyleRampCfg)
     feature_stages: FeatureStagesCfg = field(default_factory=FeatureStagesCfg)
     diagnostics: DiagnosticsCfg = field(default_factory=DiagnosticsCfg)
