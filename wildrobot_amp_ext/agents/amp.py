@@ -7,7 +7,7 @@ and input noise (between the AMP preprocessor and the discriminator) and the gua
 optimiser step) have nowhere else to go. It is split into the steps skrl's method runs in order:
 ``_mix_rewards`` -> ``_compute_returns`` -> ``_train_epochs`` (``_ppo_losses`` unchanged from skrl,
 ``_discriminator_loss``, ``_optimizer_step``, ``_step_scheduler``) -> ``_log_update``. Differences from skrl, all
-configurable under ``agent.amp_extras``:
+configurable under ``agent.amp``:
 
 * one reward unit: task reward (the env's, already x step_dt) x ``task_reward_scale`` + style reward x step_dt x
   ``style_reward_scale * ramp.fraction`` (ramp disabled: skrl's mix with the style term in the env's unit);

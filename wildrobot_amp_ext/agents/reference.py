@@ -179,7 +179,7 @@ def load_reference_npz(
             path,
             "features",
             f"no segment is at least {hist} frames long",
-            "lower agent.amp_extras.reference.history or mine longer segments",
+            "lower env.amp.feature_spec.history or mine longer segments",
         )
     return ReferenceTable(
         obs=obs,

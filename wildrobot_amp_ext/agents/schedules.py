@@ -48,7 +48,7 @@ class StyleWeightRamp:
         """Why the gate is closed ('' when open), with the remedy."""
         cfg = self.cfg
         if auc is None or not np.isfinite(auc):
-            return "no held-out discriminator AUC yet (agent.amp_extras.diagnostics.interval)"
+            return "no held-out discriminator AUC yet (agent.amp.diagnostics.interval)"
         if auc < cfg.auc_min:
             return (
                 f"held-out AUC {auc:.2f} < auc_min {cfg.auc_min}: the discriminator does not tell policy from "
@@ -56,7 +56,7 @@ class StyleWeightRamp:
             )
         if auc > cfg.auc_max:
             return (
-                f"held-out AUC {auc:.2f} > auc_max {cfg.auc_max}: raise agent.amp_extras.style_ramp.auc_max, or "
+                f"held-out AUC {auc:.2f} > auc_max {cfg.auc_max}: raise agent.amp.style_ramp.auc_max, or "
                 "weaken the discriminator (more input noise, larger gradient penalty, drop shortcut features)"
             )
         if (

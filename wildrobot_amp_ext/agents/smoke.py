@@ -1,7 +1,7 @@
 """Micro-train gate (phase 2 of the data-first plan): is the discriminator learning something without saturating,
 and does the style reward vary enough for the policy to follow it?
 
-Gate (configurable, ``agent.amp_extras.smoke_gate``), on the means over the last part of the run: discriminator
+Gate (configurable, ``agent.amp.smoke_gate``), on the means over the last part of the run: discriminator
 AUC measured held out (on the rollout before the update trains on it) within [0.6, 1.0], at most half of its
 logits saturated, style-reward variance above 0.05, and no NaN/Inf anywhere (AMP observations, reference
 batches, style rewards, skipped updates). The in-sample AUC read 0.98-1.0 on every run and could not fail.
