@@ -287,8 +287,9 @@ def train(args: argparse.Namespace, rest: list[str]) -> int:
     render_mode = "rgb_array" if args.video else None
     try:
         with env_session(env_cfg, args.task, render_mode, launcher_args) as env:
-            if viz_cfg is not None and visualizer_url(viz_cfg):
-                print(f"[INFO] {args.visualizer} visualizer: {visualizer_url(viz_cfg)}")
+            url = visualizer_url(viz_cfg, env) if viz_cfg is not None else None
+            if url:
+                print(f"[INFO] {args.visualizer} visualizer: {url}")
             env = wrap_video(env, args, run_dir)
             runner = build_amp_runner(
                 env,

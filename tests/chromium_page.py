@@ -23,6 +23,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # containers often mount a 64 MB /dev/shm: Chromium's renderer then fails on large WebGL scenes
+    "--disable-dev-shm-usage",
 )  # fmt: skip
 
 

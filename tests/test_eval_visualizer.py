@@ -41,7 +41,11 @@ def test_resolved_config_is_isaac_labs_own(name, cfg_class, launcher, monkeypatc
     assert tuple(cfg.eye) == (1, 2, 3)
     if name in ("viser", "rerun"):  # a playback server binds to localhost unless the user asks otherwise
         assert cfg.bind_address == "127.0.0.1"
-        assert launch.visualizer_url(cfg).endswith(":8123")
+        url = launch.visualizer_url(cfg)
+        if name == "viser":
+            assert url.endswith(":8123")
+        else:  # rerun's page is told where its gRPC data server is, else it opens empty
+            assert url == "http://127.0.0.1:8123/?url=rerun%2Bhttp%3A%2F%2F127.0.0.1%3A9876%2Fproxy"
 
 
 def test_none_clears_the_visualizers():

@@ -157,5 +157,14 @@ def test_play_serves_isaac_labs_viser_visualizer(tmp_path):
         rc, out = stop(proc, lines)
     counts = [solid_shapes(s) for s in shots]
     print(f"[browser] robot-shape pixels per screenshot: {counts}")
-    assert max(counts) > 500, f"no robot on the page (robot-shape pixels per screenshot: {counts})"
+    if max(counts) <= 500:  # say what the page did show: blank, an error page, or a scene without robots
+        for i, shot in enumerate(shots):
+            Image.fromarray(shot).save(tmp_path / f"play_{i:02d}.png")
+        looks = [
+            f"std {s.std():.0f} drawn {int((s.max(axis=-1) < 245).sum())}" for s in shots[:: max(1, len(shots) // 4)]
+        ]
+        tail = out[-1500:]
+        raise AssertionError(
+            f"no robot on the page (robot-shape pixels {counts}; {looks}; shots in {tmp_path}):\n{tail}"
+        )
     assert rc == 0 and "[play]" in out and "Traceback" not in out, out[-2000:]

@@ -284,9 +284,8 @@ def _run(argv: list[str] | None) -> int:
     if args.video and args.video_renderer == "newton" and args.visualizer in (None, "none"):
         apply_visualizer(env_cfg, launcher_args, "newton", **view)  # GL frames (EGL when there is no display)
     viz_cfg = apply_visualizer(env_cfg, launcher_args, args.visualizer, port=args.viz_port, **view) if gui else None
-    url = visualizer_url(viz_cfg)
-
     with env_session(env_cfg, task=args.task, launcher_args=launcher_args) as env:
+        url = visualizer_url(viz_cfg, env)
         if url:
             print(f"[play] {args.visualizer} viewer serving the playback at {url} (Ctrl-C stops)", flush=True)
         return _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir)
@@ -433,8 +432,11 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     frames: list[np.ndarray] = []
     step_dt = float(unwrapped.step_dt)
     started = time.perf_counter()
+    taken = 0
 
     def on_step(k: int) -> bool:
+        nonlocal taken
+        taken = k
         if keyboard is not None:
             keyboard.poll(k)
         if args.video and args.video_renderer == "newton" and visualizer is not None and k <= args.video_length:
@@ -446,7 +448,6 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     try:
         taken = run_policy(env, act, steps, recorder, disc=disc, on_step=on_step)
     except KeyboardInterrupt:  # Ctrl-C ends a session; what was recorded is still written
-        taken = recorder.steps if recorder is not None else 0
         print("[play] interrupted", file=sys.stderr)
     print(f"[play] {taken} steps x {unwrapped.num_envs} envs in {time.perf_counter() - started:.1f} s")
     rollout = recorder.rollout(args.task, meta) if recorder is not None else None

@@ -275,12 +275,27 @@ def apply_visualizer(env_cfg: Any, launcher_args: dict, name: str | None, **cfg_
     return cfg
 
 
-def visualizer_url(cfg: Any) -> str | None:
-    """The browser address of a viser / rerun visualizer config."""
-    if getattr(cfg, "visualizer_type", None) == "viser":
-        return f"http://{cfg.display_address}:{cfg.port}"
-    if getattr(cfg, "visualizer_type", None) == "rerun":
-        return f"http://127.0.0.1:{cfg.web_port}"
+def visualizer_url(cfg: Any, env: Any = None) -> str | None:
+    """The browser address of a viser / rerun visualizer config. With the running ``env``, a viser address carries
+    the port the server really bound (viser moves to the next free port when the configured one is taken)."""
+    kind = getattr(cfg, "visualizer_type", None)
+    if kind == "viser":
+        return f"http://{cfg.display_address}:{_live_viser_port(env) or cfg.port}"
+    if kind == "rerun":
+        from urllib.parse import quote
+
+        # rerun's web page must be told where its data server is, else it opens empty
+        data = f"rerun+http://127.0.0.1:{cfg.grpc_port}/proxy"
+        return f"http://127.0.0.1:{cfg.web_port}/?url={quote(data, safe='')}"
+    return None
+
+
+def _live_viser_port(env: Any) -> int | None:
+    visualizers = getattr(getattr(getattr(env, "unwrapped", None), "sim", None), "visualizers", None) or []
+    for visualizer in visualizers:
+        server = getattr(getattr(visualizer, "_viewer", None), "_server", None)
+        if server is not None and hasattr(server, "get_port"):
+            return int(server.get_port())
     return None
 
 
