@@ -45,7 +45,8 @@ setup(
         "smplx": ["smplx==0.1.28"],
         # viser: the browser viewer (Isaac Lab 3.0's own viser pin); in dev so the headless-browser test runs in CI
         # ray: the miner's --executor ray (a 6 s install); in dev so its pool-equality test runs in CI
-        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16", "ray>=2.9"],
+        # wandb: train_amp --wandb; in dev so the offline W&B run test runs in CI
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16", "ray>=2.9", "wandb"],
         "viser": ["viser>=1.0.16"],
         "rerun": ["rerun-sdk>=0.29.0"],
         "ray": ["ray>=2.9"],

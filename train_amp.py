@@ -307,7 +307,10 @@ def train(args: argparse.Namespace, rest: list[str]) -> int:
                 f"[INFO] setup {time.time() - started:.1f} s; training timesteps {runner.trainer.start_timestep}.."
                 f"{timesteps} x {runner.env.num_envs} envs on {device}"
             )
-            return run_training(runner, run_dir, rank, timesteps)
+            try:
+                return run_training(runner, run_dir, rank, timesteps)
+            finally:
+                close_loggers(runner.agent)
     finally:
         import torch.distributed as dist
 
@@ -350,6 +353,16 @@ def run_training(runner: Any, run_dir: Path, rank: int, timesteps: int) -> int:
                 f"{run_dir / 'checkpoints' / f'agent_{runner.agent.timestep}.pt'}"
             )
     return 130 if interrupted else 0
+
+
+def close_loggers(agent: Any) -> None:
+    """Flush TensorBoard and end the W&B run, so the last update's scalars reach both (also after Ctrl-C)."""
+    writer = getattr(agent, "writer", None)
+    if writer is not None and hasattr(writer, "flush"):
+        writer.flush()
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and getattr(wandb, "run", None) is not None:
+        wandb.finish()
 
 
 def report_gate(runner: Any, run_dir: Path) -> dict:

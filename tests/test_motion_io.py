@@ -219,11 +219,16 @@ def test_missing_target_joint_is_an_error(tmp_path, g1_23, g1_29):
         load_motion(path, g1_23)
 
 
-def test_the_source_robot_is_inferred_from_the_width_and_printed(tmp_path, g1_29, g1_23, capsys):
+def test_the_source_robot_is_inferred_from_the_width_and_printed(tmp_path, g1_29, g1_23, capsys, monkeypatch):
+    from wildrobot_amp_ext.motion import io
+
+    monkeypatch.setattr(io, "_ANNOUNCED_SOURCES", set())  # a fresh process
     motion = _motion(g1_29)
     path = _gmr(tmp_path / "g1_29.pkl", motion)
     (clip,) = load_motion(path, g1_23)  # 29 columns for the 23-DoF G1: the 29-DoF model it is built from
     assert "[source robot] unitree_g1_29dof" in capsys.readouterr().err
+    load_motion(_gmr(tmp_path / "g1_29_b.pkl", motion), g1_23)
+    assert "[source robot]" not in capsys.readouterr().err  # once per run, not once per pickle
     assert clip.joint_pos.shape[1] == g1_23.num_joints
     column = {name: k for k, name in enumerate(g1_29.joint_names)}
     kept = [column[name] for name in g1_23.joint_names]

@@ -230,7 +230,9 @@ def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentPars
     p.add_argument("--robot", required=True, help="robot (RobotSpec name or robot.yaml path)")
     p.add_argument("--input", required=True, nargs="+", help="GMR .pkl / motion .npz files and/or folders")
     p.add_argument(
-        "--source-robot", default=None, help="robot whose joint order name-less GMR pickles use (default: --robot)"
+        "--source-robot",
+        default=None,
+        help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)",
     )
     p.add_argument("--output", required=True, help="Tier 0+ dataset .npz to write")
     p.add_argument("--report-dir", default=None, help="report folder (default: <output>_report)")

@@ -217,6 +217,10 @@ def map_joints_to_robot(clip: MotionClip, robot: RobotSpec) -> MotionClip:
 # ------------------------------------------------------------------------------------------------------------------
 # readers
 # ------------------------------------------------------------------------------------------------------------------
+#: source-robot inferences already printed in this process
+_ANNOUNCED_SOURCES: set[tuple[str, str]] = set()
+
+
 @functools.lru_cache(maxsize=16)
 def _cached_robot(name: str) -> RobotSpec:
     return load_robot(name)
@@ -228,7 +232,9 @@ def _source_joint_names(
     if not options.source_robot and default_robot is not None and default_robot.num_joints != num_cols:
         # GMR pickles carry no joint names: take the robot the width identifies, if exactly one (robots/infer.py)
         source, why = infer_source_robot(num_cols, default_robot, file)
-        print(f"[source robot] {source.name}: {why} ({Path(file).name})", file=sys.stderr)
+        if (source.name, why) not in _ANNOUNCED_SOURCES:  # once per run, not once per pickle of a folder
+            _ANNOUNCED_SOURCES.add((source.name, why))
+            print(f"[source robot] {source.name}: {why} (first: {Path(file).name})", file=sys.stderr)
         return tuple(source.joint_names)
     source = _cached_robot(options.source_robot) if options.source_robot else default_robot
     if source is None:
