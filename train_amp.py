@@ -369,7 +369,8 @@ def report_gate(runner: Any, run_dir: Path) -> dict:
     from wildrobot_amp_ext.agents.smoke import evaluate_gate, format_gate
     from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
-    report = evaluate_gate(runner.agent.diagnostics_history, runner.extras.smoke_gate)
+    agent = runner.agent
+    report = evaluate_gate(agent.diagnostics_history, runner.extras.smoke_gate, agent.discriminator_objective)
     report["env_steps_per_second"] = runner.trainer.env_steps_per_second
     report["num_envs"] = runner.env.num_envs
     print(format_gate(report))

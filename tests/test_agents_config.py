@@ -38,7 +38,7 @@ def override(cfg, *tokens):
 def test_defaults_make_skrls_amp_cfg():
     cfg = AmpAgentCfg().validate()
     amp = AMP_CFG(**skrl_amp_kwargs(cfg.agent))
-    assert amp.task_reward_scale == 0.5 and amp.style_reward_scale == 0.5  # one per-step unit, not skrl's 0 / 2
+    assert amp.task_reward_scale == 0.3 and amp.style_reward_scale == 0.7  # one per-step unit, not skrl's 0 / 2
     assert amp.amp_observation_preprocessor.__name__ == "RunningStandardScaler"
     assert amp.experiment.write_interval == "auto" and amp.discriminator_gradient_penalty_scale > 0
     assert [s.name for s in cfg.amp.feature_stages.stages] == ["stage0", "height", "contacts"]
@@ -61,13 +61,13 @@ def test_overrides_are_typed_and_reach_every_level():
         AmpAgentCfg(),
         "agent.agent.learning_rate=1e-4",
         "agent.models.discriminator.layers=[512,256]",
-        "agent.amp.style_ramp.enabled=false",
+        "agent.amp.style_ramp.enabled=true",
         "agent.amp.feature_stages.stages.1.min_step=0",
         "agent.agent.experiment.wandb_kwargs.project=mine",
         "agent.seed=null",
     )
     assert cfg.agent.learning_rate == 1e-4 and isinstance(cfg.agent.learning_rate, float)
-    assert cfg.models.discriminator.layers == [512, 256] and cfg.amp.style_ramp.enabled is False
+    assert cfg.models.discriminator.layers == [512, 256] and cfg.amp.style_ramp.enabled is True
     assert cfg.amp.feature_stages.stages[1].min_step == 0 and cfg.agent.experiment.wandb_kwargs == {"project": "mine"}
     assert cfg.seed is None
 
@@ -126,10 +126,18 @@ def test_yaml_round_trip_and_the_runner_layout_of_earlier_runs(tmp_path):
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump(cfg.to_dict()))
     assert load_agent_yaml(path) == cfg
-    # skrl's runner layout, as params/agent.yaml was written before the typed config: the same settings
+    # skrl's runner layout, as params/agent.yaml was written before the typed config: the same settings, i.e. the
+    # defaults of that time (skrl's PPO settings, 0.5 / 0.5, BCE, the style ramp on)
     legacy = load_agent_yaml(RUNNER_LAYOUT)
-    assert legacy.models == AmpAgentCfg().models and legacy.agent == AmpAgentCfg().agent
-    assert dataclasses.asdict(legacy.amp) == dataclasses.asdict(AmpAgentCfg().amp)
+    then = AmpAgentCfg()
+    then.agent = dataclasses.replace(
+        then.agent, learning_epochs=6, mini_batches=2, learning_rate=5e-5, learning_rate_scheduler=None,
+        learning_rate_scheduler_kwargs={}, task_reward_scale=0.5, style_reward_scale=0.5,
+    )  # fmt: skip
+    then.amp.discriminator_objective, then.amp.style_ramp.enabled = "bce", True
+    then.amp.smoke_gate.min_style_reward_variance = 0.05
+    assert legacy.models == then.models and legacy.agent == then.agent
+    assert dataclasses.asdict(legacy.amp) == dataclasses.asdict(then.amp)
     text = RUNNER_LAYOUT.read_text().replace("learning_rate: 5.0e-05", "learning_rate: 1e-4")  # YAML 1.1 string
     path.write_text(text)
     assert load_agent_yaml(path).agent.learning_rate == 1e-4

@@ -10,7 +10,7 @@ from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeight
 from wildrobot_amp_ext.agents.toy_env import toy_layout
 
 # a ramp over 5k-50k timesteps with a two-sided AUC band, to exercise the gate in both directions
-BAND = StyleRampCfg(ramp_start=5000, ramp_end=50000, auc_min=0.6, auc_max=0.85, max_logit_saturation=None)
+BAND = StyleRampCfg(enabled=True, ramp_start=5000, ramp_end=50000, auc_min=0.6, auc_max=0.85, max_logit_saturation=None)
 
 
 def expected_fraction(t, cfg):
@@ -35,7 +35,7 @@ def test_ramp_values_with_open_gate_follow_the_linear_schedule():
 
 
 def test_interval_straddling_ramp_start_counts_only_the_part_after_it():
-    ramp = StyleWeightRamp(StyleRampCfg(ramp_start=1000, ramp_end=2000, initial_fraction=0.1))
+    ramp = StyleWeightRamp(StyleRampCfg(enabled=True, ramp_start=1000, ramp_end=2000, initial_fraction=0.1))
     ramp.update(800, 0.7)
     assert ramp.update(1200, 0.7) == pytest.approx(0.1 + 0.9 * 0.2)
 
@@ -60,7 +60,7 @@ def test_collapsed_saturated_or_unknown_auc_never_advances(auc):
 
 
 def test_logit_saturation_gate():
-    ramp = StyleWeightRamp(StyleRampCfg(ramp_start=5000, ramp_end=50000, max_logit_saturation=0.1))
+    ramp = StyleWeightRamp(StyleRampCfg(enabled=True, ramp_start=5000, ramp_end=50000, max_logit_saturation=0.1))
     ramp.update(5_000, 0.7, 0.0)
     assert ramp.update(10_000, 0.7, 0.5) == pytest.approx(0.05)
     assert ramp.update(15_000, 0.7, 0.05) > 0.05
@@ -153,7 +153,7 @@ def test_stage_state_round_trips_and_no_layout_means_no_mask():
 
 
 def test_a_long_hold_warns_with_the_reason_and_the_remedy_and_an_open_gate_clears_it(caplog):
-    ramp = StyleWeightRamp(StyleRampCfg(ramp_start=0, warn_after_updates=3))
+    ramp = StyleWeightRamp(StyleRampCfg(enabled=True, ramp_start=0, warn_after_updates=3))
     with caplog.at_level("WARNING"):
         for t in range(100, 600, 100):
             ramp.update(t, 0.52)
@@ -167,7 +167,8 @@ def test_a_long_hold_warns_with_the_reason_and_the_remedy_and_an_open_gate_clear
 
 
 def test_default_gate_opens_for_a_discriminator_that_ranks_perfectly_but_holds_flat_or_uninformative_ones():
-    ramp = StyleWeightRamp(StyleRampCfg())  # measured held-out AUC after three updates: 0.98-1.0, saturation 0
+    # the ramp is off by default; its gate's defaults: measured held-out AUC after three updates 0.98-1.0, saturation 0
+    ramp = StyleWeightRamp(StyleRampCfg(enabled=True))
     assert ramp.gate(0.999, 0.0) and ramp.gate(1.0, 0.3)
     assert not ramp.gate(0.55, 0.0) and not ramp.gate(1.0, 0.9)
     assert ramp.update(ramp.cfg.ramp_end, 0.99, 0.0) == 1.0  # the default reaches full weight within its span

@@ -3,8 +3,9 @@ and does the style reward vary enough for the policy to follow it?
 
 Gate (configurable, ``agent.amp.smoke_gate``), on the means over the last part of the run: discriminator
 AUC measured held out (on the rollout before the update trains on it) within [0.6, 1.0], at most half of its
-logits saturated, style-reward variance above 0.05, and no NaN/Inf anywhere (AMP observations, reference
-batches, style rewards, skipped updates). The in-sample AUC read 0.98-1.0 on every run and could not fail.
+logits saturated, style-reward variance above the objective's threshold (0.01 for least squares, whose reward
+spans 0-1; 0.05 for bce, whose reward spans 0-9.2), and no NaN/Inf anywhere (AMP observations, reference batches,
+style rewards, skipped updates). The in-sample AUC read 0.98-1.0 on every run and could not fail.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-from wildrobot_amp_ext.agents.config import SmokeGateCfg
+from wildrobot_amp_ext.agents.config import MIN_STYLE_REWARD_VARIANCE, SmokeGateCfg
 
 NEXT_STEP = {
     True: "PASS -> phase 3: train without contacts, then reintroduce height and contacts gradually",
@@ -27,9 +28,13 @@ def _mean(records: list[dict], key: str) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
-    """Gate report from the agent's per-update diagnostics records."""
+def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None, objective: str = "least_squares") -> dict:
+    """Gate report from the agent's per-update diagnostics records (``objective``: the discriminator's, which sets
+    the scale of the style reward and so the default variance threshold)."""
     cfg = cfg or SmokeGateCfg()
+    min_variance = cfg.min_style_reward_variance
+    if min_variance is None:
+        min_variance = MIN_STYLE_REWARD_VARIANCE[objective]
     with_auc = [r for r in history if r.get("auc") is not None]
     window = with_auc[-max(1, math.ceil(cfg.window_fraction * len(with_auc))) :] if with_auc else []
     auc = _mean(window, "auc")
@@ -48,7 +53,7 @@ def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
     checks = {
         "auc_in_band": auc is not None and cfg.auc_min <= auc <= cfg.auc_max,
         "logits_not_saturated": saturation is not None and saturation <= cfg.max_logit_saturation,
-        "style_reward_variance": variance is not None and variance > cfg.min_style_reward_variance,
+        "style_reward_variance": variance is not None and variance > min_variance,
         "no_nonfinite": all(v == 0 for v in nonfinite.values()),
     }
     passed = bool(history) and all(checks.values())
@@ -69,7 +74,7 @@ def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None) -> dict:
         "style_weight_fraction": last.get("style_weight_fraction"),
         "thresholds": {
             "auc": [cfg.auc_min, cfg.auc_max],
-            "min_style_reward_variance": cfg.min_style_reward_variance,
+            "min_style_reward_variance": min_variance,
             "max_logit_saturation": cfg.max_logit_saturation,
             "window_fraction": cfg.window_fraction,
         },

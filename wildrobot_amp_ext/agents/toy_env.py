@@ -307,8 +307,8 @@ class ToyAmpAgentCfg(AmpAgentCfg):
         self.models.discriminator.layers = [128, 64]
         self.motion_dataset.memory_size = 2048
         self.reply_buffer.memory_size = 8192
-        a = self.agent
-        a.rollouts, a.learning_epochs, a.mini_batches, a.learning_rate, a.amp_batch_size = 8, 2, 2, 3e-4, 256
+        a = self.agent  # the package's PPO and AMP settings; shorter rollouts, smaller batches
+        a.rollouts, a.amp_batch_size = 8, 256
         a.experiment.write_interval, a.experiment.checkpoint_interval = 0, 0
         self.amp.diagnostics.batch_size = 256
 
