@@ -30,7 +30,7 @@ from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, tiny_agent_cfg
 
 os.environ.setdefault("WILDROBOT_NO_PROGRESS", "1")
 NUM_ENVS = 64
-TIMESTEPS = 1500
+TIMESTEPS = 1200  # CI-sized: 1200 gave 0.42x / 0.42x (seed 0), 1000 0.58x / 0.62x
 SEED = 0
 
 
