@@ -43,7 +43,17 @@ def free_port() -> int:
 def start_server(cmd: list[str], timeout: float) -> tuple[subprocess.Popen, str, list[str]]:
     """Start a serving command, return it with the URL it printed (and its output so far)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # Ctrl-C's default action in the child even when this run was started in the background (a shell's `cmd &`
+    # starts it with SIGINT ignored, and Python then installs no KeyboardInterrupt handler)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
