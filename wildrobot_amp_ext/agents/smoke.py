@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from wildrobot_amp_ext.agents.config import MIN_STYLE_REWARD_VARIANCE, SmokeGateCfg
+from wildrobot_amp_ext.agents.config import MIN_STYLE_REWARD_VARIANCE, AmpExtrasCfg, SmokeGateCfg
 
 NEXT_STEP = {
     True: "PASS -> phase 3: train without contacts, then reintroduce height and contacts gradually",
@@ -28,13 +28,13 @@ def _mean(records: list[dict], key: str) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None, objective: str = "least_squares") -> dict:
+def evaluate_gate(history: list[dict], cfg: SmokeGateCfg | None = None, objective: str | None = None) -> dict:
     """Gate report from the agent's per-update diagnostics records (``objective``: the discriminator's, which sets
-    the scale of the style reward and so the default variance threshold)."""
+    the scale of the style reward and so the default variance threshold; None: the config's default objective)."""
     cfg = cfg or SmokeGateCfg()
     min_variance = cfg.min_style_reward_variance
     if min_variance is None:
-        min_variance = MIN_STYLE_REWARD_VARIANCE[objective]
+        min_variance = MIN_STYLE_REWARD_VARIANCE[objective or AmpExtrasCfg().discriminator_objective]
     with_auc = [r for r in history if r.get("auc") is not None]
     window = with_auc[-max(1, math.ceil(cfg.window_fraction * len(with_auc))) :] if with_auc else []
     auc = _mean(window, "auc")
