@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -152,3 +153,21 @@ def test_overlapping_rollouts_keep_each_reference_frame_once():
     kept = claim_reference_frames(cands, 200, min_len=20)
     spans = [(c.rollout, c.start, c.ref_start, c.ref_start + c.end - c.start) for c in kept]
     assert spans == [(0, 10, 10, 60), (1, 10, 60, 160), (2, 10, 160, 180)]
+
+
+def test_support_gates_follow_what_the_harness_can_lift():
+    """Load-p10 and unloaded frames catch a harness carrying weight: they apply when it can lift the root (a height
+    assist), not to a torque-only or absent harness, whose load dips are the motion's own (push-off, flight)."""
+    stats = {
+        "load_mean": np.array([0.95]), "load_p10": np.array([0.3]), "harness_p90": np.array([0.0]),
+        "harness_p95": np.array([0.0]), "harness_saturated": np.array([0.0]), "unloaded_fraction": np.array([0.3]),
+        "pitch_p95_deg": np.array([3.0]), "roll_p95_deg": np.array([2.0]), "slip_rate": np.array([0.0]),
+        "body_contact_fraction": np.array([0.0]), "root_height_error": np.array([0.0]),
+        "velocity_error": np.array([0.0]), "joint_rms_error": np.array([0.05]), "fall": np.array([0.0]),
+    }  # fmt: skip
+    assert gate_names(evaluate_gates(stats, G, harness_lifts=True)[0]) == ["load_p10", "unloaded"]
+    assert evaluate_gates(stats, G, harness_lifts=False)[0] == 0
+    forced = dataclasses.replace(G, support_gates="on")
+    assert gate_names(evaluate_gates(stats, forced, harness_lifts=False)[0]) == ["load_p10", "unloaded"]
+    sinking = dict(stats, load_mean=np.array([0.5]))  # the load mean still catches a robot sinking or falling
+    assert gate_names(evaluate_gates(sinking, G, harness_lifts=False)[0]) == ["load_mean"]

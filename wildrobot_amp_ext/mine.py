@@ -31,6 +31,7 @@ from wildrobot_amp_ext.miner.config import (
     EXECUTORS,
     FIELD_CHOICES,
     TRACKERS,
+    BalanceConfig,
     GateConfig,
     GenerationConfig,
     MinerConfig,
@@ -50,6 +51,7 @@ SEED_ALIASES = {
 GROUPS = {
     "tracking": TrackingConfig,
     "mpc": MpcConfig,
+    "balance": BalanceConfig,
     "generation": GenerationConfig,
     "gates": GateConfig,
     "windows": WindowConfig,
@@ -193,9 +195,9 @@ def validate_config(cfg: MinerConfig) -> None:
         ),
         (w.dedupe != "centre" or w.centre_frames >= 1, "--centre-frames", "must be >= 1"),
         (
-            mp.samples >= 2,
+            mp.samples == 0 or mp.samples >= 2,
             "--samples",
-            "the sampling tracker needs >= 2 samples (the previous plan and the bare reference)",
+            "0 (balance feedback only) or >= 2 (the previous plan and the bare reference)",
         ),
         (
             min(mp.horizon_frames, mp.replan_frames, mp.plan_substeps, mp.knots, mp.solver_iterations) >= 1,

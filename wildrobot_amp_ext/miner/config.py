@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
-MINER_VERSION = 2
+MINER_VERSION = 3
 
 DEDUPE_MODES = ("merge", "centre")
 #: "mpc": closed-loop sampling MPC over PD target offsets (miner/mpc.py); "pd": open-loop PD on the reference
@@ -23,7 +23,12 @@ TRACKERS = ("mpc", "pd")
 #: where the per-clip jobs run: a local process pool, or a Ray cluster (local or remote; miner/ray_executor.py)
 EXECUTORS = ("process", "ray")
 #: fields whose values are a fixed set (command-line choices)
-FIELD_CHOICES = {"dedupe": DEDUPE_MODES, "tracker": TRACKERS, "offset_joints": ("legs", "all")}
+FIELD_CHOICES = {
+    "dedupe": DEDUPE_MODES,
+    "tracker": TRACKERS,
+    "offset_joints": ("legs", "all"),
+    "support_gates": ("auto", "on", "off"),
+}
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,9 @@ class MpcConfig:
     horizon_frames: int = 20  # control frames (0.4 s at 50 Hz)
     replan_frames: int = 1  # replanning every this many control frames (50 Hz)
     plan_substeps: int = 2  # planning physics steps per control frame (0.01 s at 50 Hz, implicitfast)
-    samples: int = 16  # rollouts per replan (incl. the warm-started plan and the bare reference)
+    samples: int = 32  # rollouts per replan (incl. the warm-started plan and the bare reference)
     knots: int = 3  # spline knots over the horizon
-    noise_rad: float = 0.1  # sampling std of the knot offsets (rad)
+    noise_rad: float = 0.15  # sampling std of the knot offsets (rad)
     #: joints whose offsets are sampled: "legs" (the chains from the root to the feet) or "all"
     offset_joints: Literal["legs", "all"] = "legs"
     temperature: float = 0.1  # MPPI temperature as a fraction of the cost spread (max - min) of a replan
@@ -109,8 +114,31 @@ class MpcConfig:
     w_upright: float = 10.0  # |z_body - z_body_ref|^2 (tilt)
     w_velocity: float = 2.0  # root xy velocity error (m^2/s^2)
     w_feet: float = 20.0  # contact-point error (m^2): height absolute, xy relative to the root
+    w_slip: float = 10.0  # squared horizontal speed of the reference's planted contact points (m^2/s^2)
     w_effort: float = 0.05  # mean squared target offset (rad^2)
     w_fall: float = 100.0  # per frame fallen (tilt beyond fall_angle_deg or root below the fall height)
+
+
+@dataclass(frozen=True)
+class BalanceConfig:
+    """Balance feedback under the closed-loop tracker (miner/balance.py): joint-target offsets from the simulated
+    state every control frame, written as torques over the robot's own kp."""
+
+    balance: bool = True
+    velocity_lead: bool = True  # kd * qdot_ref: the PD damps towards zero velocity, not the reference's
+    balance_position_hz: float = 1.0  # natural frequency of the root's horizontal position feedback (virtual force)
+    balance_height_hz: float = 2.0  # ... of its height feedback
+    balance_max_horizontal_force: float = 0.2  # cap of that horizontal virtual force, fraction of m*g
+    balance_damping_ratio: float = 1.0
+    #: root orientation stiffness in units of m*g*lever per rad (lever: standing COM height)
+    balance_orientation_stiffness: float = 0.5
+    balance_orientation_damping_s: float = 0.1  # damping over stiffness of the root orientation feedback (s)
+    #: yaw share of that stiffness: a foot's friction holds far less torque about the vertical than about a tilt axis
+    balance_yaw_fraction: float = 0.1
+    #: swing-foot placement: target shift (m) per m of root position error and per m/s of velocity error
+    step_position_gain: float = 0.0
+    step_velocity_gain: float = 0.1
+    step_damping: float = 1e-3  # damped least squares on the root-relative foot Jacobian (m^2)
 
 
 @dataclass(frozen=True)
@@ -155,6 +183,9 @@ class GateConfig:
     max_harness_p95: float = 0.25
     max_harness_saturated: float = 0.05  # fraction of frames at the cap
     strict_harness_p95: float = 0.10  # stricter tier (low harness reliance): reported and flagged, not a gate
+    #: "auto": the load-p10 and unloaded-frame gates apply only when the harness can lift the root (height assist);
+    #: a torque-only or absent harness carries no weight, so dips of the feet's load are the motion's physics
+    support_gates: Literal["auto", "on", "off"] = "auto"
     # unloaded frames
     unloaded_threshold: float = 0.60  # sum Fn/mg below this is an unloaded frame
     max_unloaded_fraction: float = 0.10
@@ -200,6 +231,7 @@ class MinerConfig:
     gates: GateConfig = field(default_factory=GateConfig)
     windows: WindowConfig = field(default_factory=WindowConfig)
     mpc: MpcConfig = field(default_factory=MpcConfig)
+    balance: BalanceConfig = field(default_factory=BalanceConfig)
 
     @classmethod
     def for_tracker(cls, tracker: str) -> MinerConfig:
@@ -221,6 +253,7 @@ class MinerConfig:
             "gates": GateConfig,
             "windows": WindowConfig,
             "mpc": MpcConfig,
+            "balance": BalanceConfig,
         }
         out = {}
         for name in groups:

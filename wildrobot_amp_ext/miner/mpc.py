@@ -20,11 +20,13 @@ import mujoco
 import numpy as np
 from mujoco import rollout as mj_rollout
 
+from wildrobot_amp_ext.features.contact import POINTS_PER_FOOT, ContactRule
+from wildrobot_amp_ext.miner.balance import BalanceFeedback, reference_stance
 from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_name
+from wildrobot_amp_ext.robots.mjcf import contact_site_ids, contact_site_name
 
 
 def spline_weights(times: np.ndarray, horizon: float, knots: int) -> np.ndarray:
@@ -44,7 +46,7 @@ def spline_weights(times: np.ndarray, horizon: float, knots: int) -> np.ndarray:
 class ReferenceTargets:
     """What the cost compares against, per reference frame of a track (computed once per track)."""
 
-    def __init__(self, track, fk: ForwardKinematics):
+    def __init__(self, track, fk: ForwardKinematics, rule: ContactRule):
         self.track = track
         self.joint_pos = track.joint_pos
         self.root_pos = track.root_pos
@@ -52,6 +54,7 @@ class ReferenceTargets:
         self.z_axis = track.body_z_axis
         self.vel_xy = track.root_lin_vel_w[:, :2]
         self.sites = fk.site_positions(track.root_pos, track.root_quat, track.joint_pos)  # (T, S, 3)
+        self.stance = reference_stance(self.sites, track.dt, rule)  # (T, F)
         self.num_frames = track.num_frames
 
 
@@ -66,17 +69,21 @@ class SamplingTracker:
         cfg: MpcConfig,
         actuators: np.ndarray,
         qadr: np.ndarray,
+        balance: BalanceFeedback | None = None,
     ):
         self.cfg = cfg
+        self.balance = balance
         self.robot = robot
         self.model = model  # the tracked model: its state starts every plan
         self.act = actuators
         self.qadr = qadr
         self.plan_model = self._planning_model(robot, model, tracking, cfg)
         self.plan_data = mujoco.MjData(self.plan_model)
+        self.sites = contact_site_ids(model, robot)
         self.runner = mj_rollout.Rollout(nthread=0)
         self.nstate = mujoco.mj_stateSize(model, mujoco.mjtState.mjSTATE_FULLPHYSICS)
         self.fk = ForwardKinematics(robot, model=self.plan_model)
+        self.contact_rule = ContactRule()
         kp = model.actuator_gainprm[actuators, 0]
         force = np.abs(model.actuator_forcerange[actuators]).max(axis=1)
         # an offset beyond effort / kp only saturates the actuator: that is the effort limit on offsets
@@ -137,25 +144,33 @@ class SamplingTracker:
     def start(self, track, start: int, seed_key: tuple[int, ...]) -> None:
         """Begin tracking ``track`` at reference frame ``start`` (zero plan, a noise stream per rollout)."""
         if self._ref is None or self._ref.track is not track:
-            self._ref = ReferenceTargets(track, self.fk)
+            self._ref = ReferenceTargets(track, self.fk, self.contact_rule)
         self.plan = np.zeros((self.cfg.knots, self.act.size))
+        if self.balance is not None:
+            self.balance.start(track, self._ref.stance)
         self.plan_frame = start
         self.rng = np.random.default_rng(seed_key)
 
     def targets(self, frame: int, data: mujoco.MjData) -> tuple[np.ndarray, np.ndarray]:
         """PD targets (RobotSpec joint order) and their offsets from the reference for control frame ``frame``."""
+        k = min(frame, self._ref.num_frames - 1)
+        feedback = 0.0 if self.balance is None else self.balance.offsets(frame, data)
         if (frame - self.plan_frame) % self.cfg.replan_frames == 0:
             if frame != self.plan_frame:
                 self.plan = self.shift @ self.plan
-            self._replan(frame, data)
+            if self.cfg.samples:
+                self._replan(frame, data, feedback)
             self.plan_frame = frame
         j = min(frame - self.plan_frame, self.cfg.horizon_frames - 1)
-        offset = self.weights[j] @ self.plan
-        ref = self._ref.joint_pos[min(frame, self._ref.num_frames - 1)]
+        offset = np.clip(self.weights[j] @ self.plan + feedback + self._lead(k), -self.offset_bound, self.offset_bound)
+        ref = self._ref.joint_pos[k]
         target = np.clip(ref + offset, self.target_lo, self.target_hi)
         return target, target - ref
 
-    def _replan(self, frame: int, data: mujoco.MjData) -> None:
+    def _lead(self, frames):
+        return 0.0 if self.balance is None else self.balance.lead[frames]
+
+    def _replan(self, frame: int, data: mujoco.MjData, feedback) -> None:
         cfg, ref = self.cfg, self._ref
         H, r = cfg.horizon_frames, cfg.plan_substeps
         knots = np.empty((cfg.samples, cfg.knots, self.act.size))
@@ -163,8 +178,9 @@ class SamplingTracker:
         knots[1] = 0.0
         knots[2:] = self.plan + self.rng.standard_normal((cfg.samples - 2, cfg.knots, self.act.size)) * self.sigma
         np.clip(knots, -self.offset_bound, self.offset_bound, out=knots)
-        offsets = np.einsum("hk,bkj->bhj", self.weights, knots)
         frames = np.minimum(frame + np.arange(H), ref.num_frames - 1)
+        offsets = np.einsum("hk,bkj->bhj", self.weights, knots) + (feedback + self._lead(frames))
+        np.clip(offsets, -self.offset_bound, self.offset_bound, out=offsets)
         joint_targets = np.clip(ref.joint_pos[frames] + offsets, self.target_lo, self.target_hi)
         ctrl = np.zeros((cfg.samples, H, self.plan_model.nu))
         ctrl[..., self.act] = joint_targets
@@ -172,7 +188,10 @@ class SamplingTracker:
         x0 = np.empty(self.nstate)
         mujoco.mj_getState(self.model, data, x0, mujoco.mjtState.mjSTATE_FULLPHYSICS)
         state, sensors = self.runner.rollout(self.plan_model, self.plan_data, x0[None], ctrl)
-        cost = self._cost(state[:, r - 1 :: r], sensors[:, r - 1 :: r], joint_targets - ref.joint_pos[frames], frame)
+        sites_now = data.site_xpos[self.sites]
+        cost = self._cost(
+            state[:, r - 1 :: r], sensors[:, r - 1 :: r], joint_targets - ref.joint_pos[frames], frame, sites_now
+        )
         self.stats["replans"] += 1
         self.stats["plan_steps"] += cfg.samples * H * r
         best = np.nanmin(cost)
@@ -181,7 +200,9 @@ class SamplingTracker:
         w = np.where(np.isfinite(w), w, 0.0)
         self.plan = np.einsum("b,bkj->kj", w / w.sum(), knots)
 
-    def _cost(self, state: np.ndarray, sites: np.ndarray, offsets: np.ndarray, frame: int) -> np.ndarray:
+    def _cost(
+        self, state: np.ndarray, sites: np.ndarray, offsets: np.ndarray, frame: int, sites_now: np.ndarray
+    ) -> np.ndarray:
         """(B,) total cost of rollouts with states (B, H, nstate) after each control frame of the horizon."""
         cfg, ref, m = self.cfg, self._ref, self.plan_model
         H = state.shape[1]
@@ -201,6 +222,11 @@ class SamplingTracker:
         s = sites[..., -3 * rs.shape[1] :].reshape(*sites.shape[:2], -1, 3)  # the contact-point sensors come last
         feet_xy = (s[..., :2] - pos[..., None, :2]) - (rs[..., :2] - ref.root_pos[idx, None, :2])
         feet = np.mean(np.sum(feet_xy**2, axis=-1) + (s[..., 2] - rs[..., 2]) ** 2, axis=-1)
+        # a foot the reference plants must not slide: horizontal speed of its points, from frame to frame
+        path = np.concatenate((np.broadcast_to(sites_now[None, None], (s.shape[0], 1, *s.shape[2:])), s), axis=1)
+        speed2 = np.sum(np.diff(path[..., :2], axis=1) ** 2, axis=-1) / self.control_dt**2  # (B, H, S)
+        planted = np.repeat(ref.stance[idx], POINTS_PER_FOOT, axis=-1)  # (H, S)
+        slip = np.sum(speed2 * planted, axis=-1) / np.maximum(planted.sum(axis=-1), 1)
         effort = np.mean(offsets**2, axis=-1)
         fallen = (z_axis[..., 2] < self.cos_fall) | (pos[..., 2] < 0.5 * ref.root_pos[idx, 2])
         per_frame = (
@@ -211,6 +237,7 @@ class SamplingTracker:
             + cfg.w_upright * tilt
             + cfg.w_velocity * dv
             + cfg.w_feet * feet
+            + cfg.w_slip * slip
             + cfg.w_effort * effort
             + cfg.w_fall * fallen
         )

@@ -143,10 +143,12 @@ _SIMS: dict[str, TrackingSim] = {}
 
 def get_sim(robot: RobotSpec | str, cfg: MinerConfig) -> TrackingSim:
     robot = load_robot(robot) if isinstance(robot, str) else robot
-    key = f"{robot.yaml_path}|{json.dumps([asdict(cfg.tracking), asdict(cfg.mpc)], sort_keys=True)}"
+    key = (
+        f"{robot.yaml_path}|{json.dumps([asdict(cfg.tracking), asdict(cfg.mpc), asdict(cfg.balance)], sort_keys=True)}"
+    )
     if key not in _SIMS:
         _SIMS.clear()  # one model per worker is enough
-        _SIMS[key] = TrackingSim(robot, cfg.tracking, cfg.mpc)
+        _SIMS[key] = TrackingSim(robot, cfg.tracking, cfg.mpc, cfg.balance)
     return _SIMS[key]
 
 
@@ -230,7 +232,7 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
             # judge what there is, so the report names why this rollout yielded nothing
             w_start, w_len = np.array([0]), np.array([n])
         stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
-        mask = evaluate_gates(stats, gates) | (GATE_BIT["short"] if short else 0)
+        mask = evaluate_gates(stats, gates, cfg.tracking.height_assist) | (GATE_BIT["short"] if short else 0)
         scores = score(stats, gates)
         per_window = {"rollout": np.full(len(w_start), r), "start": w_start, "length": w_len,
                       "ref_start": start + w_start, "gate_mask": mask, "score": scores,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
+from wildrobot_amp_ext.miner.config import BalanceConfig, MpcConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, neutral_root_height
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
@@ -153,7 +153,9 @@ def _grow(a: np.ndarray, cap: int, fill) -> np.ndarray:
 class TrackingSim:
     """One MuJoCo model + data of a robot with floor, reused for every rollout of a worker process."""
 
-    def __init__(self, robot: RobotSpec, cfg: TrackingConfig, mpc: MpcConfig | None = None):
+    def __init__(
+        self, robot: RobotSpec, cfg: TrackingConfig, mpc: MpcConfig | None = None, balance: BalanceConfig | None = None
+    ):
         self.robot = robot
         self.cfg = cfg
         self.model = robot.build_model(with_floor=True, timestep=cfg.physics_dt)
@@ -205,9 +207,12 @@ class TrackingSim:
         self.min_height = cfg.fall_height_fraction * self.standing_height
         self.tracker = None
         if cfg.tracker == "mpc":
+            from wildrobot_amp_ext.miner.balance import BalanceFeedback
             from wildrobot_amp_ext.miner.mpc import SamplingTracker
 
-            self.tracker = SamplingTracker(robot, m, cfg, mpc or MpcConfig(), self.act, self.qadr)
+            balance = balance or BalanceConfig()
+            feedback = BalanceFeedback(robot, m, balance, self.act, self.lever) if balance.balance else None
+            self.tracker = SamplingTracker(robot, m, cfg, mpc or MpcConfig(), self.act, self.qadr, feedback)
 
     def _geom_foot_map(self) -> np.ndarray:
         """geom -> foot index for the geoms of each foot body's subtree, -1 elsewhere."""

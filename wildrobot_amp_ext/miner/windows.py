@@ -200,15 +200,21 @@ def window_stats(
     return out
 
 
-def evaluate_gates(stats: dict[str, np.ndarray], g: GateConfig) -> np.ndarray:
-    """Bitmask (over :data:`GATES`) of the gates each window fails; 0 = accepted (Tier 0+)."""
+def evaluate_gates(stats: dict[str, np.ndarray], g: GateConfig, harness_lifts: bool = True) -> np.ndarray:
+    """Bitmask (over :data:`GATES`) of the gates each window fails; 0 = accepted (Tier 0+).
+
+    ``harness_lifts``: the harness can push the root up (a height assist). Only then can it carry weight the feet do
+    not, which is what the load-p10 and unloaded-frame gates catch; without it the feet's summed normal force is
+    m (g + vertical COM acceleration) by Newton's law, and its dips (push-off, a jog's flight) are the motion's own.
+    ``GateConfig.support_gates`` decides ("auto": follow ``harness_lifts``)."""
+    support = harness_lifts if g.support_gates == "auto" else g.support_gates == "on"
     checks = {
         "load_mean": stats["load_mean"] < g.min_load_mean,
-        "load_p10": stats["load_p10"] < g.min_load_p10,
+        "load_p10": support & (stats["load_p10"] < g.min_load_p10),
         "harness_p90": stats["harness_p90"] > g.max_harness_p90,
         "harness_p95": stats["harness_p95"] > g.max_harness_p95,
         "harness_saturated": stats["harness_saturated"] > g.max_harness_saturated,
-        "unloaded": stats["unloaded_fraction"] > g.max_unloaded_fraction,
+        "unloaded": support & (stats["unloaded_fraction"] > g.max_unloaded_fraction),
         "pitch": stats["pitch_p95_deg"] > g.max_pitch_p95_deg,
         "roll": stats["roll_p95_deg"] > g.max_roll_p95_deg,
         "slip": stats["slip_rate"] > g.max_slip_rate,
