@@ -38,14 +38,14 @@ def test_leg_chains_are_the_legs(g1):
 
 
 def test_velocity_lead_is_kd_over_kp_times_reference_velocity(g1):
-    sim = get_sim(g1, FEEDBACK_ONLY)
-    track_clip = standing_sway(g1, duration=1.0)
-    res = mine_variant(track_clip, g1, Variant(), FEEDBACK_ONLY)  # runs start() on the track
-    balance = sim.tracker.balance
-    assert res.rollouts == 1
-    kp = g1.kp
-    kd = g1.kd
-    np.testing.assert_allclose(balance.lead, (kd / kp) * balance._track.joint_vel, rtol=1e-6)
+    """Off by default (zero lead); on, the PD's damping tracks the reference's joint velocities."""
+    clip = standing_sway(g1, duration=1.0)
+    mine_variant(clip, g1, Variant(), FEEDBACK_ONLY)  # runs start() on the track
+    assert not get_sim(g1, FEEDBACK_ONLY).tracker.balance.lead.any()
+    lead_on = dataclasses.replace(FEEDBACK_ONLY, balance=BalanceConfig(velocity_lead=True))
+    mine_variant(clip, g1, Variant(), lead_on)
+    balance = get_sim(g1, lead_on).tracker.balance
+    np.testing.assert_allclose(balance.lead, (g1.kd / g1.kp) * balance._track.joint_vel, rtol=1e-6)
     assert np.abs(balance.lead).max() > 0  # the sway moves the knees
 
 

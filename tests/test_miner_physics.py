@@ -11,7 +11,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from wildrobot_amp_ext.miner.config import GenerationConfig, TrackingConfig
+from wildrobot_amp_ext.miner.config import GenerationConfig, MinerConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import Variant, build_track
 from wildrobot_amp_ext.miner.probes import standing_sway
 from wildrobot_amp_ext.miner.rollout import GRAVITY, Harness, TrackingSim
@@ -30,7 +30,7 @@ def robot():
 @pytest.fixture(scope="module")
 def sim(robot):
     """The open-loop tracker: the signals and the harness are the same for both trackers, and it is fast."""
-    return TrackingSim(robot, TrackingConfig(tracker="pd"))
+    return TrackingSim(robot, MinerConfig.for_tracker("pd").tracking)
 
 
 def _track(sim, clip, variant=Variant()):
@@ -97,7 +97,9 @@ def test_rollout_signals_are_the_state_they_describe(sim, robot):
 
 
 def test_harness_never_exceeds_its_caps():
-    cfg = TrackingConfig(height_assist=True, xy_assist=True, orient_cap=0.1, assist_cap=0.05, orient_kp=50.0)
+    cfg = TrackingConfig(
+        orient_assist=True, height_assist=True, xy_assist=True, orient_cap=0.1, assist_cap=0.05, orient_kp=50.0
+    )
     mass, lever = 3.4, 0.25
     h = Harness(cfg, mass, lever)
     rng = np.random.default_rng(0)
@@ -119,7 +121,9 @@ def test_harness_never_exceeds_its_caps():
 
 
 def test_harness_off_when_not_upright():
-    cfg = TrackingConfig(height_assist=True, filter_cutoff_hz=0.0)  # no filter: the output is the command
+    cfg = TrackingConfig(
+        orient_assist=True, height_assist=True, filter_cutoff_hz=0.0
+    )  # no filter: the output is the command
     h = Harness(cfg, 3.4, 0.25)
     tilted = Q.from_axis_angle(np.array([1.0, 0, 0]), np.array(math.radians(cfg.upright_angle_deg + 5)))
     wrench, _ = h(np.r_[0, 0, 0.1, tilted], np.zeros(6), np.array([0, 0, 0.3]), np.zeros(3), np.array([0.0, 0.0, 1.0]))
@@ -173,7 +177,7 @@ def test_rollout_never_overwrites_qpos(sim, robot, tracker):
 
 def test_auto_gain_scale_holds_the_standing_pendulum(robot):
     """ "auto" scales the gains only when the ankles cannot hold the inverted pendulum (G1), not for WildRobot."""
-    sim = TrackingSim(robot, TrackingConfig(tracker="pd"))
+    sim = TrackingSim(robot, MinerConfig.for_tracker("pd").tracking)
     assert sim.kp_scale == 1.0
     ankles = sim.ankle_pitch_joints()
     assert [robot.joint_names[i] for i in ankles] == ["left_ankle_pitch", "right_ankle_pitch"]

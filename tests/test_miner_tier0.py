@@ -65,7 +65,7 @@ def test_feet_in_the_air_rejected_by_tracking_height_or_harness(robot, sway):
     assert f["tracking_height"] == n  # physics stands on the floor 10 cm below the reference
     assert f["pitch"] == f["roll"] == f["fall"] == 0  # nothing else is wrong with it
     # with a height spring the harness carries the robot towards the floating reference: harness gates fail
-    held = dataclasses.replace(FAST, tracking=TrackingConfig(height_assist=True))
+    held = dataclasses.replace(FAST, tracking=TrackingConfig(orient_assist=True, height_assist=True))
     res = mine_variant(clip, robot, Variant(), held)
     f = failures(res)
     assert f["harness_saturated"] == n and f["harness_p90"] == n

@@ -1,6 +1,6 @@
-"""The closed-loop (sampling MPC) tracker: a real G1 clip the open-loop tracker drops is mined, harness-free runs
-report no harness, the same seed gives the same result, and the open-loop preset is still what ``--tracker pd``
-means."""
+"""The closed-loop tracker (balance feedback + sampling MPC): a real G1 clip the open-loop tracker drops is mined,
+harness-free runs report no harness, the same seed gives the same result, and the open-loop preset is still what
+``--tracker pd`` means."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def test_pd_preset_is_the_open_loop_miner():
 
 @pytest.mark.skipif(not DEV_CLIPS.is_dir(), reason="the G1 dev clips (../shared/motions/g1_dev) are not here")
 def test_walk_the_open_loop_tracker_drops_is_mined_closed_loop():
-    """The first 2.5 s of walk_arc_cw_loop_002__A046 (a 0.8 m/s arc): the open-loop tracker falls and keeps
-    nothing; the closed-loop tracker keeps walking frames that pass every gate, velocity tracking included."""
+    """The first 2.5 s of walk_arc_cw_loop_002__A046 (a 0.8 m/s arc), 2 s rollouts from every 0.5 s: the open-loop
+    tracker falls and keeps nothing; the closed-loop tracker (harness-free by default) keeps walking frames that pass
+    every gate, velocity tracking included (measured over seeds 0-3: 90-115 frames, 0-1 falls of 4)."""
     from wildrobot_amp_ext.motion.io import load_motions
 
     g1 = load_robot("unitree_g1_23dof")
@@ -63,12 +64,13 @@ def test_walk_the_open_loop_tracker_drops_is_mined_closed_loop():
     clip = dataclasses.replace(
         clip, root_pos=clip.root_pos[:n], root_quat=clip.root_quat[:n], joint_pos=clip.joint_pos[:n]
     )
-    once = dict(loop_seconds=0.0, time_warps=(1.0,), mirror=False, multi_start_interval=1000, rollout_frames=125)
+    starts = dict(loop_seconds=0.0, time_warps=(1.0,), mirror=False, multi_start_interval=25, rollout_frames=100)
     pd = MinerConfig.for_tracker("pd")
-    pd = dataclasses.replace(pd, generation=dataclasses.replace(pd.generation, **once))
-    mpc = MinerConfig(generation=dataclasses.replace(MinerConfig().generation, **once))
+    pd = dataclasses.replace(pd, generation=dataclasses.replace(pd.generation, **starts))
+    mpc = MinerConfig(generation=dataclasses.replace(MinerConfig().generation, **starts))
     open_loop = mine_variant(clip, g1, Variant(), pd)
     closed_loop = mine_variant(clip, g1, Variant(), mpc)
-    assert open_loop.falls == 1 and open_loop.accepted_frames == 0
-    assert closed_loop.accepted_frames >= 40
+    assert open_loop.falls >= 3 and open_loop.accepted_frames == 0
+    assert closed_loop.falls <= 1 and closed_loop.accepted_frames >= 60
     assert all(s.metrics["velocity_error"] <= mpc.gates.max_velocity_error for s in closed_loop.segments)
+    assert not closed_loop.traces["harness"].any()

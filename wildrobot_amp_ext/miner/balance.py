@@ -3,8 +3,8 @@
 With the robot's own (soft) PD gains a joint target offset is a torque (``offset * kp``), so the feedback is written
 as torques and divided by kp:
 
-* **velocity lead** ``kd * qdot_ref``: a position actuator damps towards zero velocity, so without it every moving
-  joint lags its reference by ``kd / kp * qdot`` (0.06 s on the G1: 0.3 rad on a jog's knee);
+* **velocity lead** ``kd * qdot_ref`` (optional, off by default: it measured slower walks): a position actuator damps
+  towards zero velocity, so every moving joint lags its reference by ``kd / kp * qdot`` (0.06 s on the G1);
 * **virtual model control** of the root through the stance legs: a root wrench (weight, PD on position, velocity,
   orientation and angular velocity towards the reference) shared by the feet on the ground, mapped to each stance
   leg's joints by ``-J^T W`` (J: that leg's joints to the foot's twist seen from the root);

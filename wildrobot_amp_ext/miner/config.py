@@ -44,9 +44,10 @@ class TrackingConfig:
     auto_stiffness_margin: float = 1.5
     # --- stabiliser harness on the root body (xfrc_applied), each part capped as a fraction of m*g ----------------
     #: roll/pitch PD torque towards the reference's roll/pitch (orientation, not height, is held).
-    #: On for both trackers: without it the sampling tracker keeps a walking G1 up for ~2 s where with it (capped,
-    #: gated and reported as today) it tracks whole 4 s rollouts; ``--no-orient-assist`` runs harness-free
-    orient_assist: bool = True
+    #: Off for the closed-loop tracker: with its balance feedback, harness-free rollouts covered more of the G1 dev
+    #: clips in the strict tier (58.9 s vs 53.8 s with the harness, no mirrors) and record pure physics. On in the
+    #: ``pd`` preset: the open-loop tracker has no balance of its own
+    orient_assist: bool = False
     #: stiffness in units of m*g*lever per rad of tilt error (lever: standing COM height). Soft on purpose: a stiff
     #: stabiliser saturates fighting the natural pelvis sway of a gait (measured on the synthetic walks: 1.0 mined
     #: ~0 s where 0.25 mined 5-11 s per 12 s variant)
@@ -125,7 +126,9 @@ class BalanceConfig:
     state every control frame, written as torques over the robot's own kp."""
 
     balance: bool = True
-    velocity_lead: bool = True  # kd * qdot_ref: the PD damps towards zero velocity, not the reference's
+    #: kd * qdot_ref added to the PD torque (the PD damps towards zero velocity, not the reference's). Off: measured on
+    #: the G1 dev clips it slows the walks (velocity-gate failures; 53.8 s strict coverage without it, 50.7 s with)
+    velocity_lead: bool = False
     balance_position_hz: float = 1.0  # natural frequency of the root's horizontal position feedback (virtual force)
     balance_height_hz: float = 2.0  # ... of its height feedback
     balance_max_horizontal_force: float = 0.2  # cap of that horizontal virtual force, fraction of m*g
@@ -276,7 +279,7 @@ class MinerConfig:
 TRACKER_PRESETS: dict[str, dict[str, dict]] = {
     "mpc": {},
     "pd": {
-        "tracking": {"tracker": "pd"},
+        "tracking": {"tracker": "pd", "orient_assist": True},
         "generation": {
             "loop_seconds": 30.0,
             "multi_start_interval": 50,
