@@ -155,13 +155,13 @@ class GenerationConfig:
     blend_min_s: float = 0.2
     blend_max_s: float = 0.4
     #: a rollout starts from the reference state every this many frames (--multi-start-interval 50, the
-    #: ``pd`` preset) ... Measured on the G1 dev walks, closed-loop rollouts still fall after ~2 s: 1.5 s apart,
-    #: each reference frame is tracked by a rollout that is at most ~2 s old, at the same simulated seconds per
-    #: reference second (1.33) as 4 s rollouts 3 s apart, which left every frame past ~2 s of a start uncovered
-    multi_start_interval: int = 75
+    #: ``pd`` preset) ... Measured on the G1 dev clips (no mirrors), harness-free closed-loop rollouts fall after
+    #: ~2.6 s (median): 1.6 s rollouts 1.2 s apart covered 66.0 s with 15 % falls, 2 s rollouts 1.5 s apart 58.9 s
+    #: with 30 %, at the same simulated seconds per reference second (1.33)
+    multi_start_interval: int = 60
     #: ... and runs at most this many frames (--max-window-frames 200); overlapping the next start by
-    #: more than the warm-up, so the next rollout's settling frames are covered by this one
-    rollout_frames: int = 100
+    #: the warm-up, so the next rollout's settling frames are covered by this one
+    rollout_frames: int = 80
     #: first frames of every rollout are settling from a kinematic state: never mined
     warmup_frames: int = 10
     #: playback speed factors (0.9-1.1x, the ``pd`` preset); warps add repeated, not distinct seconds
