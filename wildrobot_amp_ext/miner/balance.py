@@ -13,7 +13,9 @@ as torques and divided by kp:
   error, mapped to its leg's joints by damped least squares on the root-relative foot Jacobian.
 
 A foot is a stance foot when the reference has it in contact (the one contact rule of
-:mod:`wildrobot_amp_ext.features.contact`) and one of its contact points is near the floor in the simulation.
+:mod:`wildrobot_amp_ext.features.contact`) and one of its contact points is near the floor in the simulation; when
+no foot is both, the feet near the floor carry the wrench. Kinematics come from the data as the last ``mj_step``
+left them (one physics step, 2 ms, old): no extra ``mj_forward`` per control frame.
 """
 
 from __future__ import annotations
@@ -58,9 +60,7 @@ class BalanceFeedback:
 
     def __init__(self, robot: RobotSpec, model: mujoco.MjModel, cfg: BalanceConfig, act: np.ndarray, lever: float):
         self.cfg = cfg
-        self.robot = robot
         self.model = model
-        self.root = model.body(robot.root_body).id
         self.dadr = joint_dof_adr(model, robot)
         self.kp = model.actuator_gainprm[act, 0].copy()
         self.kd = -model.actuator_biasprm[act, 2].copy()
@@ -68,7 +68,7 @@ class BalanceFeedback:
         self.leg_dofs = [self.dadr[c] for c in self.legs]
         self.foot_bodies = [model.body(f.body).id for f in robot.feet]
         self.sites = contact_site_ids(model, robot).reshape(len(robot.feet), POINTS_PER_FOOT)
-        self.mass = float(model.body_subtreemass[self.root])
+        self.mass = float(model.body_subtreemass[model.body(robot.root_body).id])
         self.near_floor = 2.0 * ContactRule().height
         self.jacp = np.zeros((3, model.nv))
         self.jacr = np.zeros((3, model.nv))
@@ -117,7 +117,7 @@ class BalanceFeedback:
                 jp = self.jacp[:2, dofs]
                 step[chain] = jp.T @ np.linalg.solve(jp @ jp.T + self.cfg.step_damping * np.eye(2), shift)
         self.stats["stance_frames"] += int(stance.any())
-        self.stats["swing_frames"] += int(swing.any() and not stance.all())
+        self.stats["swing_frames"] += int(swing.any())
         return tau / self.kp + step
 
     def _root_wrench(self, k: int, d: mujoco.MjData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
