@@ -28,11 +28,10 @@ import torch
 
 from wildrobot_amp_ext.features.contact import POINTS_PER_FOOT, ContactRule
 from wildrobot_amp_ext.miner.config import BalanceConfig
+from wildrobot_amp_ext.miner.rollout import GRAVITY
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr
-
-GRAVITY = 9.81
 
 
 def leg_chains(robot: RobotSpec, model: mujoco.MjModel) -> list[np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 from mujoco import rollout as mj_rollout
 
 from wildrobot_amp_ext.features.contact import POINTS_PER_FOOT, ContactRule
-from wildrobot_amp_ext.miner.balance import BalanceFeedback, reference_stance
+from wildrobot_amp_ext.miner.balance import BalanceFeedback, leg_chains, reference_stance
 from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
@@ -95,7 +95,9 @@ class SamplingTracker:
         # sampling the arms spends samples on joints that barely move the centre of mass: "legs" perturbs only the
         # joints on the chains from the root to the feet
         sampled = (
-            self._leg_joints(robot, model) if cfg.offset_joints == "legs" else np.ones(len(robot.joint_names), bool)
+            np.isin(np.arange(len(robot.joint_names)), np.concatenate(leg_chains(robot, model)))
+            if cfg.offset_joints == "legs"
+            else np.ones(len(robot.joint_names), bool)
         )
         self.sigma = np.where(sampled, np.minimum(cfg.noise_rad, self.offset_bound), 0.0)
         self.control_dt = tracking.control_dt
@@ -106,18 +108,6 @@ class SamplingTracker:
         self.cos_fall = math.cos(math.radians(tracking.fall_angle_deg))
         self.stats = {"replans": 0, "plan_steps": 0}
         self._ref: ReferenceTargets | None = None
-
-    @staticmethod
-    def _leg_joints(robot: RobotSpec, model: mujoco.MjModel) -> np.ndarray:
-        """(J,) bool: RobotSpec joints of the bodies on the chains from the root body to each foot body."""
-        root = model.body(robot.root_body).id
-        chain: set[int] = set()
-        for foot in robot.feet:
-            b = model.body(foot.body).id
-            while b > 0 and b != root:
-                chain.add(b)
-                b = int(model.body_parentid[b])
-        return np.array([int(model.jnt_bodyid[model.joint(n).id]) in chain for n in robot.joint_names])
 
     @staticmethod
     def _planning_model(
