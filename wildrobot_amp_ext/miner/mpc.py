@@ -1,6 +1,8 @@
 """Closed-loop tracker: sampling MPC over PD target offsets (MPPI on a receding horizon, MuJoCo's C rollouts).
 
-The robot's own PD actuators track ``reference + offset``; the planner chooses the offsets. Every
+The robot's own PD actuators track ``reference + feedback + offset``: the balance feedback (:mod:`miner.balance`,
+recomputed from the simulated state every control frame and held over a plan's horizon) plus the planned offsets.
+``samples=0`` leaves the feedback alone. Every
 ``replan_frames`` control frames it rolls out ``samples`` offset plans from the current simulated state (one
 ``mujoco.rollout`` call: the batch runs in C, no per-sample Python), scores them against the reference over the
 horizon and sets the plan to their cost-weighted mean. A plan is a linear spline of ``knots`` offset vectors over
@@ -157,10 +159,10 @@ class SamplingTracker:
         target = np.clip(ref + offset, self.target_lo, self.target_hi)
         return target, target - ref
 
-    def _lead(self, frames):
+    def _lead(self, frames: int | np.ndarray) -> float | np.ndarray:
         return 0.0 if self.balance is None else self.balance.lead[frames]
 
-    def _replan(self, frame: int, data: mujoco.MjData, feedback) -> None:
+    def _replan(self, frame: int, data: mujoco.MjData, feedback: float | np.ndarray) -> None:
         cfg, ref = self.cfg, self._ref
         H, r = cfg.horizon_frames, cfg.plan_substeps
         knots = np.empty((cfg.samples, cfg.knots, self.act.size))
