@@ -4,9 +4,9 @@
 
 Each clip is tracked in MuJoCo by the robot's own PD actuators (its gains and effort limits): by default the
 closed-loop tracker (``--tracker mpc``: balance feedback from the simulated state every control step, and on top
-of it a sampling MPC over the PD targets' offsets from the reference; ``--samples 0``: the feedback alone) with a
-capped, logged stabiliser harness (``--no-orient-assist``: none); ``--tracker pd`` is the
-open-loop tracker with its loop-and-blend generation (30 s loops with blends, time warps). Rollouts start from the
+of it a sampling MPC over the PD targets' offsets from the reference; ``--samples 0``: the feedback alone),
+harness-free (``--orient-assist`` adds the capped, logged stabiliser harness); ``--tracker pd`` is the open-loop
+tracker with its harness and loop-and-blend generation (30 s loops with blends, time warps). Rollouts start from the
 reference every ``--multi-start-interval`` frames; qpos is set only at a rollout's start. The simulated motion is
 cut into windows that must pass every Tier 0+ gate (load support, harness reliance, unloaded frames, attitude, slip,
 tracking). Writes the dataset (converter schema + miner keys; features from the simulated states), a report folder

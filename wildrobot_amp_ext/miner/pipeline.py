@@ -143,9 +143,8 @@ _SIMS: dict[str, TrackingSim] = {}
 
 def get_sim(robot: RobotSpec | str, cfg: MinerConfig) -> TrackingSim:
     robot = load_robot(robot) if isinstance(robot, str) else robot
-    key = (
-        f"{robot.yaml_path}|{json.dumps([asdict(cfg.tracking), asdict(cfg.mpc), asdict(cfg.balance)], sort_keys=True)}"
-    )
+    models = [asdict(cfg.tracking), asdict(cfg.mpc), asdict(cfg.balance)]  # what a TrackingSim is built from
+    key = f"{robot.yaml_path}|{json.dumps(models, sort_keys=True)}"
     if key not in _SIMS:
         _SIMS.clear()  # one model per worker is enough
         _SIMS[key] = TrackingSim(robot, cfg.tracking, cfg.mpc, cfg.balance)
