@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -67,7 +69,9 @@ def screenshot(
     from PIL import Image
     from websockets.sync.client import connect
 
-    with tempfile.TemporaryDirectory(prefix="chromium-") as tmp:
+    # the profile is removed only after every process of the browser has exited: Chromium's helpers (renderer, GPU,
+    # crashpad) outlive the main process for a moment and keep writing into it
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as tmp:
         user_dir = Path(tmp)
         args = [
             CHROMIUM,
@@ -77,7 +81,7 @@ def screenshot(
             f"--window-size={size[0]},{size[1]}",
             "about:blank",
         ]
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             port = _devtools_port(user_dir, 30.0)
             targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=10).read())
@@ -100,12 +104,29 @@ def screenshot(
                         break
                     time.sleep(every_s)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop_group(proc)
     return images
+
+
+def _stop_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM the browser's whole process group, SIGKILL what is left after ``timeout``, and wait until the group
+    is gone (so nothing writes into the profile while it is removed)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            continue
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 def robot_pixels(image: np.ndarray, exclude: list[tuple[float, float, float, float]], level: int = 170) -> np.ndarray:
