@@ -44,8 +44,11 @@ def test_velocity_lead_is_kd_over_kp_times_reference_velocity(g1):
     assert not get_sim(g1, FEEDBACK_ONLY).tracker.balance.lead.any()
     lead_on = dataclasses.replace(FEEDBACK_ONLY, balance=BalanceConfig(velocity_lead=True))
     mine_variant(clip, g1, Variant(), lead_on)
-    balance = get_sim(g1, lead_on).tracker.balance
-    np.testing.assert_allclose(balance.lead, (g1.kd / g1.kp) * balance._track.joint_vel, rtol=1e-6)
+    sim = get_sim(g1, lead_on)
+    balance = sim.tracker.balance
+    # the tracked model's gains: kp * scale, kd * sqrt(scale)
+    lag = (g1.kd / g1.kp) / np.sqrt(sim.kp_scale)
+    np.testing.assert_allclose(balance.lead, lag * balance._track.joint_vel, rtol=1e-6)
     assert np.abs(balance.lead).max() > 0  # the sway moves the knees
 
 

@@ -187,6 +187,21 @@ def test_auto_gain_scale_holds_the_standing_pendulum(robot):
     assert fixed.model.actuator_biasprm[act, 2] == pytest.approx(-math.sqrt(2.0) * robot.kd[0])
 
 
+def test_auto_gain_scale_of_the_closed_loop_tracker_bounds_the_pd_lag(robot):
+    """ "auto" with the closed-loop tracker: WildRobot's servos (kd/kp 30 ms) keep their gains; the G1's (64 ms) are
+    scaled so that kd/kp, which falls as 1/sqrt(scale), is max_pd_lag_s."""
+    cfg = TrackingConfig()
+    assert cfg.tracker == "mpc" and cfg.kp_scale == "auto"
+    assert TrackingSim(robot, cfg).kp_scale == 1.0
+    g1 = TrackingSim(load_robot("unitree_g1_23dof"), cfg)
+    lag = float(np.max(g1.robot.kd / g1.robot.kp))
+    assert g1.kp_scale == pytest.approx((lag / cfg.max_pd_lag_s) ** 2)
+    assert 1.9 < g1.kp_scale < 2.1
+    act = g1.act[0]
+    kp, kd = g1.model.actuator_gainprm[act, 0], -g1.model.actuator_biasprm[act, 2]
+    assert kd / kp == pytest.approx(cfg.max_pd_lag_s, rel=1e-6)
+
+
 def test_fall_onset_is_marked(sim, robot):
     """A rollout that falls: the frames within fall_margin_s before the fall are flagged, earlier ones are not."""
     from wildrobot_amp_ext.miner.config import GateConfig

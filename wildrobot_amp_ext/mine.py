@@ -2,7 +2,8 @@
 
     python -m wildrobot_amp_ext.mine --robot unitree_g1_23dof --input motions/ --output tier0.npz
 
-Each clip is tracked in MuJoCo by the robot's own PD actuators (its gains and effort limits): by default the
+Each clip is tracked in MuJoCo by the robot's own PD actuators (its effort limits; its gains, stiffened by
+``--kp-scale`` where they lag: auto, x2 on the G1, x1 on WildRobot, printed and in report.json): by default the
 closed-loop tracker (``--tracker mpc``: balance feedback from the simulated state every control step, and on top
 of it a sampling MPC over the PD targets' offsets from the reference; ``--samples 0``: the feedback alone),
 harness-free (``--orient-assist`` adds the capped, logged stabiliser harness); ``--tracker pd`` is the open-loop
@@ -270,6 +271,7 @@ def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentPars
 def run(argv: Sequence[str] | None = None) -> dict:
     from wildrobot_amp_ext.dataset.convert import feature_spec_from_args
     from wildrobot_amp_ext.miner.output import build_tier0_dataset, save_tier0_dataset
+    from wildrobot_amp_ext.miner.pipeline import get_sim
     from wildrobot_amp_ext.miner.report import analysis_text, write_report
     from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs
     from wildrobot_amp_ext.motion.io import load_motions
@@ -337,9 +339,12 @@ def run(argv: Sequence[str] | None = None) -> dict:
         "jobs": len(jobs),
         "jobs_from_cache": cached,
         "wall_s": time.time() - start,
+        # the tracking PD's gains over the robot's (--kp-scale; "auto" resolves per robot and tracker)
+        "pd_gain_scale": get_sim(robot, cfg).kp_scale,
     }
     report = write_report(report_dir, clips, per_clip, skipped, cfg, extra=extra, plots=not args.no_plots)
     print(analysis_text(report["summary"], cfg))
+    print(f"tracking PD gains: x{extra['pd_gain_scale']:.2f} of {robot.name}'s (--kp-scale), its effort limits")
     print(
         f"dataset: {output} ({ds.num_frames} frames, {ds.num_clips} segments, features {ds.features.shape[1]}-d "
         f"{ds.feature_version})"

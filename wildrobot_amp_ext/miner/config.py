@@ -36,12 +36,19 @@ class TrackingConfig:
     tracker: Literal["mpc", "pd"] = "mpc"
     control_hz: float = 50.0
     substeps: int = 10  # physics at control_hz * substeps (500 Hz)
-    #: gain scale of the tracking PD over the RobotSpec gains (kd scaled by its square root: same damping ratio).
-    #: "auto": 1 for the closed-loop tracker (it balances with the robot's own gains); for the open-loop one the
-    #: smallest scale >= 1 whose ankle-pitch stiffness alone holds the standing inverted pendulum (it has no balance
-    #: feedback, unlike the policy these gains were tuned for)
+    #: gain scale of the tracking PD over the RobotSpec gains (kd scaled by its square root: same damping ratio); the
+    #: effort limits stay the robot's. "auto", closed-loop tracker: the smallest scale >= 1 that brings the PD's lag
+    #: behind a moving target (kd/kp) down to ``max_pd_lag_s``; open-loop tracker: the smallest scale >= 1 whose
+    #: ankle-pitch stiffness alone holds the standing inverted pendulum (it has no balance feedback)
     kp_scale: float | Literal["auto"] = "auto"
     auto_stiffness_margin: float = 1.5
+    #: A policy makes up for a soft PD's lag with large learned target offsets; 32 MPPI samples do not find them.
+    #: The G1's gains (10 Hz with the rotor inertia, damping ratio 2) lag 64 ms: x2 (45 ms) covered 72.7/68.9 strict
+    #: seconds of the G1 dev clips (no mirrors, seeds 0/1) where x1 covered 66.3/61.6, falls 3/3 of 85 (x1:
+    #: 13/15), at about the same effort (mean 7-12 % of the limits, <= 1 % of actuator-frames saturated); x4 (32 ms)
+    #: 73.6/70.9 with falls 4/4. WildRobot's servos lag 30 ms: x2 covered 26.2 of 28.0 s with 3 falls, x1 27.1 s
+    #: with none
+    max_pd_lag_s: float = 0.045
     # --- stabiliser harness on the root body (xfrc_applied), each part capped as a fraction of m*g ----------------
     #: roll/pitch PD torque towards the reference's roll/pitch (orientation, not height, is held).
     #: Off for the closed-loop tracker: with its balance feedback, harness-free rollouts covered more of the G1 dev
@@ -113,7 +120,9 @@ class MpcConfig:
     w_position: float = 10.0  # root xy error (m^2)
     w_heading: float = 1.0  # 1 - cos(yaw error)
     w_upright: float = 10.0  # |z_body - z_body_ref|^2 (tilt)
-    w_velocity: float = 2.0  # root xy velocity error (m^2/s^2)
+    #: root xy velocity error (m^2/s^2). Velocity tracking is the gate the G1 dev walks fail most: with the PD gains
+    #: at x2, weight 6 covered 77.8/76.0 strict s (no mirrors, seeds 0/1) where 2 covered 72.7/68.9
+    w_velocity: float = 6.0
     w_feet: float = 20.0  # contact-point error (m^2): height absolute, xy relative to the root
     w_slip: float = 10.0  # squared horizontal speed of the reference's planted contact points (m^2/s^2)
     w_effort: float = 0.05  # mean squared target offset (rad^2)

@@ -1,7 +1,8 @@
 """Closed-loop tracker: sampling MPC over PD target offsets (MPPI on a receding horizon, MuJoCo's C rollouts).
 
-The robot's own PD actuators track ``reference + feedback + offset``: the balance feedback (:mod:`miner.balance`,
-recomputed from the simulated state every control frame and held over a plan's horizon) plus the planned offsets.
+The robot's PD actuators (its effort limits, gains per ``TrackingConfig.kp_scale``) track
+``reference + feedback + offset``: the balance feedback (:mod:`miner.balance`, recomputed from the simulated state
+every control frame and held over a plan's horizon) plus the planned offsets.
 ``samples=0`` leaves the feedback alone. Every
 ``replan_frames`` control frames it rolls out ``samples`` offset plans from the current simulated state (one
 ``mujoco.rollout`` call: the batch runs in C, no per-sample Python), scores them against the reference over the

@@ -257,12 +257,15 @@ class TrackingSim:
         return found
 
     def _kp_scale(self) -> float:
-        """Gain scale of the tracking PD: ``cfg.kp_scale``, or with "auto" the smallest scale >= 1 whose summed
-        ankle-pitch stiffness holds the standing inverted pendulum (``auto_stiffness_margin`` * m g h_com)."""
+        """Gain scale of the tracking PD: ``cfg.kp_scale``, or with "auto" the smallest scale >= 1 whose PD lag
+        (kd/kp, falling as 1/sqrt(scale)) is at most ``max_pd_lag_s`` (closed-loop tracker), or whose summed
+        ankle-pitch stiffness holds the standing inverted pendulum (``auto_stiffness_margin`` * m g h_com, open-loop
+        tracker)."""
         if self.cfg.kp_scale != "auto":
             return float(self.cfg.kp_scale)
         if self.cfg.tracker != "pd":
-            return 1.0  # a closed-loop tracker balances with the robot's own gains
+            lag = float(np.max(self.robot.kd / np.maximum(self.robot.kp, 1e-9)))
+            return max(1.0, (lag / self.cfg.max_pd_lag_s) ** 2)
         ankles = self.ankle_pitch_joints()  # xaxis is valid: _standing_com_height ran mj_kinematics
         if not ankles:
             return 1.0
