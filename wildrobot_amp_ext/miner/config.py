@@ -121,8 +121,8 @@ class MpcConfig:
     w_heading: float = 1.0  # 1 - cos(yaw error)
     w_upright: float = 10.0  # |z_body - z_body_ref|^2 (tilt)
     #: root xy velocity error (m^2/s^2). Velocity tracking is the gate the G1 dev walks fail most: with the PD gains
-    #: at x2, weight 6 covered 77.8/76.0 strict s (no mirrors, seeds 0/1) where 2 covered 72.7/68.9
-    w_velocity: float = 6.0
+    #: at x2, weight 10 covered 79.1/77.7 strict s (no mirrors, seeds 0/1); 2: 72.7/68.9, 6: 77.8/76.0, 15: 77.0/79.1
+    w_velocity: float = 10.0
     w_feet: float = 20.0  # contact-point error (m^2): height absolute, xy relative to the root
     w_slip: float = 10.0  # squared horizontal speed of the reference's planted contact points (m^2/s^2)
     w_effort: float = 0.05  # mean squared target offset (rad^2)
