@@ -44,8 +44,8 @@ class TrackingConfig:
     auto_stiffness_margin: float = 1.5
     #: A policy makes up for a soft PD's lag with large learned target offsets; 32 MPPI samples do not find them.
     #: The G1's gains (10 Hz with the rotor inertia, damping ratio 2) lag 64 ms: x2 (45 ms) covered 72.7/68.9 strict
-    #: seconds of the G1 dev clips (no mirrors, seeds 0/1) where x1 covered 66.3/61.6, falls 3/3 of 85 (x1:
-    #: 13/15), at about the same effort (mean 7-12 % of the limits, <= 1 % of actuator-frames saturated); x4 (32 ms)
+    #: seconds of the G1 dev clips (no mirrors, seeds 0/1) where x1 covered 66.3/61.6, falls 3/3 of 85 (x1: 13/15),
+    #: at about the same effort (mean 5-12 % of the limits per clip, <= 1 % of actuator-frames saturated); x4 (32 ms)
     #: 73.6/70.9 with falls 4/4. WildRobot's servos lag 30 ms: x2 covered 26.2 of 28.0 s with 3 falls, x1 27.1 s
     #: with none
     max_pd_lag_s: float = 0.045
