@@ -77,7 +77,8 @@ def test_contact_signals_match_mujoco(sim, robot):
 
 
 def test_rollout_signals_are_the_state_they_describe(sim, robot):
-    """Row k of a rollout: qpos/qvel before control step k and the contact forces computed for that same state."""
+    """Row k of a rollout: qpos/qvel before control step k, and the contact forces and contact points computed for
+    that same state."""
     track = _track(sim, standing_sway(robot))
     rec = sim.rollout(track, 0, 30)
     d = mujoco.MjData(sim.model)
@@ -94,6 +95,7 @@ def test_rollout_signals_are_the_state_they_describe(sim, robot):
             force[sim.geom_foot[c.geom[1] if c.geom[0] == sim.floor else c.geom[0]]] += f6[0]
         # warm-started solver: the same state gives the same forces up to solver tolerance
         np.testing.assert_allclose(rec.foot_force[k], force / sim.mg, atol=2e-3)
+        np.testing.assert_allclose(rec.site_pos[k], d.site_xpos[sim.sites], atol=1e-12)
 
 
 def test_harness_never_exceeds_its_caps():

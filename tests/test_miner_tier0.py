@@ -89,8 +89,10 @@ def test_sliding_feet_rejected(robot, sway):
     assert res.accepted_frames == 0
     f = failures(res)
     n = res.windows["gate_mask"].size
-    # on a grippy floor physics does not slide: the robot stands while the reference glides away
-    assert f["tracking_velocity"] == n and f["slip"] == 0
+    # on a grippy floor physics does not slide: the robot stands while the reference glides away, or steps to keep up
+    # where the reference's feet glide; either way its feet's contacts are not the reference's
+    assert f["tracking_contacts"] == n and f["slip"] == 0
+    assert f["tracking_velocity"] >= n // 2
     # dragged along by the xy assist on a slippery floor, the loaded feet slide: the slip gate catches it
     icy = dataclasses.replace(FAST, tracking=TrackingConfig(xy_assist=True, floor_friction=0.1))
     res = mine_variant(clip, robot, Variant(), icy)

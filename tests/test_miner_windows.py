@@ -44,6 +44,7 @@ def random_signals(n: int, seed: int = 0) -> FrameSignals:
         vel_sim_h=rng.normal(size=(n, 2)),
         vel_ref_h=rng.normal(size=(n, 2)),
         joint_error=rng.uniform(0, 0.4, n),
+        contact_mismatch=rng.random((n, 2)) < 0.3,
         fall=np.r_[np.zeros(n - 1, bool), True],
     )
 
@@ -70,6 +71,7 @@ def naive(sig: FrameSignals, a: int, b: int) -> dict[str, float]:
         "root_height_error": sig.height_error[s].mean(),
         "velocity_error": np.linalg.norm(sig.vel_sim_h[s].mean(0) - sig.vel_ref_h[s].mean(0)) / math.sqrt(9.81 * H),
         "joint_rms_error": sig.joint_error[s].mean(),
+        "contact_mismatch": sig.contact_mismatch[s].mean(),
         "single_stance_fraction": np.mean(loaded.sum(1) == 1),
         "fall": float(sig.fall[s].any()),
     }
@@ -100,7 +102,7 @@ def test_gates_name_the_failing_metric():
         "load_mean": 1.0, "load_p10": 0.9, "harness_p90": 0.05, "harness_p95": 0.06, "harness_saturated": 0.0,
         "unloaded_fraction": 0.0, "pitch_p95_deg": 3.0, "roll_p95_deg": 2.0, "slip_rate": 0.0,
         "body_contact_fraction": 0.0, "root_height_error": 0.0, "velocity_error": 0.0, "joint_rms_error": 0.05,
-        "fall": 0.0,
+        "contact_mismatch": 0.1, "fall": 0.0,
     }  # fmt: skip
     bad = {
         "load_mean": ("load_mean", 0.84), "load_p10": ("load_p10", 0.59), "harness_p90": ("harness_p90", 0.16),
@@ -109,7 +111,7 @@ def test_gates_name_the_failing_metric():
         "pitch": ("pitch_p95_deg", 25.5), "roll": ("roll_p95_deg", 26.0), "slip": ("slip_rate", 0.16),
         "body_contact": ("body_contact_fraction", 0.02), "tracking_height": ("root_height_error", 0.11),
         "tracking_velocity": ("velocity_error", 0.11), "tracking_joints": ("joint_rms_error", 0.26),
-        "fall": ("fall", 1.0),
+        "tracking_contacts": ("contact_mismatch", 0.41), "fall": ("fall", 1.0),
     }  # fmt: skip
     rows = [dict(base)] + [dict(base, **{metric: value}) for metric, value in bad.values()]
     stats = {k: np.array([r[k] for r in rows]) for k in base}
@@ -163,7 +165,8 @@ def test_support_gates_follow_what_the_harness_can_lift():
         "harness_p95": np.array([0.0]), "harness_saturated": np.array([0.0]), "unloaded_fraction": np.array([0.3]),
         "pitch_p95_deg": np.array([3.0]), "roll_p95_deg": np.array([2.0]), "slip_rate": np.array([0.0]),
         "body_contact_fraction": np.array([0.0]), "root_height_error": np.array([0.0]),
-        "velocity_error": np.array([0.0]), "joint_rms_error": np.array([0.05]), "fall": np.array([0.0]),
+        "velocity_error": np.array([0.0]), "joint_rms_error": np.array([0.05]), "contact_mismatch": np.array([0.0]),
+        "fall": np.array([0.0]),
     }  # fmt: skip
     assert gate_names(evaluate_gates(stats, G, harness_lifts=True)[0]) == ["load_p10", "unloaded"]
     assert evaluate_gates(stats, G, harness_lifts=False)[0] == 0

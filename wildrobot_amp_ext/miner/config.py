@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
-MINER_VERSION = 3
+MINER_VERSION = 4
 
 DEDUPE_MODES = ("merge", "centre")
 #: "mpc": closed-loop sampling MPC over PD target offsets (miner/mpc.py); "pd": open-loop PD on the reference
@@ -216,6 +216,11 @@ class GateConfig:
     max_root_height_error: float = 0.10  # mean |z_sim - z_ref| / standing root height
     max_velocity_error: float = 0.10  # |mean v_sim - mean v_ref| (heading frames) / sqrt(g * standing height)
     max_joint_rms_error: float = 0.25  # mean over frames of the RMS joint tracking error, rad
+    #: fraction of a window's foot-frames whose contact state (the one contact rule, on the contact points) differs
+    #: between simulation and reference. Catches a tracker that reaches the reference's speed by stepping where the
+    #: reference's feet glide (a gliding standing sway on WildRobot: 0.52-0.67); on the G1 dev walks and jogs the
+    #: windows reach at most 0.42 (p90 0.19-0.29): touch-down and lift-off timing
+    max_contact_mismatch: float = 0.4
     # falls: frames this close before a rollout's fall are its onset, not reference material
     fall_margin_s: float = 0.5
     # quality scoring (sampling weights)

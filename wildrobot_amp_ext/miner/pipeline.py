@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.features.contact import ContactRule
+from wildrobot_amp_ext.miner.balance import reference_stance
 from wildrobot_amp_ext.miner.config import MinerConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track
 from wildrobot_amp_ext.miner.rollout import TrackingSim
@@ -32,7 +34,7 @@ from wildrobot_amp_ext.miner.windows import (
 )
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.kinematics import ClipStates
+from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 
@@ -174,12 +176,21 @@ def _empty_states(sim: TrackingSim) -> ClipStates:
     return ClipStates(z(3), z(4), z(3), z(3), z(j), z(j), z(p, 3), z(p, 3))
 
 
+def reference_contacts(sim: TrackingSim, track: ReferenceTrack) -> np.ndarray:
+    """(T, F) the reference's foot contacts: the one contact rule on its contact points (forward kinematics)."""
+    sites = ForwardKinematics(sim.robot, model=sim.model).site_positions(
+        track.root_pos, track.root_quat, track.joint_pos
+    )
+    return reference_stance(sites, track.dt, ContactRule())
+
+
 def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_name: str) -> VariantResult:
     gen, wcfg, gates = cfg.generation, cfg.windows, cfg.gates
     starts = list(
         range(0, max(1, track.num_frames - wcfg.min_segment - gen.warmup_frames + 1), max(1, gen.multi_start_interval))
     )
     ref_z = track.body_z_axis
+    ref_contacts = reference_contacts(sim, track)
     records, signals = [], []
     window_parts: dict[str, list[np.ndarray]] = {}
     candidates: list[Candidate] = []
@@ -201,7 +212,7 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
     trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
     for r, start in enumerate(starts):
         rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z, seed=gen.seed)
-        sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt)
+        sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt, ref_contacts)
         records.append(rec)
         signals.append(sig)
         n = rec.num_frames

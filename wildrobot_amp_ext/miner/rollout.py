@@ -48,6 +48,7 @@ class RolloutRecord:
     effort: np.ndarray  # (T,) mean |actuator force| / force limit
     target_offset: np.ndarray  # (T,) RMS offset of the PD targets from the reference joints, rad (0 with ``pd``)
     ctrl: np.ndarray  # (T, nu) actuator targets applied at each control step
+    site_pos: np.ndarray  # (T, P, 3) world positions of the contact points (RobotSpec feet order)
 
     @property
     def num_frames(self) -> int:
@@ -379,6 +380,8 @@ class TrackingSim:
         cfn = np.zeros((num_frames, cap))
         foot_cvel = np.zeros((num_frames, self.num_feet, 6))
         com = np.zeros((num_frames, 3))
+        sites = self.sites
+        site_pos = np.zeros((num_frames, sites.size, 3))
         sl = slice(start, start + num_frames)
         ref_z = (track.body_z_axis if ref_z_axis is None else ref_z_axis)[sl].tolist()
         ref_pos = track.root_pos[sl].tolist()
@@ -424,6 +427,7 @@ class TrackingSim:
                 cpos[k, :n] = con.pos
                 cfn[k, :n] = self._contact_normal_forces()
             foot_cvel[k] = d.cvel[foot_bodies]
+            site_pos[k] = d.site_xpos[sites]
             com[k] = d.subtree_com[root]
             act_force[k] = d.actuator_force
             for _ in range(extra_steps):
@@ -456,6 +460,7 @@ class TrackingSim:
             effort=(force / self.force_limit).mean(axis=1),
             target_offset=offsets[sl],
             ctrl=ctrls[sl],
+            site_pos=site_pos[sl],
         )
 
     def _grow_capacity(self, n: int) -> int:

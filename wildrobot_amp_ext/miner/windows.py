@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from wildrobot_amp_ext.features.contact import ContactRule
+from wildrobot_amp_ext.miner.balance import reference_stance
 from wildrobot_amp_ext.miner.config import GateConfig, WindowConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack
 from wildrobot_amp_ext.miner.rollout import GRAVITY, RolloutRecord
@@ -34,6 +36,7 @@ GATES: tuple[str, ...] = (
     "tracking_height",
     "tracking_velocity",
     "tracking_joints",
+    "tracking_contacts",
     "fall",
     "short",  # the rollout ended (fell) before one min_segment window fitted after the warm-up
 )
@@ -58,6 +61,7 @@ METRICS: tuple[str, ...] = (
     "root_height_error",
     "velocity_error",
     "joint_rms_error",
+    "contact_mismatch",
     "single_stance_fraction",
     "fall",
 )
@@ -80,6 +84,8 @@ class FrameSignals:
     vel_sim_h: np.ndarray  # (T, 2) root xy velocity in the simulated heading frame
     vel_ref_h: np.ndarray  # (T, 2) ... in the reference heading frame
     joint_error: np.ndarray  # RMS joint tracking error, rad
+    #: (T, F) bool: the foot's contact state (the one contact rule, on its contact points) differs from the reference's
+    contact_mismatch: np.ndarray
     fall: np.ndarray  # bool, within GateConfig.fall_margin_s before the fall that ended the rollout
 
     @property
@@ -108,7 +114,10 @@ def frame_signals(
     standing_height: float,
     gates: GateConfig,
     control_dt: float,
+    reference_contacts: np.ndarray | None = None,
 ) -> FrameSignals:
+    """``reference_contacts``: (T_track, F) the reference's foot contacts (``miner.balance.reference_stance``); None:
+    no contact comparison (every foot agrees)."""
     n = rec.num_frames
     ref = slice(rec.start, rec.start + n)
     quat = rec.qpos[:, 3:7]
@@ -118,6 +127,10 @@ def frame_signals(
     if rec.fell and n:
         fall[max(0, n - 1 - int(round(gates.fall_margin_s / control_dt))) :] = True
     joint_err = rec.qpos[:, qadr] - track.joint_pos[ref]
+    if reference_contacts is None or n == 0:
+        mismatch = np.zeros(loaded.shape, dtype=bool)
+    else:
+        mismatch = reference_stance(rec.site_pos, control_dt, ContactRule()) != reference_contacts[ref]
     return FrameSignals(
         load=rec.foot_force.sum(axis=1),
         loaded=loaded,
@@ -132,6 +145,7 @@ def frame_signals(
         vel_sim_h=_heading_xy(rec.qvel[:, :3], quat),
         vel_ref_h=_heading_xy(track.root_lin_vel_w[ref], track.root_quat[ref]),
         joint_error=np.sqrt(np.mean(joint_err**2, axis=1)),
+        contact_mismatch=mismatch,
         fall=fall,
     )
 
@@ -181,6 +195,7 @@ def _stats_fixed_length(
         "root_height_error": w(sig.height_error).mean(axis=-1),
         "velocity_error": v_err / velocity_scale,
         "joint_rms_error": w(sig.joint_error).mean(axis=-1),
+        "contact_mismatch": w(sig.contact_mismatch).mean(axis=(1, 2)),
         "single_stance_fraction": (loaded.sum(axis=1) == 1).mean(axis=-1),
         "fall": w(sig.fall).any(axis=-1).astype(np.float64),
     }
@@ -222,6 +237,7 @@ def evaluate_gates(stats: dict[str, np.ndarray], g: GateConfig, harness_lifts: b
         "tracking_height": stats["root_height_error"] > g.max_root_height_error,
         "tracking_velocity": stats["velocity_error"] > g.max_velocity_error,
         "tracking_joints": stats["joint_rms_error"] > g.max_joint_rms_error,
+        "tracking_contacts": stats["contact_mismatch"] > g.max_contact_mismatch,
         "fall": stats["fall"] > 0,
     }
     mask = np.zeros(len(stats["load_mean"]), dtype=np.int64)
