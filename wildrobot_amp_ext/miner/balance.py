@@ -48,8 +48,9 @@ def leg_chains(robot: RobotSpec, model: mujoco.MjModel) -> list[np.ndarray]:
     return chains
 
 
-def reference_stance(sites: np.ndarray, dt: float, rule: ContactRule) -> np.ndarray:
-    """(T, F) bool: the reference's feet in contact, by the features' contact rule on its contact points (T, P, 3)."""
+def trajectory_foot_contacts(sites: np.ndarray, dt: float, rule: ContactRule) -> np.ndarray:
+    """(T, F) bool: feet in contact along a trajectory of contact points (T, P, 3) - the reference's or a rollout's -
+    by the features' contact rule, velocities by finite differences."""
     vel = np.gradient(sites, dt, axis=0) if sites.shape[0] > 1 else np.zeros_like(sites)
     return rule.foot_contacts(torch.from_numpy(sites), torch.from_numpy(vel)).numpy()
 

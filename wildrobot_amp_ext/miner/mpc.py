@@ -24,7 +24,7 @@ import numpy as np
 from mujoco import rollout as mj_rollout
 
 from wildrobot_amp_ext.features.contact import POINTS_PER_FOOT, ContactRule
-from wildrobot_amp_ext.miner.balance import BalanceFeedback, leg_chains, reference_stance
+from wildrobot_amp_ext.miner.balance import BalanceFeedback, leg_chains, trajectory_foot_contacts
 from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
@@ -57,7 +57,7 @@ class ReferenceTargets:
         self.z_axis = track.body_z_axis
         self.vel_xy = track.root_lin_vel_w[:, :2]
         self.sites = fk.site_positions(track.root_pos, track.root_quat, track.joint_pos)  # (T, S, 3)
-        self.stance = reference_stance(self.sites, track.dt, rule)  # (T, F)
+        self.stance = trajectory_foot_contacts(self.sites, track.dt, rule)  # (T, F)
         self.num_frames = track.num_frames
 
 

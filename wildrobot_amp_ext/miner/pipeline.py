@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.features.contact import ContactRule
-from wildrobot_amp_ext.miner.balance import reference_stance
+from wildrobot_amp_ext.miner.balance import trajectory_foot_contacts
 from wildrobot_amp_ext.miner.config import MinerConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track
 from wildrobot_amp_ext.miner.rollout import TrackingSim
@@ -181,7 +181,7 @@ def reference_contacts(sim: TrackingSim, track: ReferenceTrack) -> np.ndarray:
     sites = ForwardKinematics(sim.robot, model=sim.model).site_positions(
         track.root_pos, track.root_quat, track.joint_pos
     )
-    return reference_stance(sites, track.dt, ContactRule())
+    return trajectory_foot_contacts(sites, track.dt, ContactRule())
 
 
 def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_name: str) -> VariantResult:

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from wildrobot_amp_ext.features.contact import ContactRule
-from wildrobot_amp_ext.miner.balance import reference_stance
+from wildrobot_amp_ext.miner.balance import trajectory_foot_contacts
 from wildrobot_amp_ext.miner.config import GateConfig, WindowConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack
 from wildrobot_amp_ext.miner.rollout import GRAVITY, RolloutRecord
@@ -116,8 +116,8 @@ def frame_signals(
     control_dt: float,
     reference_contacts: np.ndarray | None = None,
 ) -> FrameSignals:
-    """``reference_contacts``: (T_track, F) the reference's foot contacts (``miner.balance.reference_stance``); None:
-    no contact comparison (every foot agrees)."""
+    """``reference_contacts``: (T_track, F) the reference's foot contacts (``balance.trajectory_foot_contacts``);
+    None: no contact comparison (every foot agrees)."""
     n = rec.num_frames
     ref = slice(rec.start, rec.start + n)
     quat = rec.qpos[:, 3:7]
@@ -130,7 +130,7 @@ def frame_signals(
     if reference_contacts is None or n == 0:
         mismatch = np.zeros(loaded.shape, dtype=bool)
     else:
-        mismatch = reference_stance(rec.site_pos, control_dt, ContactRule()) != reference_contacts[ref]
+        mismatch = trajectory_foot_contacts(rec.site_pos, control_dt, ContactRule()) != reference_contacts[ref]
     return FrameSignals(
         load=rec.foot_force.sum(axis=1),
         loaded=loaded,
