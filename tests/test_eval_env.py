@@ -52,6 +52,8 @@ def test_zero_action_eval_on_the_real_env(tmp_path):
     assert report["overall"]["double_stance_fraction"] > 0.95
     assert report["overall"]["slip_speed_mean"] < 0.05
     assert (rollout.root_pos[-1, :, 2] > 0.2).all()  # still standing at the end
+    # the style metric ran against the env's reference (the demo gait): frames 1 s after the reset were scored
+    assert report["style"]["policy_transitions_scored"] > 0 and report["style"]["reference_to_policy"] > 0
 
     paths = write_outputs(report, rollout, tmp_path / "eval")
     assert {p.name for p in (tmp_path / "eval").iterdir()} == {"metrics.json", "summary.png", "rollout.npz"}

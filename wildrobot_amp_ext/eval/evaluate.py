@@ -24,6 +24,7 @@ from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.eval.env_loop import RolloutRecorder, pin_commands_in_cfg, pin_velocity_commands, run_policy
 from wildrobot_amp_ext.eval.metrics import MetricsCfg, rollout_metrics
 from wildrobot_amp_ext.eval.rollout import Rollout
+from wildrobot_amp_ext.eval.style_metric import StyleMetricCfg, format_style, rollout_style
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
 Command = tuple[float, float, float]
@@ -39,6 +40,8 @@ class EvalCfg:
     disable_rsi: bool = True
     save_rollout: bool = True
     metrics: MetricsCfg = field(default_factory=MetricsCfg)
+    #: the style metric against the env's reference dataset (eval.style_metric); needs ``duration_s`` > 2 s
+    style: StyleMetricCfg = field(default_factory=StyleMetricCfg)
 
 
 def default_commands(env_cfg) -> list[Command]:
@@ -134,6 +137,12 @@ def evaluate(
             for i, c in enumerate(commands)
         ],
     }
+    dataset = getattr(getattr(unwrapped.cfg, "amp", None), "dataset", None)
+    if spec is not None and dataset:
+        report["style"] = {
+            "reference": str(dataset),
+            **rollout_style(rollout, dataset, spec, unwrapped.robot, cfg.style),
+        }
     return rollout, report
 
 
@@ -268,6 +277,11 @@ def plot_summary(report: dict, path: str | Path) -> Path:
 
 
 def format_report(report: dict) -> str:
+    text = _format_commands(report)
+    return text + ("\n" + format_style(report["style"]) if "style" in report else "")
+
+
+def _format_commands(report: dict) -> str:
     lines = []
     for e in [{"command": "all", **report["overall"]}] + report["per_command"]:
         cmd = "all" if e["command"] == "all" else "({:+.2f}, {:+.2f}, {:+.2f})".format(*e["command"])
