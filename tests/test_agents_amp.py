@@ -272,3 +272,19 @@ def test_auto_write_interval_run_of_three_updates_writes_every_update_to_tensorb
     ):
         assert len(events.Scalars(tag)) == 3, tag
     assert (run.experiment_dir / "diagnostics.jsonl").read_text().count("\n") == 3
+
+
+def test_constant_style_reward_control_replaces_the_style_reward_with_its_constant(tmp_path, monkeypatch):
+    import wildrobot_amp_ext.agents.amp as amp_module
+
+    mixed = []
+    gae = amp_module.compute_gae
+    monkeypatch.setattr(amp_module, "compute_gae", lambda **kw: mixed.append(kw["rewards"].clone()) or gae(**kw))
+    cfg = tiny_agent_cfg(task_reward_scale=0.3, style_reward_scale=0.7)
+    cfg.amp.constant_style_reward = 0.0123
+    run = make_runner(tmp_path, timesteps=32, cfg=cfg)
+    run.train()
+    for record, rewards in zip(run.agent.diagnostics_history, mixed):
+        assert record["style_reward_per_step"] == pytest.approx(0.0123)  # what PPO sees: the constant
+        assert float(rewards.mean()) == pytest.approx(record["task_reward_per_step"] + 0.0123, rel=1e-4)
+        assert record["style_reward_var"] > 0  # the discriminator still trains and scores (same cost per update)

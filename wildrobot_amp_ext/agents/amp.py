@@ -258,6 +258,9 @@ class WildRobotAMP(AMP):
         style_reward = torch.where(finite_style, style_reward, torch.zeros_like(style_reward))
         task_step = cfg.task_reward_scale * rewards
         style_step = (cfg.style_reward_scale * self.style_ramp.fraction * self.reward_dt) * style_reward
+        constant = getattr(self.extras, "constant_style_reward", None)
+        if constant is not None:  # a control run: the same bonus whatever the motion (agent.amp.constant_style_reward)
+            style_step = torch.full_like(style_step, float(constant))
         means = torch.stack([task_step.mean(), style_step.mean()]).tolist()
         self.guard_stats["nonfinite_style_rewards"] += int((~finite_style).sum())
         return {

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.features.spec import STAGE0_TERMS
 from wildrobot_amp_ext.utils.typed_cfg import from_dict, to_dict
 
 #: skrl 1.x agent keys and what skrl 2.1 calls them (None: removed, drop it)
@@ -220,7 +221,7 @@ class FeatureStageCfg:
 
 def _default_stages() -> list[FeatureStageCfg]:
     return [
-        FeatureStageCfg(name="stage0", terms=["joint_pos", "joint_vel", "root_lin_vel", "root_ang_vel"]),
+        FeatureStageCfg(name="stage0", terms=list(STAGE0_TERMS)),
         FeatureStageCfg(name="height", add=["root_height"], min_step=50_000, max_fall_rate=0.2, hold_updates=3),
         FeatureStageCfg(
             name="contacts",
@@ -299,6 +300,10 @@ class AmpExtrasCfg:
     #: (skrl: BCE loss, style reward -log(1 - D)). Measured on the toy env (0.3 / 0.7, 1500 timesteps, seeds 0-2):
     #: least_squares ended at 0.25-0.62x the starting distance to the reference, bce at 0.76-1.58x
     discriminator_objective: str = "least_squares"
+    #: a control for experiments: the style reward PPO sees is replaced by this constant per-step value (the unit
+    #: of ``Reward / Style per step``), so a run keeps a style run's survival incentive without its information;
+    #: the discriminator still trains (same cost per update). None: the discriminator's style reward
+    constant_style_reward: float | None = None
     style_ramp: StyleRampCfg = field(default_factory=StyleRampCfg)
     feature_stages: FeatureStagesCfg = field(default_factory=FeatureStagesCfg)
     diagnostics: DiagnosticsCfg = field(default_factory=DiagnosticsCfg)
