@@ -160,10 +160,10 @@ def resolve_env_cfg(args: argparse.Namespace, device: str, overrides: list[str])
     """(env config, launcher arguments, visualizer config or None): the task's env config with the ``env.*``
     overrides and the ``--visualizer`` choice applied."""
     from wildrobot_amp_ext.errors import InputError
-    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, is_isaaclab_cfg, load_env_cfg
+    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, is_isaaclab_cfg, launcher_args_for, load_env_cfg
 
     cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=device, overrides=overrides)
-    launcher_args: dict[str, Any] = {"headless": args.visualizer in (None, "none", "viser", "rerun")}
+    launcher_args = launcher_args_for(args.visualizer)
     if args.visualizer in (None, "none"):
         return cfg, launcher_args, None
     if not is_isaaclab_cfg(cfg):

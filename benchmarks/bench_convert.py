@@ -29,7 +29,7 @@ from wildrobot_amp_ext.motion.io import map_joints_to_robot
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 from wildrobot_amp_ext.motion.synthetic import GaitParams, gait_joint_positions
 from wildrobot_amp_ext.robots import load_robot
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_qpos_adr
+from wildrobot_amp_ext.robots.mjcf import build_model, contact_site_ids, joint_qpos_adr
 
 SOURCE_FPS = 120.0
 TARGET_FPS = 50.0
@@ -65,7 +65,7 @@ def synth_clips(minutes: float, clip_seconds: float, robot29) -> list[MotionClip
 # naive per-frame implementation of the same pipeline
 # ------------------------------------------------------------------------------------------------------------------
 def naive_convert(clip29: MotionClip, robot, spec: FeatureSpec) -> np.ndarray:
-    model = robot.build_model(with_floor=False)
+    model = build_model(robot, with_floor=False)
     data = mujoco.MjData(model)
     qadr, sites = joint_qpos_adr(model, robot), contact_site_ids(model, robot)
     columns = [list(clip29.joint_names).index(n) for n in robot.joint_names]

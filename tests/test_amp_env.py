@@ -21,7 +21,7 @@ from wildrobot_amp_ext.features import (
 )
 from wildrobot_amp_ext.motion.synthetic import synthetic_walk
 from wildrobot_amp_ext.robots import load_robot
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr, joint_qpos_adr
+from wildrobot_amp_ext.robots.mjcf import build_model, contact_site_ids, joint_dof_adr, joint_qpos_adr
 
 os.environ.setdefault("WARP_CACHE_PATH", str(Path("~/.cache/wildrobot_amp_ext/warp").expanduser()))
 
@@ -68,7 +68,7 @@ def reference_clip_states(robot, num_frames: int = 40, yaw: float = 0.7, pitch: 
 
 def mujoco_kinematic_state(robot, states: dict[str, np.ndarray]) -> KinematicState:
     """Contact points by MuJoCo FK of the built model's ``<foot>_<toe|heel>_contact`` sites."""
-    model = robot.build_model(with_floor=False)
+    model = build_model(robot, with_floor=False)
     data = mujoco.MjData(model)
     qadr, dadr, sites = joint_qpos_adr(model, robot), joint_dof_adr(model, robot), contact_site_ids(model, robot)
     n = states["root_pos"].shape[0]

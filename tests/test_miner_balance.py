@@ -13,6 +13,7 @@ from wildrobot_amp_ext.miner.generation import Variant
 from wildrobot_amp_ext.miner.pipeline import get_sim, mine_variant
 from wildrobot_amp_ext.miner.probes import standing_sway
 from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.robots.mjcf import build_model
 
 ONCE = GenerationConfig(loop_seconds=0.0, mirror=False, multi_start_interval=1000, rollout_frames=150)
 #: harness-free, no sampling: whatever keeps the robot up is the balance feedback
@@ -33,7 +34,7 @@ def test_leg_chains_are_the_legs(g1):
     assert [len(n) for n in names] == [6, 6]
     assert all(n.startswith("left_") for n in names[0]) and all(n.startswith("right_") for n in names[1])
     wild = load_robot("wildrobot")
-    wild_chains = leg_chains(wild, wild.build_model(with_floor=True))
+    wild_chains = leg_chains(wild, build_model(wild, with_floor=True))
     assert [len(c) for c in wild_chains] == [4, 4]
 
 

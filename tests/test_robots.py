@@ -13,7 +13,7 @@ import yaml
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.robots import list_robots, load_robot
-from wildrobot_amp_ext.robots.mjcf import actuator_ids, contact_site_ids, joint_dof_adr, joint_qpos_adr
+from wildrobot_amp_ext.robots.mjcf import actuator_ids, build_model, contact_site_ids, joint_dof_adr, joint_qpos_adr
 from wildrobot_amp_ext.robots.spec import ROBOTS_DIR
 
 # the 23-DoF G1 joint list, in its order
@@ -49,7 +49,7 @@ def test_documented_one_liner_prints_the_23_names():
 @pytest.mark.parametrize("name", ["wildrobot", "unitree_g1_23dof", "unitree_g1_29dof"])
 def test_built_model_has_one_actuator_per_joint_in_spec_order(name):
     robot = load_robot(name)
-    model = robot.build_model()
+    model = build_model(robot)
     assert model.nu == robot.num_joints
     ids = actuator_ids(model, robot)
     np.testing.assert_array_equal(ids, np.arange(robot.num_joints))
@@ -79,7 +79,7 @@ def test_wildrobot_stands_under_pd_at_default_pose():
     """The small biped must be able to stand on its PD actuators: the miner and training rely on it."""
     robot = load_robot("wildrobot")
     assert robot.total_mass == pytest.approx(3.4, abs=0.01)
-    model = robot.build_model()
+    model = build_model(robot)
     data = mujoco.MjData(model)
     data.qpos[joint_qpos_adr(model, robot)] = robot.default_joint_pos
     data.ctrl[actuator_ids(model, robot)] = robot.default_joint_pos

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_merged_pkl, save_dataset
 from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features
@@ -57,7 +58,7 @@ FOOT_TERMS = ("foot_contacts", "foot_height", "foot_z_velocity")
 @dataclass(frozen=True)
 class ConvertConfig:
     #: output frame rate; None keeps each file's rate (then all files must share it)
-    target_fps: float | None = 50.0
+    target_fps: float | None = CONTROL_HZ
     read: ReadOptions = field(default_factory=ReadOptions)
     #: clips shorter than this after resampling are refused (central differences need 3 frames)
     min_frames: int = 3
@@ -94,7 +95,7 @@ def build_dataset(
     clips: Sequence[MotionClip],
     robot: RobotSpec,
     spec: FeatureSpec | None = None,
-    target_fps: float | None = 50.0,
+    target_fps: float | None = CONTROL_HZ,
     *,
     motion_ids: Sequence[int] | None = None,
     segment_ids: Sequence[int] | None = None,
@@ -321,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", required=True, help="target robot (RobotSpec name or robot.yaml path)")
     p.add_argument("--input", required=True, nargs="+", help="motion files and/or folders (searched recursively)")
     p.add_argument("--output", required=True, help="dataset .npz to write")
-    p.add_argument("--target-fps", type=float, default=50.0, help="output frame rate (0: keep the source rate)")
+    p.add_argument("--target-fps", type=float, default=CONTROL_HZ, help="output frame rate (0: keep the source rate)")
     p.add_argument(
         "--source-robot",
         default=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion.synthetic import GaitParams, synthetic_stand, synthetic_walk
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
@@ -18,7 +19,7 @@ DEMO_DATASET = "demo"
 DEMO_VERSION = 2  # bump when the synthetic gait changes, so caches rebuild
 
 
-def demo_clips(robot: RobotSpec, fps: float = 50.0):
+def demo_clips(robot: RobotSpec, fps: float = CONTROL_HZ):
     return [
         synthetic_walk(robot, 6.0, fps, GaitParams(hip_amplitude=0.15, knee_lift=0.5), name="walk_slow"),
         synthetic_walk(robot, 6.0, fps, GaitParams(), name="walk_medium"),
@@ -47,7 +48,7 @@ def ensure_demo_dataset(robot: RobotSpec | str, spec: FeatureSpec | None = None)
             clips,
             robot,
             spec,
-            target_fps=50.0,
+            target_fps=CONTROL_HZ,
             motion_names=[c.name for c in clips],
             meta={"source": "synthetic demo gait"},
         )

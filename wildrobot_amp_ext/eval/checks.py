@@ -14,6 +14,7 @@ import numpy as np
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, standing_root_height
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.mjcf import build_model
 
 
 @dataclass
@@ -111,7 +112,7 @@ def check_clip(
     robot: RobotSpec, clip: MotionClip, cfg: CheckCfg | None = None, model: mujoco.MjModel | None = None
 ) -> ClipChecks:
     cfg = cfg or CheckCfg()
-    model = model or robot.build_model(with_floor=False)
+    model = model or build_model(robot, with_floor=False)
     lo, hi = joint_ranges(model, robot)
     fk = ForwardKinematics(robot, model)
     return ClipChecks(

@@ -230,7 +230,13 @@ def _run(argv: list[str] | None) -> int:
             return _sim2sim(args, result, command, out_dir)
 
     from wildrobot_amp_ext.eval.gl import has_display
-    from wildrobot_amp_ext.isaaclab.launch import apply_visualizer, env_session, load_env_cfg, visualizer_url
+    from wildrobot_amp_ext.isaaclab.launch import (
+        apply_visualizer,
+        env_session,
+        launcher_args_for,
+        load_env_cfg,
+        visualizer_url,
+    )
 
     if args.visualizer is None and has_display() and not args.headless:
         args.visualizer = "newton"  # a desktop: the Newton GL window, as before
@@ -279,7 +285,7 @@ def _run(argv: list[str] | None) -> int:
     elif command is not None or keyboard_window:
         pin_commands_in_cfg(env_cfg)
 
-    launcher_args: dict[str, Any] = {"headless": args.visualizer in (None, "none", "viser", "rerun")}
+    launcher_args = launcher_args_for(args.visualizer)
     view = {"eye": _vec3(args.camera_eye, "--camera_eye"), "lookat": _vec3(args.camera_lookat, "--camera_lookat")}
     if args.video and args.video_renderer == "newton" and args.visualizer in (None, "none"):
         apply_visualizer(env_cfg, launcher_args, "newton", **view)  # GL frames (EGL when there is no display)

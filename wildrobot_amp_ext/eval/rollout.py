@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
@@ -126,7 +127,7 @@ class Rollout:
             except ValueError:
                 meta = {}
         return cls(
-            fps=float(data["fps"]) if "fps" in data.files else 50.0,
+            fps=float(data["fps"]) if "fps" in data.files else CONTROL_HZ,
             robot=str(data["robot"]) if "robot" in data.files else "",
             task=str(data["task"]) if "task" in data.files else "",
             joint_names=tuple(str(n) for n in data["joint_names"].tolist()) if "joint_names" in data.files else (),

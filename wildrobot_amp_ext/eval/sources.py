@@ -22,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.validation import NpzFile
 from wildrobot_amp_ext.validation import values as V
 
-DEFAULT_NPZ_FPS = 50.0
+DEFAULT_NPZ_FPS = CONTROL_HZ  # a file that does not say its rate is at the control rate
 
 
 @dataclass

@@ -34,26 +34,13 @@ import numpy as np
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.eval.checks import CheckCfg, ClipChecks, check_clip, root_qpos_adr
+from wildrobot_amp_ext.eval.lanes import Rgba, lane_colour, lane_prefix
 from wildrobot_amp_ext.eval.sources import MotionSet
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_name
+from wildrobot_amp_ext.robots.mjcf import build_mjspec, build_model, contact_site_name
 from wildrobot_amp_ext.utils.atomic import atomic_path
 from wildrobot_amp_ext.utils.progress import progress
-
-Rgba = tuple[float, float, float, float]
-
-#: lane colours (label, floor disc): colour-blind friendly (Okabe-Ito)
-LANE_COLOURS: tuple[Rgba, ...] = (
-    (0.00, 0.45, 0.70, 1.0),
-    (0.90, 0.62, 0.00, 1.0),
-    (0.00, 0.62, 0.45, 1.0),
-    (0.80, 0.47, 0.65, 1.0),
-    (0.34, 0.71, 0.91, 1.0),
-    (0.84, 0.37, 0.00, 1.0),
-    (0.94, 0.89, 0.26, 1.0),
-    (0.50, 0.50, 0.50, 1.0),
-)
 
 
 @dataclass
@@ -128,10 +115,6 @@ def arrange(sets: Sequence[MotionSet], cfg: ViewerCfg) -> list[list[tuple[str, M
 # ----------------------------------------------------------------------------------------------------------------
 # scene
 # ----------------------------------------------------------------------------------------------------------------
-def lane_prefix(k: int) -> str:
-    return f"lane{k}/"
-
-
 def build_scene_spec(robot: RobotSpec, copies: int, shadows: bool = False):
     """MjSpec with a checker floor, sky, lights and ``copies`` robots (names prefixed ``lane<k>/``)."""
     import mujoco
@@ -173,7 +156,7 @@ def build_scene_spec(robot: RobotSpec, copies: int, shadows: bool = False):
         diffuse=[0.6, 0.6, 0.6],
     )
     for k in range(copies):
-        child = robot.build_mjspec(with_floor=False)
+        child = build_mjspec(robot, with_floor=False)
         frame = spec.worldbody.add_frame()
         frame.attach_body(child.body(robot.root_body), lane_prefix(k), "")
     return spec
@@ -315,7 +298,7 @@ class MotionViewer:
         if self.cfg.fps <= 0 or self.cfg.speed <= 0:
             raise InputError(None, "--fps/--speed", "must be positive", None)
         self.sets = list(sets)
-        check_model = robot.build_model(with_floor=False)
+        check_model = build_model(robot, with_floor=False)
         self.rounds: list[list[LaneItem | None]] = []
         for rnd in arrange(self.sets, self.cfg):
             self.rounds.append(
@@ -428,6 +411,17 @@ class MotionViewer:
             out.append(None if item is None else (item, self._flags(item, self.clip_frame(item.clip, t))))
         return out
 
+    def pose_lanes(self, data, rnd: list[LaneItem | None], t: float) -> list[tuple[LaneItem, dict] | None]:
+        """Every lane of round ``rnd`` at motion time ``t`` written into ``data`` (an empty lane is parked out of
+        view); returns :meth:`_round_state`'s per-lane (item, flags)."""
+        state = self._round_state(rnd, t)
+        for k, lane in enumerate(self.lanes):
+            if state[k] is None:
+                self._park_lane(data, lane, k)
+            else:
+                self._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
+        return state
+
     # --- scene decoration ---------------------------------------------------------------------------------------
     def _decorate(self, scene, data, lane: LaneIndex, k: int, flags: dict | None, disc: bool) -> None:
         import mujoco
@@ -455,7 +449,7 @@ class MotionViewer:
                 mujoco.mjtGeom.mjGEOM_CYLINDER,
                 [radius, 0.001, 0],
                 [root[0], root[1], 0.001],
-                LANE_COLOURS[k % len(LANE_COLOURS)][:3] + (0.6,),
+                lane_colour(k)[:3] + (0.6,),
             )
         for p in flags["penetrating_points"]:
             # the point itself is hidden under the opaque floor: mark it on the floor surface
@@ -508,7 +502,7 @@ class MotionViewer:
         return text, alerts
 
     def _lane_line(self, k: int, state: tuple[LaneItem, dict] | None, t: float, with_swatch: bool = True) -> Line:
-        swatch = LANE_COLOURS[k % len(LANE_COLOURS)] if with_swatch else None
+        swatch = lane_colour(k) if with_swatch else None
         text, alerts = self._lane_text(k, state, t)
         if state is None:
             return text, (0.7, 0.7, 0.7, 1.0), swatch
@@ -526,7 +520,7 @@ class MotionViewer:
         return f"{self.robot.name}   round {r + 1}/{len(self.rounds)}   t {t:5.2f}s   x{self.cfg.speed:g}", WHITE, None
 
     # --- camera -----------------------------------------------------------------------------------------------
-    def _camera(self, centre: np.ndarray, spread: float):
+    def camera_at(self, centre: np.ndarray, spread: float):
         """Free camera looking at ``centre`` (xy; its z too in the tiles layout, which follows one robot)."""
         import mujoco
 
@@ -574,16 +568,11 @@ class MotionViewer:
         import mujoco
 
         rnd = self.rounds[r]
-        state = self._round_state(rnd, t)
         renderer = self.renderer
         tile_w, tile_h = self.tile_size
         if self.cfg.layout == "scene":
             data = self.datas[0]
-            for k, lane in enumerate(self.lanes):
-                if state[k] is None:
-                    self._park_lane(data, lane, k)
-                else:
-                    self._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
+            state = self.pose_lanes(data, rnd, t)
             mujoco.mj_forward(self.model, data)
             roots = np.array(
                 [
@@ -593,7 +582,7 @@ class MotionViewer:
                 ]
             )
             spread = float(np.ptp(roots[:, 1])) if len(roots) > 1 else 0.0
-            self.last_camera = self._camera(roots.mean(axis=0), spread)
+            self.last_camera = self.camera_at(roots.mean(axis=0), spread)
             renderer.update_scene(data, camera=self.last_camera)
             for k, lane in enumerate(self.lanes):
                 self._decorate(
@@ -608,12 +597,13 @@ class MotionViewer:
                     if state[k] is not None:
                         foot = data.qpos[lane.root_qpos : lane.root_qpos + 3] * np.array([1, 1, 0])
                         ((u, v),) = project(renderer.scene, foot[None], tile_w, tile_h)
-                        tags.append((f"{k}", LANE_COLOURS[k % len(LANE_COLOURS)], (int(u), int(v) + 6)))
+                        tags.append((f"{k}", lane_colour(k), (int(u), int(v) + 6)))
             lines = [self._header(r, t)] + [
                 self._lane_line(k, state[k], t, self.num_lanes > 1) for k in range(self.num_lanes)
             ]
             return draw_overlay(image, lines, (8, -8), self.cfg.font_size, tags)
 
+        state = self._round_state(rnd, t)
         rows, cols = self.tile_grid
         canvas = np.zeros((self.cfg.height, self.cfg.width, 3), dtype=np.uint8)
         lane = self.lanes[0]
@@ -623,7 +613,7 @@ class MotionViewer:
                 data = self.datas[k]
                 self._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
                 mujoco.mj_forward(self.model, data)
-                renderer.update_scene(data, camera=self._camera(data.qpos[lane.root_qpos : lane.root_qpos + 3], 0.0))
+                renderer.update_scene(data, camera=self.camera_at(data.qpos[lane.root_qpos : lane.root_qpos + 3], 0.0))
                 self._decorate(renderer.scene, data, lane, k, state[k][1], disc=False)
                 tile = renderer.render().copy()
             if self.cfg.overlay:
@@ -724,13 +714,8 @@ class MotionViewer:
                         if not handle.is_running():
                             return
                         t = f * self.cfg.speed / self.cfg.fps
-                        state = self._round_state(rnd, t)
                         with handle.lock():
-                            for k, lane in enumerate(self.lanes):
-                                if state[k] is None:
-                                    self._park_lane(data, lane, k)
-                                else:
-                                    self._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
+                            state = self.pose_lanes(data, rnd, t)
                             mujoco.mj_forward(self.model, data)
                             handle.user_scn.ngeom = 0
                             for k, lane in enumerate(self.lanes):

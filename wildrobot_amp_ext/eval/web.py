@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from wildrobot_amp_ext.eval.viewer import MotionViewer
+from wildrobot_amp_ext.eval.lanes import lane_colour, lane_prefix
+from wildrobot_amp_ext.motion.quat import multiply
 
 DEFAULT_PORT = 8080
 #: MuJoCo's default renderer shows geom groups 0-2; groups >= 3 hold collision-only shapes in most robot MJCFs
@@ -25,6 +25,26 @@ VISIBLE_GROUPS = 3
 #: triangles per geom sent to the browser: the G1's meshes hold 393k triangles per robot, which a browser without a
 #: GPU (software WebGL) takes tens of seconds to draw; ~1.5k per part keeps the silhouette and draws in well under 1 s
 MAX_FACES_PER_GEOM = 1500
+
+
+class ServedViewer(Protocol):
+    """What the page reads from the :class:`~wildrobot_amp_ext.eval.viewer.MotionViewer` it serves (named by its
+    members, so the viewer, whose command line starts the server, and this module do not import each other)."""
+
+    model: Any  # mujoco.MjModel: every lane's robot copy
+    datas: list  # mujoco.MjData per lane (the scene layout poses every lane in datas[0])
+    lanes: list  # LaneIndex per lane: root qpos address, joint addresses
+    rounds: list  # per round, the LaneItem (or None) of each lane
+    cfg: Any  # ViewerCfg: fps, speed
+    num_lanes: int
+    spacing: float
+    extent: float
+
+    def round_duration(self, rnd: list) -> float: ...
+
+    def pose_lanes(self, data: Any, rnd: list, t: float) -> list: ...
+
+    def camera_at(self, centre: np.ndarray, spread: float) -> Any: ...
 
 
 @dataclass
@@ -98,8 +118,6 @@ def lane_geoms(model, num_lanes: int) -> np.ndarray:
     robot attached under per-lane name prefixes, so their geoms come in the same order)."""
     import mujoco
 
-    from wildrobot_amp_ext.eval.viewer import lane_prefix
-
     geoms = robot_geoms(model)
     body_names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, int(b)) or "" for b in model.geom_bodyid[geoms]]
     lanes = [geoms[[n.startswith(lane_prefix(k)) for n in body_names]] for k in range(num_lanes)]
@@ -111,8 +129,6 @@ def lane_geoms(model, num_lanes: int) -> np.ndarray:
 
 def geom_world_quats(model, data, geoms: np.ndarray) -> np.ndarray:
     """World orientation (wxyz) of ``geoms``: body orientation times the geom's fixed offset (no per-geom loop)."""
-    from wildrobot_amp_ext.motion.quat import multiply
-
     return multiply(np.asarray(data.xquat)[model.geom_bodyid[geoms]], np.asarray(model.geom_quat)[geoms])
 
 
@@ -125,10 +141,8 @@ def _rgb(model, g: int) -> tuple[int, int, int]:
 class ViserScene:
     """The viewer's MuJoCo scene mirrored into a viser server: meshes added once, poses updated per frame."""
 
-    def __init__(self, viewer: MotionViewer, cfg: ServeCfg):
+    def __init__(self, viewer: ServedViewer, cfg: ServeCfg):
         import viser
-
-        from wildrobot_amp_ext.eval.viewer import LANE_COLOURS
 
         self.viewer, self.cfg = viewer, cfg
         self.server = viser.ViserServer(host=cfg.host, port=cfg.port, verbose=False)
@@ -172,7 +186,7 @@ class ViserScene:
                     receive_shadow=False,
                 )
             )
-        self.colours = [LANE_COLOURS[k % len(LANE_COLOURS)] for k in range(viewer.num_lanes)]
+        self.colours = [lane_colour(k) for k in range(viewer.num_lanes)]
         # a disc in the lane's colour under each robot, matching the legend (as the video's floor discs)
         radius = 0.5 * min(viewer.spacing, viewer.extent) * 0.6
         import trimesh
@@ -203,7 +217,7 @@ class ViserScene:
     def _aim(self, roots: np.ndarray) -> None:
         """Every browser's camera onto the robots, as the video's tracking camera (azimuth, elevation, distance)."""
         spread = float(np.ptp(roots[:, 1])) if len(roots) > 1 else 0.0
-        cam = self.viewer._camera(roots.mean(axis=0), spread)
+        cam = self.viewer.camera_at(roots.mean(axis=0), spread)
         az, el = np.radians(cam.azimuth), np.radians(cam.elevation)
         forward = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
         look = np.asarray(cam.lookat, dtype=np.float64)
@@ -223,12 +237,8 @@ class ViserScene:
         import mujoco
 
         v = self.viewer
-        data, state = v.datas[0], v._round_state(v.rounds[r], t)
-        for k, lane in enumerate(v.lanes):
-            if state[k] is None:
-                v._park_lane(data, lane, k)
-            else:
-                v._pose_lane(data, lane, state[k][0], state[k][1]["frame"])
+        data = v.datas[0]
+        state = v.pose_lanes(data, v.rounds[r], t)
         mujoco.mj_kinematics(v.model, data)
         geoms = self.lane_geoms[:, self.parts]  # (lanes, parts)
         positions = np.asarray(data.geom_xpos)[geoms]
@@ -280,7 +290,7 @@ class ViserScene:
         return frames
 
 
-def serve(viewer: MotionViewer, cfg: ServeCfg | None = None) -> int:
+def serve(viewer: ServedViewer, cfg: ServeCfg | None = None) -> int:
     """Serve ``viewer``'s lanes in the browser; prints the URL; returns the number of frames pushed."""
     scene = ViserScene(viewer, cfg or ServeCfg())
     print(

@@ -42,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.constants import PHYSICS_DT
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.asset import cache_root
 
@@ -73,7 +74,7 @@ if "WARP_CACHE_PATH" not in os.environ:
 
 def default_sim_cfg(
     device: str = DEFAULT_DEVICE,
-    dt: float = 0.005,
+    dt: float = PHYSICS_DT,
     njmax: int = 300,
     nconmax: int = 40,
     num_substeps: int = 2,
@@ -181,6 +182,13 @@ VISUALIZER_REQUIREMENTS = {
     "rerun": ("rerun", "pip install -e '.[rerun]'"),
 }
 DEFAULT_VISUALIZER_PORT = {"viser": 8080, "rerun": 9090}
+#: visualizers that open no window of their own (none, or a page served to a browser): the launcher runs headless
+HEADLESS_VISUALIZERS = (None, "none", "viser", "rerun")
+
+
+def launcher_args_for(visualizer: str | None) -> dict[str, Any]:
+    """The launcher arguments of a run with ``--visualizer visualizer`` (before :func:`apply_visualizer` adds it)."""
+    return {"headless": visualizer in HEADLESS_VISUALIZERS}
 
 
 def add_visualizer_args(parser: Any, default: str | None = None) -> None:

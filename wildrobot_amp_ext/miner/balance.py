@@ -26,9 +26,9 @@ import mujoco
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.constants import GRAVITY
 from wildrobot_amp_ext.features.contact import POINTS_PER_FOOT, ContactRule
 from wildrobot_amp_ext.miner.config import BalanceConfig
-from wildrobot_amp_ext.miner.rollout import GRAVITY
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr

@@ -14,6 +14,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
+
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
 MINER_VERSION = 4
 
@@ -34,7 +36,7 @@ FIELD_CHOICES = {
 @dataclass(frozen=True)
 class TrackingConfig:
     tracker: Literal["mpc", "pd"] = "mpc"
-    control_hz: float = 50.0
+    control_hz: float = CONTROL_HZ
     substeps: int = 10  # physics at control_hz * substeps (500 Hz)
     #: gain scale of the tracking PD over the RobotSpec gains (kd scaled by its square root: same damping ratio); the
     #: effort limits stay the robot's. "auto", closed-loop tracker: the smallest scale >= 1 that brings the PD's lag

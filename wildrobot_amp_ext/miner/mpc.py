@@ -29,7 +29,7 @@ from wildrobot_amp_ext.miner.config import MpcConfig, TrackingConfig
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids, contact_site_name
+from wildrobot_amp_ext.robots.mjcf import build_mjspec, contact_site_ids, contact_site_name
 
 
 def spline_weights(times: np.ndarray, horizon: float, knots: int) -> np.ndarray:
@@ -116,7 +116,7 @@ class SamplingTracker:
     def _planning_model(
         robot: RobotSpec, model: mujoco.MjModel, tracking: TrackingConfig, cfg: MpcConfig
     ) -> mujoco.MjModel:
-        spec = robot.build_mjspec(with_floor=True)
+        spec = build_mjspec(robot, with_floor=True)
         for foot in robot.feet:
             for point in ("toe", "heel"):
                 spec.add_sensor(

@@ -11,13 +11,14 @@ import dataclasses
 
 import numpy as np
 
+from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.synthetic import synthetic_stand
 from wildrobot_amp_ext.robots import RobotSpec
 
 
-def standing_sway(robot: RobotSpec, duration: float = 2.0, fps: float = 50.0, squat: float = 0.1) -> MotionClip:
+def standing_sway(robot: RobotSpec, duration: float = 2.0, fps: float = CONTROL_HZ, squat: float = 0.1) -> MotionClip:
     return synthetic_stand(robot, duration, fps, squat=squat, name="standing_sway")
 
 

@@ -21,13 +21,19 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from wildrobot_amp_ext.constants import GRAVITY
 from wildrobot_amp_ext.miner.config import BalanceConfig, MpcConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, neutral_root_height
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import FLOOR_NAME, actuator_ids, contact_site_ids, joint_dof_adr, joint_qpos_adr
-
-GRAVITY = 9.81
+from wildrobot_amp_ext.robots.mjcf import (
+    FLOOR_NAME,
+    actuator_ids,
+    build_model,
+    contact_site_ids,
+    joint_dof_adr,
+    joint_qpos_adr,
+)
 
 
 @dataclass
@@ -159,7 +165,7 @@ class TrackingSim:
     ):
         self.robot = robot
         self.cfg = cfg
-        self.model = robot.build_model(with_floor=True, timestep=cfg.physics_dt)
+        self.model = build_model(robot, with_floor=True, timestep=cfg.physics_dt)
         self.data = mujoco.MjData(self.model)
         m = self.model
         self.qadr = joint_qpos_adr(m, robot)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from wildrobot_amp_ext.constants import GRAVITY
 from wildrobot_amp_ext.features.contact import ContactRule
 from wildrobot_amp_ext.miner.balance import trajectory_foot_contacts
 from wildrobot_amp_ext.miner.config import GateConfig, WindowConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack
-from wildrobot_amp_ext.miner.rollout import GRAVITY, RolloutRecord
+from wildrobot_amp_ext.miner.rollout import RolloutRecord
 from wildrobot_amp_ext.motion import quat as Q
 
 #: gate names in report order; a window's failures are a bitmask over this tuple

@@ -35,7 +35,7 @@ from wildrobot_amp_ext.features import KinematicState
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
-from wildrobot_amp_ext.robots.mjcf import contact_site_ids
+from wildrobot_amp_ext.robots.mjcf import build_model, contact_site_ids
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ class ForwardKinematics:
     ):
         self.robot = robot
         self.chunk_frames = chunk_frames
-        self.model = model if model is not None else robot.build_model(with_floor=False)
+        self.model = model if model is not None else build_model(robot, with_floor=False)
         m = self.model
         self.site_ids = np.asarray(contact_site_ids(m, robot) if site_ids is None else site_ids, dtype=np.int64)
         joint_column = {int(m.joint(name).id): i for i, name in enumerate(robot.joint_names)}

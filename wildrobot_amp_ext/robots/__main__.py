@@ -8,7 +8,7 @@ python -m wildrobot_amp_ext.robots my_robot.yaml --export-mjcf out/   # write th
 from __future__ import annotations
 
 from wildrobot_amp_ext.errors import OneLineParser, cli_entry
-from wildrobot_amp_ext.robots.mjcf import export_mjcf
+from wildrobot_amp_ext.robots.mjcf import build_model, export_mjcf
 from wildrobot_amp_ext.robots.spec import list_robots, load_robot
 
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
         from wildrobot_amp_ext.validation import check_output_dir
 
         check_output_dir("--export-mjcf", args.export_mjcf)
-    model = robot.build_model()
+    model = build_model(robot)
     print(f"robot: {robot.name}  ({robot.yaml_path})")
     print(f"mjcf: {robot.mjcf_path}")
     print(f"mass: {robot.total_mass:.3f} kg   joints: {robot.num_joints}   actuators: {model.nu}")

@@ -2,53 +2,24 @@
 armature, foot contact-point sites and (optionally) a floor. The miner, the converter's forward
 kinematics, the viewer and the Isaac Lab USD all start from this one model.
 
-Importing this module routes MuJoCo's warnings to Python logging (:func:`route_mujoco_warnings`): MuJoCo's default
-handler appends every warning to ``MUJOCO_LOG.TXT`` in the current folder, a file in the user's folder that no
-command asked for (an unstable rollout in the miner writes one line per rollout)."""
+Importing this module routes MuJoCo's warnings to Python logging (:mod:`.mujoco_warnings`), so no command leaves a
+``MUJOCO_LOG.TXT`` in the user's folder."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import mujoco
 import numpy as np
 
+from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
 from wildrobot_amp_ext.utils.atomic import atomic_path
 
 if TYPE_CHECKING:
     from wildrobot_amp_ext.robots.spec import RobotSpec
 
 FLOOR_NAME = "floor"
-#: MuJoCo warnings shown per process; the rest are counted (an unstable batch of rollouts repeats the same one)
-MUJOCO_WARNINGS_SHOWN = 3
-_log = logging.getLogger("wildrobot_amp_ext.mujoco")
-_warning_count = 0
-
-
-def _on_mujoco_warning(message: str) -> None:
-    global _warning_count
-    _warning_count += 1
-    if _warning_count <= MUJOCO_WARNINGS_SHOWN:
-        _log.warning("MuJoCo: %s", message)
-    elif _warning_count == MUJOCO_WARNINGS_SHOWN + 1:
-        _log.warning("MuJoCo: further warnings in this process are not shown")
-    else:
-        _log.debug("MuJoCo: %s", message)
-
-
-def route_mujoco_warnings() -> None:
-    """Send MuJoCo warnings to logging instead of MuJoCo's ``MUJOCO_LOG.TXT`` in the working folder (idempotent;
-    a handler the caller installed is kept)."""
-    if mujoco.get_mju_user_warning() is None:
-        mujoco.set_mju_user_warning(_on_mujoco_warning)
-
-
-def mujoco_warning_count() -> int:
-    """MuJoCo warnings seen by this process since the handler was installed."""
-    return _warning_count
-
 
 route_mujoco_warnings()
 
@@ -100,6 +71,13 @@ def build_mjspec(robot: RobotSpec, with_floor: bool = False) -> mujoco.MjSpec:
         )
         spec.worldbody.add_light(pos=[0, 0, 3], dir=[0, 0, -1], type=int(mujoco.mjtLightType.mjLIGHT_DIRECTIONAL))
     return spec
+
+
+def build_model(robot: RobotSpec, with_floor: bool = True, timestep: float = 0.002) -> mujoco.MjModel:
+    """The compiled model of :func:`build_mjspec` with physics step ``timestep``."""
+    spec = build_mjspec(robot, with_floor=with_floor)
+    spec.option.timestep = timestep
+    return spec.compile()
 
 
 def export_mjcf(robot: RobotSpec, out_dir: str | Path, with_floor: bool = False) -> Path:

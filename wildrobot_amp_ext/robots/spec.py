@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
 from wildrobot_amp_ext.validation import LIMITS, safe_component
 from wildrobot_amp_ext.validation import values as V
 
@@ -72,15 +73,17 @@ class RobotSpec:
         """Mirror (..., J) joint values left<->right with the sign flips of the symmetry map."""
         return values[..., self.mirror_index] * self.mirror_sign
 
+    # the model builder is robots.mjcf (build_mjspec, build_model); these two delegates remain only for callers in
+    # retarget/ and are the last spec -> mjcf import: delete them when those call robots.mjcf
     def build_mjspec(self, with_floor: bool = False):
         from wildrobot_amp_ext.robots.mjcf import build_mjspec
 
         return build_mjspec(self, with_floor=with_floor)
 
     def build_model(self, with_floor: bool = True, timestep: float = 0.002):
-        spec = self.build_mjspec(with_floor=with_floor)
-        spec.option.timestep = timestep
-        return spec.compile()
+        from wildrobot_amp_ext.robots.mjcf import build_model
+
+        return build_model(self, with_floor=with_floor, timestep=timestep)
 
 
 def list_robots() -> list[str]:
@@ -241,8 +244,6 @@ def _gain(path: Path, field: str, value: Any) -> float:
 
 def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
     import mujoco
-
-    from wildrobot_amp_ext.robots.mjcf import route_mujoco_warnings
 
     route_mujoco_warnings()  # MuJoCo's default handler writes MUJOCO_LOG.TXT into the user's folder
 

@@ -29,10 +29,12 @@ from isaaclab.terrains import TerrainImporterCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 
+from wildrobot_amp_ext.constants import DECIMATION, PHYSICS_DT
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.isaaclab.asset import ground_terrain_cfg, robot_articulation_cfg
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
+from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
 
 ROBOT = "robot"
 
@@ -216,7 +218,7 @@ class AmpSettingsCfg:
 class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     """AMP velocity-tracking locomotion on flat ground for the RobotSpec named ``robot_name``."""
 
-    class_type: type | str = "wildrobot_amp_ext.tasks.amp_locomotion.amp_env:AmpManagerBasedRLEnv"
+    class_type: type | str = ENV_ENTRY_POINT
 
     #: RobotSpec registry name (or path to a robot.yaml)
     robot_name: str = MISSING
@@ -235,9 +237,9 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     amp: AmpSettingsCfg = AmpSettingsCfg()
 
     def __post_init__(self):
-        self.decimation = 4
+        self.decimation = DECIMATION
         self.episode_length_s = 10.0
-        self.sim.dt = 0.005
+        self.sim.dt = PHYSICS_DT
         self.sim.render_interval = self.decimation
         self.apply_robot()
 

@@ -6,6 +6,7 @@ import gymnasium as gym
 
 from wildrobot_amp_ext.tasks.amp_locomotion import agents
 
+#: the env class of every AMP locomotion task (gym entry point and the env config's ``class_type``)
 ENV_ENTRY_POINT = "wildrobot_amp_ext.tasks.amp_locomotion.amp_env:AmpManagerBasedRLEnv"
 SKRL_AMP_CFG = f"{agents.__name__}.skrl_amp_cfg:AmpLocomotionAgentCfg"
 
