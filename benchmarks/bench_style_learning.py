@@ -1,22 +1,24 @@
-"""Does the default AMP recipe learn style? AMP against a control with style weight 0, same env, seed and budget.
+"""Does the default AMP recipe learn style? AMP against controls that differ from it in one thing each, several seeds.
 
-    .venv/bin/python benchmarks/bench_style_learning.py                      # WildRobot-AMP-Flat-v0, 256 envs, 15 min
-    .venv/bin/python benchmarks/bench_style_learning.py --minutes 3 --num-envs 64 --json style.json
+    .venv/bin/python benchmarks/bench_style_learning.py                          # WildRobot, 3 seeds, 30 updates
+    .venv/bin/python benchmarks/bench_style_learning.py --updates 10 --seeds 0 --num-envs 32 --json style.json
 
-Both runs use the task's agent config; the control only sets ``agent.style_reward_scale=0`` (its discriminator still
-trains, so it costs the same per update and its D(policy) is measured the same way). Budget: the AMP run trains
-for ``--minutes`` of wall clock, stopping on an update boundary; the control then trains for exactly the same number
-of timesteps (same env-steps and the same number of updates), so a machine whose load changes between the two runs
-cannot favour either. Both runs start from the same seed.
+Arms, each trained for the same number of PPO updates (same timesteps) from the same seed, fresh env per arm:
+    amp               the task's agent config
+    control_bonus     task rewards plus a constant per-step bonus equal to the AMP run's mean style reward over the
+                      same timesteps (``agent.amp.constant_style_reward``): the same survival incentive, no style
+                      information (its discriminator still trains, so an update costs the same)
+    control_shuffled  AMP on a time-shuffled reference (dataset.controls): a style reward is present, the motion is not
+    standing          not trained: zero actions from the default pose, the floor any learned policy must beat
 
-After training each policy acts deterministically (mean action) for ``--eval-steps`` steps on freshly reset envs:
-    nearest-reference distance   mean RMS distance (reference-normalised units, every AMP column) from the policy's
-                                 AMP observations to the nearest reference observation of the task's dataset
-    D(policy)                    mean sigmoid(discriminator logit) of those observations, each run's own discriminator
-    episode length, fall rate    finished episodes (fall = terminated, not timed out)
-    velocity tracking error      mean |v_xy (heading frame) - command_xy| over steps of envs alive for >= 1 s
-The last line is ``ratio = AMP / control nearest-reference distance``. Goal: ratio <= 0.7 with a tracking error no
-worse than 1.2x the control's.
+Evaluation (eval.evaluate + eval.style_metric), the same for every arm: one env built for evaluation (reference-state
+init, pushes and observation noise off, commands pinned), a fresh reset per arm, deterministic actions, each command
+of the grid on ``--envs-per-command`` envs for ``--eval-seconds``. The grid is the reference clips' mean velocities
+(what the reference can show) that lie inside the task's command ranges. Reported per arm and seed: both style
+distances (policy -> reference command-matched, reference -> policy per clip; first second and last second before a
+fall excluded), forward-velocity and yaw-rate tracking errors, fall rate, updates.
+
+"Beats": every AMP seed better than every control seed on both distances (printed as a verdict per control).
 """
 
 from __future__ import annotations
@@ -24,27 +26,34 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("WILDROBOT_NO_PROGRESS", "1")
 
+ARMS = ("amp", "control_bonus", "control_shuffled", "standing")
+TRAINED = ("amp", "control_bonus", "control_shuffled")
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--task", default="WildRobot-AMP-Flat-v0")
-    p.add_argument("--num-envs", type=int, default=256)
-    p.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget of the AMP run")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-envs", type=int, default=64)
+    p.add_argument("--updates", type=int, default=30, help="PPO updates per trained arm (same timesteps for all)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     p.add_argument("--dataset", default=None, help="reference .npz (default: the task's, the built-in demo gait)")
-    p.add_argument("--eval-steps", type=int, default=300, help="deterministic evaluation steps per run")
+    p.add_argument("--eval-seconds", type=float, default=6.0)
+    p.add_argument("--envs-per-command", type=int, default=4)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--json", default=None, help="write the figures here")
-    p.add_argument("overrides", nargs="*", help="extra agent.<path>=<value> overrides for both runs")
+    p.add_argument("--json", default=None, help="write {'arms': {arm: [per-seed dict, ...]}, ...} here")
+    p.add_argument("overrides", nargs="*", help="extra agent.<path>=<value> overrides for every trained arm")
     return p.parse_args(argv)
 
 
@@ -57,135 +66,175 @@ def agent_cfg(task: str, seed: int, overrides: list[str]):
     return cfg
 
 
-def train(env, cfg, *, timesteps: int, seconds: float | None, name: str) -> tuple:
-    """Train one run; with ``seconds`` stop at the first update boundary past it. Returns (runner, timesteps)."""
+def train_arm(args, seed: int, dataset: str | None, overrides: list[str], name: str) -> tuple:
+    """Train one arm in a fresh env; returns (act function, mean style reward per step, updates, seconds)."""
     from wildrobot_amp_ext.agents.runner import build_amp_runner
+    from wildrobot_amp_ext.isaaclab.launch import make_env
 
-    runner = build_amp_runner(env, cfg, timesteps=timesteps)
-    num_envs = env.unwrapped.num_envs
-    rollouts = runner.agent.cfg.rollouts
+    env_overrides = [f"env.seed={seed}"] + ([f"env.amp.dataset={dataset}"] if dataset else [])
+    env = make_env(args.task, num_envs=args.num_envs, device=args.device, overrides=env_overrides)
     started = time.perf_counter()
-    last_print = [started]
-
-    def stop_when(timestep: int) -> bool:
-        now = time.perf_counter()
-        boundary = (timestep + 1) % rollouts == 0
-        if boundary and now - last_print[0] > 30:
-            last_print[0] = now
-            rate = (timestep + 1) * num_envs / (now - started)
-            left = (
-                f"{max(0.0, seconds - (now - started)) / 60:.1f} min left"
-                if seconds
-                else f"{timesteps - timestep - 1} timesteps left"
-            )
-            print(f"[{name}] timestep {timestep + 1}  {rate:.0f} env-steps/s  {left}", flush=True)
-        return bool(seconds) and boundary and now - started >= seconds
-
-    runner.trainer.stop_when = stop_when
-    runner.train()
-    done = runner.trainer.timesteps_done
-    print(
-        f"[{name}] trained {done} timesteps = {done * num_envs} env-steps, {done // rollouts} updates "
-        f"in {time.perf_counter() - started:.0f} s"
-    )
-    return runner, done
-
-
-@torch.no_grad()
-def evaluate(runner, steps: int, settle_s: float = 1.0) -> dict:
-    from wildrobot_amp_ext.agents.diagnostics import nearest_reference_distance, reference_scale
-    from wildrobot_amp_ext.features.compute import heading_yaw, rotate_into_heading
-
-    agent, env = runner.agent, runner.env
-    unwrapped = env.unwrapped
+    try:
+        cfg = agent_cfg(args.task, seed, args.overrides + overrides)
+        runner = build_amp_runner(env, cfg, timesteps=args.updates * cfg.agent.rollouts)
+        runner.train()
+        agent = runner.agent
+        style = [r["style_reward_per_step"] for r in agent.diagnostics_history]
+        updates = agent.update_count
+    finally:
+        env.close()
+    seconds = time.perf_counter() - started
+    print(f"[{name} seed {seed}] {updates} updates in {seconds:.0f} s, style reward per step {np.mean(style):.4f}")
     agent.enable_training_mode(False)
-    sampler = unwrapped.reference_sampler
-    reference = sampler.obs[torch.as_tensor(sampler.table.valid, device=sampler.obs.device)[sampler._order]]
-    scale = reference_scale(reference)
-    settle = int(round(settle_s / unwrapped.step_dt))
-    robot = unwrapped.scene["robot"]
-    obs, _ = env.reset()
-    alive = torch.zeros(env.num_envs, dtype=torch.long, device=env.device)
-    amp_rows, errors, d_policy = [], [], []
-    finished = fell = length_sum = 0
-    for _ in range(steps):
-        _, outputs = agent.act(obs, env.state(), timestep=0, timesteps=1)
-        command = unwrapped.command_manager.get_command("base_velocity")[:, :2].clone()
-        obs, _, terminated, truncated, infos = env.step(outputs["mean_actions"])
-        terminated, truncated = terminated.reshape(-1), truncated.reshape(-1)
-        done = terminated | truncated
-        alive += 1
-        quat = robot.data.root_link_quat_w.torch[:, [3, 0, 1, 2]]  # xyzw -> wxyz
-        v_heading = rotate_into_heading(robot.data.root_link_lin_vel_w.torch, heading_yaw(quat))[:, :2]
-        settled = (alive > settle) & ~done
-        errors.append((v_heading - command).norm(dim=-1)[settled])
-        amp = infos["amp_obs"]
-        amp_rows.append(amp)
-        z = agent._amp_observation_preprocessor(amp)
-        d_policy.append(torch.sigmoid(agent._discriminate(z)).reshape(-1))
-        finished += int(done.sum())
-        fell += int(terminated.sum())
-        length_sum += int(alive[done].sum())
-        alive[done] = 0
-    amp_all = torch.cat(amp_rows)
-    err = torch.cat(errors)
+    preprocess = agent._observation_preprocessor
+
+    @torch.no_grad()
+    def act(obs: torch.Tensor) -> torch.Tensor:
+        return agent.policy.act({"observations": preprocess(obs)}, role="policy")[1]["mean_actions"]
+
+    return act, float(np.mean(style)), updates, seconds
+
+
+def eval_commands(env_cfg, reference_path: str) -> list[tuple[float, float, float]]:
+    """The reference clips' mean velocities inside the task's command ranges (rounded to 0.05)."""
+    from wildrobot_amp_ext.eval.style_metric import StyleReference
+
+    ref = StyleReference.from_dataset(reference_path)
+    r = env_cfg.commands.base_velocity.ranges
+    lo = np.array([r.lin_vel_x[0], r.lin_vel_y[0], r.ang_vel_z[0]])
+    hi = np.array([r.lin_vel_x[1], r.lin_vel_y[1], r.ang_vel_z[1]])
+    out: list[tuple[float, float, float]] = []
+    for k in np.unique(ref.clip):
+        v = np.round(ref.velocity[ref.clip == k].mean(axis=0) / 0.05) * 0.05 + 0.0
+        if np.all(v >= lo - 1e-6) and np.all(v <= hi + 1e-6) and tuple(v) not in out:
+            out.append(tuple(float(x) for x in v))
+    return out
+
+
+def reference_path(env_cfg) -> str:
+    """The dataset file the env would read (the demo gait is built for the env's FeatureSpec, as the env does)."""
+    from wildrobot_amp_ext.dataset.demo import DEMO_DATASET, resolve_dataset
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
+
+    robot, dataset = env_cfg.robot_spec(), str(env_cfg.amp.dataset)
+    spec = resolve_feature_spec(env_cfg.amp, robot, None if dataset == DEMO_DATASET else dataset)
+    return str(resolve_dataset(dataset, robot, spec))
+
+
+def summary(report: dict, updates: int) -> dict:
+    o, s = report["overall"], report["style"]
     return {
-        "nearest_reference_distance": float(nearest_reference_distance(amp_all, reference, scale).mean()),
-        "d_policy": float(torch.cat(d_policy).mean()),
-        "episode_length_s": (length_sum / finished * unwrapped.step_dt) if finished else steps * unwrapped.step_dt,
-        "episodes_finished": finished,
-        "fall_rate": fell / finished if finished else 0.0,
-        "velocity_tracking_error": float(err.mean()) if err.numel() else float("nan"),
+        "policy_to_reference": s["policy_to_reference"],
+        "reference_to_policy": s["reference_to_policy"],
+        "velocity_error": o.get("lin_vel_error_mean"),
+        "yaw_rate_error": o.get("ang_vel_error_mean"),
+        "fall_rate": o["fall_rate"],
+        "updates": updates,
+        "policy_transitions_scored": s["policy_transitions_scored"],
+        "policy_transitions_unmatched": s["policy_transitions_unmatched"],
+        "reference_to_policy_per_clip": {
+            k: v["reference_to_policy"] for k, v in s["reference_to_policy_per_clip"].items()
+        },
+        "policy_to_reference_by_term": s["policy_to_reference_by_term"],
     }
 
 
-def report(name: str, timesteps: int, num_envs: int, m: dict) -> str:
-    return (
-        f"{name:8s} timesteps {timesteps:6d} ({timesteps * num_envs} env-steps)  "
-        f"nearest-ref {m['nearest_reference_distance']:.3f}  "
-        f"D(policy) {m['d_policy']:.3f}  episode {m['episode_length_s']:.2f} s  fall rate {m['fall_rate']:.2f}  "
-        f"tracking error {m['velocity_tracking_error']:.3f} m/s"
-    )
+def beats(amp: list[dict], control: list[dict]) -> bool | None:
+    """Every AMP seed better than every control seed on both distances."""
+    keys = ("policy_to_reference", "reference_to_policy")
+    values = [[r[k] for r in rows] for rows in (amp, control) for k in keys]
+    if not amp or not control or any(v is None for vs in values for v in vs):
+        return None
+    return all(max(r[k] for r in amp) < min(r[k] for r in control) for k in keys)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from wildrobot_amp_ext.isaaclab.launch import make_env
+    from wildrobot_amp_ext.dataset.controls import write_time_shuffled
+    from wildrobot_amp_ext.eval.evaluate import EvalCfg, evaluate, prepare_eval_cfg
+    from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
     from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
-    overrides = [f"env.seed={args.seed}"] + (
-        [f"env.amp.dataset={Path(args.dataset).resolve()}"] if args.dataset else []
-    )
-    env = make_env(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
-    try:
-        amp_cfg = agent_cfg(args.task, args.seed, args.overrides)
-        control_cfg = agent_cfg(args.task, args.seed, args.overrides + ["agent.agent.style_reward_scale=0.0"])
-        big = 10**9  # the AMP run ends on its wall-clock budget
-        amp_runner, steps = train(env, amp_cfg, timesteps=big, seconds=60.0 * args.minutes, name="amp")
-        amp = evaluate(amp_runner, args.eval_steps)
-        amp["timesteps"], amp["history"] = steps, _history(amp_runner)
-        control_runner, control_steps = train(env, control_cfg, timesteps=steps, seconds=None, name="control")
-        control = evaluate(control_runner, args.eval_steps)
-        control["timesteps"], control["history"] = control_steps, _history(control_runner)
-    finally:
-        env.close()
-    ratio = amp["nearest_reference_distance"] / control["nearest_reference_distance"]
-    tracking = amp["velocity_tracking_error"] / control["velocity_tracking_error"]
-    print(report("amp", amp["timesteps"], args.num_envs, amp))
-    print(report("control", control["timesteps"], args.num_envs, control))
-    print(f"tracking error AMP / control = {tracking:.2f} (goal <= 1.2)")
-    result = {"task": args.task, "num_envs": args.num_envs, "minutes": args.minutes, "seed": args.seed, "amp": amp,
-              "control": control, "tracking_ratio": tracking, "ratio": ratio}  # fmt: skip
+    play_task = args.task.replace("-v0", "-Play-v0") if "-Play-" not in args.task else args.task
+    dataset_override = [f"env.amp.dataset={Path(args.dataset).resolve()}"] if args.dataset else []
+    probe = load_env_cfg(play_task, device=args.device, overrides=dataset_override)
+    reference = reference_path(probe)
+    commands = eval_commands(probe, reference)
+    print(f"reference {reference}\neval commands {commands}")
+    workdir = Path(tempfile.mkdtemp(prefix="bench_style_"))
+    shuffled = str(write_time_shuffled(reference, workdir / "time_shuffled.npz"))
+
+    rows: dict[str, list[dict]] = {arm: [] for arm in args.arms}
+    for seed in args.seeds:
+        policies: dict[str, tuple] = {}
+        if "amp" in args.arms or "control_bonus" in args.arms:
+            policies["amp"] = train_arm(args, seed, reference, [], "amp")
+        if "control_bonus" in args.arms:
+            bonus = policies["amp"][1]
+            policies["control_bonus"] = train_arm(
+                args, seed, reference, [f"agent.amp.constant_style_reward={bonus}"], "control_bonus"
+            )
+        if "control_shuffled" in args.arms:
+            policies["control_shuffled"] = train_arm(args, seed, shuffled, [], "control_shuffled")
+        # one evaluation env for every arm of this seed: a fresh reset per arm, the true reference
+        cfg = load_env_cfg(
+            play_task, device=args.device, overrides=[f"env.seed={1000 + seed}", f"env.amp.dataset={reference}"]
+        )
+        eval_cfg = EvalCfg(commands=commands, envs_per_command=args.envs_per_command, duration_s=args.eval_seconds)
+        prepare_eval_cfg(cfg, eval_cfg)
+        env = create_env(cfg, task=play_task)
+        try:
+            action_dim = env.unwrapped.action_manager.total_action_dim
+            if "standing" in args.arms:
+                policies["standing"] = (zero_actions(action_dim), 0.0, 0, 0.0)
+            for arm in args.arms:
+                act, _, updates, _ = policies[arm]
+                _, report = evaluate(env, act, eval_cfg, commands, task=play_task)
+                rows[arm].append({"seed": seed, **summary(report, updates)})
+                print(format_row(arm, rows[arm][-1]))
+        finally:
+            env.close()
+
+    verdicts = {
+        c: beats(rows.get("amp", []), rows.get(c, [])) for c in ("control_bonus", "control_shuffled", "standing")
+    }
+    print("\narm               seed  p->ref  ref->p  |v err|  |w err|  falls  updates")
+    for arm in args.arms:
+        for row in rows[arm]:
+            print(format_row(arm, row))
+        print(format_spread(arm, rows[arm]))
+    for control, verdict in verdicts.items():
+        if control in rows and "amp" in rows:
+            print(f"AMP beats {control} (every AMP seed better on both distances): {verdict}")
+    result = {"task": args.task, "num_envs": args.num_envs, "updates": args.updates, "seeds": args.seeds,
+              "eval_commands": commands, "reference": reference, "arms": rows, "amp_beats": verdicts}  # fmt: skip
     if args.json:
         save_json_atomic(args.json, result)
-    print(f"ratio = {ratio:.3f} (AMP / control nearest-reference distance; goal <= 0.7)")
     return 0
 
 
-def _history(runner) -> list[dict]:
-    keys = ("timestep", "auc", "auc_train", "acc_policy", "acc_reference", "logit_saturation", "style_weight_fraction",
-            "task_reward_per_step", "style_reward_per_step", "episode_length_mean", "fall_rate")  # fmt: skip
-    return [{k: r.get(k) for k in keys} for r in runner.agent.diagnostics_history]
+def zero_actions(action_dim: int):
+    """The standing arm: zero actions hold the default pose (joint targets = default offsets)."""
+    return lambda obs: torch.zeros(obs.shape[0], action_dim)
+
+
+def _f(x, spec=".3f") -> str:
+    return "  n/a" if x is None else format(x, spec)
+
+
+def format_row(arm: str, r: dict) -> str:
+    return (
+        f"{arm:17s} {r['seed']:4d}  {_f(r['policy_to_reference'])}  {_f(r['reference_to_policy'])}  "
+        f"{_f(r['velocity_error'])}    {_f(r['yaw_rate_error'])}    {_f(r['fall_rate'], '.2f')}   {r['updates']:5d}"
+    )
+
+
+def format_spread(arm: str, rows: list[dict]) -> str:
+    parts = []
+    for k in ("policy_to_reference", "reference_to_policy", "velocity_error", "fall_rate"):
+        v = [r[k] for r in rows if r[k] is not None]
+        parts.append(f"{k} {np.mean(v):.3f} +- {np.std(v):.3f}" if v else f"{k} n/a")
+    return f"{arm:17s} mean  " + ", ".join(parts)
 
 
 if __name__ == "__main__":
