@@ -46,7 +46,8 @@ setup(
         # viser: the browser viewer (Isaac Lab 3.0's own viser pin); in dev so the headless-browser test runs in CI
         # ray: the miner's --executor ray (a 6 s install); in dev so its pool-equality test runs in CI
         # wandb: train_amp --wandb; in dev so the offline W&B run test runs in CI
-        "dev": ["pytest==9.2.0", "ruff==0.17.6", "viser>=1.0.16", "ray>=2.9", "wandb"],
+        # import-linter: the layer contract (.importlinter), checked by tests/test_layers.py
+        "dev": ["pytest==9.2.0", "ruff==0.17.6", "import-linter==2.16", "viser>=1.0.16", "ray>=2.9", "wandb"],
         "viser": ["viser>=1.0.16"],
         "rerun": ["rerun-sdk>=0.29.0"],
         "ray": ["ray>=2.9"],

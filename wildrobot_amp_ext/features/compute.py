@@ -9,37 +9,10 @@ horizontal speed), in the env and in the reference alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
-import numpy as np
 import torch
 
 from wildrobot_amp_ext.features.spec import FeatureSpec
-
-
-@dataclass
-class KinematicState:
-    """World-frame state of a batch of robots (or frames). All tensors share the leading dim N.
-
-    ``root_quat_w`` is **wxyz** (Isaac Lab 3.0 stores xyzw: convert before building this).
-    ``contact_pos_w`` / ``contact_vel_w`` hold the feet's contact points in RobotSpec order
-    (foot0 toe, foot0 heel, foot1 toe, foot1 heel)."""
-
-    root_pos_w: torch.Tensor  # (N, 3)
-    root_quat_w: torch.Tensor  # (N, 4) wxyz
-    root_lin_vel_w: torch.Tensor  # (N, 3)
-    root_ang_vel_w: torch.Tensor  # (N, 3)
-    joint_pos: torch.Tensor  # (N, J) absolute
-    joint_vel: torch.Tensor  # (N, J)
-    contact_pos_w: torch.Tensor  # (N, P, 3)
-    contact_vel_w: torch.Tensor  # (N, P, 3)
-
-    @classmethod
-    def from_numpy(cls, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64, **arrays: np.ndarray):
-        return cls(**{k: torch.as_tensor(np.asarray(v), device=device, dtype=dtype) for k, v in arrays.items()})
-
-    def __getitem__(self, index) -> KinematicState:
-        return KinematicState(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+from wildrobot_amp_ext.motion.state import KinematicState
 
 
 def heading_yaw(quat_wxyz: torch.Tensor) -> torch.Tensor:

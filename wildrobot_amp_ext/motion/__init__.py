@@ -28,10 +28,12 @@ from wildrobot_amp_ext.motion.kinematics import (
 )
 from wildrobot_amp_ext.motion.resample import resample_clip, resample_times
 from wildrobot_amp_ext.motion.safe_pickle import UnsafePickleError, safe_load
+from wildrobot_amp_ext.motion.state import KinematicState
 
 __all__ = [
     "ClipStates",
     "ForwardKinematics",
+    "KinematicState",
     "MotionClip",
     "ReadOptions",
     "UnsafePickleError",

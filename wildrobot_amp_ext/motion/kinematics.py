@@ -25,17 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import mujoco
 import numpy as np
-import torch
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import KinematicState
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
+from wildrobot_amp_ext.motion.state import KinematicState
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import build_model, contact_site_ids
+
+if TYPE_CHECKING:
+    import torch
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -287,7 +290,7 @@ class ClipStates:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def to_kinematic_state(
-        self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64
+        self, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
     ) -> KinematicState:
         d = self.as_dict()
         d["root_pos_w"] = d.pop("root_pos")
