@@ -7,7 +7,6 @@ micro-train smoke gate: AUC in 0.6-0.9 and style-reward variance > 0.05.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -135,30 +134,3 @@ def ablation_by_term(
     aucs = torch.stack([rank_auc(row[n_pol:], row[:n_pol]) for row in logits])
     drops = (aucs[0] - aucs[1:]).tolist()
     return dict(zip(layout.keys(), drops))
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# imitation
-# ------------------------------------------------------------------------------------------------------------------
-def reference_scale(reference: torch.Tensor, floor_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-column mean and std of the reference AMP observations; a column that is (nearly) constant in the
-    reference gets ``floor_fraction`` of the mean column std, so it cannot blow a distance up by 1/0."""
-    mean, std = reference.mean(dim=0), reference.std(dim=0)
-    return mean, std.clamp_min(floor_fraction * float(std.mean()) + 1e-8)
-
-
-def nearest_reference_distance(
-    observations: torch.Tensor,
-    reference: torch.Tensor,
-    scale: tuple[torch.Tensor, torch.Tensor] | None = None,
-    chunk: int = 2048,
-) -> torch.Tensor:
-    """Per row of ``observations``: RMS distance (per column, in reference-normalised units) to the nearest
-    reference observation. 0 = the row is a reference observation; ~1.4 = as far as two random reference rows."""
-    mean, std = scale if scale is not None else reference_scale(reference)
-    ref = ((reference - mean) / std).float()
-    out = []
-    for rows in torch.split(observations, chunk):
-        z = ((rows - mean) / std).float()
-        out.append(torch.cdist(z, ref).min(dim=1).values)
-    return torch.cat(out) / math.sqrt(reference.shape[1])
