@@ -19,6 +19,10 @@ INSTALL_REQUIRES = [
     "onnx==1.23.2",
     "onnxruntime==1.32.0",
     "onnxscript==0.7.2",
+    # wildrobot-retarget: mink IK (brings qpsolvers[daqp]); smplx reads AMASS through a user-supplied body model
+    # (torch is already here, so it costs nothing to keep in the core set: the SMPL-X source works out of the box)
+    "mink==1.3.0",
+    "smplx==0.1.28",
 ]
 
 #: the data-side commands (train_amp.py and play.py stay scripts at the repo root, as Isaac Lab's do)
@@ -30,6 +34,7 @@ CONSOLE_SCRIPTS = [
     "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
     "wildrobot-export = wildrobot_amp_ext.eval.export:main",
     "wildrobot-evaluate = wildrobot_amp_ext.eval.play:evaluate_main",
+    "wildrobot-retarget = wildrobot_amp_ext.retarget.cli:main",
 ]
 
 setup(
@@ -42,7 +47,6 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "smplx": ["smplx==0.1.28"],
         # viser: the browser viewer (Isaac Lab 3.0's own viser pin); in dev so the headless-browser test runs in CI
         # ray: the miner's --executor ray (a 6 s install); in dev so its pool-equality test runs in CI
         # wandb: train_amp --wandb; in dev so the offline W&B run test runs in CI

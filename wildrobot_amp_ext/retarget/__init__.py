@@ -1,0 +1,18 @@
+"""Built-in retargeting (``wildrobot-retarget``): another robot's GMR pickle onto any robot of the project.
+
+Modules: ``mapping`` (the keypoint skeleton + per-robot ``retarget.yaml``), ``sources`` (source motions as keypoint
+trajectories; robot-to-robot by batched FK), ``scale`` (per-chain scale, start alignment, stance and foot locks),
+``solve`` (mink IK), ``postprocess`` (smoothing, ground from the feet's collision geometry), ``quality`` (metrics,
+verdict, what the robot cannot carry), ``pipeline`` (one clip end to end, the GMR pickle writer), ``cli``.
+
+API::
+
+    Retargeter(robot, RetargetConfig()).run(source: SourceMotion) -> Result   # .solution, .report
+    read_robot_source(path, source_robot) -> SourceMotion
+    write_gmr_pickle(path, result)
+"""
+
+from wildrobot_amp_ext.retarget.pipeline import RetargetConfig, Retargeter, write_gmr_pickle
+from wildrobot_amp_ext.retarget.sources import SourceMotion, read_robot_source
+
+__all__ = ["RetargetConfig", "Retargeter", "SourceMotion", "read_robot_source", "write_gmr_pickle"]

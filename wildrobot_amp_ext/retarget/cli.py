@@ -1,0 +1,204 @@
+"""``wildrobot-retarget``: motion capture or another robot's motion -> GMR-layout pickles for any robot of the project.
+
+    wildrobot-retarget --robot wildrobot --input g1_clips/ --source-robot unitree_g1_29dof --output out/
+    wildrobot-retarget --robot unitree_g1_29dof --input take.bvh --output out/ [--bvh-map map.yaml]
+    wildrobot-retarget --robot unitree_g1_29dof --input amass/ --body-model ~/models/smplx --output out/
+
+Every input is read and checked first (one-line error, exit 2, nothing written); clips are then solved in parallel
+processes (``--workers``), progress with clips, frames/s and ETA on stderr. Clips that pass the quality gates are
+written as ``<output>/<clip>.pkl``; ``<output>/retarget_report.json`` holds every clip's metrics, verdict and what the
+robot cannot carry, and lists the failed clips (not written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.retarget.mapping import load_mapping
+from wildrobot_amp_ext.retarget.pipeline import RetargetConfig, Retargeter, gmr_dict
+from wildrobot_amp_ext.retarget.postprocess import PostConfig
+from wildrobot_amp_ext.retarget.quality import carry_sentence
+from wildrobot_amp_ext.retarget.solve import SolveConfig
+from wildrobot_amp_ext.retarget.sources import SourceMotion, read_source, source_files
+from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.utils.atomic import atomic_open, save_json_atomic
+from wildrobot_amp_ext.validation import check_output_dir, safe_component
+
+REPORT_NAME = "retarget_report.json"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(
+        prog="wildrobot-retarget",
+        description="Retarget AMASS SMPL-X/SMPL-H .npz, BVH or another robot's GMR pickle onto a robot of the project.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--robot", required=True, help="target robot (name or robot.yaml path)")
+    p.add_argument("--input", required=True, nargs="+", help="source files and/or folders (searched recursively)")
+    p.add_argument("--output", required=True, help="folder for <clip>.pkl and retarget_report.json")
+    p.add_argument(
+        "--source-kind", choices=("auto", "robot", "bvh", "smplx"), default="auto", help="auto: from the file"
+    )
+    p.add_argument("--source-robot", default=None, help="robot whose GMR pickles are the source (robot-to-robot)")
+    p.add_argument("--body-model", default=None, help="folder with the SMPL-X / SMPL-H model files (never downloaded)")
+    p.add_argument("--gender", choices=("neutral", "male", "female", "auto"), default="auto", help="SMPL body model")
+    p.add_argument("--bvh-map", default=None, help="YAML keypoint: BVH joint name (overrides the name detection)")
+    p.add_argument("--bvh-unit", choices=("auto", "m", "cm", "mm", "inch"), default="auto", help="BVH length unit")
+    p.add_argument("--bvh-up", choices=("auto", "y", "z"), default="auto", help="BVH up axis")
+    p.add_argument("--bvh-euler", default=None, help="Euler order for every BVH joint, e.g. ZXY (default: channels)")
+    p.add_argument("--workers", type=int, default=0, help="processes (0: one per core, at most one per clip)")
+    p.add_argument("--max-iters", type=int, default=SolveConfig.max_iters, help="IK iterations per frame at most")
+    p.add_argument("--smooth-hz", type=float, default=PostConfig.smooth_hz, help="smoothing cut-off (0: off)")
+    p.add_argument("--no-foot-lock", action="store_true", help="do not lock stance feet")
+    p.add_argument("--no-align", action="store_true", help="keep the source's world frame (no frame-0 alignment)")
+    p.add_argument("--write-failed", action="store_true", help="also write clips that fail the quality gates")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    return p
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# worker processes: one Retargeter per process, built once
+# ------------------------------------------------------------------------------------------------------------------
+_WORKER: Retargeter | None = None
+
+
+def _init_worker(robot: str, config: RetargetConfig) -> None:
+    global _WORKER
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER = Retargeter(load_robot(robot), config)
+
+
+def _run_one(source: SourceMotion) -> tuple[dict, dict]:
+    assert _WORKER is not None
+    result = _WORKER.run(source)
+    return result.report, gmr_dict(result)
+
+
+def run(argv: Sequence[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    robot = load_robot(args.robot)
+    load_mapping(robot)  # a broken mapping fails before any input is read
+    if args.max_iters < 1 or args.max_iters > 100:
+        raise InputError(None, "--max-iters", f"{args.max_iters} is outside 1..100", "give a few iterations, e.g. 6")
+    if not 0 <= args.smooth_hz <= 100:
+        raise InputError(None, "--smooth-hz", f"{args.smooth_hz} is outside 0..100 Hz", "e.g. 8 (0: off)")
+    if args.workers < 0:
+        raise InputError(None, "--workers", "negative", "give 0 (one per core) or a count")
+    output = Path(args.output)
+    files = source_files(args.input, args.source_kind)
+    check_output_dir("--output", output, inputs=files)
+    for f in files:
+        if f.resolve().is_relative_to(output.resolve()):
+            raise InputError(f, "--output", "an input lies inside the output folder", "write the clips elsewhere")
+    sources = [read_source(f, args) for f in files]  # every input checked before anything is written
+    names = [safe_component(s.file, "clip name", s.name) for s in sources]
+    seen: dict[str, str] = {}
+    for name, s in zip(names, sources):
+        if name in seen:
+            raise InputError(s.file, None, f"clip name '{name}' also comes from {seen[name]}", "rename one file")
+        seen[name] = s.file
+
+    config = RetargetConfig(
+        solve=replace(SolveConfig(), max_iters=args.max_iters),
+        post=replace(PostConfig(), smooth_hz=args.smooth_hz),
+        align_start=not args.no_align,
+        lock_feet=not args.no_foot_lock,
+    )
+    workers = args.workers or (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(sources)))
+    total_frames = sum(s.num_frames for s in sources)
+    reports: list[dict] = []
+    outputs: dict[str, dict] = {}
+    t0 = time.perf_counter()
+    done_frames = 0
+
+    def progress(report: dict) -> None:
+        nonlocal done_frames
+        done_frames += report["frames"]
+        elapsed = time.perf_counter() - t0
+        rate = done_frames / max(elapsed, 1e-9)
+        eta = (total_frames - done_frames) / max(rate, 1e-9)
+        if not args.quiet:
+            print(
+                f"[retarget] {len(reports)}/{len(sources)} clips  {report['clip']}: {report['verdict']}  "
+                f"{rate:.0f} frames/s  ETA {eta:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    if workers == 1:
+        _init_worker(str(robot.yaml_path), config)
+        for s in sources:
+            report, data = _run_one(s)
+            reports.append(report)
+            outputs[report["clip"]] = data
+            progress(report)
+    else:
+        ctx = multiprocessing.get_context("spawn")  # MuJoCo / torch state is not fork-safe
+        with ProcessPoolExecutor(workers, ctx, _init_worker, (str(robot.yaml_path), config)) as pool:
+            # longest clips first: the last process to finish is not the one that drew the longest clip late
+            futures = [pool.submit(_run_one, s) for s in sorted(sources, key=lambda s: -s.num_frames)]
+            for fut in as_completed(futures):
+                report, data = fut.result()
+                reports.append(report)
+                outputs[report["clip"]] = data
+                progress(report)
+    elapsed = time.perf_counter() - t0
+
+    order = {n: i for i, n in enumerate(names)}
+    reports.sort(key=lambda r: order[r["clip"]])
+    output.mkdir(parents=True, exist_ok=True)
+    written, failed = [], []
+    for r in reports:
+        r["cannot_carry"] = carry_sentence(r["carry"], r["metrics"]["stance_drift_m_s"])
+        if r["verdict"] == "pass" or args.write_failed:
+            import pickle
+
+            path = output / f"{r['clip']}.pkl"
+            with atomic_open(path, "wb") as f:
+                pickle.dump(outputs[r["clip"]], f, protocol=4)
+            r["written"] = str(path)
+            written.append(r["clip"])
+        if r["verdict"] != "pass":
+            failed.append({"clip": r["clip"], "failed": r["failed"]})
+    summary = {
+        "robot": robot.name,
+        "clips": len(reports),
+        "written": written,
+        "failed": failed,
+        "frames": total_frames,
+        "seconds": elapsed,
+        "workers": workers,
+        "frames_per_s": total_frames / max(elapsed, 1e-9),
+        "ik_frames_per_s_per_core": total_frames / max(sum(r["ik_seconds"] for r in reports), 1e-9),
+        "settings": asdict(config),
+        "reports": reports,
+    }
+    save_json_atomic(output / REPORT_NAME, summary)
+    if not args.quiet:
+        print(
+            f"[retarget] {len(written)}/{len(reports)} clips written to {output} ({len(failed)} failed the gates), "
+            f"{total_frames} frames in {elapsed:.1f} s on {workers} process(es), "
+            f"{summary['ik_frames_per_s_per_core']:.0f} frames/s per core in the IK -> {output / REPORT_NAME}",
+            file=sys.stderr,
+        )
+    return summary
+
+
+@cli_entry
+def main(argv: Sequence[str] | None = None) -> int:
+    run(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
