@@ -1,9 +1,13 @@
 """The bad-input corpus (tests/bad_input_corpus.py) through every entry point it applies to.
 
-Each case runs in its own folder. A refusal must exit != 0 with <= 3 lines on stderr, no traceback, nothing written
-or changed in the folder, within a memory and time budget; a valid variant must be accepted. Most cases call the
-command-line mains in-process (peak memory from tracemalloc, which sees numpy's and pickle's allocations); a sample
-runs through real subprocesses, and kill -9 checks the crash hygiene of the converter and the miner.
+Each case runs in its own folder (its working folder, where its outputs would go) with the package's caches
+redirected to a folder of the test's own. A refusal must exit with code 2 and one line on stderr that names what is
+wrong (the case's ``match``: the field, flag or file), no traceback; a verifier verdict exits 1 naming the failed
+check; nothing is written or changed anywhere: the case folder, the folder of all cases (a write to ``..``), the
+caches; and all within a memory and time budget. A valid variant must be accepted and write what it promises. Every
+case calls the command-line main in-process (peak memory from tracemalloc, which sees numpy's and pickle's
+allocations); a sample runs through real subprocesses, and kill -9 checks the crash hygiene of the converter and
+the miner.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +42,10 @@ HUNG_SECONDS = 120
 #: how long the miner's fork server and workers may outlive a kill -9 of the parent
 ORPHAN_SECONDS = 30.0
 IGNORED: set[str] = set()  # MuJoCo's MUJOCO_LOG.TXT counts as a written file (robots.mjcf routes it to logging)
+#: exit code of each expectation (errors.EXIT_BAD_INPUT for a refusal; the verifier's FAILED verdict is 1)
+EXIT = {"refuse": 2, "verdict": 1, "accept": 0}
+#: where the package writes caches (USD assets, Warp kernels, the demo dataset): redirected per test run
+CACHE_ENV = ("WILDROBOT_AMP_CACHE", "WARP_CACHE_PATH")
 
 
 def _script_main(name: str):
@@ -64,16 +73,17 @@ def _mains() -> dict:
     }
 
 
-#: the command a user types, for the subprocess sample
+#: the command a user types (README), for the subprocess sample: the console scripts installed with the package
+BIN = Path(sys.executable).parent
 COMMANDS = {
-    "convert": ["-m", "wildrobot_amp_ext.dataset.convert"],
-    "verify": ["-m", "wildrobot_amp_ext.dataset.verify"],
-    "analyze": ["-m", "wildrobot_amp_ext.dataset.analyze"],
-    "mine": ["-m", "wildrobot_amp_ext.mine"],
-    "view": ["-m", "wildrobot_amp_ext.eval.viewer"],
-    "robots": ["-m", "wildrobot_amp_ext.robots"],
-    "train": [str(REPO / "train_amp.py")],
-    "play": [str(REPO / "play.py")],
+    "convert": [str(BIN / "wildrobot-convert")],
+    "verify": [str(BIN / "wildrobot-verify")],
+    "analyze": [str(BIN / "wildrobot-analyze")],
+    "mine": [str(BIN / "wildrobot-mine")],
+    "view": [str(BIN / "wildrobot-view")],
+    "robots": [sys.executable, "-m", "wildrobot_amp_ext.robots"],
+    "train": [sys.executable, str(REPO / "train_amp.py")],
+    "play": [sys.executable, str(REPO / "play.py")],
 }
 
 
@@ -86,7 +96,14 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _run_in_process(main, argv: list[str], folder: Path) -> tuple[int, str, float, float]:
+def _world(folder: Path, cache: Path) -> dict:
+    """What a case could write to: its folder (working and output folder), the folder of all cases (a write to
+    ``..``: its names only, the other cases' folders are theirs) and the package's caches."""
+    return {"case": _snapshot(folder), "cases": sorted(os.listdir(folder.parent)), "cache": _snapshot(cache)}
+
+
+def _run_in_process(main, argv: list[str], folder: Path) -> tuple[int, str, str, float, float]:
+    """Exit code, stderr, stdout, peak traced memory (MB) and seconds of ``main(argv)`` run inside ``folder``."""
     err, out = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
     os.chdir(folder)
@@ -109,19 +126,37 @@ def _run_in_process(main, argv: list[str], folder: Path) -> tuple[int, str, floa
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         os.chdir(cwd)
-    return int(code or 0), err.getvalue(), peak, seconds
+    return int(code or 0), err.getvalue(), out.getvalue(), peak, seconds
 
 
-def _converted_problems(out: Path) -> list[str]:
-    """A valid variant must give the dataset the plain file gives (not merely exit 0)."""
-    from wildrobot_amp_ext.dataset.schema import load_dataset
+def _output_problems(case: corpus.Case, folder: Path, stdout: str) -> list[str]:
+    """A valid variant must write what it promises (not merely exit 0)."""
+    if case.entry == "convert":
+        from wildrobot_amp_ext.dataset.schema import load_dataset
 
-    if not out.is_file():
-        return [f"accepted but wrote no {out.name}"]
-    ds = load_dataset(out)
-    if ds.num_clips != 1 or ds.fps != 50.0 or not np.isfinite(ds.features).all():
-        return [f"accepted but wrote {ds.num_clips} clip(s) at {ds.fps} Hz"]
-    return []
+        out = folder / case.output
+        if not out.is_file():
+            return [f"accepted but wrote no {case.output}"]
+        ds = load_dataset(out)
+        if ds.num_clips != 1 or ds.fps != 50.0 or not np.isfinite(ds.features).all():
+            return [f"accepted but wrote {ds.num_clips} clip(s) at {ds.fps} Hz"]
+        return []
+    if case.entry == "mine":
+        from wildrobot_amp_ext.dataset.schema import load_dataset
+
+        out = folder / case.output
+        if not out.is_file():
+            return [f"accepted but wrote no {case.output}"]
+        ds = load_dataset(out)
+        report = folder / f"{Path(case.output).stem}_report" / "report.json"
+        if ds.num_frames == 0 or not np.isfinite(ds.features).all() or not report.is_file():
+            return [f"accepted but wrote {ds.num_frames} frames, report {report.is_file()}"]
+        return []
+    if case.entry == "verify":
+        return [] if "OK:" in stdout and "[FAIL]" not in stdout else [f"no OK verdict: {stdout[-200:]!r}"]
+    if case.entry == "robots":
+        return [] if f"robot: {corpus.ROBOT}" in stdout else [f"printed no robot summary: {stdout[:200]!r}"]
+    return [f"no output check for a valid {case.entry} case"]
 
 
 class _Hung(Exception):
@@ -136,34 +171,38 @@ def _hung(signum, frame):
 CONTROL = ("\x1b", "\u202e", "\x00")
 
 
-def _problems(
-    case: corpus.Case, code: int, stderr: str, before: dict, after: dict, peak: float, seconds: float
-) -> list[str]:
+def _problems(case: corpus.Case, code: int, stderr: str, stdout: str, before: dict, after: dict) -> list[str]:
+    """What is wrong with a case's outcome (empty: as expected); ``before``/``after``: :func:`_world`."""
     lines = [line for line in stderr.splitlines() if line.strip()]
     found = []
-    if case.expect == "accept":
-        if code != 0:
-            found.append(f"refused a valid input (exit {code}): {lines[-3:]}")
-        return found
-    if code == 0:
-        found.append("accepted (exit 0)")
+    if code != EXIT[case.expect]:
+        found.append(f"exit {code}, expected {EXIT[case.expect]} ({case.expect}): {lines[-2:]}")
     if "Traceback" in stderr or code == -1:
         found.append(f"traceback: {lines[-1:]}")
-    if len(lines) > 3:
-        found.append(f"{len(lines)} stderr lines: {lines[:2]}...")
-    if any(ch in stderr for ch in CONTROL):
-        found.append(f"control characters reach the terminal: {stderr[-120:]!r}")
-    if case.match and case.match not in stderr:
-        found.append(f"message lacks '{case.match}': {lines[-1:]}")
     if before != after:
-        changed = sorted(set(after.items()) ^ set(before.items()))
-        found.append(f"files written or changed: {changed[:3]}")
-    if peak > PEAK_MB:
-        found.append(f"peak {peak:.0f} MB > {PEAK_MB} MB")
-    limit = SLOW_ENTRY_SECONDS.get(case.entry, CASE_SECONDS)
-    if seconds > limit:
-        found.append(f"{seconds:.1f} s > {limit} s")
+        changed = {
+            k: sorted(set(map(str, after[k])) ^ set(map(str, before[k])))[:3] for k in before if before[k] != after[k]
+        }
+        if case.expect != "accept" or set(changed) != {"case"}:  # a valid variant writes into its own folder
+            found.append(f"files written or changed: {changed}")
+    if case.expect == "refuse":
+        if len(lines) != 1:
+            found.append(f"{len(lines)} stderr lines, expected one: {lines[:2]}")
+        if lines and not lines[-1].startswith("error:"):
+            found.append(f"the line is no error line: {lines[-1][:120]!r}")
+        if lines and case.match not in lines[-1]:
+            found.append(f"message lacks {case.match!r}: {lines[-1][:200]!r}")
+        if any(ch in stderr for ch in CONTROL):
+            found.append(f"control characters reach the terminal: {stderr[-120:]!r}")
+    if case.expect == "verdict" and case.match not in stdout:
+        found.append(f"report lacks {case.match!r}: {stdout[-200:]!r}")
     return found
+
+
+def _budget(case: corpus.Case, peak: float, seconds: float) -> list[str]:
+    found = [f"peak {peak:.0f} MB > {PEAK_MB} MB"] if peak > PEAK_MB else []
+    limit = SLOW_ENTRY_SECONDS.get(case.entry, CASE_SECONDS)
+    return found + ([f"{seconds:.1f} s > {limit} s"] if seconds > limit else [])
 
 
 @pytest.fixture(scope="module")
@@ -171,38 +210,50 @@ def cases():
     return corpus.build_cases()
 
 
-def test_corpus_in_process(cases, tmp_path):
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """The package's caches, redirected to a folder of this test (what a refusal writes there is seen)."""
+    root = tmp_path / "cache"
+    root.mkdir()
+    for name in CACHE_ENV:
+        monkeypatch.setenv(name, str(root / name.lower()))
+    return root
+
+
+def test_corpus_is_a_table_of_distinct_cases(cases):
+    """Every refusal names what it refuses; every valid variant names what it must write."""
+    kinds = Counter(c.expect for c in cases)
+    assert kinds["refuse"] >= 365 and kinds["accept"] >= 15 and kinds["verdict"] >= 5, kinds
+    assert all(c.match for c in cases if c.expect != "accept")
+    assert all(c.output for c in cases if c.expect == "accept" and c.entry in ("convert", "mine"))
+    assert set(c.entry for c in cases) == set(_mains())
+
+
+def test_corpus_in_process(cases, tmp_path, cache):
     """Every case through its entry point's main, in this process."""
     mains = _mains()
-    failures, known, per_entry, peaks, times = [], [], Counter(), [], []
+    root = tmp_path / "cases"
+    failures, per_entry, peaks, times = [], Counter(), [], []
     for case in cases:
-        folder = corpus.write_case(case, tmp_path)
-        before = _snapshot(folder)
-        code, stderr, peak, seconds = _run_in_process(mains[case.entry], case.argv, folder)
-        after = _snapshot(folder) if case.expect == "refuse" else before
-        problems = _problems(case, code, stderr, before, after, peak, seconds)
-        if case.expect == "accept" and case.entry == "convert" and code == 0:
-            problems += _converted_problems(folder / case.argv[case.argv.index("--output") + 1])
+        folder = corpus.write_case(case, root)
+        before = _world(folder, cache)
+        code, stderr, stdout, peak, seconds = _run_in_process(mains[case.entry], case.argv, folder)
+        problems = _problems(case, code, stderr, stdout, before, _world(folder, cache)) + _budget(case, peak, seconds)
+        if case.expect == "accept" and code == 0:
+            problems += _output_problems(case, folder, stdout)
         if (folder / "pwned").exists() or Path("pwned").exists():
             problems.append("a payload ran")
-        if problems and case.xfail:
-            known.append(f"{case.id}: {case.xfail}")
-        elif problems:
+        if problems:
             failures.append(f"{case.id} [{case.entry}]: {'; '.join(problems)}")
-        elif case.xfail:
-            print(f"\n{case.id} passes now: drop its xfail ({case.xfail})")
         per_entry[f"{case.entry}:{case.expect}"] += 1
         peaks.append((peak, case.id))
         times.append((seconds, case.id))
+        shutil.rmtree(folder)  # keeps the folder of all cases small (and its listing a check of writes to '..')
     print(f"\n{len(cases)} cases: {dict(sorted(per_entry.items()))}")
     print(
         f"peak memory max {max(peaks)[0]:.1f} MB ({max(peaks)[1]}); slowest {max(times)[0]:.2f} s ({max(times)[1]}); "
         f"total {sum(t for t, _ in times):.1f} s"
     )
-    if known:
-        print(f"{len(known)} known gap(s) in other owners' files:\n  " + "\n  ".join(known))
-    refused = sum(n for k, n in per_entry.items() if k.endswith(":refuse"))
-    assert refused >= 80, f"the corpus must hold at least 80 bad inputs, has {refused}"
     assert not failures, f"{len(failures)} case(s) failed:\n" + "\n".join(failures)
 
 
@@ -224,17 +275,19 @@ def _peak_rss_mb(pid: int) -> float:
     return float(line.split()[1]) / 1024 if line else 0.0
 
 
-def _subprocess(case: corpus.Case, folder: Path, timeout: float = 120) -> tuple[int, str, float, float]:
-    """Exit code, stderr, peak RSS (MB, the child's own VmHWM polled until it exits) and seconds of the command a
-    user types."""
+def _subprocess(case: corpus.Case, folder: Path, timeout: float = 120) -> tuple[int, str, str, float, float]:
+    """Exit code, stderr, stdout, peak RSS (MB, the child's own VmHWM polled until it exits) and seconds of the
+    command a user types (stdout and stderr go to files beside the case folder)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with open(folder.parent / f"{case.id}.stderr", "w+") as err:
+    logs = folder.parent.parent / "logs"
+    logs.mkdir(exist_ok=True)
+    with open(logs / f"{case.id}.stderr", "w+") as err, open(logs / f"{case.id}.stdout", "w+") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, *COMMANDS[case.entry], *case.argv],
+            [*COMMANDS[case.entry], *case.argv],
             cwd=folder,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
         )
@@ -252,22 +305,22 @@ def _subprocess(case: corpus.Case, folder: Path, timeout: float = 120) -> tuple[
             time.sleep(0.01)
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
         err.seek(0)
-        return proc.returncode, err.read(), peak, time.perf_counter() - start
+        out.seek(0)
+        return proc.returncode, err.read(), out.read(), peak, time.perf_counter() - start
 
 
-def test_corpus_sample_through_subprocesses(cases, tmp_path):
+def test_corpus_sample_through_subprocesses(cases, tmp_path, cache):
     """The exit code, stderr and whole-process memory a user sees, for a sample of cases (each a fresh interpreter)."""
     sample = [c for c in cases if c.subprocess]
-    assert len(sample) >= 6
+    assert len(sample) >= 12 and {c.expect for c in sample} == set(EXIT)
     failures, rss = [], []
     for case in sample:
-        folder = corpus.write_case(case, tmp_path)
-        before = _snapshot(folder)
-        code, stderr, peak_mb, seconds = _subprocess(case, folder)
-        after = _snapshot(folder) if case.expect == "refuse" else before
-        problems = _problems(case, code, stderr, before, after, 0.0, 0.0)
-        if case.expect == "refuse" and code != 2:
-            problems.append(f"exit {code}, expected 2")
+        folder = corpus.write_case(case, tmp_path / "cases")
+        before = _world(folder, cache)
+        code, stderr, stdout, peak_mb, seconds = _subprocess(case, folder)
+        problems = _problems(case, code, stderr, stdout, before, _world(folder, cache))
+        if case.expect == "accept" and code == 0:
+            problems += _output_problems(case, folder, stdout)
         if peak_mb > SUBPROCESS_RSS_MB:
             problems.append(f"peak RSS {peak_mb:.0f} MB > {SUBPROCESS_RSS_MB} MB")
         rss.append((peak_mb, seconds, case.id))
