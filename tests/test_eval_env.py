@@ -67,8 +67,8 @@ def test_zero_action_eval_on_the_real_env(tmp_path):
 
     try:
         configure_gl()
-    except RuntimeError:
-        return
+    except RuntimeError as err:  # the env half above has passed; say why the viewer half did not run
+        pytest.skip(f"the viewer half needs headless OpenGL: {err}")
     robot = load_robot("wildrobot")
     motion = load_motion_set(paths["rollout"], robot)
     assert len(motion.clips) == 4
