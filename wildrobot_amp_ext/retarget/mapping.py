@@ -93,8 +93,8 @@ def load_mapping(robot: RobotSpec, path: str | Path | None = None) -> RobotMappi
         raise InputError(path, None, f"not valid YAML ({err.__class__.__name__})", "fix the YAML syntax") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("keypoints"), dict):
         raise InputError(path, "keypoints", "missing or not a mapping", "see robots/data/wildrobot/retarget.yaml")
-    model = robot.build_model(with_floor=False)
-    bodies = {model.body(b).name for b in range(model.nbody)}
+    spec = robot.build_mjspec()  # the spec, not a compiled model: meshes load slowly (keep it alive while read)
+    bodies = {b.name for b in spec.bodies}
     links = []
     for name, entry in raw["keypoints"].items():
         field = f"keypoints.{name}"

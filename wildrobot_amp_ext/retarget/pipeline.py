@@ -82,7 +82,7 @@ class Retargeter:
 
     def solver(self, keypoints: tuple[str, ...]) -> IKSolver:
         if keypoints not in self._solvers:
-            self._solvers[keypoints] = IKSolver(self.robot, self.mapping, keypoints, self.config.solve)
+            self._solvers[keypoints] = IKSolver(self.robot, self.mapping, keypoints, self.config.solve, self.model)
         return self._solvers[keypoints]
 
     def run(self, source: SourceMotion) -> Result:

@@ -51,9 +51,16 @@ def _wxyz(rot: np.ndarray) -> np.ndarray:
 
 
 class IKSolver:
-    def __init__(self, robot: RobotSpec, mapping: RobotMapping, keypoints: tuple[str, ...], cfg: SolveConfig):
+    def __init__(
+        self,
+        robot: RobotSpec,
+        mapping: RobotMapping,
+        keypoints: tuple[str, ...],
+        cfg: SolveConfig,
+        model: mujoco.MjModel | None = None,
+    ):
         self.robot, self.cfg, self.keypoints = robot, cfg, keypoints
-        self.model = build_keypoint_spec(robot, mapping).compile()
+        self.model = model if model is not None else build_keypoint_spec(robot, mapping).compile()
         m = self.model
         self.qadr = joint_qpos_adr(m, robot)
         data = mujoco.MjData(m)

@@ -207,4 +207,12 @@ def read_source(path: Path, args) -> SourceMotion:
                 "pass --source-robot NAME (e.g. unitree_g1_29dof)",
             )
         return read_robot_source(path, args.source_robot)
-    raise InputError(path, "--source-kind", f"source kind '{kind}' is not supported", "use robot pickles")
+    if kind == "bvh":
+        from wildrobot_amp_ext.retarget.bvh import BvhOptions, load_joint_map, read_bvh
+
+        joint_map = load_joint_map(args.bvh_map) if args.bvh_map else None
+        euler = args.bvh_euler.upper() if args.bvh_euler else None
+        if euler is not None and sorted(euler) != ["X", "Y", "Z"]:
+            raise InputError(None, "--bvh-euler", f"'{args.bvh_euler}' is not an Euler order", "e.g. ZXY or XYZ")
+        return read_bvh(path, BvhOptions(unit=args.bvh_unit, up=args.bvh_up, euler=euler, joint_map=joint_map))
+    raise InputError(path, "--source-kind", f"source kind '{kind}' is not supported", "use robot pickles or BVH")
