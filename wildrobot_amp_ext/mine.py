@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.miner.config import (
     EXECUTORS,
@@ -41,6 +42,8 @@ from wildrobot_amp_ext.miner.config import (
     TrackingConfig,
     WindowConfig,
 )
+from wildrobot_amp_ext.motion.io import load_motions
+from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
 #: legacy flag names kept as aliases: alias -> (group, field)
@@ -223,8 +226,6 @@ def validate_config(cfg: MinerConfig) -> None:
 
 
 def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentParser:
-    from wildrobot_amp_ext.dataset.convert import add_feature_arguments
-
     p = argparse.ArgumentParser(
         prog="python -m wildrobot_amp_ext.mine",
         description=__doc__.splitlines()[0],
@@ -269,15 +270,13 @@ def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentPars
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
-    from wildrobot_amp_ext.dataset.convert import feature_spec_from_args
+    args = build_parser(_tracker_of(argv)).parse_args(argv)
+    # the miner (MuJoCo, torch) loads once the flags are parsed: --help and flag errors stay fast
     from wildrobot_amp_ext.miner.output import build_tier0_dataset, save_tier0_dataset
     from wildrobot_amp_ext.miner.pipeline import get_sim
     from wildrobot_amp_ext.miner.report import analysis_text, write_report
     from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs
-    from wildrobot_amp_ext.motion.io import load_motions
-    from wildrobot_amp_ext.robots import load_robot
 
-    args = build_parser(_tracker_of(argv)).parse_args(argv)
     output = Path(args.output)
     if output.suffix != ".npz":
         raise InputError(output, None, "the output must be a .npz file", "name it e.g. tier0.npz")

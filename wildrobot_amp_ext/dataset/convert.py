@@ -33,23 +33,26 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_merged_pkl, save_dataset
 from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
-from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec, KinematicState, compute_amp_features
+from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.io import ReadOptions, load_motion, motion_files
-from wildrobot_amp_ext.motion.kinematics import ClipStates, ForwardKinematics, clip_states
 from wildrobot_amp_ext.motion.resample import resample_clip
+from wildrobot_amp_ext.motion.state import ClipStates
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path
 from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.validation import LIMITS, check_outputs
 from wildrobot_amp_ext.validation import values as V
+
+if TYPE_CHECKING:
+    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 
 #: contact-derived terms removed by --drop-contacts (a discriminator without foot contacts)
 FOOT_TERMS = ("foot_contacts", "foot_height", "foot_z_velocity")
@@ -77,7 +80,11 @@ def bars_disabled(show: bool, count: int) -> bool:
 # ------------------------------------------------------------------------------------------------------------------
 def features_from_states(states: ClipStates, robot: RobotSpec, spec: FeatureSpec) -> np.ndarray:
     """The env's feature function on stored raw states, float64 on the CPU."""
-    state: KinematicState = states.to_kinematic_state(device="cpu", dtype=torch.float64)
+    import torch  # torch and the feature function load here, not with the module: wildrobot-convert --help stays fast
+
+    from wildrobot_amp_ext.features.compute import compute_amp_features
+
+    state = states.to_kinematic_state(device="cpu", dtype=torch.float64)
     default = torch.as_tensor(robot.default_joint_pos, dtype=torch.float64)
     with torch.no_grad():
         return compute_amp_features(state, spec, default).numpy()
@@ -123,6 +130,8 @@ def build_dataset(
         raise ValueError("each clip needs its own (motion_id, segment_id) pair")
     if segment_scores is not None and len(segment_scores) != num:
         raise ValueError("segment_scores needs one score per clip")
+
+    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, clip_states  # MuJoCo: --help stays fast
 
     fk = fk or ForwardKinematics(robot)
     rates = {float(c.fps) for c in clips}

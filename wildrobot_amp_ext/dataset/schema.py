@@ -65,7 +65,7 @@ import numpy as np
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FEATURE_FORMAT, FeatureSpec, FeatureVersion, stack_history
-from wildrobot_amp_ext.motion.kinematics import ClipStates
+from wildrobot_amp_ext.motion.state import ClipStates
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_npz_atomic
 from wildrobot_amp_ext.validation import LIMITS, NpzFile, safe_component
 from wildrobot_amp_ext.validation import values as V

@@ -31,7 +31,6 @@ from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spe
 from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset, open_dataset
 from wildrobot_amp_ext.errors import OneLineParser, cli_entry
 from wildrobot_amp_ext.features import FeatureSpec
-from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
 
@@ -222,6 +221,9 @@ def verify_dataset(
         return report
 
     # --- kinematics: FK and finite differences from the stored positions ----------------------------------------------
+    # MuJoCo's forward kinematics load here, not with the module: wildrobot-verify --help stays fast
+    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
+
     s = ds.states
     fk = ForwardKinematics(robot)
     ok, err = _worst(fk.site_positions(s.root_pos, s.root_quat, s.joint_pos), s.contact_pos_w, config.fk_atol, 0.0)

@@ -16,8 +16,10 @@ The thresholds' one home is :class:`~wildrobot_amp_ext.features.FeatureSpec` (``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 #: m: default height below which a contact point is near the ground
 CONTACT_HEIGHT = 0.025
@@ -38,6 +40,8 @@ class ContactRule:
 
     def point_contacts(self, contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor) -> torch.Tensor:
         """(..., P) bool: near the ground and horizontally slower than ``speed``."""
+        import torch  # here: the FeatureSpec that holds this rule imports without torch
+
         still = torch.linalg.vector_norm(contact_vel_w[..., :2], dim=-1) < self.speed
         return self.near_ground(contact_pos_w) & still
 

@@ -6,8 +6,9 @@ layout from Isaac Lab's ``history_length`` (checked by ``tests/test_amp_env.py``
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import torch
 
 
 def history_index(clip_start: np.ndarray | None, num_frames: int, history: int) -> tuple[np.ndarray, np.ndarray]:
@@ -31,10 +32,19 @@ def stack_history(frames, history: int, clip_start=None):
     """``(N, F)`` frames of concatenated clips -> ``(N, H*F)`` AMP observations, same array type as ``frames``.
 
     ``clip_start`` (N,) marks each clip's first frame (None: one clip). Works on numpy arrays and torch tensors."""
-    if isinstance(clip_start, torch.Tensor):
+    if _is_tensor(clip_start):
         clip_start = clip_start.detach().cpu().numpy()
     index, _ = history_index(clip_start, int(frames.shape[0]), history)
-    if isinstance(frames, torch.Tensor):
+    if _is_tensor(frames):
+        import torch
+
         rows = torch.as_tensor(index, device=frames.device)
         return frames[rows].permute(1, 0, 2).reshape(frames.shape[0], -1)
     return np.asarray(frames)[index].transpose(1, 0, 2).reshape(frames.shape[0], -1)
+
+
+def _is_tensor(x) -> bool:
+    """A torch tensor, asked without importing torch (no tensor exists before torch is imported): the dataset
+    writer stacks numpy arrays and stays free of torch."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)

@@ -20,35 +20,15 @@ API::
 Command line: ``python -m wildrobot_amp_ext.mine --robot <robot> --input <gmr dir> --output tier0.npz``.
 """
 
-from wildrobot_amp_ext.miner.config import (
-    GateConfig,
-    GenerationConfig,
-    MinerConfig,
-    MpcConfig,
-    TrackingConfig,
-    WindowConfig,
-)
-from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track, mirror_clip
-from wildrobot_amp_ext.miner.pipeline import SegmentInfo, VariantResult, mine_variant
-from wildrobot_amp_ext.miner.rollout import Harness, RolloutRecord, TrackingSim
-from wildrobot_amp_ext.miner.windows import GATES
+from wildrobot_amp_ext.utils.lazy import lazy_exports
 
-__all__ = [
-    "GATES",
-    "GateConfig",
-    "GenerationConfig",
-    "Harness",
-    "MinerConfig",
-    "MpcConfig",
-    "ReferenceTrack",
-    "RolloutRecord",
-    "SegmentInfo",
-    "TrackingConfig",
-    "TrackingSim",
-    "Variant",
-    "VariantResult",
-    "WindowConfig",
-    "build_track",
-    "mine_variant",
-    "mirror_clip",
-]
+# the names load their module on first use (utils.lazy): the config (and so `wildrobot-mine --help`) imports alone
+_EXPORTS = {
+    "config": ("GateConfig", "GenerationConfig", "MinerConfig", "MpcConfig", "TrackingConfig", "WindowConfig"),
+    "generation": ("ReferenceTrack", "Variant", "build_track", "mirror_clip"),
+    "pipeline": ("SegmentInfo", "VariantResult", "mine_variant"),
+    "rollout": ("Harness", "RolloutRecord", "TrackingSim"),
+    "windows": ("GATES",),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

@@ -24,7 +24,7 @@ from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.miner.config import MinerConfig
 from wildrobot_amp_ext.miner.pipeline import SegmentInfo, VariantResult
 from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.kinematics import ClipStates
+from wildrobot_amp_ext.motion.state import ClipStates
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 

@@ -9,44 +9,24 @@ Quick reference (details in each module's docstring)::
     feats = compute_amp_features(states.to_kinematic_state(), spec, torch.as_tensor(robot.default_joint_pos))
 """
 
-from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.io import (
-    ReadOptions,
-    load_motion,
-    load_motions,
-    map_joints_to_robot,
-    motion_files,
-    read_motion_file,
-    save_motion_npz,
-)
-from wildrobot_amp_ext.motion.kinematics import (
-    ClipStates,
-    ForwardKinematics,
-    angular_velocity_world,
-    clip_states,
-    finite_difference,
-)
-from wildrobot_amp_ext.motion.resample import resample_clip, resample_times
-from wildrobot_amp_ext.motion.safe_pickle import UnsafePickleError, safe_load
-from wildrobot_amp_ext.motion.state import KinematicState
+from wildrobot_amp_ext.utils.lazy import lazy_exports
 
-__all__ = [
-    "ClipStates",
-    "ForwardKinematics",
-    "KinematicState",
-    "MotionClip",
-    "ReadOptions",
-    "UnsafePickleError",
-    "angular_velocity_world",
-    "clip_states",
-    "finite_difference",
-    "load_motion",
-    "load_motions",
-    "map_joints_to_robot",
-    "motion_files",
-    "read_motion_file",
-    "resample_clip",
-    "resample_times",
-    "safe_load",
-    "save_motion_npz",
-]
+# the names load their module on first use (utils.lazy): clips, I/O and resampling import without MuJoCo or torch
+_EXPORTS = {
+    "clip": ("MotionClip",),
+    "io": (
+        "ReadOptions",
+        "load_motion",
+        "load_motions",
+        "map_joints_to_robot",
+        "motion_files",
+        "read_motion_file",
+        "save_motion_npz",
+    ),
+    "kinematics": ("ClipStates", "ForwardKinematics", "angular_velocity_world", "clip_states", "finite_difference"),
+    "resample": ("resample_clip", "resample_times"),
+    "safe_pickle": ("UnsafePickleError", "safe_load"),
+    "state": ("KinematicState",),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)

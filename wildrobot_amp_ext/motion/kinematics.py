@@ -17,15 +17,14 @@ API::
     ForwardKinematics(robot, model=None, site_ids=None)       # default sites: the contact points, RobotSpec order
         .site_positions(root_pos, root_quat, joint_pos) -> (N, S, 3)
         .body_poses(root_pos, root_quat, joint_pos) -> (pos (N, B, 3), rotmat (N, B, 3, 3)) for .body_ids
-    ClipStates                                                # raw per-frame states (the dataset's columns)
+    ClipStates (motion.state)                                 # raw per-frame states (the dataset's columns)
     clip_states(clip, robot, fk=None) -> ClipStates           # clip in RobotSpec order (see io.load_motion)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import mujoco
 import numpy as np
@@ -33,12 +32,9 @@ import numpy as np
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
-from wildrobot_amp_ext.motion.state import KinematicState
+from wildrobot_amp_ext.motion.state import ClipStates
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import build_model, contact_site_ids
-
-if TYPE_CHECKING:
-    import torch
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -269,41 +265,6 @@ def _times_const(columns: np.ndarray, m: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------------------------
 # per-frame raw states of a clip
 # ------------------------------------------------------------------------------------------------------------------
-@dataclass
-class ClipStates:
-    """Raw per-frame states of a clip (world frame, RobotSpec joint order, wxyz) - the dataset's state columns."""
-
-    root_pos: np.ndarray  # (N, 3)
-    root_quat: np.ndarray  # (N, 4) wxyz
-    root_lin_vel_w: np.ndarray  # (N, 3)
-    root_ang_vel_w: np.ndarray  # (N, 3)
-    joint_pos: np.ndarray  # (N, J) absolute
-    joint_vel: np.ndarray  # (N, J)
-    contact_pos_w: np.ndarray  # (N, P, 3)
-    contact_vel_w: np.ndarray  # (N, P, 3)
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.root_pos.shape[0])
-
-    def as_dict(self) -> dict[str, np.ndarray]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    def to_kinematic_state(
-        self, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
-    ) -> KinematicState:
-        d = self.as_dict()
-        d["root_pos_w"] = d.pop("root_pos")
-        d["root_quat_w"] = d.pop("root_quat")
-        return KinematicState.from_numpy(device=device, dtype=dtype, **d)
-
-    @staticmethod
-    def concatenate(parts: Sequence[ClipStates]) -> ClipStates:
-        return ClipStates(
-            **{f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0) for f in fields(ClipStates)}
-        )
-
-
 def clip_states(clip: MotionClip, robot: RobotSpec, fk: ForwardKinematics | None = None) -> ClipStates:
     """Velocities (finite differences at the clip's fps) and contact points (FK) of a clip in RobotSpec order."""
     if tuple(clip.joint_names) != tuple(robot.joint_names):

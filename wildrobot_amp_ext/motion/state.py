@@ -1,12 +1,14 @@
-"""The kinematic state record: what the AMP feature function reads (:func:`~wildrobot_amp_ext.features.
-compute_amp_features`), filled by the converter and the miner from clips and by the env from its articulation.
+"""The kinematic state records: :class:`KinematicState` (tensors, what the AMP feature function reads, filled by
+the env from its articulation) and :class:`ClipStates` (numpy, the dataset's state columns, filled from clips and
+from the miner's rollouts; :meth:`ClipStates.to_kinematic_state` hands them to the feature function).
 
-It lives in the motion layer, under the features that read it: building one needs no feature code, and torch is
-imported only when a state is made from numpy arrays (so importing the motion layer stays light).
+They live in the motion layer, under the features that read them; torch is imported only when a state is made
+from numpy arrays, so importing the motion layer stays light.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
@@ -43,3 +45,38 @@ class KinematicState:
 
     def __getitem__(self, index) -> KinematicState:
         return KinematicState(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+
+@dataclass
+class ClipStates:
+    """Raw per-frame states of a clip (world frame, RobotSpec joint order, wxyz) - the dataset's state columns."""
+
+    root_pos: np.ndarray  # (N, 3)
+    root_quat: np.ndarray  # (N, 4) wxyz
+    root_lin_vel_w: np.ndarray  # (N, 3)
+    root_ang_vel_w: np.ndarray  # (N, 3)
+    joint_pos: np.ndarray  # (N, J) absolute
+    joint_vel: np.ndarray  # (N, J)
+    contact_pos_w: np.ndarray  # (N, P, 3)
+    contact_vel_w: np.ndarray  # (N, P, 3)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.root_pos.shape[0])
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_kinematic_state(
+        self, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+    ) -> KinematicState:
+        d = self.as_dict()
+        d["root_pos_w"] = d.pop("root_pos")
+        d["root_quat_w"] = d.pop("root_quat")
+        return KinematicState.from_numpy(device=device, dtype=dtype, **d)
+
+    @staticmethod
+    def concatenate(parts: Sequence[ClipStates]) -> ClipStates:
+        return ClipStates(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0) for f in fields(ClipStates)}
+        )
