@@ -97,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         " WANDB_MODE=offline for no network)",
     )
     from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
+    from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args
 
     add_visualizer_args(p)
+    add_physics_args(p)
     return p
 
 
@@ -272,6 +274,9 @@ def train(args: argparse.Namespace, rest: list[str]) -> int:
     extra_env = [f"env.amp.dataset={Path(args.dataset).resolve()}"] if args.dataset else []
     if agent_cfg.seed is not None:
         extra_env.append(f"env.seed={agent_cfg.seed + rank}")
+    from wildrobot_amp_ext.isaaclab.physics_select import physics_overrides
+
+    extra_env += physics_overrides(args)  # --physics = env.physics_backend (kept in the run's overrides)
     env_cfg, launcher_args, viz_cfg = resolve_env_cfg(args, device, env_overrides + extra_env)
 
     log_root = (Path(args.log_root) if Path(args.log_root).is_absolute() else Path.cwd() / args.log_root) / args.task

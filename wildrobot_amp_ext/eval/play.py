@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
     p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
+    from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args
+
+    add_physics_args(p)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
     p.add_argument(
@@ -255,6 +258,9 @@ def _run(argv: list[str] | None) -> int:
             print(f"[play] env rebuilt from {run_env.source} ({len(run_env.overrides)} env overrides of the run)")
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
+    from wildrobot_amp_ext.isaaclab.physics_select import physics_overrides
+
+    overrides += physics_overrides(args)  # after the run's overrides: --physics wins
     if args.device is None:
         import torch
 

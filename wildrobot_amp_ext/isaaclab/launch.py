@@ -138,6 +138,9 @@ def load_env_cfg(
     cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=overrides)
     if device is not None:
         _align_physics_device(cfg, device)
+    from wildrobot_amp_ext.isaaclab.physics_select import apply_physics_backend
+
+    apply_physics_backend(cfg)  # env.physics_backend / --physics: after the overrides, before the env exists
     return cfg
 
 

@@ -225,6 +225,11 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     #: fall terminations: root below this fraction of the RobotSpec's init_root_height / tilt beyond this (rad)
     fall_height_fraction: float = 0.5
     fall_tilt: float = 1.0
+    #: physics backend (``--physics``): "mujoco-warp" (Newton / MuJoCo-Warp) or "mujoco-cpu" (MuJoCo C, one MjData
+    #: per env, parallel threads; CPU only); applied to ``sim.physics`` after overrides (``isaaclab.physics_select``)
+    physics_backend: str = "mujoco-warp"
+    #: mujoco-cpu physics threads (0: every core this process may use)
+    physics_threads: int = 0
 
     sim: SimulationCfg = default_sim_cfg()
     scene: AmpSceneCfg = AmpSceneCfg(num_envs=64, env_spacing=2.0)

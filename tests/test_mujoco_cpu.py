@@ -1,0 +1,189 @@
+"""The mujoco-cpu physics backend (MuJoCo C, one MjData per env world, parallel threads).
+
+Parity: the same env, initial state and action sequence on MuJoCo-Warp and on mujoco-cpu agree over 25 env steps
+(joint positions within 1e-3 rad, root position within 1 mm, the same feet in contact by Newton's contacts), on
+WildRobot and the G1-23, at the same timestep and substeps. The actions replay a synthetic walk (joint targets of
+the clip's next frames), so feet lift and land. Selection: ``env.physics_backend`` / ``--physics`` and its
+refusals.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from wildrobot_amp_ext.errors import InputError
+
+os.environ.setdefault("WARP_CACHE_PATH", str(Path("~/.cache/wildrobot_amp_ext/warp").expanduser()))
+
+pytestmark = pytest.mark.isaaclab
+
+STEPS = 25
+NUM_ENVS = 4
+JOINT_ATOL = 1e-3  # rad
+ROOT_ATOL = 1e-3  # m
+#: a deterministic start: no random reset events (the test writes the state itself), no pushes
+FIXED_START = [
+    "env.events.push_robot=null",
+    "env.events.reference_state_init=null",
+    "env.events.reset_base=null",
+    "env.events.reset_joints=null",
+    "env.seed=0",
+]
+
+
+def _clip(robot, env):
+    """A synthetic walk at the env's step rate: per-env start frames, states and the actions replaying it."""
+    from wildrobot_amp_ext.motion.synthetic import synthetic_walk
+
+    step_dt = env.step_dt
+    clip = synthetic_walk(robot, duration=(STEPS + 40) * step_dt, fps=1.0 / step_dt)
+    starts = np.arange(NUM_ENVS) * 7  # different gait phases per env
+    frames = starts[:, None] + np.arange(STEPS + 1)[None]
+    joint_pos = clip.joint_pos[frames]  # (N, T+1, J)
+    joint_vel = np.gradient(clip.joint_pos, step_dt, axis=0)[frames]
+    root_vel = np.gradient(clip.root_pos, step_dt, axis=0)
+    scale = float(env.cfg.actions.joint_pos.scale)
+    actions = (joint_pos[:, 1:] - np.asarray(robot.default_joint_pos)[None, None]) / scale  # targets of next frames
+    return clip, starts, joint_pos, joint_vel, root_vel, actions
+
+
+def _rollout(task: str, backend: str) -> dict[str, np.ndarray]:
+    from isaaclab_newton.physics import NewtonManager
+
+    from wildrobot_amp_ext.isaaclab.launch import make_env
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import env_robot, write_kinematic_state
+
+    env = make_env(task, num_envs=NUM_ENVS, device="cpu", overrides=[*FIXED_START, f"env.physics_backend={backend}"])
+    try:
+        u = env.unwrapped
+        robot = env_robot(u)
+        asset = u.scene["robot"]
+        joint_ids, _ = asset.find_joints(list(robot.joint_names), preserve_order=True)
+        joint_ids = torch.as_tensor(joint_ids, dtype=torch.long)
+        clip, starts, joint_pos, joint_vel, root_vel, actions = _clip(robot, u)
+        env.reset()
+        env_ids = torch.arange(NUM_ENVS)
+        state = SimpleNamespace(
+            root_pos_w=torch.as_tensor(clip.root_pos[starts] + np.array([0.0, 0.0, 0.005])),
+            root_quat_w=torch.as_tensor(clip.root_quat[starts]),
+            root_lin_vel_w=torch.as_tensor(root_vel[starts]),
+            root_ang_vel_w=torch.zeros(NUM_ENVS, 3, dtype=torch.float64),
+            joint_pos=torch.as_tensor(joint_pos[:, 0]),
+            joint_vel=torch.as_tensor(joint_vel[:, 0]),
+        )
+        write_kinematic_state(u, env_ids, state, joint_ids)
+        feet = _foot_bodies(NewtonManager.get_model(), robot)
+        out = {"joint_pos": [], "root_pos": [], "contacts": [], "dones": []}
+        for t in range(STEPS):
+            _, _, terminated, truncated, _ = env.step(torch.as_tensor(actions[:, t], dtype=torch.float32))
+            data = asset.data
+            out["joint_pos"].append(data.joint_pos.torch[:, joint_ids].numpy().copy())
+            out["root_pos"].append(data.root_link_pos_w.torch.numpy().copy())
+            out["contacts"].append(_feet_in_contact(NewtonManager, feet))
+            out["dones"].append((terminated | truncated).numpy().copy())
+        return {k: np.stack(v) for k, v in out.items()}
+    finally:
+        env.close()
+
+
+def _foot_bodies(model, robot) -> np.ndarray:
+    """(N, F) Newton body index of each env's feet."""
+    labels = model.body_label
+    per_env = len(labels) // NUM_ENVS
+    ids = []
+    for foot in robot.feet:
+        matches = [i for i, label in enumerate(labels) if label.rsplit("/", 1)[-1] == foot.body]
+        assert len(matches) == NUM_ENVS, (foot.body, matches)
+        ids.append(sorted(matches, key=lambda i: i // per_env))
+    return np.array(ids).T
+
+
+def _feet_in_contact(manager, feet: np.ndarray) -> np.ndarray:
+    """(N, F) whether each foot has a contact in Newton's contacts, filled by the solver as a contact sensor would."""
+    contacts = manager.get_contacts()
+    manager._solver.update_contacts(contacts, manager.get_state_0())
+    model = manager.get_model()
+    n = int(contacts.rigid_contact_count.numpy()[0])
+    shape_body = model.shape_body.numpy()
+    bodies = set()
+    for shapes in (contacts.rigid_contact_shape0.numpy()[:n], contacts.rigid_contact_shape1.numpy()[:n]):
+        bodies.update(int(b) for b in shape_body[shapes[shapes >= 0]])
+    return np.isin(feet, list(bodies))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["WildRobot-AMP-Flat-v0", "G1-23dof-AMP-Flat-v0"])
+def test_mujoco_cpu_matches_mujoco_warp(task):
+    warp_run = _rollout(task, "mujoco-warp")
+    cpu_run = _rollout(task, "mujoco-cpu")
+    # a robot that falls is reset (that world only) on both backends at the same step
+    assert np.array_equal(warp_run["dones"], cpu_run["dones"]), "the backends reset different envs"
+    # the feet switch contact during the replay (else the test would not test contact)
+    switches = np.abs(np.diff(warp_run["contacts"].astype(int), axis=0)).sum()
+    assert switches >= 2, f"the replayed clip made only {switches} contact switches"
+    joint_err = np.abs(cpu_run["joint_pos"] - warp_run["joint_pos"]).max()
+    root_err = np.abs(cpu_run["root_pos"] - warp_run["root_pos"]).max()
+    assert joint_err <= JOINT_ATOL, f"{task}: joint positions differ by {joint_err:.2e} rad"
+    assert root_err <= ROOT_ATOL, f"{task}: root positions differ by {root_err * 1e3:.3f} mm"
+    mismatch = np.argwhere(cpu_run["contacts"] != warp_run["contacts"])
+    assert mismatch.size == 0, f"{task}: feet in contact differ at (step, env, foot) {mismatch[:5].tolist()}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# selection and refusals (no env built)
+# ----------------------------------------------------------------------------------------------------------------
+def test_physics_backend_selects_solver_cfg():
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
+    from wildrobot_amp_ext.isaaclab.mujoco_cpu import MujocoCpuSolverCfg, NewtonMujocoCpuManager
+
+    base = load_env_cfg("WildRobot-AMP-Flat-v0", num_envs=4, device="cpu")
+    cfg = load_env_cfg(
+        "WildRobot-AMP-Flat-v0",
+        num_envs=4,
+        device="cpu",
+        overrides=["env.physics_backend=mujoco-cpu", "env.physics_threads=3"],
+    )
+    solver = cfg.sim.physics.solver_cfg
+    assert isinstance(solver, MujocoCpuSolverCfg) and solver.num_threads == 3
+    assert cfg.sim.physics.class_type.endswith("mujoco_cpu:NewtonMujocoCpuManager")
+    assert NewtonMujocoCpuManager.__name__.startswith("Newton")  # Isaac Lab picks the asset backend by this prefix
+    # the MJWarp settings and substeps carry over
+    assert (solver.njmax, solver.nconmax) == (base.sim.physics.solver_cfg.njmax, base.sim.physics.solver_cfg.nconmax)
+    assert cfg.sim.physics.num_substeps == base.sim.physics.num_substeps
+    assert not isinstance(base.sim.physics.solver_cfg, MujocoCpuSolverCfg)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "device", "needle"),
+    [
+        (["env.physics_backend=bullet"], "cpu", "one of mujoco-warp, mujoco-cpu"),
+        (["env.physics_backend=mujoco-cpu"], "cuda:0", "use --device cpu"),
+        (["env.physics_backend=mujoco-cpu", "env.physics_threads=-1"], "cpu", "physics_threads"),
+    ],
+)
+def test_physics_backend_refusals(overrides, device, needle):
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
+
+    with pytest.raises(InputError) as err:
+        load_env_cfg("WildRobot-AMP-Flat-v0", num_envs=4, device=device, overrides=overrides)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_physics_flag_names_valid_values(capsys):
+    import argparse
+
+    from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args, physics_overrides
+
+    parser = argparse.ArgumentParser()
+    add_physics_args(parser)
+    assert physics_overrides(parser.parse_args(["--physics", "mujoco-cpu"])) == ["env.physics_backend=mujoco-cpu"]
+    assert physics_overrides(parser.parse_args([])) == []
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--physics", "physx"])
+    assert "mujoco-warp" in capsys.readouterr().err
