@@ -215,4 +215,8 @@ def read_source(path: Path, args) -> SourceMotion:
         if euler is not None and sorted(euler) != ["X", "Y", "Z"]:
             raise InputError(None, "--bvh-euler", f"'{args.bvh_euler}' is not an Euler order", "e.g. ZXY or XYZ")
         return read_bvh(path, BvhOptions(unit=args.bvh_unit, up=args.bvh_up, euler=euler, joint_map=joint_map))
-    raise InputError(path, "--source-kind", f"source kind '{kind}' is not supported", "use robot pickles or BVH")
+    if kind == "smplx":
+        from wildrobot_amp_ext.retarget.smpl import read_amass
+
+        return read_amass(path, args.body_model, args.gender)
+    raise InputError(path, "--source-kind", f"unknown source kind '{kind}'", "use robot, bvh or smplx")
