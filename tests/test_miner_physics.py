@@ -205,7 +205,8 @@ def test_auto_gain_scale_of_the_closed_loop_tracker_bounds_the_pd_lag(robot):
 
 
 def test_fall_onset_is_marked(sim, robot):
-    """A rollout that falls: the frames within fall_margin_s before the fall are flagged, earlier ones are not."""
+    """A rollout that falls: the frames within fall_lookahead_s before the fall are flagged (a window holding one is
+    followed by less than the look-ahead of standing), earlier ones are not."""
     from wildrobot_amp_ext.miner.config import GateConfig
     from wildrobot_amp_ext.miner.probes import leaning
     from wildrobot_amp_ext.miner.windows import frame_signals
@@ -213,8 +214,8 @@ def test_fall_onset_is_marked(sim, robot):
     track = _track(sim, leaning(standing_sway(robot, duration=3.0), 30.0))
     rec = sim.rollout(track, 0, track.num_frames)
     assert rec.fell and rec.num_frames < track.num_frames
-    gates = GateConfig(fall_margin_s=0.2)
+    gates = GateConfig(fall_lookahead_s=0.2)
     sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, sim.cfg.control_dt)
-    margin = round(0.2 * sim.cfg.control_hz)
-    assert sig.fall[-margin - 1 :].all() and not sig.fall[: -margin - 1].any()
+    lookahead = round(0.2 * sim.cfg.control_hz)
+    assert sig.fall[-lookahead:].all() and not sig.fall[:-lookahead].any()
     assert np.degrees(np.arccos(Q.upright_cosine(rec.qpos[-1, 3:7]))) > 30.0

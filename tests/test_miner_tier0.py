@@ -101,11 +101,39 @@ def test_sliding_feet_rejected(robot, sway):
     assert res.windows["slip_rate"].min() > 2 * icy.gates.max_slip_rate and f["tracking_velocity"] == 0
 
 
+def test_a_fall_right_after_the_windows_rejects_them(robot):
+    """A 15 deg lean on WildRobot falls 1.2 s in. With 0.8 s rollouts and no look-ahead the robot is still up when
+    its rollout ends, and its windows (within the pitch limit) are free of falls; with the default 1 s look-ahead
+    the same rollout runs on, falls, and every window fails the fall gate."""
+    one = dataclasses.replace(FAST.generation, rollout_frames=40, multi_start_interval=1000)
+    blind = dataclasses.replace(FAST, generation=one, gates=dataclasses.replace(FAST.gates, fall_lookahead_s=0.0))
+    clip = leaning(standing_sway(robot, duration=4.0), 15.0)
+    res = mine_variant(clip, robot, Variant(), blind)
+    assert res.rollouts == 1 and res.falls == 0 and res.simulated_frames == 40
+    assert failures(res)["fall"] == 0
+    res = mine_variant(clip, robot, Variant(), dataclasses.replace(FAST, generation=one))
+    assert res.rollouts == 1 and res.falls == 1 and 40 < res.simulated_frames < 40 + 50
+    assert failures(res)["fall"] == res.windows["gate_mask"].size > 0 and res.accepted_frames == 0
+    # the windows stay within the frames the rollout vouches for; the look-ahead is not mined
+    assert (res.windows["start"] + res.windows["length"]).max() <= 40
+
+
+def test_identical_clips_are_mined_once(robot, sway):
+    from wildrobot_amp_ext.mine import unique_clips
+
+    copy = dataclasses.replace(sway, name="sway_copy")
+    other = dataclasses.replace(sway, name="sway_later", root_pos=sway.root_pos + [0.0, 0.0, 1e-9])
+    kept, copies = unique_clips([sway, copy, other, dataclasses.replace(sway, name="third")])
+    assert [c.name for c in kept] == [sway.name, "sway_later"]
+    assert copies == {"sway_copy": sway.name, "third": sway.name}
+
+
 @pytest.mark.slow
 def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     motions = tmp_path / "motions"
     write_gmr_pickle(sway, motions / "sway.pkl")
     write_gmr_pickle(floating(sway, 0.1), motions / "floating.pkl")
+    write_gmr_pickle(sway, motions / "sway_again.pkl")  # the same motion under another name: counted once
     out = tmp_path / "tier0.npz"
     cmd = [sys.executable, "-m", "wildrobot_amp_ext.mine", "--robot", "wildrobot",
            "--input", str(motions), "--output", str(out),
@@ -141,6 +169,7 @@ def test_cli_writes_dataset_report_and_resumes(tmp_path, robot, sway):
     assert report["summary"]["tier0_seconds"] == pytest.approx(ds.num_frames / 50)
     # the headline is distinct source coverage: each source second once, however many warps covered it
     summary = report["summary"]
+    assert report["duplicate_clips"] == {"sway_again": "sway"} and "sway_again = sway" in first.stdout
     assert summary["source_seconds"] == pytest.approx(4.0, abs=0.05)
     assert 0 < summary["strict_source_coverage_s"] <= summary["source_coverage_s"] <= summary["source_seconds"]
     assert summary["source_coverage_s"] < summary["tier0_seconds"]  # two warps of the sway: repeated seconds

@@ -17,6 +17,7 @@ from wildrobot_amp_ext.miner.windows import (
     claim_reference_frames,
     evaluate_gates,
     gate_names,
+    gated_segments,
     runs,
     score,
     window_starts,
@@ -174,3 +175,85 @@ def test_support_gates_follow_what_the_harness_can_lift():
     assert gate_names(evaluate_gates(stats, forced, harness_lifts=False)[0]) == ["load_p10", "unloaded"]
     sinking = dict(stats, load_mean=np.array([0.5]))  # the load mean still catches a robot sinking or falling
     assert gate_names(evaluate_gates(sinking, G, harness_lifts=False)[0]) == ["load_mean"]
+
+
+def clean_signals(n: int) -> FrameSignals:
+    """A window of perfect tracking: every gate passes."""
+    z, f = np.zeros(n), np.zeros(n, bool)
+    return FrameSignals(
+        load=np.ones(n),
+        loaded=np.ones((n, 2), bool),
+        slipping=np.zeros((n, 2), bool),
+        harness=z,
+        harness_saturated=f,
+        pitch_deg=z,
+        roll_deg=z,
+        body_contact=f,
+        actuator_saturation=z,
+        height_error=z,
+        vel_sim_h=np.zeros((n, 2)),
+        vel_ref_h=np.zeros((n, 2)),
+        joint_error=z,
+        contact_mismatch=np.zeros((n, 2), bool),
+        fall=f,
+    )
+
+
+def test_merged_windows_are_gated_as_a_whole():
+    """Two overlapping windows that each pass the load gate, whose union would not (their 40 shared good frames
+    count once): they stay two segments, and every segment passes every gate as a whole (no height assist: the
+    load-mean gate, not the support gates)."""
+    sig = clean_signals(60)
+    sig.load[:10] = sig.load[50:] = 0.3  # each window: (40 + 10 * 0.3) / 50 = 0.86 >= 0.85; both: 46 / 60 = 0.77
+    starts, lengths = np.array([0, 10]), np.array([50, 50])
+    cfg = WindowConfig()
+    per_window = evaluate_gates(window_stats(sig, starts, lengths, G, H), G, False)
+    assert (per_window == 0).all()
+    union = runs(accepted_frames(60, starts, lengths, per_window == 0, cfg))
+    assert union == [(0, 60)] and gate_names(
+        evaluate_gates(window_stats(sig, np.array([0]), np.array([60]), G, H), G, False)[0]
+    ) == ["load_mean"]
+    segments = gated_segments(sig, starts, lengths, per_window == 0, cfg, G, H, False)
+    assert segments == [(0, 50), (10, 60)]
+    for a, b in segments:
+        assert evaluate_gates(window_stats(sig, np.array([a]), np.array([b - a]), G, H), G, False)[0] == 0
+    # clean frames: the same two windows merge into one segment
+    assert gated_segments(clean_signals(60), starts, lengths, per_window == 0, cfg, G, H, False) == [(0, 60)]
+    # centre pieces are gated too: a piece whose frames fail on their own is dropped
+    centre = dataclasses.replace(cfg, dedupe="centre", centre_frames=10)
+    sig.load[20:30] = 0.0
+    assert gated_segments(sig, np.array([0]), np.array([50]), np.array([True]), centre, G, H, False) == []
+
+
+def test_distinct_coverage_is_the_exact_union_of_frame_intervals():
+    """A frame at clip time t shows [t, t + step): 20 frames at 50 Hz from t = 0.05 s cover 0.40 s (0.1 s bins
+    counted 0.5 s); overlaps, warps and strict-tier filtering are exact."""
+    from types import SimpleNamespace
+
+    from wildrobot_amp_ext.miner.report import _source_coverage, interval_union_length
+
+    rng = np.random.default_rng(0)
+    lo = rng.integers(0, 900, 40)
+    hi = lo + rng.integers(-5, 80, 40)
+    grid = np.zeros(1000, bool)
+    for a, b in zip(lo, hi):
+        grid[a:b] = True
+    assert interval_union_length(lo / 100, hi / 100) == pytest.approx(grid.sum() / 100)
+    assert interval_union_length(np.zeros(0), np.zeros(0)) == 0.0
+
+    def result(*segments):  # (first clip time, frames, step, strict)
+        times = [t0 + step * np.arange(n) for t0, n, step, _ in segments]
+        segs = [SimpleNamespace(num_frames=n, strict_harness=strict) for _, n, _, strict in segments]
+        return SimpleNamespace(kept={"clip_time": np.concatenate(times)}, segments=segs)
+
+    clip = SimpleNamespace(duration=2.0)
+    assert _source_coverage([result((0.05, 20, 0.02, True))], clip) == pytest.approx(0.40)
+    # two variants overlapping by 0.2 s, one of them 1.1x faster (a frame shows 0.022 s of the clip)
+    both = [result((0.05, 20, 0.02, True)), result((0.25, 20, 0.022, False))]
+    assert _source_coverage(both, clip) == pytest.approx(0.25 + 0.44 - 0.05)
+    assert _source_coverage(both, clip, strict_only=True) == pytest.approx(0.40)
+    # a segment reaching the clip's end covers up to the end, no further; blend frames (-1) show nothing
+    assert _source_coverage([result((1.9, 20, 0.02, True))], clip) == pytest.approx(0.10)
+    blend = result((0.0, 10, 0.02, True))
+    blend.kept["clip_time"][5:] = -1.0
+    assert _source_coverage([blend], clip) == pytest.approx(0.10)

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import math
 import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args
 from wildrobot_amp_ext.errors import InputError, cli_entry
@@ -45,6 +48,9 @@ from wildrobot_amp_ext.miner.config import (
 from wildrobot_amp_ext.motion.io import load_motions
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
+
+if TYPE_CHECKING:
+    from wildrobot_amp_ext.motion.clip import MotionClip
 
 #: legacy flag names kept as aliases: alias -> (group, field)
 #: a clip shorter than this is not a motion to mine (looping a 2-frame clip yields thousands of "standing" frames)
@@ -225,6 +231,24 @@ def validate_config(cfg: MinerConfig) -> None:
             raise InputError(None, _flag(f.name), "is NaN", "give a number (inf disables a max gate)")
 
 
+def unique_clips(clips: Sequence[MotionClip]) -> tuple[list[MotionClip], dict[str, str]]:
+    """The clips with identical content (frame rate and every frame, whatever the file's name) kept once, first
+    come first; and {name of a dropped copy: name of the clip kept}. A copy mined twice would count its seconds,
+    coverage and falls twice."""
+    kept: dict[str, MotionClip] = {}
+    copies: dict[str, str] = {}
+    for clip in clips:
+        digest = hashlib.sha256(np.float64(clip.fps).tobytes())
+        for array in (clip.root_pos, clip.root_quat, clip.joint_pos):
+            digest.update(np.ascontiguousarray(array, np.float64).tobytes())
+        key = digest.hexdigest()
+        if key in kept:
+            copies[clip.name] = kept[key].name
+        else:
+            kept[key] = clip
+    return list(kept.values()), copies
+
+
 def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m wildrobot_amp_ext.mine",
@@ -299,6 +323,12 @@ def run(argv: Sequence[str] | None = None) -> dict:
     spec = feature_spec_from_args(args)
     robot = load_robot(args.robot)
     clips = load_motions(args.input, robot, source_robot=args.source_robot, show_progress=not args.no_progress)
+    clips, copies = unique_clips(clips)
+    if copies:
+        print(
+            f"{len(copies)} clip(s) with the content of another, mined once: "
+            + ", ".join(f"{a} = {b}" for a, b in copies.items())
+        )
     names = [c.name for c in clips]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -338,6 +368,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
         "jobs": len(jobs),
         "jobs_from_cache": cached,
         "wall_s": time.time() - start,
+        "duplicate_clips": copies,  # dropped copy -> the clip with the same content that was mined
         # the tracking PD's gains over the robot's (--kp-scale; "auto" resolves per robot and tracker)
         "pd_gain_scale": get_sim(robot, cfg).kp_scale,
     }

@@ -17,7 +17,7 @@ from typing import Literal
 from wildrobot_amp_ext.constants import CONTROL_HZ
 
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
-MINER_VERSION = 4
+MINER_VERSION = 5  # 5: fall look-ahead past every window, segments gated whole after merging
 
 DEDUPE_MODES = ("merge", "centre")
 #: "mpc": closed-loop sampling MPC over PD target offsets (miner/mpc.py); "pd": open-loop PD on the reference
@@ -170,8 +170,9 @@ class GenerationConfig:
     #: ~2.6 s (median): 1.6 s rollouts 1.2 s apart covered 66.0 s with 15 % falls, 2 s rollouts 1.5 s apart 58.9 s
     #: with 30 %, at the same simulated seconds per reference second (1.33)
     multi_start_interval: int = 60
-    #: ... and runs at most this many frames (--max-window-frames 200); overlapping the next start by
-    #: the warm-up, so the next rollout's settling frames are covered by this one
+    #: ... and its windows lie within this many frames (--max-window-frames 200); overlapping the next start by
+    #: the warm-up, so the next rollout's settling frames are covered by this one. The rollout runs on for
+    #: ``GateConfig.fall_lookahead_s`` of free physics after them (the fall look-ahead)
     rollout_frames: int = 80
     #: first frames of every rollout are settling from a kinematic state: never mined
     warmup_frames: int = 10
@@ -223,8 +224,12 @@ class GateConfig:
     #: reference's feet glide (a gliding standing sway on WildRobot: 0.52-0.67); on the G1 dev walks and jogs the
     #: windows reach at most 0.42 (p90 0.19-0.29): touch-down and lift-off timing
     max_contact_mismatch: float = 0.4
-    # falls: frames this close before a rollout's fall are its onset, not reference material
-    fall_margin_s: float = 0.5
+    #: falls: a window is accepted only if the robot is still up this long after its end. Every rollout runs this
+    #: long past the last window it can vouch for (``GenerationConfig.rollout_frames``), so a robot that falls right
+    #: after a window rejects it whether or not the fall came before the rollout's nominal end (at 0.5 s, applied
+    #: only to rollouts that fell within 1.6 s, a median G1 walk falling after ~2.6 s was never seen falling). At a
+    #: clip's end the look-ahead is what is left of the clip
+    fall_lookahead_s: float = 1.0
     # quality scoring (sampling weights)
     score_load_mean: float = 0.95
     score_slip_rate: float = 0.05

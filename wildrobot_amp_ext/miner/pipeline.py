@@ -23,11 +23,10 @@ from wildrobot_amp_ext.miner.windows import (
     GATE_BIT,
     METRICS,
     Candidate,
-    accepted_frames,
     claim_reference_frames,
     evaluate_gates,
     frame_signals,
-    runs,
+    gated_segments,
     score,
     window_starts,
     window_stats,
@@ -210,14 +209,17 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
     }
     index_keys = ("rollout", "step", "ref_frame")
     trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
+    lookahead = int(round(gates.fall_lookahead_s / cfg.tracking.control_dt))
+    harness_lifts = cfg.tracking.height_assist
     for r, start in enumerate(starts):
-        rec = sim.rollout(track, start, gen.rollout_frames, ref_z_axis=ref_z, seed=gen.seed)
+        # free physics past the last window this rollout vouches for: a fall right after a window rejects it
+        rec = sim.rollout(track, start, gen.rollout_frames + lookahead, ref_z_axis=ref_z, seed=gen.seed)
         sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt, ref_contacts)
         records.append(rec)
         signals.append(sig)
         n = rec.num_frames
-        post = slice(min(gen.warmup_frames, n), n)
-        totals["frames"] += n - post.start
+        post = slice(min(gen.warmup_frames, n), min(n, gen.rollout_frames))  # the frames windows may cover
+        totals["frames"] += post.stop - post.start
         totals["load"] += float(sig.load[post].sum())
         totals["harness"] += float(sig.harness[post].sum())
         totals["harness_saturated"] += float(sig.harness_saturated[post].sum())
@@ -234,7 +236,7 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         for key, values in per_frame.items():
             trace_parts[key].append(np.asarray(values, np.int64 if key in index_keys else np.float32))
 
-        w_start, w_len = window_starts(n, wcfg, first=gen.warmup_frames)
+        w_start, w_len = window_starts(min(n, gen.rollout_frames), wcfg, first=gen.warmup_frames)
         short = not len(w_start)
         if short:
             if n == 0:
@@ -242,15 +244,14 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
             # judge what there is, so the report names why this rollout yielded nothing
             w_start, w_len = np.array([0]), np.array([n])
         stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
-        mask = evaluate_gates(stats, gates, cfg.tracking.height_assist) | (GATE_BIT["short"] if short else 0)
+        mask = evaluate_gates(stats, gates, harness_lifts) | (GATE_BIT["short"] if short else 0)
         scores = score(stats, gates)
         per_window = {"rollout": np.full(len(w_start), r), "start": w_start, "length": w_len,
                       "ref_start": start + w_start, "gate_mask": mask, "score": scores,
                       **{k: stats[k] for k in METRICS}}  # fmt: skip
         for key, values in per_window.items():
             window_parts.setdefault(key, []).append(values)
-        keep = accepted_frames(n, w_start, w_len, mask == 0, wcfg)
-        for a, b in runs(keep):
+        for a, b in gated_segments(sig, w_start, w_len, mask == 0, wcfg, gates, sim.standing_height, harness_lifts):
             if b - a >= wcfg.min_segment:
                 seg_stats = window_stats(sig, np.array([a]), np.array([b - a]), gates, sim.standing_height)
                 candidates.append(Candidate(r, a, b, start + a, float(score(seg_stats, gates)[0])))
@@ -262,6 +263,8 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
     for c in kept:
         rec, sig = records[c.rollout], signals[c.rollout]
         seg_stats = window_stats(sig, np.array([c.start]), np.array([c.end - c.start]), gates, sim.standing_height)
+        if evaluate_gates(seg_stats, gates, harness_lifts)[0]:
+            continue  # what the dedupe left of a segment is gated again as a whole
         metrics = {k: float(v[0]) for k, v in seg_stats.items()}
         ref = slice(c.ref_start, c.ref_start + c.end - c.start)
         segments.append(

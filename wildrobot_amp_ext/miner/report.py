@@ -113,24 +113,46 @@ def clip_summary(clip: MotionClip, results: Sequence[VariantResult], cfg: MinerC
     }
 
 
-#: resolution of the source-coverage measure (s)
-COVERAGE_BIN_S = 0.1
+def interval_union_length(starts: np.ndarray, ends: np.ndarray) -> float:
+    """Length of the union of the intervals [starts, ends) (exact; empty and reversed intervals count 0)."""
+    starts, ends = np.asarray(starts, np.float64), np.asarray(ends, np.float64)
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if not starts.size:
+        return 0.0
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)  # the furthest end of the intervals that start at or before each one
+    covered_before = np.concatenate(([starts[0]], reach[:-1]))
+    return float(np.maximum(ends - np.maximum(starts, covered_before), 0.0).sum())
 
 
 def _source_coverage(results: Sequence[VariantResult], clip: MotionClip, strict_only: bool = False) -> float:
-    """Seconds of the source clip's own timeline shown by some accepted frame (loops and variants count once);
-    ``strict_only``: by the segments in the strict harness tier only."""
-    parts = []
+    """Seconds of the source clip's own timeline shown by some accepted frame (loops, warps and variants count once);
+    ``strict_only``: by the segments in the strict harness tier only.
+
+    A frame at clip time t shows [t, t + step): step is the clip time a frame of its segment advances (the control
+    step times the segment's time warp), so a segment of N frames covers N steps; the union of those intervals over
+    every segment, within [0, clip.duration], is the coverage."""
+    lo, hi = [], []
     for r in results:
-        times = r.kept["clip_time"]
-        if strict_only:
-            # kept rows are the segments' frames in segment order
-            flags = np.repeat([sg.strict_harness for sg in r.segments], [sg.num_frames for sg in r.segments])
-            times = times[flags.astype(bool)] if flags.size == times.size else np.zeros(0)
-        parts.append(times)
-    times = np.concatenate(parts) if parts else np.zeros(0)
-    times = times[times >= 0]
-    return float(np.unique(np.floor(times / COVERAGE_BIN_S)).size * COVERAGE_BIN_S) if times.size else 0.0
+        times = r.kept["clip_time"]  # the segments' frames, in segment order
+        assert times.size == sum(sg.num_frames for sg in r.segments), "kept rows and segments disagree"
+        for sg, t in zip(r.segments, np.split(times, np.cumsum([sg.num_frames for sg in r.segments])[:-1])):
+            if strict_only and not sg.strict_harness:
+                continue
+            forward = np.diff(t)[(t[1:] >= 0) & (t[:-1] >= 0)]
+            forward = forward[forward > 0]
+            if not forward.size:
+                continue  # a segment of one frame or inside blends shows no source time
+            t = t[t >= 0]
+            lo.append(t)
+            hi.append(t + float(np.median(forward)))
+    if not lo:
+        return 0.0
+    return interval_union_length(
+        np.clip(np.concatenate(lo), 0.0, clip.duration), np.clip(np.concatenate(hi), 0.0, clip.duration)
+    )
 
 
 def _by_seconds(seconds: float) -> str:

@@ -2,8 +2,9 @@
 
 All window statistics are computed over ``numpy.lib.stride_tricks.sliding_window_view`` views, one numpy call per
 metric for every window of a rollout. A window is accepted when it passes every gate; accepted windows become
-segments (union of overlapping windows, or their centre frames), and segments of different multi-start rollouts
-that cover the same reference frames are deduplicated (each reference frame is kept once, best score first).
+segments (union of overlapping windows, or their centre frames; a segment must pass every gate as a whole, not
+only window by window), and segments of different multi-start rollouts that cover the same reference frames are
+deduplicated (each reference frame is kept once, best score first).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class FrameSignals:
     joint_error: np.ndarray  # RMS joint tracking error, rad
     #: (T, F) bool: the foot's contact state (the one contact rule, on its contact points) differs from the reference's
     contact_mismatch: np.ndarray
-    fall: np.ndarray  # bool, within GateConfig.fall_margin_s before the fall that ended the rollout
+    fall: np.ndarray  # bool, within GateConfig.fall_lookahead_s before the fall that ended the rollout
 
     @property
     def num_frames(self) -> int:
@@ -126,7 +127,9 @@ def frame_signals(
     loaded = rec.foot_force > gates.loaded_foot_threshold
     fall = np.zeros(n, dtype=bool)
     if rec.fell and n:
-        fall[max(0, n - 1 - int(round(gates.fall_margin_s / control_dt))) :] = True
+        # the robot fell during the step after row n - 1: a window ending at frame e (exclusive) was followed by
+        # n - e frames of standing, too few when it holds one of the last look-ahead frames
+        fall[max(0, n - int(round(gates.fall_lookahead_s / control_dt))) :] = True
     joint_err = rec.qpos[:, qadr] - track.joint_pos[ref]
     if reference_contacts is None or n == 0:
         mismatch = np.zeros(loaded.shape, dtype=bool)
@@ -284,6 +287,49 @@ def accepted_frames(
     np.add.at(cover, s, 1)
     np.add.at(cover, s + n, -1)
     return np.cumsum(cover)[:num_frames] > 0
+
+
+def gated_segments(
+    sig: FrameSignals,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    accepted: np.ndarray,
+    cfg: WindowConfig,
+    gates: GateConfig,
+    standing_height: float,
+    harness_lifts: bool = True,
+) -> list[tuple[int, int]]:
+    """[start, end) segments of accepted windows (``merge``: overlapping ones joined; ``centre``: their centre
+    frames), each passing every gate as a whole.
+
+    Gates are means and percentiles, so two windows that each pass can fail as one (their shared frames are counted
+    once): an accepted window joins the segment before it only if the joined segment still passes, and otherwise
+    starts a segment of its own (the two may overlap; the reference-frame dedupe keeps each frame once and gates
+    what it cuts again). A centre piece that fails on its own is dropped."""
+    s, n = starts[accepted], lengths[accepted]
+    if cfg.dedupe == "centre":
+        keep = np.minimum(cfg.centre_frames, n)
+        s, n = s + (n - keep) // 2, keep
+    order = np.argsort(s, kind="stable")
+
+    def passes(a: int, b: int) -> bool:
+        stats = window_stats(sig, np.array([a]), np.array([b - a]), gates, standing_height)
+        return not evaluate_gates(stats, gates, harness_lifts)[0]
+
+    segments: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    for a, b in zip(s[order].tolist(), (s + n)[order].tolist()):
+        if current is not None and a <= current[1]:
+            joined = (current[0], max(current[1], b))
+            if joined == current or passes(*joined):
+                current = joined
+                continue
+        if current is not None:
+            segments.append(current)
+        current = (a, b) if cfg.dedupe == "merge" or passes(a, b) else None
+    if current is not None:
+        segments.append(current)
+    return segments
 
 
 @dataclass
