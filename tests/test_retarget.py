@@ -91,3 +91,37 @@ def test_bad_input_one_line_nothing_written(tmp_path, capsys):
     assert exc.value.code == 2 and not out.exists()
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--source-robot" in err
+
+
+def _cli_refuses(args: list[str], out: Path, capsys) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--output", str(out), "--workers", "1"])
+    assert exc.value.code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "(fix:" in err
+    return err
+
+
+def test_mapping_naming_a_missing_link(tmp_path, capsys):
+    """A robot folder whose retarget.yaml names a link its MJCF lacks: refused before any input is read."""
+    src = load_robot("wildrobot").yaml_path.parent
+    folder = tmp_path / "robot"
+    folder.mkdir()
+    for name in ("robot.yaml", "wildrobot.xml", "retarget.yaml"):
+        (folder / name).write_text((src / name).read_text())
+    text = (folder / "retarget.yaml").read_text().replace("{link: left_foot,", "{link: left_toe,")
+    (folder / "retarget.yaml").write_text(text)
+    err = _cli_refuses(
+        ["--robot", str(folder / "robot.yaml"), "--input", str(WALK), "--source-robot", SOURCE], tmp_path / "o", capsys
+    )
+    assert "retarget.yaml" in err and "keypoints.left_ankle.link" in err and "left_toe" in err
+
+
+@pytest.mark.parametrize("fps", [float("nan"), 1e7, -50])
+def test_source_pickle_bad_fps(tmp_path, capsys, fps):
+    data = pickle.loads(WALK.read_bytes())
+    data["fps"] = fps
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(pickle.dumps(data))
+    err = _cli_refuses(["--robot", "wildrobot", "--input", str(bad), "--source-robot", SOURCE], tmp_path / "o", capsys)
+    assert "bad.pkl" in err and "fps" in err
