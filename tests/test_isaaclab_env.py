@@ -173,7 +173,8 @@ def test_preserve_order_when_yaml_order_differs(tmp_path):
         sl = _policy_joint_slices(env)["joint_pos"]
         art_index = [art.joint_names.index(n) for n in robot.joint_names]
         expected = art.data.joint_pos.torch[:, art_index] - default[art_index]
-        torch.testing.assert_close(obs["policy"][:, sl], expected, atol=1e-5, rtol=0)
+        # the term holds its history oldest first (term-major): the newest frame is its last J columns
+        torch.testing.assert_close(obs["policy"][:, sl][:, -robot.num_joints :], expected, atol=1e-5, rtol=0)
     finally:
         env.close()
 

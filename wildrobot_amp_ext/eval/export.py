@@ -14,7 +14,10 @@ both exports (onnxruntime, ``torch.jit.load``) on the same observations (a sprea
 enough to hit its clip) and reports the largest absolute difference; the default tolerance is 1e-5.
 
 Outputs in ``out_dir``: ``policy.onnx``, ``policy.pt`` (TorchScript), ``policy.json`` (dims, action joint order,
-normaliser constants, parity numbers), all written atomically.
+normaliser constants, parity numbers) and, for a robot task, ``deploy.yaml`` (the deploy bundle, ``deploy.bundle``:
+joint order and SDK motor map, default pose, gains, action map, observation terms with scales, history length and
+layout, step dt, command ranges, IMU body), whose fields are also written into the ONNX ``metadata_props``; all
+written atomically.
 
 Command line (no env needed; the architecture comes from the run's ``params/agent.yaml``)::
 
@@ -244,8 +247,14 @@ def export_policy(
     preprocessor (``agent._observation_preprocessor``: a RunningStandardScaler, or skrl's identity function)."""
     cfg = cfg or ExportCfg()
     out_dir = Path(out_dir)
+    metadata = dict(metadata or {})
+    deploy = metadata.pop("deploy", None)
     module = NormalisedPolicy(policy, preprocessor, input_key)
     onnx_path = export_onnx(module, out_dir / "policy.onnx", cfg.opset)
+    if deploy is not None:
+        from wildrobot_amp_ext.deploy.bundle import write_bundle
+
+        write_bundle(deploy, out_dir, onnx_path)
     ts_path = export_torchscript(module, out_dir / "policy.pt")
     parity = parity_check(policy, preprocessor, onnx_path, ts_path, cfg, module.input_key)
     import skrl
@@ -265,7 +274,9 @@ def export_policy(
         "torch": torch.__version__,
         "parity": parity,
         "export_cfg": asdict(cfg),
-        **(metadata or {}),
+        #: the deploy bundle (deploy.yaml; the same fields are in the ONNX metadata_props), None without a robot
+        "deploy": "deploy.yaml" if deploy is not None else None,
+        **metadata,
     }
     meta_path = out_dir / "policy.json"
     save_json_atomic(meta_path, info)
@@ -440,14 +451,11 @@ def checkpoint_metadata(info: CheckpointInfo) -> dict:
         except InputError:
             pass
     if info.env_cfg and info.robot:
-        from wildrobot_amp_ext.eval.sim2sim import contract_from_env_cfg
+        from wildrobot_amp_ext.deploy.bundle import build_deploy
+        from wildrobot_amp_ext.robots import load_robot
 
-        try:  # what a simulator or robot must feed the exported policy (eval/sim2sim.py)
-            from wildrobot_amp_ext.robots import load_robot
-
-            meta["sim2sim_contract"] = contract_from_env_cfg(load_robot(info.robot), info.env_cfg)
-        except InputError:
-            pass
+        # what a robot (or the MuJoCo sim2sim runner) needs to run the policy: deploy.yaml + ONNX metadata
+        meta["deploy"] = build_deploy(load_robot(info.robot), info.env_cfg, info.obs_dim, info.action_dim)
     if info.env_cfg:
         action = ((info.env_cfg.get("actions") or {}).get("joint_pos")) or {}
         meta["action_scale"] = action.get("scale")

@@ -327,25 +327,24 @@ def _fmt_command(command) -> str:
 def _sim2sim(args, result, command, out_dir: Path) -> int:
     import json
 
-    from wildrobot_amp_ext.eval.sim2sim import (
-        Sim2SimCfg,
-        check_contract,
-        onnx_policy,
-        rollout_metrics,
-        run_policy_in_mujoco,
-    )  # fmt: skip
+    from wildrobot_amp_ext.deploy.bundle import DEPLOY_FILE, load_bundle
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.eval.sim2sim import Sim2SimCfg, mujoco_world, rollout_metrics, run_bundle_in_mujoco
     from wildrobot_amp_ext.robots import load_robot
     from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
     meta = json.loads(Path(result.metadata).read_text())
-    contract = meta.get("sim2sim_contract")
-    robot = load_robot(meta.get("robot") or (contract or {}).get("robot") or "wildrobot")
-    check_contract(contract, robot, str(result.metadata))
+    folder = Path(result.onnx).parent
+    if not meta.get("deploy") or not (folder / DEPLOY_FILE).is_file():
+        raise InputError(result.metadata, "deploy", "the export has no sim2sim contract (no deploy.yaml)",
+                         "export the checkpoint of a robot task's run")  # fmt: skip
+    robot = load_robot(meta.get("robot") or "wildrobot")
+    bundle = load_bundle(folder, robot)  # the runner itself reads only the bundle; this also checks it fits robot
     cfg = Sim2SimCfg(command=command or (0.3, 0.0, 0.0), duration_s=args.eval_duration)
-    rollout = run_policy_in_mujoco(onnx_policy(result.onnx), robot, contract, cfg)
-    metrics = rollout_metrics(rollout, contract["sim_dt"] * contract["decimation"])
+    rollout = run_bundle_in_mujoco(bundle, *mujoco_world(robot, bundle["sim_dt"]), cfg)
+    metrics = rollout_metrics(rollout, bundle["step_dt"])
     path = out_dir / "sim2sim" / "metrics.json"
-    save_json_atomic(path, {"engine": "mujoco", "command": list(cfg.command), "contract": contract, **metrics})
+    save_json_atomic(path, {"engine": "mujoco", "command": list(cfg.command), "deploy": bundle.deploy, **metrics})
     isaac = out_dir / "eval" / "metrics.json"
     other, where = isaac_eval_at_command(isaac, cfg.command)
     print(

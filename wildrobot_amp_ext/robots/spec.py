@@ -52,6 +52,18 @@ class RobotSpec:
     total_mass: float  # measured from the MJCF
     self_collision: bool = False
     removed_joints: tuple[str, ...] = field(default=())  # MJCF joints welded because the YAML omits them
+    #: body whose orientation and angular velocity the robot's IMU measures (the actor's IMU terms read it)
+    imu_body: str = ""
+    #: the hardware SDK's motor slots in order (``sdk_motor_order`` in the YAML; empty: the policy order is the
+    #: motor order). A deploy bundle maps each policy joint to its slot.
+    sdk_motor_order: tuple[str, ...] = field(default=())
+
+    @property
+    def sdk_motor_index(self) -> tuple[int, ...] | None:
+        """SDK slot of each joint in policy order, None when the robot has no SDK order."""
+        if not self.sdk_motor_order:
+            return None
+        return tuple(self.sdk_motor_order.index(j) for j in self.joint_names)
 
     @property
     def num_joints(self) -> int:
@@ -396,6 +408,10 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         )
 
     removed = tuple(j for j in mj_joints if j not in seen)
+    imu_body = str(raw.get("imu_body", root_body))
+    if imu_body not in mj_bodies:
+        raise InputError(path, "imu_body", f"body '{imu_body}' is not in {mjcf_path.name}", "name the IMU's body")
+    sdk_order = _sdk_motor_order(path, raw.get("sdk_motor_order"), joint_names)
     spec = RobotSpec(
         name=name,
         yaml_path=path,
@@ -410,6 +426,8 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         total_mass=float(source_model.body_subtreemass[0]),
         self_collision=_flag(path, "self_collision", raw.get("self_collision", False)),
         removed_joints=removed,
+        imu_body=imu_body,
+        sdk_motor_order=sdk_order,
         **gains,
     )
     if not 0 < spec.total_mass <= LIMITS.max_mass_kg:
@@ -472,6 +490,18 @@ def _check_model_size(mjcf_path: Path, depth: int = 0) -> None:
                 f"declares {size / 2**20:.0f} MiB (limit {LIMITS.max_model_bytes >> 20} MiB)",
                 "use a smaller asset; a robot model needs a few MiB",
             )
+
+
+def _sdk_motor_order(path: Path, raw: Any, joint_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The SDK's motor slot names in slot order; every policy joint must have a slot."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw) or len(set(raw)) != len(raw):
+        raise InputError(path, "sdk_motor_order", "expected a list of distinct joint names", "one name per SDK slot")
+    missing = [j for j in joint_names if j not in raw]
+    if missing:
+        raise InputError(path, "sdk_motor_order", f"no SDK slot for {missing[0]}", "list every joint in 'joints'")
+    return tuple(raw)
 
 
 def _flag(path: Path, field: str, value: Any) -> bool:

@@ -28,9 +28,10 @@ from isaaclab.envs import ManagerBasedRLEnv
 
 from wildrobot_amp_ext.agents.reference import check_dataset_frame_rate
 from wildrobot_amp_ext.dataset.demo import resolve_dataset
+from wildrobot_amp_ext.deploy.observations import observation_set
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureVersion
-from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
+from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, group_term_names
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_feature_spec
 
 AMP_GROUP = "amp"
@@ -42,6 +43,8 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
 
     def __init__(self, cfg: AmpLocomotionEnvCfg, render_mode: str | None = None, **kwargs):
         self.robot = cfg.robot_spec()
+        if group_term_names(cfg.observations.policy) != [t.name for t in observation_set(cfg.observation_set).terms]:
+            cfg.apply_observation_set()  # env.observation_set was overridden after the config was built
         spec = resolve_feature_spec(cfg.amp, self.robot, None if cfg.amp.dataset == "demo" else cfg.amp.dataset)
         # the demo dataset is built for this spec (its history is irrelevant: the sampler stacks frames)
         cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, spec)

@@ -5,9 +5,12 @@ actuators (``isaaclab.asset``), the ``preserve_order=True`` joint lists of actio
 order, never typed here), the feet used by the contact-based rewards and the AMP features. A robot config only
 sets the name and scales (``config/<robot>/flat_env_cfg.py``).
 
-Observation groups: ``policy`` (proprioception + command, noisy) and ``amp`` (the shared AMP feature function,
-``FeatureSpec.history`` frames oldest first, no noise). The env class (:class:`AmpManagerBasedRLEnv`) adds
-``extras["amp_obs"]`` with the true terminal frame for envs that reset.
+Observation groups: ``policy`` (the actor: ``observation_set``, by default what a robot measures, IMU + encoders +
+command + last action, 5 frames, noisy), ``critic`` (the value network's input through skrl's ``states``: the same
+terms noise-free plus base linear velocity, root height and foot contacts) and ``amp`` (the shared AMP feature
+function, ``FeatureSpec.history`` frames oldest first, no noise). Term scales, noise and formulas live in one table,
+``wildrobot_amp_ext.deploy.observations``, which the deploy bundle also writes. The env class
+(:class:`AmpManagerBasedRLEnv`) adds ``extras["amp_obs"]`` with the true terminal frame for envs that reset.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 
 from wildrobot_amp_ext.constants import DECIMATION, PHYSICS_DT
+from wildrobot_amp_ext.deploy.observations import (
+    DEFAULT_OBSERVATION_SET,
+    HISTORY_ORDER,
+    ObsTermSpec,
+    critic_terms,
+    observation_set,
+)
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.isaaclab.asset import ground_terrain_cfg, robot_articulation_cfg
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
@@ -89,21 +99,42 @@ class ActionsCfg:
 class ObservationsCfg:
     @configclass
     class PolicyCfg(ObsGroup):
-        base_lin_vel = ObsTerm(func=mdp.base_lin_vel, noise=Unoise(n_min=-0.1, n_max=0.1))
-        base_ang_vel = ObsTerm(func=mdp.base_ang_vel, noise=Unoise(n_min=-0.2, n_max=0.2))
-        projected_gravity = ObsTerm(func=mdp.projected_gravity, noise=Unoise(n_min=-0.05, n_max=0.05))
-        root_height = ObsTerm(func=mdp.root_height, noise=Unoise(n_min=-0.01, n_max=0.01))
-        velocity_commands = ObsTerm(func=mdp.generated_commands, params={"command_name": "base_velocity"})
-        joint_pos = ObsTerm(
-            func=mdp.joint_pos_rel, params={"asset_cfg": _robot_joints()}, noise=Unoise(n_min=-0.01, n_max=0.01)
-        )
-        joint_vel = ObsTerm(
-            func=mdp.joint_vel_rel, params={"asset_cfg": _robot_joints()}, noise=Unoise(n_min=-0.5, n_max=0.5)
-        )
-        actions = ObsTerm(func=mdp.last_action)
+        """The actor's input: the terms of ``AmpLocomotionEnvCfg.observation_set`` (``deploy.observations``), noisy.
+        Every possible term is declared here, in an order that keeps each set's own order; the set's terms are
+        built by ``apply_observation_set`` and the others stay None."""
+
+        base_lin_vel: ObsTerm | None = None
+        base_ang_vel: ObsTerm | None = None
+        imu_ang_vel: ObsTerm | None = None
+        projected_gravity: ObsTerm | None = None
+        imu_projected_gravity: ObsTerm | None = None
+        root_height: ObsTerm | None = None
+        velocity_commands: ObsTerm | None = None
+        joint_pos: ObsTerm | None = None
+        joint_vel: ObsTerm | None = None
+        actions: ObsTerm | None = None
 
         def __post_init__(self):
             self.enable_corruption = True
+            self.concatenate_terms = True
+
+    @configclass
+    class CriticCfg(ObsGroup):
+        """The value network's input (skrl ``states``): the measured terms noise-free plus base linear velocity,
+        root height and foot contacts (``deploy.observations.critic_terms``)."""
+
+        imu_ang_vel: ObsTerm | None = None
+        imu_projected_gravity: ObsTerm | None = None
+        velocity_commands: ObsTerm | None = None
+        joint_pos: ObsTerm | None = None
+        joint_vel: ObsTerm | None = None
+        actions: ObsTerm | None = None
+        base_lin_vel: ObsTerm | None = None
+        root_height: ObsTerm | None = None
+        foot_contacts: ObsTerm | None = None
+
+        def __post_init__(self):
+            self.enable_corruption = False
             self.concatenate_terms = True
 
     @configclass
@@ -123,7 +154,48 @@ class ObservationsCfg:
             self.concatenate_terms = True
 
     policy: PolicyCfg = PolicyCfg()
+    critic: CriticCfg = CriticCfg()
     amp: AmpCfg = AmpCfg()
+
+
+def _obs_funcs() -> dict[str, tuple]:
+    """Observation term name -> (function, params); robot-dependent params are filled by ``_obs_term``."""
+    return {
+        "base_lin_vel": (mdp.base_lin_vel, {}),
+        "base_ang_vel": (mdp.base_ang_vel, {}),
+        "projected_gravity": (mdp.projected_gravity, {}),
+        "root_height": (mdp.root_height, {}),
+        "imu_ang_vel": (mdp.imu_ang_vel, {"asset_cfg": "imu"}),
+        "imu_projected_gravity": (mdp.imu_projected_gravity, {"asset_cfg": "imu"}),
+        "velocity_commands": (mdp.generated_commands, {"command_name": "base_velocity"}),
+        "joint_pos": (mdp.joint_pos_rel, {"asset_cfg": "joints"}),
+        "joint_vel": (mdp.joint_vel_rel, {"asset_cfg": "joints"}),
+        "actions": (mdp.last_action, {}),
+        "foot_contacts": (mdp.foot_contacts, {"asset_cfg": "robot"}),
+    }
+
+
+def _obs_term(spec: ObsTermSpec, robot, noisy: bool = True) -> ObsTerm:
+    """An Isaac Lab ObsTerm from its table entry (scale, noise, clip in one home: ``deploy.observations``)."""
+    func, params = _obs_funcs()[spec.name]
+    assets = {
+        "imu": SceneEntityCfg(ROBOT, body_names=[robot.imu_body], preserve_order=True),
+        "joints": _robot_joints(names=list(robot.joint_names)),
+        "robot": SceneEntityCfg(ROBOT),
+    }
+    params = {k: assets[v] if k == "asset_cfg" else v for k, v in params.items()}
+    return ObsTerm(
+        func=func,
+        params=params,
+        noise=Unoise(n_min=-spec.noise, n_max=spec.noise) if noisy and spec.noise else None,
+        clip=(-spec.clip, spec.clip) if spec.clip is not None else None,
+        scale=spec.scale if spec.scale != 1.0 else None,
+    )
+
+
+def group_term_names(group: ObsGroup) -> list[str]:
+    """The active (non-None) terms of an observation group config, in order."""
+    return [name for name, value in vars(group).items() if isinstance(value, ObsTerm)]
 
 
 @configclass
@@ -230,6 +302,10 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     physics_backend: str = "mujoco-warp"
     #: mujoco-cpu physics threads (0: every core this process may use)
     physics_threads: int = 0
+    #: the actor's observation set (``deploy.observations``): "measured" (IMU + encoders + command + last action,
+    #: history 5; what a robot can run) or "privileged" (the earlier set with root linear velocity and height,
+    #: no history). ``env.observation_set=privileged`` on the command line; the env applies it at creation.
+    observation_set: str = DEFAULT_OBSERVATION_SET
 
     sim: SimulationCfg = default_sim_cfg()
     scene: AmpSceneCfg = AmpSceneCfg(num_envs=64, env_spacing=2.0)
@@ -260,8 +336,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         self.scene.robot = robot_articulation_cfg(robot)
         self.actions.joint_pos.joint_names = joints
         self.actions.joint_pos.preserve_order = True
-        for term in (self.observations.policy.joint_pos, self.observations.policy.joint_vel):
-            term.params["asset_cfg"] = _robot_joints(names=joints)
+        self.apply_observation_set()
         self.events.reset_joints.params["asset_cfg"] = _robot_joints(names=joints)
         for name in ("joint_torques_l2", "mechanical_power", "joint_pos_limits"):
             term = getattr(self.rewards, name, None)
@@ -269,6 +344,21 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
                 term.params["asset_cfg"] = _robot_joints(names=joints)
         self.terminations.base_height.params["minimum_height"] = self.fall_height_fraction * robot.init_root_height
         self.terminations.base_orientation.params["limit_angle"] = self.fall_tilt
+
+    def apply_observation_set(self) -> None:
+        """Build the policy group from ``observation_set`` and the critic group (both from the term table)."""
+        robot, chosen = self.robot_spec(), observation_set(self.observation_set)
+        policy, by_name = self.observations.policy, {t.name: t for t in chosen.terms}
+        for name in [n for n in vars(policy) if n in _obs_funcs()]:  # the term slots, in declaration order
+            setattr(policy, name, _obs_term(by_name[name], robot) if name in by_name else None)
+        if group_term_names(policy) != [t.name for t in chosen.terms]:
+            raise RuntimeError(f"PolicyCfg's term order cannot hold observation set {chosen.name!r}")
+        policy.history_length = chosen.history if chosen.history > 1 else None
+        policy.flatten_history_dim = True
+        policy.history_order = HISTORY_ORDER
+        critic = self.observations.critic
+        for spec in critic_terms():
+            setattr(critic, spec.name, _obs_term(spec, robot, noisy=False))
 
     def key_schemas(self) -> dict[str, tuple[str, ...]]:
         """Valid keys of the dicts that start empty, for the ``env.*`` override check (utils.keys)."""

@@ -7,8 +7,14 @@ from wildrobot_amp_ext.agents.config import AmpAgentCfg
 
 @dataclass
 class AmpLocomotionAgentCfg(AmpAgentCfg):
-    """The package's AMP defaults with CPU-sized policy and value networks (the discriminator's stay as is)."""
+    """The package's AMP defaults with CPU-sized policy and value networks (the discriminator's stay as is).
+
+    Asymmetric actor-critic: the value network reads the env's ``critic`` group (skrl's ``states``: the actor's
+    terms noise-free plus base linear velocity, root height, foot contacts) through its own running normaliser;
+    the policy reads the ``policy`` group, what a robot measures."""
 
     def __post_init__(self) -> None:
         self.models.policy.layers = [256, 128, 64]
         self.models.value.layers = [256, 128, 64]
+        self.models.value.input = "STATES"
+        self.agent.state_preprocessor = "RunningStandardScaler"
