@@ -26,6 +26,11 @@ import numpy as np
 from wildrobot_amp_ext.motion.kinematics import finite_difference
 from wildrobot_amp_ext.retarget.mapping import FEET, ROOT
 
+#: a stance foot whose yaw is off the source's by this much has lost the turn; one turning this fast while planted
+#: carries it as slide (both also hold for a robot that has hip yaw but a mapping that does not use it)
+TURN_DEG = 5.0
+TURN_DEG_S = 5.0
+
 
 @dataclass(frozen=True)
 class Gates:
@@ -104,6 +109,11 @@ def measure(q: QualityInputs, gates: Gates = Gates()) -> dict:
         "stance_foot_roll_error_deg": float(np.degrees(foot_roll_err[stance].mean())) if stance.any() else 0.0,
         "stance_foot_yaw_rate_deg_s": float(np.degrees(foot_yaw_rate[stance].mean())) if stance.any() else 0.0,
     }
+    lost = carry["stance_foot_yaw_error_deg"] >= TURN_DEG
+    slides = carry["stance_foot_yaw_rate_deg_s"] >= TURN_DEG_S
+    carry["turning"] = {(False, False): "kept", (True, False): "lost at the feet", (False, True): "foot slide"}.get(
+        (lost, slides), "lost at the feet and foot slide"
+    )
     metrics = {
         "joint_limit_violations": violations,
         "stance_drift_m_s": drift,
@@ -136,7 +146,7 @@ def measure(q: QualityInputs, gates: Gates = Gates()) -> dict:
 def carry_sentence(carry: dict, drift_m_s: float) -> str:
     """One line: turning kept by the pelvis, lost at the feet (yaw error) or turned into slide (yaw rate)."""
     return (
-        f"source turns {carry['source_turn_deg']:.0f} deg in all; pelvis heading error "
+        f"turning {carry['turning']}: source turns {carry['source_turn_deg']:.0f} deg in all; pelvis heading error "
         f"{carry['pelvis_heading_error_deg']:.1f} deg; stance feet: yaw error {carry['stance_foot_yaw_error_deg']:.1f} "
         f"deg (turning lost at the foot), yaw rate {carry['stance_foot_yaw_rate_deg_s']:.1f} deg/s and contact-point "
         f"speed {100 * drift_m_s:.1f} cm/s (turning carried as slide), roll error "

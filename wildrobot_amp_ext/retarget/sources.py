@@ -20,7 +20,7 @@ import numpy as np
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion.io import ReadOptions, load_motion
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
-from wildrobot_amp_ext.retarget.mapping import FEET, KEYPOINTS, ROOT, RobotMapping, load_mapping
+from wildrobot_amp_ext.retarget.mapping import ROOT, RobotMapping, load_mapping
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
 SITE_PREFIX = "retarget_"
@@ -136,20 +136,6 @@ def read_robot_source(path: str | Path, source_robot: str, options: ReadOptions 
         rest_rot=rest_rot,
         meta={"source_robot": robot.name, "joint_pos": clip.joint_pos, "joint_names": robot.joint_names},
     )
-
-
-def check_source_keypoints(source: SourceMotion, needed: tuple[str, ...], hint: str) -> None:
-    """The pelvis, hips, knees and ankles are required; a keypoint missing above a required one is an error."""
-    missing = [
-        k for k in (ROOT, "left_hip", "right_hip", "left_knee", "right_knee", *FEET) if k not in source.keypoints
-    ]
-    missing += [k for k in needed if k not in source.keypoints and k in KEYPOINTS and k not in missing and _leg(k)]
-    if missing:
-        raise InputError(source.file, "keypoints", f"the source has no {missing}", hint)
-
-
-def _leg(keypoint: str) -> bool:
-    return any(part in keypoint for part in ("hip", "knee", "ankle", "pelvis"))
 
 
 # ------------------------------------------------------------------------------------------------------------------
