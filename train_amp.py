@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--device",
         default=None,
-        help="simulation and training device (default: cuda:0 if available, else cpu; "
-        "cuda:<LOCAL_RANK> with --distributed)",
+        help="simulation and training device (default: cuda:0 if torch sees a GPU, else cpu, refused from 1024 envs; "
+        "cuda:<LOCAL_RANK> under torchrun)",
     )
     p.add_argument("--seed", type=int, default=None, help="seed (default: the agent cfg's); -1 draws one")
     p.add_argument(
@@ -124,23 +124,41 @@ def enable_wandb(agent_cfg: Any, task: str) -> None:
     skrl_tensorboard.EventFileWriter = lambda *a, **k: tb_event_file_writer.EventFileWriter(*a, **k)
 
 
-def default_device() -> str:
-    """Isaac Lab's habit: the first GPU when there is one, else the CPU."""
-    import torch
+def default_device(args: argparse.Namespace) -> str:
+    """Isaac Lab's habit, the first GPU when there is one, else the CPU; but a large run (``--num_envs`` >= 1024)
+    is not moved to the CPU silently: refused in one line saying why torch sees no GPU and what to run instead."""
+    from wildrobot_amp_ext.errors import InputError
+    from wildrobot_amp_ext.utils.gpu import LARGE_RUN_ENVS, cuda_unavailable_reason
 
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
+    reason = cuda_unavailable_reason()
+    if reason is None:
+        return "cuda:0"
+    # --physics mujoco-cpu is a CPU run by choice, at any size
+    if args.num_envs is not None and args.num_envs >= LARGE_RUN_ENVS and getattr(args, "physics", None) != "mujoco-cpu":
+        cpu_physics = " (or --physics mujoco-cpu)" if "physics" in vars(args) else ""
+        raise InputError(
+            None,
+            "--device",
+            f"no CUDA device visible ({reason}): {args.num_envs} envs would run on the CPU, seconds per env step",
+            f"run on a GPU machine whose driver fits this torch build, or train on the CPU with --device cpu "
+            f"--num_envs 64{cpu_physics}",
+        )
+    return "cpu"
 
 
 def resolve_device(args: argparse.Namespace) -> tuple[str, int]:
+    """(device, rank). Under torchrun (WORLD_SIZE > 1) skrl has already bound this process to
+    ``cuda:<LOCAL_RANK>`` and set up NCCL: the env and the agent use that GPU, with or without ``--distributed``."""
     from skrl import config
 
-    rank = config.torch.rank if config.torch.is_distributed else 0
+    if config.torch.is_distributed:
+        device, rank = f"cuda:{config.torch.local_rank}", config.torch.rank
+        if args.device and args.device != device:
+            print(f"[WARN] --device {args.device} ignored under torchrun: rank {rank} uses {device}", file=sys.stderr)
+        return device, rank
     if args.distributed:
-        if not config.torch.is_distributed:
-            print("[WARN] --distributed without torchrun (WORLD_SIZE=1): single-process run", file=sys.stderr)
-            return args.device or default_device(), 0
-        return f"cuda:{config.torch.local_rank}", rank
-    return args.device or default_device(), rank
+        print("[WARN] --distributed without torchrun (WORLD_SIZE=1): single-process run", file=sys.stderr)
+    return args.device or default_device(args), 0
 
 
 def load_agent_cfg(args: argparse.Namespace, overrides: list[str]) -> tuple[Any, str]:

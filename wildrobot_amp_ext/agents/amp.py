@@ -48,6 +48,7 @@ from wildrobot_amp_ext.agents.diagnostics import (
     reward_stats,
 )
 from wildrobot_amp_ext.agents.models import space_dim
+from wildrobot_amp_ext.agents.ranks import offset_rng_for_rank, reduce_update_metrics
 from wildrobot_amp_ext.agents.reference import normalise_layout
 from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeightRamp
 from wildrobot_amp_ext.utils.atomic import atomic_path
@@ -106,6 +107,7 @@ class WildRobotAMP(AMP):
         self._episode_stats = torch.zeros(3, dtype=torch.float64, device=self.device)
         self._jsonl_path: Path | None = None
         self._is_rank0 = not (config.torch.is_distributed and config.torch.rank)
+        self.rng_restored = False  # set by load(): the checkpoint's RNG state is in force
 
     # ------------------------------------------------------------------------------------------------------------
     # set-up
@@ -184,16 +186,18 @@ class WildRobotAMP(AMP):
         self._episode_stats += torch.stack([(self._episode_length * done).sum(), done.sum(), terminated.sum()]).double()
         self._episode_length *= ~done
 
-    def _pop_episode_metrics(self) -> dict[str, float | None]:
-        length_sum, finished, fell = self._episode_stats.tolist()
+    def _pop_episode_stats(self) -> torch.Tensor:
+        """(finished length sum, finished count, fell count) since the last update, on this rank; reset to 0."""
+        stats = self._episode_stats.clone()
         self._episode_stats.zero_()
-        if finished == 0:
-            return {"episode_length_mean": None, "fall_rate": None, "episodes_finished": 0}
-        return {
-            "episode_length_mean": length_sum / finished,
-            "fall_rate": fell / finished,
-            "episodes_finished": int(finished),
-        }
+        return stats
+
+    def track_data(self, tag: str, value: float) -> None:
+        # skrl sets write_interval to 0 on ranks > 0 (and a user may): nothing is ever written or cleared there,
+        # so appending would grow skrl's lists by a few floats per step for the whole run
+        if isinstance(self.write_interval, int) and self.write_interval <= 0:
+            return
+        super().track_data(tag, value)
 
     def post_interaction(self, *, timestep: int, timesteps: int) -> None:
         self.timestep = timestep + 1
@@ -207,21 +211,13 @@ class WildRobotAMP(AMP):
     # ------------------------------------------------------------------------------------------------------------
     # distributed helpers
     # ------------------------------------------------------------------------------------------------------------
-    def _all_ranks(self, flag: bool) -> bool:
+    def _all_ranks(self, flag: torch.Tensor) -> bool:
+        """True when ``flag`` (a bool tensor) is True on every rank: one element reduced, one host sync."""
         if not config.torch.is_distributed:
-            return flag
-        t = torch.tensor(1 if flag else 0, device=self.device)
+            return bool(flag)
+        t = flag.reshape(1).to(torch.int32)
         torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
         return bool(t.item())
-
-    def _mean_over_ranks(self, metrics: dict[str, float | None]) -> dict[str, float | None]:
-        if not config.torch.is_distributed:
-            return metrics
-        keys = [k for k, v in metrics.items() if v is not None]
-        t = torch.tensor([float(metrics[k]) for k in keys], device=self.device, dtype=torch.float64)
-        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.SUM)
-        t /= config.torch.world_size
-        return {**metrics, **dict(zip(keys, t.tolist()))}
 
     # ------------------------------------------------------------------------------------------------------------
     # update
@@ -346,7 +342,7 @@ class WildRobotAMP(AMP):
         guard = self.extras.nan_guard.enabled
         if cfg.discriminator_batch_size > 0:
             amp_inputs = tuple(t[: cfg.discriminator_batch_size] for t in amp_inputs)
-        if guard and not self._all_ranks(bool(torch.stack([torch.isfinite(t).all() for t in amp_inputs]).all())):
+        if guard and not self._all_ranks(torch.stack([torch.isfinite(t).all() for t in amp_inputs]).all()):
             self._report_skip("non-finite AMP inputs", timestep)
             return None
         with torch.autocast(device_type=self._device_type, enabled=cfg.mixed_precision):
@@ -355,7 +351,7 @@ class WildRobotAMP(AMP):
             total_loss = policy_loss + entropy_loss + value_loss + discriminator_loss
         step_losses = torch.stack([policy_loss, value_loss, entropy_loss, discriminator_loss, gradient_penalty])
         step_losses = step_losses.detach().float()
-        if guard and not self._all_ranks(bool(torch.isfinite(step_losses).all())):
+        if guard and not self._all_ranks(torch.isfinite(step_losses).all()):
             names = "(policy, value, entropy, discriminator, gp)"
             self._report_skip(f"non-finite loss {names} = {step_losses.tolist()}", timestep)
             return None
@@ -498,7 +494,6 @@ class WildRobotAMP(AMP):
             "skipped_minibatches": skipped,
             "discriminator_loss": losses["discriminator"] / n if steps_taken else None,
         }
-        record.update(self._pop_episode_metrics())
         record.update(reward_stats(mix["style"]))
         record.update({"task_reward_per_step": mix["task_step"], "style_reward_per_step": mix["style_step"]})
         record.update(heldout)
@@ -570,16 +565,12 @@ class WildRobotAMP(AMP):
         return stats
 
     def _advance_schedules(self, timestep: int, record: dict) -> None:
+        """Schedules step on figures every rank agrees on: the episode figures (over all ranks' envs, written to
+        ``record``) and the held-out AUC / saturation averaged over ranks, from one fixed-size all-reduce."""
         if "auc" in record:
             self.last_diagnostics = {k: record.get(k) for k in ("auc", "logit_saturation")}
-        metrics = self._mean_over_ranks(
-            {
-                "auc": self.last_diagnostics.get("auc"),
-                "logit_saturation": self.last_diagnostics.get("logit_saturation"),
-                "episode_length_mean": record.get("episode_length_mean"),
-                "fall_rate": record.get("fall_rate"),
-            }
-        )
+        metrics = reduce_update_metrics(self._pop_episode_stats(), self.last_diagnostics)
+        record.update({k: metrics[k] for k in ("episode_length_mean", "fall_rate", "episodes_finished")})
         self.style_ramp.update(timestep, metrics["auc"], metrics["logit_saturation"])
         held, warn = self.style_ramp.held_updates, self.extras.style_ramp.warn_after_updates
         # TensorBoard side of the ramp's warning (skrl's writer only takes scalars; the reason is in the log line)
@@ -728,6 +719,9 @@ class WildRobotAMP(AMP):
             _load_memory_state(self.reply_buffer, buffers["reply_buffer"])
         if self.extras.checkpoint.restore_rng and extra.get("rng"):
             _set_rng_state(extra["rng"], self.device)
+            # the file holds rank 0's state (only rank 0 writes): other ranks must not replay its draws
+            offset_rng_for_rank(config.torch.rank if config.torch.is_distributed else 0)
+            self.rng_restored = True
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -46,9 +46,13 @@ class AmpRunner:
         return Path(self.agent.experiment_dir)
 
     def load(self, path: str | Path) -> dict:
-        """Restore a checkpoint; training then resumes at its timestep."""
+        """Restore a checkpoint; training then resumes at its timestep. With the RNG state restored, the env's
+        first reset must not reseed (skrl's wrapper would call ``env.reset(seed=...)``, and Isaac Lab's reseeding
+        of torch, numpy and random would overwrite the state just restored)."""
         extra = self.agent.load(path)
         self.trainer.start_timestep = self.agent.timestep
+        if self.agent.rng_restored:
+            _set_first_reset_seed(self.env, None)
         return extra
 
     def train(self) -> None:
@@ -60,6 +64,23 @@ def wrap(env: Any) -> Wrapper:
     if isinstance(env, Wrapper):
         return env
     return IsaacLabWrapper(env)
+
+
+def seed_and_wrap(env: Any, seed: int | None) -> tuple[Wrapper, int]:
+    """Seed, then wrap: skrl's Isaac Lab wrapper keeps ``config.torch.key`` at construction and its first
+    ``reset()`` calls ``env.reset(seed=key)``, on which Isaac Lab reseeds torch, numpy, random and warp. Wrapped
+    before seeding, every run (and every rank) reset with the default key 0. skrl's ``set_seed`` adds the rank in
+    multi-GPU runs, so rank r resets, samples and explores from ``seed + r``. Returns (wrapped env, seed used)."""
+    used = set_seed(seed)
+    env = wrap(env)
+    _set_first_reset_seed(env, used)  # an env wrapped by the caller before this seed existed
+    return env, used
+
+
+def _set_first_reset_seed(env: Wrapper, seed: int | None) -> None:
+    """The seed skrl's wrapper passes to the env's first reset (skrl 2.1.1 keeps it in ``_seed`` until then)."""
+    if getattr(env, "_reset_once", False) and hasattr(env, "_seed"):
+        env._seed = seed
 
 
 def env_feature_layout(env: Any) -> dict | None:
@@ -100,8 +121,7 @@ def build_amp_runner(
         cfg.agent.experiment.experiment_name = experiment_name
     if timesteps is not None:
         cfg.trainer.timesteps = int(timesteps)
-    env = wrap(env)
-    set_seed(cfg.seed)
+    env, _ = seed_and_wrap(env, cfg.seed)
     amp_space = _amp_space(env)
     device = env.device
     models = build_models(

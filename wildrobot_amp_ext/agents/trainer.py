@@ -79,9 +79,7 @@ class ResumableSequentialTrainer(SequentialTrainer):
                     timesteps=timesteps,
                 )
                 if self.cfg.environment_info in infos:
-                    for k, v in infos[self.cfg.environment_info].items():
-                        if isinstance(v, torch.Tensor) and v.numel() == 1:
-                            agent.track_data(k if "/" in k else f"Info / {k}", v.item())
+                    track_env_log(agent, infos[self.cfg.environment_info])
             agent.post_interaction(timestep=timestep, timesteps=timesteps)
             observations, states = next_observations, next_states
             if self.on_step is not None:
@@ -93,3 +91,19 @@ class ResumableSequentialTrainer(SequentialTrainer):
         done = max(0, timesteps - self.start_timestep)
         self.timesteps_done = done
         self.env_steps_per_second = done * self.env.num_envs / elapsed if elapsed > 0 and done else None
+
+
+def track_env_log(agent, log: dict) -> None:
+    """Isaac Lab's scalar log tensors (reward terms, terminations, ...: about 18 every step at scale) to the agent's
+    tracking in ONE device-to-host transfer, not one ``.item()`` sync each; none where nothing is written (ranks
+    above 0, ``write_interval`` 0)."""
+    interval = getattr(agent, "write_interval", 0)
+    if isinstance(interval, int) and interval <= 0:
+        return
+    items = [(k, v) for k, v in log.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
+    if not items:
+        return
+    device = items[0][1].device
+    values = torch.stack([v.detach().reshape(()).to(device, torch.float64) for _, v in items]).tolist()
+    for (k, _), value in zip(items, values):
+        agent.track_data(k if "/" in k else f"Info / {k}", value)

@@ -72,9 +72,16 @@ def pin_velocity_commands(
 
 
 class RolloutRecorder:
-    """Preallocated (T, E, ...) float32 buffers filled after each env step."""
+    """(T, E, ...) float32 buffers filled after each env step, for the first ``num_envs`` envs (default: all).
 
-    def __init__(self, env, max_steps: int, record_disc: bool = False):
+    Sized by what it records: the buffers grow in chunks as steps arrive, up to ``max_steps`` (a window session is
+    capped at 30,000 steps but holds only the steps played), and only the envs asked for are kept (a video shows a
+    few lanes). Before the first step, the most it can hold is checked against the memory available
+    (:func:`check_recording_fits`). Every field of a step, done flags included, leaves the device in ONE copy."""
+
+    CHUNK_STEPS = 1024
+
+    def __init__(self, env, max_steps: int, record_disc: bool = False, num_envs: int | None = None):
         from isaaclab.managers import SceneEntityCfg
 
         from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics
@@ -84,20 +91,30 @@ class RolloutRecorder:
         self.robot = unwrapped.robot
         self.kinematics = RobotKinematics(unwrapped, SceneEntityCfg("robot"), self.robot)
         self.max_steps = max_steps
-        e, j = unwrapped.num_envs, self.robot.num_joints
-        p = 2 * len(self.robot.feet)
+        self.num_envs = min(int(num_envs or unwrapped.num_envs), unwrapped.num_envs)
+        j, p = self.robot.num_joints, 2 * len(self.robot.feet)
         a = int(unwrapped.action_manager.total_action_dim)
-        shapes = {
+        self.shapes = {
             "root_pos": (3,), "root_quat": (4,), "root_lin_vel": (3,), "root_ang_vel": (3,),
             "joint_pos": (j,), "joint_vel": (j,),
             "contact_pos": (p, 3), "contact_vel": (p, 3), "command": (3,), "action": (a,),
         }  # fmt: skip
         if record_disc:
-            shapes["disc_logit"] = ()
-        self.buffers = {k: np.zeros((max_steps, e, *s), dtype=np.float32) for k, s in shapes.items()}
-        self.terminated = np.zeros((max_steps, e), dtype=bool)
-        self.truncated = np.zeros((max_steps, e), dtype=bool)
+            self.shapes["disc_logit"] = ()
+        self.widths = [math.prod(shape) for shape in self.shapes.values()]
+        # float32 fields + terminated + truncated (bool)
+        self.bytes_per_step = self.num_envs * (4 * sum(self.widths) + 2)
+        check_recording_fits(self.bytes_per_step * max_steps, f"{max_steps} steps x {self.num_envs} envs")
+        self._data = np.zeros((0, self.num_envs, sum(self.widths)), dtype=np.float32)
+        self._done = np.zeros((0, self.num_envs, 2), dtype=bool)
         self.steps = 0
+
+    def _grow(self) -> None:
+        rows = min(self.max_steps, max(self.CHUNK_STEPS, 2 * self._data.shape[0]))
+        data = np.zeros((rows, *self._data.shape[1:]), dtype=np.float32)
+        done = np.zeros((rows, *self._done.shape[1:]), dtype=bool)
+        data[: self.steps], done[: self.steps] = self._data[: self.steps], self._done[: self.steps]
+        self._data, self._done = data, done
 
     def add(
         self,
@@ -109,35 +126,67 @@ class RolloutRecorder:
     ) -> None:
         if self.steps >= self.max_steps:
             return
-        t = self.steps
-        s = self.kinematics.state()
-        values = {
-            "root_pos": s.root_pos_w, "root_quat": s.root_quat_w,
-            "root_lin_vel": s.root_lin_vel_w, "root_ang_vel": s.root_ang_vel_w,
-            "joint_pos": s.joint_pos, "joint_vel": s.joint_vel,
-            "contact_pos": s.contact_pos_w, "contact_vel": s.contact_vel_w,
-            "command": command, "action": action,
-        }  # fmt: skip
-        if disc_logit is not None and "disc_logit" in self.buffers:
-            values["disc_logit"] = disc_logit
-        for key, value in values.items():
-            self.buffers[key][t] = value.detach().float().cpu().numpy().reshape(self.buffers[key].shape[1:])
-        self.terminated[t] = terminated.detach().cpu().numpy().reshape(-1)
-        self.truncated[t] = truncated.detach().cpu().numpy().reshape(-1)
+        if self.steps == self._data.shape[0]:
+            self._grow()
+        n, s = self.num_envs, self.kinematics.state()
+        values = [
+            s.root_pos_w, s.root_quat_w, s.root_lin_vel_w, s.root_ang_vel_w, s.joint_pos, s.joint_vel,
+            s.contact_pos_w, s.contact_vel_w, command, action,
+        ]  # fmt: skip
+        if "disc_logit" in self.shapes:
+            values.append(disc_logit if disc_logit is not None else torch.zeros(n, device=action.device))
+        values += [terminated, truncated]
+        row = torch.cat([v[:n].detach().reshape(n, -1).float() for v in values], dim=1).cpu().numpy()
+        self._data[self.steps] = row[:, :-2]
+        self._done[self.steps] = row[:, -2:] > 0.5
         self.steps += 1
 
     def rollout(self, task: str = "", meta: dict | None = None) -> Rollout:
         n = self.steps
+        columns = np.cumsum([0, *self.widths])
+        fields = {
+            key: self._data[:n, :, columns[i] : columns[i + 1]].reshape(n, self.num_envs, *shape).copy()
+            for i, (key, shape) in enumerate(self.shapes.items())
+        }
         return Rollout(
             fps=1.0 / float(self.env.step_dt),
             robot=self.robot.name,
             task=task,
             joint_names=self.robot.joint_names,
-            terminated=self.terminated[:n].copy(),
-            truncated=self.truncated[:n].copy(),
+            terminated=self._done[:n, :, 0].copy(),
+            truncated=self._done[:n, :, 1].copy(),
             meta=dict(meta or {}),
-            **{k: v[:n].copy() for k, v in self.buffers.items()},
+            **fields,
         )
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the system can give without swapping (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_recording_fits(need_bytes: int, what: str, fraction: float = 0.5) -> None:
+    """Refuse, in one line, a recording whose buffers could grow past ``fraction`` of the available memory (at
+    4096 envs a 30,000-step window session would need about 50 GB), before the env steps once."""
+    from wildrobot_amp_ext.errors import InputError
+
+    available = available_memory_bytes()
+    if available is None or need_bytes <= fraction * available:
+        return
+    raise InputError(
+        None,
+        None,
+        f"recording {what} needs up to {need_bytes / 2**30:.1f} GiB, over {fraction:.0%} of the "
+        f"{available / 2**30:.1f} GiB available",
+        "record fewer steps (--steps / --video_length) or fewer envs (--num_envs)",
+    )
 
 
 def run_policy(

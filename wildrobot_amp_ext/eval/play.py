@@ -439,7 +439,9 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     capacity = (
         int(steps) if math.isfinite(steps) else MAX_RECORD_STEPS
     )  # a window runs until closed: keep the first minutes
-    recorder = RolloutRecorder(env, capacity, record_disc=disc is not None) if record else None
+    # a video alone shows --video_lanes envs: keep only those (--record saves every env)
+    lanes = None if args.record is not None else args.video_lanes
+    recorder = RolloutRecorder(env, capacity, record_disc=disc is not None, num_envs=lanes) if record else None
     frames: list[np.ndarray] = []
     step_dt = float(unwrapped.step_dt)
     started = time.perf_counter()

@@ -78,14 +78,14 @@ def default_sim_cfg(
     njmax: int = 300,
     nconmax: int = 40,
     num_substeps: int = 2,
-    use_cuda_graph: bool | None = None,
+    use_cuda_graph: bool = True,
 ):
-    """Newton / MuJoCo-Warp simulation config. CUDA graphs only on CUDA devices (they do not exist on CPU)."""
+    """Newton / MuJoCo-Warp simulation config. CUDA graphs on by default (Newton's own default): the task configs
+    are built at import, before the device is known, and Isaac Lab captures a graph only on a CUDA device (CPU
+    physics runs eagerly whatever the flag says); :func:`load_env_cfg` writes False for a CPU device."""
     from isaaclab.sim import SimulationCfg
     from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
 
-    if use_cuda_graph is None:
-        use_cuda_graph = str(device).startswith("cuda")
     return SimulationCfg(
         device=device,
         dt=dt,
@@ -136,8 +136,7 @@ def load_env_cfg(
     schemas = cfg.key_schemas() if hasattr(cfg, "key_schemas") else None
     check_override_keys(cfg, overrides, "env.", schemas)  # Isaac Lab's Hydra layer accepts a misspelled key
     cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=overrides)
-    if device is not None:
-        _align_physics_device(cfg, device)
+    _align_physics_device(cfg, cfg.sim.device)
     from wildrobot_amp_ext.isaaclab.physics_select import apply_physics_backend
 
     apply_physics_backend(cfg)  # env.physics_backend / --physics: after the overrides, before the env exists
@@ -164,7 +163,9 @@ def load_agent_cfg(task: str, overrides: Sequence[str] = (), entry_point: str = 
 
 
 def _align_physics_device(cfg: Any, device: str) -> None:
-    """CUDA graphs cannot be captured on CPU: switch them off when the device is not CUDA."""
+    """CUDA graphs cannot be captured on CPU: switch them off when the device is not CUDA (the saved env.yaml then
+    says what ran). On CUDA they stay as the config has them: on by default, off only where the user said so
+    (``env.sim.physics.use_cuda_graph=false``); without them every MuJoCo-Warp kernel launches from Python."""
     physics = getattr(getattr(cfg, "sim", None), "physics", None)
     if physics is not None and hasattr(physics, "use_cuda_graph") and not str(device).startswith("cuda"):
         physics.use_cuda_graph = False

@@ -38,6 +38,8 @@ class reset_from_reference(ManagerTermBase):
         joint_ids, _ = self.asset.find_joints(list(self.robot.joint_names), preserve_order=True)
         self.joint_ids = torch.as_tensor(joint_ids, device=env.device, dtype=torch.long)
         self.last_reference_env_ids = torch.zeros(0, dtype=torch.long, device=env.device)
+        # built once: a torch.tensor(...) per reset would be a host-to-device copy on every reset on a GPU
+        self._z_axis = torch.tensor([0.0, 0.0, 1.0], device=env.device)
 
     def __call__(
         self,
@@ -85,8 +87,7 @@ class reset_from_reference(ManagerTermBase):
         if random_heading:
             # features are heading-invariant: spin the whole frame about z so starts face every direction
             yaw = (torch.rand(n, device=env.device) * 2.0 - 1.0) * torch.pi
-            z = torch.tensor([0.0, 0.0, 1.0], device=env.device).expand(n, 3)
-            spin = quat_from_angle_axis(yaw, z)
+            spin = quat_from_angle_axis(yaw, self._z_axis.expand(n, 3))
             quat_xyzw = quat_mul(spin, quat_xyzw)
             lin, ang = quat_apply(spin, lin), quat_apply(spin, ang)
         pos = env.scene.env_origins[env_ids].clone()
