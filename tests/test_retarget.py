@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from wildrobot_amp_ext.motion.io import load_motion
 from wildrobot_amp_ext.retarget import RetargetConfig, Retargeter, read_robot_source
 from wildrobot_amp_ext.retarget.cli import REPORT_NAME, main
 from wildrobot_amp_ext.retarget.postprocess import PostConfig
+from wildrobot_amp_ext.retarget.scale import canonical_rotations
 from wildrobot_amp_ext.robots import load_robot
 
 G1_DEV = Path("/work/shared/motions/g1_dev")
@@ -36,6 +39,20 @@ def test_identity_g1_to_g1_recovers_joints(walk):
     assert np.sqrt((err**2).mean()) < 0.02
     assert result.report["scales"] == pytest.approx(dict.fromkeys(result.report["scales"], 1.0))
     assert result.report["metrics"]["keypoint_error_m"] < 0.005
+
+
+@pytest.mark.parametrize("yaw_deg", [180.0, -135.0])
+def test_any_start_heading(walk, yaw_deg):
+    """A clip that starts facing backwards (GMR's IK broke there): the IK starts from the source's heading."""
+    turn = Rotation.from_euler("z", yaw_deg, degrees=True).as_matrix()
+    turned = replace(walk, pos=walk.pos @ turn.T + [3.0, -2.0, 0.0], rot=turn @ walk.rot)
+    cfg = RetargetConfig(lock_feet=False, post=PostConfig(smooth_hz=0.0, ground=False))
+    result = Retargeter(load_robot(SOURCE), cfg).run(turned)
+    err = result.solution.joint_pos - walk.meta["joint_pos"]
+    assert np.sqrt((err**2).mean()) < 0.02
+    fwd = canonical_rotations(walk)[0, 0, :, 0]
+    expected = (np.degrees(np.arctan2(fwd[1], fwd[0])) + yaw_deg + 180.0) % 360.0 - 180.0
+    assert result.report["start_heading_removed_deg"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_foot_lock_default_acts(walk):
