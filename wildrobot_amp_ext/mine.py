@@ -309,7 +309,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
     if args.ray_address is not None and args.executor != "ray":
         raise InputError(None, "--ray-address", "is only used with --executor ray", "add --executor ray")
     if args.executor == "ray":
-        from wildrobot_amp_ext.miner.ray_executor import require_ray
+        from wildrobot_amp_ext.miner.ray_executor import require_ray  # the miner loads after parsing (above)
 
         require_ray()  # before any work: without the extra this is the one-line error naming it
     stem = output.with_suffix("")

@@ -365,7 +365,7 @@ class AmpAgentCfg:
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
 
     def validate(self, file: str | Path | None = None) -> AmpAgentCfg:
-        from wildrobot_amp_ext.agents.models import ACTIVATIONS
+        from wildrobot_amp_ext.agents.models import ACTIVATIONS  # torch: the config itself reads without it
 
         self.amp.validate(file)
         for role in ("policy", "value", "discriminator"):

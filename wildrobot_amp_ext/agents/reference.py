@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.dataset.schema import open_dataset
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.robots import load_robot
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +104,6 @@ def _layout_from_npz(data, obs_width: int, path: Path) -> dict[str, np.ndarray] 
                 )
             return layout_from_column_names(names, obs_width // len(names))
     if "feature_spec" in data.files and "robot" in data.files:
-        from wildrobot_amp_ext.robots import load_robot
-
         spec = data.feature_spec
         robot = load_robot(str(data["robot"]))
         frame_dim = spec.frame_dim(robot)
@@ -142,8 +142,6 @@ def load_reference_npz(
     require_full_history: bool = True,
 ) -> ReferenceTable:
     """Read a reference dataset and build one AMP observation per row (see the module docstring)."""
-    from wildrobot_amp_ext.dataset.schema import open_dataset
-
     path = Path(path)
     if not path.is_file():
         raise InputError(
@@ -311,8 +309,6 @@ def check_frame_rate(source: str | Path | None, fps: float | None, env_rate: flo
 
 def check_dataset_frame_rate(path: str | Path, env_rate: float) -> None:
     """:func:`check_frame_rate` on a dataset file, read through the dataset's one reader."""
-    from wildrobot_amp_ext.dataset.schema import open_dataset
-
     with open_dataset(path) as data:
         fps = data.fps if "fps" in data.files else None
     check_frame_rate(path, fps, env_rate)

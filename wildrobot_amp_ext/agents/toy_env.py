@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.agents.config import AmpAgentCfg
+from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 
 TERM_DIMS_BASE = {"root_lin_vel": 3, "root_ang_vel": 3, "root_height": 1, "foot_contacts": 4}
@@ -176,8 +177,6 @@ class ToyAmpEnv(gymnasium.Env):
     def reference_sampler(self):
         """The dataset sampler when ``amp.dataset`` is set (built on first use), else None."""
         if self.cfg.amp.dataset and self._reference_sampler is None:
-            from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
-
             self._reference_sampler = ReferenceMotionSampler.from_npz(
                 self.cfg.amp.dataset,
                 obs_dim=self.amp_obs_dim,

@@ -30,6 +30,7 @@ import torch
 from wildrobot_amp_ext.dataset.schema import ReferenceDataset, load_dataset
 from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.features import contact_labels, heading_yaw, rotate_into_heading
+from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.validation import check_output_dir
@@ -239,10 +240,10 @@ def render_clip_video(
     height: int = 360,
 ) -> str:
     """Render one clip with the project's motion viewer (headless). Returns the GL backend used."""
+    # the viewer is a layer above (an upward import listed in .importlinter): loaded only when a video is asked for
     from wildrobot_amp_ext.eval.gl import configure_gl
     from wildrobot_amp_ext.eval.sources import MotionSet
     from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
-    from wildrobot_amp_ext.motion.clip import MotionClip
 
     backend = configure_gl()
     a, b = ds.clip_bounds[clip]

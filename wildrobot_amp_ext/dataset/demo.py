@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
+from wildrobot_amp_ext.dataset.convert import build_dataset
+from wildrobot_amp_ext.dataset.schema import save_dataset
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.motion.synthetic import GaitParams, synthetic_stand, synthetic_walk
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
@@ -36,9 +38,6 @@ def demo_dataset_path(robot: RobotSpec, spec: FeatureSpec) -> Path:
 
 def ensure_demo_dataset(robot: RobotSpec | str, spec: FeatureSpec | None = None) -> Path:
     """Path of the demo dataset for ``robot`` and ``spec``, building it (about a second) when missing."""
-    from wildrobot_amp_ext.dataset.convert import build_dataset
-    from wildrobot_amp_ext.dataset.schema import save_dataset
-
     robot = load_robot(robot) if isinstance(robot, str) else robot
     spec = spec or FeatureSpec()
     path = demo_dataset_path(robot, spec)

@@ -25,7 +25,10 @@ import numpy as np
 from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion import MotionClip
+from wildrobot_amp_ext.motion.io import load_motion
+from wildrobot_amp_ext.motion.safe_pickle import safe_load
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.infer import infer_source_robot
 from wildrobot_amp_ext.validation import NpzFile
 from wildrobot_amp_ext.validation import values as V
 
@@ -145,8 +148,6 @@ def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
 
 
 def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
-    from wildrobot_amp_ext.motion.io import load_motion
-
     with NpzFile(path, fix="pass a dataset, segments or rollout .npz") as data:  # members checked before they are read
         if "root_pos" in data.files and np.asarray(data["root_pos"]).ndim == 3:
             from wildrobot_amp_ext.eval.rollout import Rollout
@@ -159,9 +160,6 @@ def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
 
 def pickle_source_robot(path: Path, robot: RobotSpec) -> RobotSpec:
     """The robot whose joint order a GMR pickle without joint names uses (robots/infer.py's rule); printed."""
-    from wildrobot_amp_ext.motion.safe_pickle import safe_load
-    from wildrobot_amp_ext.robots.infer import infer_source_robot
-
     data = safe_load(path)  # read once more for its width only: GMR pickles are small
     dof = data.get("dof_pos") if isinstance(data, dict) else None
     if dof is None or data.get("joint_names") is not None or np.ndim(dof) != 2:
@@ -190,8 +188,6 @@ def load_motion_set(path: str | Path, robot: RobotSpec, max_clips: int | None = 
     if not path.is_file():
         raise InputError(path, None, "file not found", "pass a GMR .pkl, a dataset / segments .npz or a rollout .npz")
     if path.suffix in (".pkl", ".pickle"):
-        from wildrobot_amp_ext.motion.io import load_motion
-
         source = pickle_source_robot(path, robot)
         clips = load_motion(path, source)
         if source.name != robot.name:  # a robot and its reduced variant side by side

@@ -32,15 +32,18 @@ from typing import Literal
 
 import numpy as np
 
-from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
 from wildrobot_amp_ext.eval.checks import CheckCfg, ClipChecks, check_clip, root_qpos_adr
+from wildrobot_amp_ext.eval.gl import configure_gl, has_display
 from wildrobot_amp_ext.eval.lanes import Rgba, lane_colour, lane_prefix
-from wildrobot_amp_ext.eval.sources import MotionSet
+from wildrobot_amp_ext.eval.sources import MotionSet, load_motion_set
+from wildrobot_amp_ext.eval.web import ServeCfg, serve
 from wildrobot_amp_ext.motion import MotionClip
-from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.robots.mjcf import build_mjspec, build_model, contact_site_name
-from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.utils.progress import progress
+from wildrobot_amp_ext.validation import NpzFile, check_outputs
 
 
 @dataclass
@@ -740,8 +743,6 @@ VIDEO_SUFFIXES = (".mp4", ".gif")
 # command line
 # ----------------------------------------------------------------------------------------------------------------
 def build_parser():
-    from wildrobot_amp_ext.errors import OneLineParser
-
     d, c = ViewerCfg(), CheckCfg()
     p = OneLineParser(
         description="Play motion sets (GMR .pkl, dataset / Tier 0+ segments .npz, policy rollout .npz) on the robot in "
@@ -803,8 +804,6 @@ def build_parser():
 def _infer_robot(paths: Sequence[str]) -> str:
     for path in paths:
         if str(path).endswith(".npz") and Path(path).is_file():
-            from wildrobot_amp_ext.validation import NpzFile
-
             with NpzFile(path) as data:  # checked reader: a bad file is refused in one line, not read blindly
                 if "robot" in data.files and data.text("robot"):
                     return data.text("robot")
@@ -821,11 +820,6 @@ def _rounds(args: argparse.Namespace) -> int | None:
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
-    from wildrobot_amp_ext.eval.gl import configure_gl, has_display
-    from wildrobot_amp_ext.eval.sources import load_motion_set
-    from wildrobot_amp_ext.robots import load_robot
-    from wildrobot_amp_ext.utils.atomic import save_json_atomic
-
     args = build_parser().parse_args(argv)
     if args.out is None and not args.serve and not has_display():
         raise InputError(
@@ -837,8 +831,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     if args.out is not None and Path(args.out).suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(args.out, None, f"unsupported video type '{Path(args.out).suffix}'", "use .mp4 or .gif")
     if args.out is not None:  # output problems (a folder, under a file, an input) before any rendering
-        from wildrobot_amp_ext.validation import check_outputs
-
         checks_json = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
         check_outputs({"--out": args.out, "--summary": checks_json}, inputs=args.motions)
     for name in ("fps", "speed", "width", "height", "max_lanes", "port"):
@@ -883,8 +875,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
                 f"floating {100 * clip['floating_frames']:.1f}%"
             )
         if args.serve:
-            from wildrobot_amp_ext.eval.web import ServeCfg, serve
-
             serve(viewer, ServeCfg(port=args.port, duration_s=args.serve_seconds))
             return 0
         if args.out is None:
@@ -901,8 +891,6 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from wildrobot_amp_ext.errors import cli_entry
-
     return cli_entry(run_cli)(argv)
 
 

@@ -50,7 +50,7 @@ def _export_actuator_free_mjcf(robot: RobotSpec, out_dir: Path) -> Path:
     """The built MJCF (``robots.mjcf.export_mjcf``) minus its actuators; see the module docstring for why."""
     import mujoco
 
-    from wildrobot_amp_ext.robots.mjcf import export_mjcf
+    from wildrobot_amp_ext.robots.mjcf import export_mjcf  # MuJoCo loads when a USD is made, not with launch
 
     path = export_mjcf(robot, out_dir, with_floor=False)
     spec = mujoco.MjSpec.from_file(str(path))

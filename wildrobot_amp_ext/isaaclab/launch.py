@@ -42,9 +42,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.agents.config import AmpAgentCfg, renamed_key_hint
 from wildrobot_amp_ext.constants import PHYSICS_DT
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.asset import cache_root
+from wildrobot_amp_ext.utils.keys import check_override_keys
+from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
 
 #: the physics defaults measured to run on CPU (see shared notes: nconmax=10 overflowed for the G1)
 DEFAULT_DEVICE = "cpu"
@@ -123,16 +126,12 @@ def load_env_cfg(
     overrides = [str(t) for t in overrides or ()]
     cfg = load_cfg_from_registry(task, "env_cfg_entry_point")
     if not is_isaaclab_cfg(cfg):
-        from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
-
         rest = apply_overrides(cfg, overrides, "env.")
         if rest:
             raise InputError(None, rest[0], f"{task} takes env.<field>=<value> overrides only", None)
         cfg.num_envs = num_envs or cfg.num_envs
         cfg.device = device or cfg.device
         return cfg
-    from wildrobot_amp_ext.utils.keys import check_override_keys
-
     schemas = cfg.key_schemas() if hasattr(cfg, "key_schemas") else None
     check_override_keys(cfg, overrides, "env.", schemas)  # Isaac Lab's Hydra layer accepts a misspelled key
     cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=overrides)
@@ -148,9 +147,6 @@ def load_agent_cfg(task: str, overrides: Sequence[str] = (), entry_point: str = 
     into one) with ``agent.*`` overrides applied; a misspelled key fails naming the closest valid key."""
     _register_tasks()
     from isaaclab_tasks.utils.parse_cfg import load_cfg_from_registry
-
-    from wildrobot_amp_ext.agents.config import AmpAgentCfg, renamed_key_hint
-    from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
 
     source = f"{task}:{entry_point}"
     cfg = load_cfg_from_registry(task, entry_point)

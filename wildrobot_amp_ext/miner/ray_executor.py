@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.miner.pipeline import mine_variant
 
 INSTALL_HINT = "pip install -e '.[ray]'"
 START_HINT = "start it with `ray start --head` or omit --ray-address for a local cluster"
@@ -32,8 +33,6 @@ def require_ray() -> ModuleType:
 
 
 def _mine(job, robot_ref: str, cfg):
-    from wildrobot_amp_ext.miner.pipeline import mine_variant
-
     return mine_variant(job.clip, robot_ref, job.variant, cfg)
 
 

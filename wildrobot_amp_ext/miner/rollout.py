@@ -22,8 +22,10 @@ import mujoco
 import numpy as np
 
 from wildrobot_amp_ext.constants import GRAVITY
+from wildrobot_amp_ext.miner.balance import BalanceFeedback
 from wildrobot_amp_ext.miner.config import BalanceConfig, MpcConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, neutral_root_height
+from wildrobot_amp_ext.miner.mpc import SamplingTracker
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import (
@@ -214,9 +216,6 @@ class TrackingSim:
         self.min_height = cfg.fall_height_fraction * self.standing_height
         self.tracker = None
         if cfg.tracker == "mpc":
-            from wildrobot_amp_ext.miner.balance import BalanceFeedback
-            from wildrobot_amp_ext.miner.mpc import SamplingTracker
-
             balance = balance or BalanceConfig()
             feedback = BalanceFeedback(robot, m, balance, self.act, self.lever) if balance.balance else None
             self.tracker = SamplingTracker(robot, m, cfg, mpc or MpcConfig(), self.act, self.qadr, feedback)

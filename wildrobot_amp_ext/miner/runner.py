@@ -22,8 +22,10 @@ from wildrobot_amp_ext.miner.config import EXECUTORS, MinerConfig
 from wildrobot_amp_ext.miner.generation import Variant, mirror_clip, variants
 from wildrobot_amp_ext.miner.lifeline import die_with_parent
 from wildrobot_amp_ext.miner.pipeline import VariantResult, mine_variant
+from wildrobot_amp_ext.miner.ray_executor import cluster_cpus, ray_session, run_on_ray
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.spec import ROBOTS_DIR
 from wildrobot_amp_ext.utils.progress import progress
 
 #: a mirrored clip closer than this (m / rad) to the original is the original: its variants are skipped
@@ -138,8 +140,6 @@ def run_jobs(
     with ExitStack() as session:
         ray = None
         if backend == "ray" and todo:
-            from wildrobot_amp_ext.miner.ray_executor import cluster_cpus, ray_session, run_on_ray
-
             ray = session.enter_context(ray_session(workers, ray_address))
         bar = session.enter_context(
             progress(
@@ -210,6 +210,4 @@ def _robot_ref(robot: RobotSpec) -> str:
 
 
 def _is_registry(robot: RobotSpec) -> bool:
-    from wildrobot_amp_ext.robots.spec import ROBOTS_DIR
-
     return Path(robot.yaml_path).resolve() == (ROBOTS_DIR / robot.name / "robot.yaml").resolve()

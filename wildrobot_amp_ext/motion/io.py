@@ -45,6 +45,7 @@ from wildrobot_amp_ext.motion.safe_pickle import safe_load
 from wildrobot_amp_ext.robots import RobotSpec, list_robots, load_robot
 from wildrobot_amp_ext.robots.infer import infer_source_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
+from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.validation import LIMITS, NpzFile
 from wildrobot_amp_ext.validation import values as V
 
@@ -347,7 +348,7 @@ def _npz_names(data, key: str) -> tuple[str, ...]:
 
 def _dataset_clips(path: Path, options: ReadOptions) -> list[MotionClip]:
     """A reference dataset through its one reader (dataset.schema), split back into its clips/segments."""
-    from wildrobot_amp_ext.dataset.schema import load_dataset
+    from wildrobot_amp_ext.dataset.schema import load_dataset  # a layer above: listed in .importlinter
 
     ds = load_dataset(path)
     clips = []
@@ -485,8 +486,6 @@ def load_motions(
     options: ReadOptions | None = None,
     show_progress: bool = True,
 ) -> list[MotionClip]:
-    from wildrobot_amp_ext.utils.progress import progress
-
     files: list[Path] = []
     for p in [paths] if isinstance(paths, (str, Path)) else paths:
         files += motion_files(p)

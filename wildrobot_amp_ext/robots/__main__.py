@@ -10,6 +10,7 @@ from __future__ import annotations
 from wildrobot_amp_ext.errors import OneLineParser, cli_entry
 from wildrobot_amp_ext.robots.mjcf import build_model, export_mjcf
 from wildrobot_amp_ext.robots.spec import list_robots, load_robot
+from wildrobot_amp_ext.validation import check_output_dir
 
 
 @cli_entry
@@ -23,8 +24,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     robot = load_robot(args.robot)
     if args.export_mjcf:  # output problems are reported before any work
-        from wildrobot_amp_ext.validation import check_output_dir
-
         check_output_dir("--export-mjcf", args.export_mjcf)
     model = build_model(robot)
     print(f"robot: {robot.name}  ({robot.yaml_path})")

@@ -15,6 +15,7 @@ import numpy as np
 
 from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.validation import check_output_dir, check_outputs, safe_component
 
 if TYPE_CHECKING:
     from wildrobot_amp_ext.robots.spec import RobotSpec
@@ -82,8 +83,6 @@ def build_model(robot: RobotSpec, with_floor: bool = True, timestep: float = 0.0
 
 def export_mjcf(robot: RobotSpec, out_dir: str | Path, with_floor: bool = False) -> Path:
     """Write the built model (robot only by default) as MJCF next to copies of its mesh files."""
-    from wildrobot_amp_ext.validation import check_output_dir, check_outputs, safe_component
-
     out_dir = Path(out_dir)
     out = out_dir / f"{safe_component(robot.yaml_path, 'name', robot.name)}.xml"
     check_output_dir("--export-mjcf", out_dir)

@@ -26,7 +26,7 @@ import torch
 
 from isaaclab.envs import ManagerBasedRLEnv
 
-from wildrobot_amp_ext.agents.reference import check_dataset_frame_rate
+from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler, check_dataset_frame_rate
 from wildrobot_amp_ext.dataset.demo import resolve_dataset
 from wildrobot_amp_ext.deploy.observations import observation_set
 from wildrobot_amp_ext.errors import InputError
@@ -114,8 +114,6 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         return self._reference_sampler
 
     def _make_reference_sampler(self):
-        from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
-
         amp = self.cfg.amp
         if not amp.dataset:
             raise InputError(

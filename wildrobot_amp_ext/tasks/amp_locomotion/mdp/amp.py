@@ -19,6 +19,7 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import convert_quat, quat_apply
 
+from wildrobot_amp_ext.dataset.schema import open_dataset, read_feature_header
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion, KinematicState, compute_amp_features
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
@@ -61,8 +62,6 @@ def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "env.amp.dataset", "reference dataset not found", "pass a wildrobot-convert .npz")
-    from wildrobot_amp_ext.dataset.schema import read_feature_header
-
     return read_feature_header(path)  # the dataset's one reader (validated members)
 
 
@@ -192,8 +191,6 @@ class ReferenceStates:
         path = Path(path)
         if not path.is_file():
             raise InputError(path, None, "reference dataset not found", "set env.amp.dataset to a convert_dataset .npz")
-        from wildrobot_amp_ext.dataset.schema import open_dataset
-
         data = open_dataset(path)  # the dataset's one reader: members checked (dtype, rows, finite) before use
         found = {k: next((n for n in names if n in data.files), None) for k, names in STATE_KEY_NAMES.items()}
         missing = [STATE_KEY_NAMES[k][0] for k, name in found.items() if name is None]
