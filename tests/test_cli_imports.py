@@ -33,3 +33,22 @@ def test_help_loads_no_heavy_package(command):
     assert "usage:" in result.stdout
     loaded = result.stdout.rsplit("LOADED", 1)[1].split()
     assert loaded == [], f"{command} --help imported {loaded}"
+
+
+@pytest.mark.parametrize(
+    "package", ["wildrobot_amp_ext.features", "wildrobot_amp_ext.motion", "wildrobot_amp_ext.miner"]
+)
+def test_lazy_package_faces_hand_on_every_name(package):
+    """Each name a lazy face lists resolves to the object its module defines (a typo in the map fails here, not in
+    a user's command), and a name it does not list is an AttributeError as on any module."""
+    import importlib
+
+    face = importlib.import_module(package)
+    home = {name: module for module, names in face._EXPORTS.items() for name in names}
+    assert sorted(home) == face.__all__
+    for name in face.__all__:
+        module = importlib.import_module(f"{package}.{home[name]}")
+        assert getattr(face, name) is getattr(module, name), name
+    assert set(face.__all__) <= set(dir(face))
+    with pytest.raises(AttributeError):
+        face.no_such_name  # noqa: B018

@@ -24,6 +24,7 @@ import numpy as np
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.eval.rollout import Rollout
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.motion.io import load_motion
 from wildrobot_amp_ext.motion.safe_pickle import safe_load
@@ -150,8 +151,6 @@ def read_frames_npz(path: Path, robot: RobotSpec, data) -> list[MotionClip]:
 def read_npz(path: Path, robot: RobotSpec) -> tuple[str, list[MotionClip]]:
     with NpzFile(path, fix="pass a dataset, segments or rollout .npz") as data:  # members checked before they are read
         if "root_pos" in data.files and np.asarray(data["root_pos"]).ndim == 3:
-            from wildrobot_amp_ext.eval.rollout import Rollout
-
             return "rollout", Rollout.from_npz_data(path, data).to_clips(robot)
         if "joint_names" not in data.files and "dof_names" not in data.files:
             return "npz", read_frames_npz(path, robot, data)
