@@ -49,7 +49,10 @@ class KinematicState:
 
 @dataclass
 class ClipStates:
-    """Raw per-frame states of a clip (world frame, RobotSpec joint order, wxyz) - the dataset's state columns."""
+    """Raw per-frame states of a clip (world frame, RobotSpec joint order, wxyz) - the dataset's state columns.
+
+    The same eight quantities as :class:`KinematicState`, in numpy, under the dataset's column names (``root_pos``,
+    ``root_quat``: the names stored in every dataset and miner cache file); :meth:`to_kinematic_state` renames."""
 
     root_pos: np.ndarray  # (N, 3)
     root_quat: np.ndarray  # (N, 4) wxyz
