@@ -1,10 +1,17 @@
 """The mujoco-cpu physics backend (MuJoCo C, one MjData per env world, parallel threads).
 
 Parity: the same env, initial state and action sequence on MuJoCo-Warp and on mujoco-cpu agree over 25 env steps
-(joint positions within 1e-3 rad, root position within 1 mm, the same feet in contact by Newton's contacts), on
-WildRobot and the G1-23, at the same timestep and substeps. The actions replay a synthetic walk (joint targets of
-the clip's next frames), so feet lift and land. Selection: ``env.physics_backend`` / ``--physics`` and its
-refusals.
+(root position within 1 mm, the same feet in contact by Newton's contacts, the same resets, joint positions within
+1e-3 rad), on WildRobot and the G1-23, at the same timestep and substeps, with the tasks' start-up randomisation
+(per-world friction, mass, centre of mass, gains). The actions replay a synthetic walk (joint targets of the clip's
+next frames), so feet lift and land.
+
+G1-23 joints: measured, one substep from the same state agrees to float32 level (qvel <= 7.5e-5 rad/s), yet a foot
+rocking on its flat sole amplifies float32 rounding: mujoco-cpu against itself with only the state rounded to float32
+once per physics step drifts by up to 1.25e-2 rad in one env's ankle over the 25 steps (and MuJoCo-Warp against
+mujoco-cpu by 1.0e-2 in two envs). So on the G1 every env must stay within G1_JOINT_ENVELOPE and at least half of the
+envs within 1e-3 rad; WildRobot: every env within 1e-3 rad (measured 1.5e-6).
+Selection: ``env.physics_backend`` / ``--physics`` and its refusals.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ STEPS = 25
 NUM_ENVS = 4
 JOINT_ATOL = 1e-3  # rad
 ROOT_ATOL = 1e-3  # m
+G1_JOINT_ENVELOPE = 2e-2  # rad: above the float32 sensitivity measured on the G1 (module docstring)
 #: a deterministic start: no random reset events (the test writes the state itself), no pushes
 FIXED_START = [
     "env.events.push_robot=null",
@@ -127,10 +135,14 @@ def test_mujoco_cpu_matches_mujoco_warp(task):
     # the feet switch contact during the replay (else the test would not test contact)
     switches = np.abs(np.diff(warp_run["contacts"].astype(int), axis=0)).sum()
     assert switches >= 2, f"the replayed clip made only {switches} contact switches"
-    joint_err = np.abs(cpu_run["joint_pos"] - warp_run["joint_pos"]).max()
+    env_joint_err = np.abs(cpu_run["joint_pos"] - warp_run["joint_pos"]).max(axis=(0, 2))  # per env, all steps
     root_err = np.abs(cpu_run["root_pos"] - warp_run["root_pos"]).max()
-    assert joint_err <= JOINT_ATOL, f"{task}: joint positions differ by {joint_err:.2e} rad"
     assert root_err <= ROOT_ATOL, f"{task}: root positions differ by {root_err * 1e3:.3f} mm"
+    if task.startswith("G1"):
+        assert env_joint_err.max() <= G1_JOINT_ENVELOPE, f"{task}: joint positions differ by {env_joint_err} rad"
+        assert (env_joint_err <= JOINT_ATOL).sum() * 2 >= NUM_ENVS, f"{task}: joint errors per env {env_joint_err}"
+    else:
+        assert env_joint_err.max() <= JOINT_ATOL, f"{task}: joint positions differ by {env_joint_err} rad"
     mismatch = np.argwhere(cpu_run["contacts"] != warp_run["contacts"])
     assert mismatch.size == 0, f"{task}: feet in contact differ at (step, env, foot) {mismatch[:5].tolist()}"
 
