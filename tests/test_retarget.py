@@ -16,6 +16,7 @@ from wildrobot_amp_ext.retarget import RetargetConfig, Retargeter, read_robot_so
 from wildrobot_amp_ext.retarget.cli import REPORT_NAME, main
 from wildrobot_amp_ext.retarget.postprocess import PostConfig
 from wildrobot_amp_ext.retarget.scale import canonical_rotations
+from wildrobot_amp_ext.retarget.solve import SolveConfig
 from wildrobot_amp_ext.robots import load_robot
 
 G1_DEV = Path("/work/shared/motions/g1_dev")
@@ -53,6 +54,21 @@ def test_any_start_heading(walk, yaw_deg):
     fwd = canonical_rotations(walk)[0, 0, :, 0]
     expected = (np.degrees(np.arctan2(fwd[1], fwd[0])) + yaw_deg + 180.0) % 360.0 - 180.0
     assert result.report["start_heading_removed_deg"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_legs_crossed_by_the_source_are_kept_apart(walk):
+    """Knee and ankle targets pushed 30 cm through the other leg: without the avoidance limit the legs interpenetrate
+    and the gate fails the clip; with it (the default) they go less than half as deep."""
+    left = canonical_rotations(walk)[:, 0, :, 1] * [1.0, 1.0, 0.0]
+    pos = walk.pos.copy()
+    for k in ("left_knee", "left_ankle"):
+        pos[:, walk.index(k)] -= 0.3 * left
+    crossed = replace(walk.slice(0, 100), pos=pos[:100])
+    robot = load_robot(SOURCE)
+    off = Retargeter(robot, RetargetConfig(solve=SolveConfig(collision=False))).run(crossed).report
+    on = Retargeter(robot).run(crossed).report
+    assert off["metrics"]["self_penetration_m"] > 0.03 and any("self_penetration" in f for f in off["failed"])
+    assert on["metrics"]["self_penetration_m"] < 0.5 * off["metrics"]["self_penetration_m"]
 
 
 def test_foot_lock_default_acts(walk):

@@ -16,6 +16,7 @@ import numpy as np
 
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
+from wildrobot_amp_ext.retarget.collision import limb_pairs, max_penetration
 from wildrobot_amp_ext.retarget.mapping import FEET, RobotMapping, load_mapping
 from wildrobot_amp_ext.retarget.postprocess import FootGeometry, PostConfig, ground, joint_ranges, smooth
 from wildrobot_amp_ext.retarget.quality import Gates, QualityInputs, measure
@@ -78,6 +79,7 @@ class Retargeter:
             )
         )
         self.contact_fk = ForwardKinematics(robot, self.model)
+        self.pairs = limb_pairs(self.model, self.mapping)  # the self-penetration check (the IK avoids the same)
         self._solvers: dict[tuple[str, ...], IKSolver] = {}
 
     def solver(self, keypoints: tuple[str, ...]) -> IKSolver:
@@ -106,6 +108,14 @@ class Retargeter:
         if cfg.post.ground:
             sol, shift = ground(sol, self.feet, targets.stance, source.fps, cfg.post.smooth_hz)
         report = self.quality(source, targets, sol)
+        qpos = np.zeros((sol.root_pos.shape[0], self.model.nq))
+        qpos[:, :3], qpos[:, 3:7] = sol.root_pos, sol.root_quat
+        qpos[:, solver.qadr] = sol.joint_pos
+        report["metrics"]["self_penetration_m"] = max_penetration(self.model, self.pairs, qpos)
+        depth, limit = report["metrics"]["self_penetration_m"], cfg.gates.max_self_penetration_m
+        if depth > limit:
+            report["failed"].append(f"self_penetration_m {depth:.4g} > {limit:g}")
+            report["verdict"] = "fail"
         dt = 1.0 / source.fps
         report["smoothing"] = {  # the smoothing's effect, so its default is shown to act
             "cutoff_hz": cfg.post.smooth_hz,

@@ -9,6 +9,8 @@ Measured on the written motion (after the whole-clip pass), at the clip's frame 
 - ``stance_float_m``: 95th percentile height of the stance foot's lowest point over the stance frames
 - ``airborne_max_s``: longest time both feet are over 3 cm above the floor
 - ``joint_speed_ratio``: largest |joint speed| / the robot YAML's velocity limit
+- ``self_penetration_m``: deepest leg-leg or arm-trunk interpenetration of the collision geoms (added by the
+  pipeline, ``collision.max_penetration``)
 - ``keypoint_error``: mean distance of the robot's keypoints to the scaled source (before foot locking), as a
   fraction of the robot's leg length (and in metres)
 
@@ -41,6 +43,7 @@ class Gates:
     max_airborne_s: float = 1.0
     max_joint_speed_ratio: float = 1.0
     max_keypoint_error: float = 0.10  # fraction of the robot's leg length
+    max_self_penetration_m: float = 0.01  # legs into each other, arms into the trunk (pipeline, collision.py)
 
 
 def _yaw(rot: np.ndarray) -> np.ndarray:

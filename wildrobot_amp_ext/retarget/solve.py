@@ -1,5 +1,6 @@
 """Per-frame inverse kinematics with mink: one frame task per mapped keypoint (site at the link), a posture task
-towards the robot's default pose, configuration (joint range) and velocity limits, daqp as the QP solver.
+towards the robot's default pose, configuration (joint range) and velocity limits, collision avoidance between the
+legs and between the arms and the trunk (``collision.limb_pairs``), daqp as the QP solver.
 
 Frame 0 starts from the default pose placed at the target pelvis pose (so a clip that starts facing backwards is
 solved from the right heading) and iterates to convergence without the velocity limit; every later frame starts
@@ -17,6 +18,7 @@ import mujoco
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from wildrobot_amp_ext.retarget.collision import enable_pairs, limb_pairs
 from wildrobot_amp_ext.retarget.mapping import ROOT, RobotMapping
 from wildrobot_amp_ext.retarget.scale import Targets
 from wildrobot_amp_ext.retarget.sources import SITE_PREFIX, build_keypoint_spec
@@ -34,8 +36,13 @@ class SolveConfig:
     first_frame_iters: int = 200
     #: Levenberg-Marquardt style damping of the IK QP
     damping: float = 1e-3
-    #: joint velocity limit as a multiple of the robot YAML's velocity_limit (per IK iteration)
+    #: joint velocity limit as a multiple of the robot YAML's velocity_limit (per frame)
     velocity_limit_scale: float = 1.0
+    #: collision avoidance between the legs and between each arm and the trunk (collision.limb_pairs)
+    collision: bool = True
+    #: distance the avoidance keeps between those geoms, and the distance at which it starts acting (m)
+    collision_margin: float = 0.005
+    collision_detection: float = 0.03
 
 
 @dataclass
@@ -92,6 +99,17 @@ class IKSolver:
         velocities = {n: cfg.velocity_limit_scale * float(v) for n, v in zip(robot.joint_names, robot.velocity_limit)}
         self.limits = [mink.ConfigurationLimit(m), mink.VelocityLimit(m, velocities)]
         self.config_limit_only = self.limits[:1]
+        pairs = limb_pairs(m, mapping) if cfg.collision else []
+        if pairs:
+            enable_pairs(m, pairs)
+            avoid = mink.CollisionAvoidanceLimit(
+                m,
+                pairs,
+                minimum_distance_from_collisions=cfg.collision_margin,
+                collision_detection_distance=cfg.collision_detection,
+            )
+            self.limits.append(avoid)
+            self.config_limit_only = [self.limits[0], avoid]
 
     def solve(self, targets: Targets, fps: float) -> Solution:
         cfg, m = self.cfg, self.model
