@@ -3,9 +3,10 @@
 Per-chain scale (``chain_scales``): for each chain of the skeleton (hips, legs, spine, shoulders, arms) the summed
 segment lengths of the robot's zero pose over those of the source's rest pose; the mapping's ``scale:`` table only
 overrides. Targets are rebuilt down the keypoint tree, ``t[k] = t[parent] + s_chain * (s[k] - s[parent])``, so each
-segment keeps the source's direction and the robot's length. The pelvis moves by ``s_root``, the vertical scale the
-leg chains imply, from a height chosen so that a source ankle in stance lands at the robot's ankle height above the
-floor (the chain closes: no global offset, no hard-coded ground).
+segment keeps the source's direction and the robot's length; the hips, rigid with the pelvis, take the robot's own
+pelvis->hip offset turned by the source pelvis (unless the mapping's ``scale:`` names ``hips``). The pelvis moves by
+``s_root``, the vertical scale the leg chains imply, from a height chosen so that a source ankle in stance lands at
+the robot's ankle height above the floor (the chain closes: no global offset, no hard-coded ground).
 
 Stance (``detect_stance``): a source ankle below its clip floor + 8 % of the leg length, slower horizontally than
 0.3 leg lengths per second. During a stance run the ankle target is locked to the run's mean position at floor
@@ -21,6 +22,11 @@ import numpy as np
 from wildrobot_amp_ext.motion.kinematics import finite_difference
 from wildrobot_amp_ext.retarget.mapping import CHAINS, FEET, KEYPOINTS, ROOT, RobotMapping
 from wildrobot_amp_ext.retarget.sources import SourceMotion, rest_frame
+
+#: chains rigid with their parent keypoint's link in every robot and human: carried by the parent's rotation with
+#: the robot's own zero-pose offset (a G1's hip sits 13 cm below and 12 cm beside its pelvis origin, WildRobot's
+#: 3 cm and 4.5 cm: one length ratio cannot scale both directions)
+RIGID_CHAINS = ("hips",)
 
 
 @dataclass(frozen=True)
@@ -138,11 +144,21 @@ def build_targets(
 
     scales = chain_scales(source, target_rest, mapping.keypoints, mapping.scale_overrides)
     rest = source.rest_pos
+    m = {k: i for i, k in enumerate(mapping.keypoints)}
+
+    def rigid(k: str) -> bool:  # the hips are rigid with the pelvis: the robot's own offset, turned with the pelvis
+        return KEYPOINTS[k][1] in RIGID_CHAINS and "hips" not in mapping.scale_overrides
+
     # vertical pelvis->ankle distance at rest, source and scaled: their ratio is the root's scale
     drop_src, drop_scaled = [], []
     for foot in FEET:
         path = _path_to_root(foot)[:-1]  # ankle ... hip (the pelvis excluded)
-        d_scaled = sum(scales[KEYPOINTS[k][1]] * (rest[s[KEYPOINTS[k][0]]] - rest[s[k]]) for k in path)
+        d_scaled = sum(
+            (target_rest[m[KEYPOINTS[k][0]]] - target_rest[m[k]])
+            if rigid(k)
+            else scales[KEYPOINTS[k][1]] * (rest[s[KEYPOINTS[k][0]]] - rest[s[k]])
+            for k in path
+        )
         drop_src.append((rest[s[ROOT]] - rest[s[foot]])[2])
         drop_scaled.append(d_scaled[2])
     root_scale = float(np.mean(drop_scaled) / np.mean(drop_src))
@@ -159,7 +175,11 @@ def build_targets(
     out[:, t[ROOT], 2] += target_ankle_height
     for k in keypoints[1:]:
         parent, chain = KEYPOINTS[k]
-        out[:, t[k]] = out[:, t[parent]] + scales[chain] * (pos[:, s[k]] - pos[:, s[parent]])
+        if rigid(k):
+            offset = target_rest[m[k]] - target_rest[m[parent]]  # robot zero pose: upright, facing +x
+            out[:, t[k]] = out[:, t[parent]] + rot[:, s[parent]] @ offset
+        else:
+            out[:, t[k]] = out[:, t[parent]] + scales[chain] * (pos[:, s[k]] - pos[:, s[parent]])
     scaled = out.copy()
     rot = rot[:, [s[k] for k in keypoints]]
     if lock_feet:  # a planted foot: flat, at floor height, not moving, not turning (its run's mean position and yaw)
