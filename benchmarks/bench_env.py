@@ -100,6 +100,52 @@ def bare_mj_steps_per_core(robot_name: str, seconds: float) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+class StepSplit:
+    """Wall time of one env step split into physics (MuJoCo stepping: MuJoCo-Warp's kernels, or the mujoco-cpu
+    threads), the rest of the physics step (Newton's other kernels: control mapping, state conversion, FK; Isaac Lab's
+    actuators), managers (everything else in ``env.step``), and the AMP feature term inside the managers."""
+
+    def __init__(self) -> None:
+        from newton.solvers import SolverMuJoCo
+
+        from isaaclab.sim.simulation_context import SimulationContext
+
+        from wildrobot_amp_ext.isaaclab.mujoco_cpu import SolverMujocoCpu
+        from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features
+
+        self.t = {"sim": 0.0, "physics": 0.0, "amp": 0.0}
+        self._wrap(SimulationContext, "step", "sim")
+        self._wrap(SolverMuJoCo, "_mujoco_warp_step", "physics")
+        self._wrap(SolverMujocoCpu, "_step_worlds", "physics")
+        self._wrap(amp_features, "__call__", "amp")
+
+    def _wrap(self, cls, name: str, key: str) -> None:
+        fn = getattr(cls, name)
+        t = self.t
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                t[key] += time.perf_counter() - t0
+
+        setattr(cls, name, timed)
+
+    def reset(self) -> None:
+        for key in self.t:
+            self.t[key] = 0.0
+
+    def fractions(self, total: float) -> dict:
+        t = self.t
+        return {
+            "physics": t["physics"] / total,
+            "newton_other": (t["sim"] - t["physics"]) / total,
+            "managers": (total - t["sim"]) / total,
+            "amp_term": t["amp"] / total,
+        }
+
+
 def matrix_worker(robot: str, backend: str, num_envs: int, seconds: float, cores: int, torch_threads: int) -> dict:
     """One row of the physics-backend table (runs in its own process)."""
     import torch
@@ -114,8 +160,10 @@ def matrix_worker(robot: str, backend: str, num_envs: int, seconds: float, cores
     env.reset()
     gen = torch.Generator().manual_seed(0)
     dim = u.action_manager.total_action_dim
+    split = StepSplit()
     for _ in range(3):
         env.step(torch.rand(num_envs, dim, generator=gen) * 2 - 1)
+    split.reset()
     steps, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds or steps < 3:
         env.step(torch.rand(num_envs, dim, generator=gen) * 2 - 1)
@@ -138,6 +186,7 @@ def matrix_worker(robot: str, backend: str, num_envs: int, seconds: float, cores
         "torch_threads": torch.get_num_threads(),
         "rss_mb": rss_mb,
         "seconds": elapsed,
+        "split": split.fractions(elapsed),
     }
 
 
@@ -170,6 +219,13 @@ def run_matrix(args: argparse.Namespace) -> None:
                     f"{row['mj_steps_per_s_per_core']:>16.0f}{row['ratio']:>8.3f}{row['rss_mb']:>8.0f}",
                     flush=True,
                 )
+    print("split of the env step (fractions): physics / Newton's other kernels + actuators / managers (AMP term)")
+    for r in results:
+        f = r["split"]
+        print(
+            f"  {r['robot']:<18}{r['backend']:<13}{r['num_envs']:>6}  {f['physics']:.2f} / {f['newton_other']:.2f} / "
+            f"{f['managers']:.2f} ({f['amp_term']:.2f})"
+        )
     report = {"cores": cores, "results": results}
     Path(args.json).write_text(json.dumps(report, indent=1))
     for robot in args.robots:

@@ -202,17 +202,25 @@ class SolverMujocoCpu(SolverMuJoCo):
         else:  # scalar option (tolerance, impratio, meaninertia)
             setattr(obj, leaf, float(value))
 
+    #: model fields MuJoCo C reads only in mj_setConst / mj_resetData (never called here): Newton writes each
+    #: world's origin into them, which is no per-world physics. qpos_spring is needed only with joint stiffness.
+    _UNUSED_IN_STEP = frozenset({"qpos0"})
+
     def _sync_models(self) -> None:
         """Mirror Newton's per-world model fields into the thread models (see module docstring)."""
         fields, unmatched = self._mirrored_fields()
         patches = []
         for name, values in fields:
+            if name in self._UNUSED_IN_STEP:
+                continue
             obj, leaf = self._get(self._mj_ref, name)
             ref64 = np.asarray(getattr(obj, leaf), dtype=np.float64)
             # a value Newton did not change keeps its float64 compiled value; a changed one is Newton's float32
             unchanged = values == ref64.astype(values.dtype)
             merged = np.where(unchanged, ref64[None], values.astype(np.float64))
-            if np.all(merged == merged[:1]):
+            # values that differ between worlds by float32 rounding only (constants MuJoCo-Warp derived per world,
+            # e.g. invweight0 at each world's own origin) are one value
+            if np.allclose(merged, merged[:1], rtol=1e-6, atol=1e-12):
                 for m in self._models:
                     self._set_field(m, name, merged[0])
             else:
@@ -297,14 +305,7 @@ class SolverMujocoCpu(SolverMuJoCo):
             self._timestep = dt
         self._stage_inputs()
         want_qfrc_actuator = self._qfrc_actuator_out(state_out) is not None
-        jobs = [(lo, hi, self._models[i], substeps, want_qfrc_actuator) for i, (lo, hi) in enumerate(self._chunks)]
-        if self._pool is None:
-            self._step_chunk(*jobs[0])
-        else:
-            futures = [self._pool.submit(self._step_chunk, *job) for job in jobs[1:]]
-            self._step_chunk(*jobs[0])
-            for f in futures:
-                f.result()
+        self._step_worlds(substeps, want_qfrc_actuator)
         self._qpos32[...] = self._qpos
         self._qvel32[...] = self._qvel
         if want_qfrc_actuator:
@@ -358,20 +359,37 @@ class SolverMujocoCpu(SolverMuJoCo):
             self._in[key] = src.astype(np.float64) if nonzero or self._forces_were_set[key] else None
             self._forces_were_set[key] = nonzero
 
+    def _step_worlds(self, substeps: int, want_qfrc_actuator: bool) -> None:
+        """Every world's MuJoCo steps: one contiguous chunk of worlds per thread, the caller's thread included."""
+        jobs = [(lo, hi, self._models[i], substeps, want_qfrc_actuator) for i, (lo, hi) in enumerate(self._chunks)]
+        if self._pool is None:
+            self._step_chunk(*jobs[0])
+            return
+        futures = [self._pool.submit(self._step_chunk, *job) for job in jobs[1:]]
+        self._step_chunk(*jobs[0])
+        for f in futures:
+            f.result()
+
     def _step_chunk(self, lo: int, hi: int, m, substeps: int, want_qfrc_actuator: bool) -> None:
         step = self._mj.mj_step
         ctrl, qfrc, xfrc = self._in["ctrl"], self._in["qfrc"], self._in["xfrc"]
         qpos, qvel, qfrc_act = self._qpos, self._qvel, self._qfrc_act
-        patches = [(self._get(m, name), values) for name, values in self._world_patches]
+        # views into this thread's model, taken once per call (an MjModel attribute read builds a new view)
+        arrays, scalars = [], []
+        for name, values in self._world_patches:
+            obj, leaf = self._get(m, name)
+            field = getattr(obj, leaf)
+            if isinstance(field, np.ndarray):
+                arrays.append((field, values))
+            else:
+                scalars.append((obj, leaf, values))
         worlds = self._worlds
         for w in range(lo, hi):
             v = worlds[w]
-            for (obj, leaf), values in patches:
-                field = getattr(obj, leaf)
-                if isinstance(field, np.ndarray):
-                    field[...] = values[w]
-                else:
-                    setattr(obj, leaf, float(values[w]))
+            for field, values in arrays:
+                field[...] = values[w]
+            for obj, leaf, values in scalars:
+                setattr(obj, leaf, float(values[w]))
             v.ctrl[:] = ctrl[w]
             if qfrc is not None:
                 v.qfrc[:] = qfrc[w]
