@@ -32,6 +32,7 @@ from wildrobot_amp_ext.deploy.observations import observation_set
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureVersion
 from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, group_term_names
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp import randomization
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_feature_spec
 
 AMP_GROUP = "amp"
@@ -45,6 +46,7 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         self.robot = cfg.robot_spec()
         if group_term_names(cfg.observations.policy) != [t.name for t in observation_set(cfg.observation_set).terms]:
             cfg.apply_observation_set()  # env.observation_set was overridden after the config was built
+        cfg.apply_randomization()  # env.randomization.* overrides come after the config was built
         spec = resolve_feature_spec(cfg.amp, self.robot, None if cfg.amp.dataset == "demo" else cfg.amp.dataset)
         # the demo dataset is built for this spec (its history is irrelevant: the sampler stacks frames)
         cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, spec)
@@ -65,6 +67,11 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
             low=-np.inf, high=np.inf, shape=(self.amp_obs_dim,), dtype=np.float32
         )
         self._amp_terminal_obs = torch.zeros(self.num_envs, self.amp_obs_dim, device=self.device)
+        # every randomised value, read back from the solver once per run (and refused if a range never acted)
+        self.randomization_stats = randomization.distribution(randomization.read_back(self))
+        if self.randomization_stats:
+            print(randomization.format_summary(self.randomization_stats), flush=True)
+        randomization.check_applied(self, self.randomization_stats)
         self._amp_reset_mask = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
 
     # ------------------------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from wildrobot_amp_ext.isaaclab.asset import ground_terrain_cfg, robot_articulat
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
 from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.randomization import randomize_encoder_bias
 
 ROBOT = "robot"
 
@@ -225,6 +226,34 @@ class EventsCfg:
         interval_range_s=(8.0, 12.0),
         params={"velocity_range": {"x": (-0.3, 0.3), "y": (-0.3, 0.3)}},
     )
+    # -- domain randomisation at start-up (mdp/randomization.py); ranges: AmpLocomotionEnvCfg.randomization
+    physics_material = EventTerm(
+        func=mdp.randomize_rigid_body_material,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg(ROBOT), "static_friction_range": (1.0, 1.0),
+                "dynamic_friction_range": (1.0, 1.0), "restitution_range": (0.0, 0.0), "num_buckets": 64},
+    )  # fmt: skip
+    base_mass = EventTerm(
+        func=mdp.randomize_rigid_body_mass,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg(ROBOT), "mass_distribution_params": (0.0, 0.0), "operation": "add"},
+    )
+    base_com = EventTerm(
+        func=mdp.randomize_rigid_body_com,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg(ROBOT), "com_range": {}},
+    )
+    encoder_bias = EventTerm(
+        func=randomize_encoder_bias,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg(ROBOT), "bias_range": (0.0, 0.0)},
+    )
+    actuator_gains = EventTerm(
+        func=mdp.randomize_actuator_gains,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg(ROBOT), "stiffness_distribution_params": (1.0, 1.0),
+                "damping_distribution_params": (1.0, 1.0), "operation": "scale"},
+    )  # fmt: skip
 
 
 @configclass
@@ -261,6 +290,30 @@ class TerminationsCfg:
     time_out = DoneTerm(func=mdp.time_out, time_out=True)
     base_height = DoneTerm(func=mdp.root_height_below_minimum, params={"minimum_height": 0.15})
     base_orientation = DoneTerm(func=mdp.bad_orientation, params={"limit_angle": 1.0})
+
+
+@configclass
+class RandomizationCfg:
+    """Domain randomisation ranges, in one place; :meth:`AmpLocomotionEnvCfg.apply_randomization` writes them,
+    scaled to the robot, into the event terms (a 3.4 kg biped does not get the G1's +3 kg). Turn a term off with
+    ``env.events.<term>=null``. Ranges follow unitree_rl_lab / ASAP / mjlab on the G1 (deploy-and-retarget notes)."""
+
+    #: friction coefficient of each robot shape; the ground's is the low end (MuJoCo takes the larger of the two)
+    friction_range: tuple[float, float] = (0.3, 1.2)
+    #: body whose mass and centre of mass are randomised (None: the RobotSpec's root body)
+    base_body: str | None = None
+    #: mass added to it, as a fraction of the robot's total mass: the G1's -1..+3 kg on 33 kg
+    added_mass_fraction: tuple[float, float] = (-0.03, 0.09)
+    #: its centre-of-mass offset per axis, as a fraction of init_root_height: the G1's +-2.5 cm at 0.78 m
+    com_offset_fraction: float = 0.032
+    #: Kp and Kd multipliers
+    gain_scale_range: tuple[float, float] = (0.75, 1.25)
+    #: encoder offset per joint (rad) the policy sees in its joint positions (mjlab: +-0.015)
+    encoder_bias: float = 0.015
+    #: pushes: root velocity change (x, y) for a robot of the G1's size, scaled by sqrt(init_root_height / 0.78)
+    #: (Froude scaling), every interval
+    push_velocity: float = 0.5
+    push_interval_s: tuple[float, float] = (3.0, 6.0)
 
 
 @configclass
@@ -316,6 +369,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     terminations: TerminationsCfg = TerminationsCfg()
     events: EventsCfg = EventsCfg()
     amp: AmpSettingsCfg = AmpSettingsCfg()
+    randomization: RandomizationCfg = RandomizationCfg()
 
     def __post_init__(self):
         self.decimation = DECIMATION
@@ -337,6 +391,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         self.actions.joint_pos.joint_names = joints
         self.actions.joint_pos.preserve_order = True
         self.apply_observation_set()
+        self.apply_randomization()
         self.events.reset_joints.params["asset_cfg"] = _robot_joints(names=joints)
         for name in ("joint_torques_l2", "mechanical_power", "joint_pos_limits"):
             term = getattr(self.rewards, name, None)
@@ -360,6 +415,34 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         for spec in critic_terms():
             setattr(critic, spec.name, _obs_term(spec, robot, noisy=False))
 
+    def apply_randomization(self) -> None:
+        """Write ``randomization`` into the event terms, scaled to the robot (terms set to None stay off); the ground
+        gets the friction range's low end while material randomisation is on."""
+        from wildrobot_amp_ext.isaaclab.asset import GroundCfg
+
+        robot, r, ev = self.robot_spec(), self.randomization, self.events
+        body = SceneEntityCfg(ROBOT, body_names=[r.base_body or robot.root_body], preserve_order=True)
+        if ev.physics_material is not None:
+            ev.physics_material.params.update(static_friction_range=tuple(r.friction_range),
+                                              dynamic_friction_range=tuple(r.friction_range))  # fmt: skip
+        low = r.friction_range[0] if ev.physics_material is not None else GroundCfg.static_friction
+        self.scene.terrain = ground_terrain_cfg(GroundCfg(static_friction=low, dynamic_friction=low))
+        if ev.base_mass is not None:
+            added = tuple(f * robot.total_mass for f in r.added_mass_fraction)
+            ev.base_mass.params.update(asset_cfg=body, mass_distribution_params=added)
+        if ev.base_com is not None:
+            d = r.com_offset_fraction * robot.init_root_height
+            ev.base_com.params.update(asset_cfg=body, com_range={k: (-d, d) for k in ("x", "y", "z")})
+        if ev.actuator_gains is not None:
+            ev.actuator_gains.params.update(stiffness_distribution_params=tuple(r.gain_scale_range),
+                                            damping_distribution_params=tuple(r.gain_scale_range))  # fmt: skip
+        if ev.encoder_bias is not None:
+            ev.encoder_bias.params["bias_range"] = (-r.encoder_bias, r.encoder_bias)
+        if ev.push_robot is not None:
+            v = r.push_velocity * math.sqrt(robot.init_root_height / 0.78)
+            ev.push_robot.interval_range_s = tuple(r.push_interval_s)
+            ev.push_robot.params["velocity_range"] = {"x": (-v, v), "y": (-v, v)}
+
     def key_schemas(self) -> dict[str, tuple[str, ...]]:
         """Valid keys of the dicts that start empty, for the ``env.*`` override check (utils.keys)."""
         return {"amp.feature_spec": FeatureSpec.keys()}
@@ -372,3 +455,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         self.episode_length_s = 20.0
         self.observations.policy.enable_corruption = False
         self.events.push_robot = None
+        # the nominal robot: no start-up randomisation (ground friction back to its default)
+        for name in ("physics_material", "base_mass", "base_com", "actuator_gains", "encoder_bias"):
+            setattr(self.events, name, None)
+        self.apply_randomization()

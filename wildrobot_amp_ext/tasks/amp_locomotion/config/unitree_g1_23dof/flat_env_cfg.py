@@ -10,6 +10,7 @@ class G123AmpFlatEnvCfg(AmpLocomotionEnvCfg):
     robot_name: str = "unitree_g1_23dof"
 
     def __post_init__(self):
+        self.randomization.base_body = "torso_link"  # unitree_rl_lab randomises the torso's mass
         super().__post_init__()
         self.actions.joint_pos.scale = 0.5
         self.commands.base_velocity.ranges.lin_vel_x = (0.0, 1.0)

@@ -10,6 +10,9 @@ class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
     robot_name: str = "wildrobot"
 
     def __post_init__(self):
+        # hobby servos with their own position loop, no identified model: wider gain randomisation than the G1's
+        self.randomization.gain_scale_range = (0.6, 1.4)
+        self.randomization.encoder_bias = 0.03  # potentiometer feedback, no calibration data
         super().__post_init__()
         self.actions.joint_pos.scale = 0.25
         self.commands.base_velocity.ranges.lin_vel_x = (0.0, 0.5)
@@ -20,7 +23,6 @@ class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
         self.rewards.mechanical_power.weight = -2.0e-3
         self.rewards.feet_air_time.params["threshold"] = 0.25
         self.rewards.foot_clearance.params["target_height"] = 0.03
-        self.events.push_robot.params["velocity_range"] = {"x": (-0.2, 0.2), "y": (-0.2, 0.2)}
 
 
 @configclass
