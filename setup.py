@@ -34,6 +34,7 @@ CONSOLE_SCRIPTS = [
     "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
     "wildrobot-export = wildrobot_amp_ext.eval.export:main",
     "wildrobot-evaluate = wildrobot_amp_ext.eval.play:evaluate_main",
+    "wildrobot-sim2sim = wildrobot_amp_ext.eval.robustness:main",
     "wildrobot-retarget = wildrobot_amp_ext.retarget.cli:main",
 ]
 
