@@ -199,3 +199,19 @@ def test_physics_flag_names_valid_values(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["--physics", "physx"])
     assert "mujoco-warp" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ({"use_mujoco_contacts": False}, "solver_cfg.use_mujoco_contacts"),
+        ({"use_mujoco_cpu": True}, "solver_cfg.use_mujoco_cpu"),
+        ({"enable_sleeping": True}, "solver_cfg.enable_sleeping"),
+    ],
+)
+def test_unsupported_solver_settings_refused_in_one_line(setting, needle):
+    from wildrobot_amp_ext.isaaclab.mujoco_cpu import SolverMujocoCpu, UnsupportedPhysicsSetting
+
+    with pytest.raises(UnsupportedPhysicsSetting) as err:  # refused before the model is read
+        SolverMujocoCpu(SimpleNamespace(device="cpu"), **setting)
+    assert needle in str(err.value) and "\n" not in str(err.value) and isinstance(err.value, InputError)

@@ -49,6 +49,7 @@ from isaaclab.utils import configclass
 from isaaclab_newton.physics import MJWarpSolverCfg
 from isaaclab_newton.physics.mjwarp_manager import NewtonMJWarpManager
 
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.physics_select import PHYSICS_BACKENDS
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,11 @@ class MujocoCpuSolverCfg(MJWarpSolverCfg):
     num_threads: int = 0
 
 
-class UnsupportedPhysicsSetting(ValueError):
-    """A setting the MuJoCo CPU backend cannot honour (raised at start-up, one line)."""
+class UnsupportedPhysicsSetting(InputError):
+    """A setting the MuJoCo CPU backend cannot honour: refused at start-up in one line naming it."""
+
+    def __init__(self, setting: str, problem: str, fix: str = "use --physics mujoco-warp"):
+        super().__init__(None, setting, f"physics mujoco-cpu: {problem}", fix)
 
 
 @dataclass
@@ -97,17 +101,15 @@ class SolverMujocoCpu(SolverMuJoCo):
 
     def __init__(self, model, *, num_threads: int = 0, **kwargs: Any):
         for key, bad, why in (
-            ("use_mujoco_cpu", True, "it simulates world 0 only; mujoco-cpu already is MuJoCo C"),
+            ("use_mujoco_cpu", True, "Newton's own MuJoCo C path simulates world 0 only"),
             ("use_mujoco_contacts", False, "Newton's collision pipeline is not wired to MuJoCo C"),
             ("enable_sleeping", True, "sleeping is a MuJoCo-Warp feature"),
         ):
             if kwargs.get(key, not bad) == bad:
-                raise UnsupportedPhysicsSetting(f"physics mujoco-cpu: solver_cfg.{key}={bad} is not supported ({why})")
+                raise UnsupportedPhysicsSetting(f"solver_cfg.{key}", f"{bad} is not supported ({why})")
         kwargs.pop("use_mujoco_cpu", None)
         if str(model.device).startswith("cuda"):
-            raise UnsupportedPhysicsSetting(
-                "physics mujoco-cpu runs on the CPU: use --device cpu (or --physics mujoco-warp on CUDA)"
-            )
+            raise UnsupportedPhysicsSetting("--device", f"runs on the CPU, not {model.device}", "use --device cpu")
         self._cpu_ready = False
         super().__init__(model, use_mujoco_cpu=False, separate_worlds=True, **kwargs)
         import mujoco
@@ -234,7 +236,7 @@ class SolverMujocoCpu(SolverMuJoCo):
                 varying.append(name)
         if varying:
             raise UnsupportedPhysicsSetting(
-                f"physics mujoco-cpu: per-world model field(s) {', '.join(varying)} have no MuJoCo C counterpart"
+                "model", f"per-world model field(s) {', '.join(varying)} have no MuJoCo C counterpart"
             )
         self._world_patches = patches
         if patches:
@@ -326,7 +328,7 @@ class SolverMujocoCpu(SolverMuJoCo):
         for attr in ("body_qdd", "body_parent_f"):
             if getattr(state, attr, None) is not None:
                 raise UnsupportedPhysicsSetting(
-                    f"physics mujoco-cpu: state.{attr} (an IMU / incoming-wrench sensor) is not supported"
+                    f"state.{attr}", "an IMU / incoming-wrench sensor's attribute is not supported"
                 )
         self._checked_state = True
 
@@ -500,6 +502,11 @@ class NewtonMujocoCpuManager(NewtonMJWarpManager):
 
     @classmethod
     def _create_solver(cls, model, solver_cfg: MujocoCpuSolverCfg) -> SolverMujocoCpu:
+        sensor_stage = {"body_qdd", "body_parent_f"} & set(getattr(cls, "_active_extended_state_attributes", ()))
+        if sensor_stage:  # MuJoCo-Warp fills them in its sensor stage; the mujoco-cpu step does not
+            raise UnsupportedPhysicsSetting(
+                f"state.{sorted(sensor_stage)[0]}", "IMU / incoming-wrench sensor attributes are not supported"
+            )
         kwargs = cls._filter_solver_kwargs(SolverMuJoCo, solver_cfg)
         kwargs.pop("ls_parallel", None)
         kwargs.pop("deterministic", None)  # MuJoCo C is reproducible; Warp's modes do not reach it
