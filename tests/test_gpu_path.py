@@ -436,6 +436,46 @@ def test_isaaclab_log_scalars_leave_the_device_in_one_transfer(monkeypatch):
     assert counts["tolist"] == 1 and idle.tracked == {}
 
 
+def test_reward_tracking_matches_skrl_with_one_transfer_per_step(tmp_path, monkeypatch):
+    from skrl.agents.torch.base import Agent
+
+    agent = toy_runner(tmp_path).agent
+    agent.write_interval = 8
+    gen = torch.Generator().manual_seed(0)
+    steps = [
+        (torch.randn(8, 1, generator=gen), torch.rand(8, 1, generator=gen) < 0.2, torch.rand(8, 1, generator=gen) < 0.1)
+        for _ in range(40)
+    ]
+
+    def fresh():
+        agent.tracking_data.clear()
+        agent._track_rewards.clear()
+        agent._track_timesteps.clear()
+        agent._cumulative_rewards = agent._cumulative_timesteps = None
+
+    def snapshot():
+        return (
+            {k: [float(v) for v in vs] for k, vs in agent.tracking_data.items()},
+            list(agent._track_rewards),
+            list(agent._track_timesteps),
+            agent._cumulative_rewards.clone(),
+        )
+
+    fresh()
+    for r, term, trunc in steps:  # skrl's own per-step tracking
+        none = dict.fromkeys(("observations", "states", "actions", "next_observations", "next_states", "infos"))
+        Agent.record_transition(agent, rewards=r, terminated=term, truncated=trunc, timestep=0, timesteps=0, **none)
+    expected = snapshot()
+    fresh()
+    counts = count_host_copies(monkeypatch)
+    for r, term, trunc in steps:
+        agent._track_rewards_one_transfer(r, term, trunc)
+    assert counts["cpu"] == len(steps) and counts["item"] == 0  # skrl: 3 .item() and a nonzero() per step
+    got = snapshot()
+    assert got[0] == expected[0] and got[1] == expected[1] and got[2] == expected[2]
+    assert torch.equal(got[3], expected[3]) and len(expected[1]) > 10
+
+
 def test_tracking_lists_stay_empty_where_nothing_is_written(tmp_path):
     run = toy_runner(tmp_path, timesteps=16)  # tiny config: write_interval 0, as skrl sets on ranks > 0
     run.train()

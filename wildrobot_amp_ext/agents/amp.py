@@ -175,7 +175,48 @@ class WildRobotAMP(AMP):
                 self._nonfinite_amp_rows += (~finite.all(dim=-1)).sum()
                 infos = {**infos, "amp_obs": torch.where(finite, amp, torch.zeros_like(amp))}
             self._track_episodes(terminated, truncated)
-        super().record_transition(infos=infos, terminated=terminated, truncated=truncated, **kwargs)
+        # skrl's Agent.record_transition tracks rewards with 3 .item() and a nonzero() host sync per step: skip it
+        # (write_interval 0 while skrl runs) and track the same figures from one transfer
+        interval, self.write_interval = self.write_interval, 0
+        try:
+            super().record_transition(infos=infos, terminated=terminated, truncated=truncated, **kwargs)
+        finally:
+            self.write_interval = interval
+        if isinstance(interval, int) and interval > 0:
+            self._track_rewards_one_transfer(kwargs["rewards"], terminated, truncated)
+
+    def _track_rewards_one_transfer(self, rewards: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor):
+        """skrl 2.1.1's per-step reward tracking (same tags, values, 100-episode deques), with one device-to-host
+        copy: the instantaneous max / min / mean, every env's running return and length, and the done flags."""
+        if self._cumulative_rewards is None:
+            self._cumulative_rewards = torch.zeros_like(rewards, dtype=torch.float32)
+            self._cumulative_timesteps = torch.zeros_like(rewards, dtype=torch.int32)
+        self._cumulative_rewards.add_(rewards)
+        self._cumulative_timesteps.add_(1)
+        done = (terminated | truncated).reshape(self._cumulative_rewards.shape)
+        n = done.numel()
+        parts = [torch.stack([rewards.max(), rewards.min(), rewards.mean()]).float()]
+        parts += [self._cumulative_rewards.reshape(-1), self._cumulative_timesteps.reshape(-1).float()]
+        host = torch.cat([*parts, done.reshape(-1).float()]).cpu().numpy()
+        self._cumulative_rewards.mul_(~done)
+        self._cumulative_timesteps.mul_(~done)
+        shape = tuple(self._cumulative_rewards.shape)
+        rows = np.nonzero(host[3 + 2 * n :].reshape(shape) > 0.5)[0]  # skrl: (terminated + truncated).nonzero()[0]
+        if rows.size:
+            self._track_rewards.extend(host[3 : 3 + n].reshape(shape)[rows].tolist())
+            self._track_timesteps.extend(host[3 + n : 3 + 2 * n].reshape(shape)[rows].astype(np.int64).tolist())
+        track = self.tracking_data
+        for tag, value in zip(("max", "min", "mean"), host[:3].tolist()):
+            track[f"Reward / Instantaneous reward ({tag})"].append(value)
+        if len(self._track_rewards):
+            for name, values in (
+                ("Reward / Total reward", self._track_rewards),
+                ("Episode / Total timesteps", self._track_timesteps),
+            ):
+                values = np.array(values)
+                track[f"{name} (max)"].append(np.max(values))
+                track[f"{name} (min)"].append(np.min(values))
+                track[f"{name} (mean)"].append(np.mean(values))
 
     def _track_episodes(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
         terminated = terminated.reshape(-1)
