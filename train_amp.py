@@ -21,9 +21,11 @@ Usage (Isaac Lab's usual flags; trailing ``key=value`` arguments override the en
 
 Multi-GPU uses skrl's own mechanism: start one process per GPU with ``torchrun``; skrl reads ``LOCAL_RANK`` /
 ``RANK`` / ``WORLD_SIZE`` when it is imported, initialises NCCL and puts rank r on ``cuda:<LOCAL_RANK>``; models
-are broadcast from rank 0 at start and gradients all-reduced every minibatch. ``--distributed`` puts this rank's
-env on its GPU and offsets its seed by the rank; only rank 0 writes logs and checkpoints. The NaN guard's
-skip decision and the schedule inputs (AUC, fall rate) are agreed across ranks, so all ranks stay in step::
+are broadcast from rank 0 at start and gradients all-reduced every minibatch. Under torchrun each rank's env runs
+on its own GPU (``cuda:<LOCAL_RANK>``, with or without ``--distributed``) and seeds from seed + rank (env, torch,
+numpy, warp; a resumed RNG state is offset by the rank too); only rank 0 writes logs and checkpoints. The NaN
+guard's skip decision and the schedule inputs (AUC, fall rate: reduced as raw sums of one fixed size, so a rank on
+which no episode ended cannot stall the all-reduce) are agreed across ranks, so all ranks stay in step::
 
     torchrun --nproc_per_node=4 train_amp.py --task G1-23dof-AMP-Flat-v0 --num_envs 4096 --headless --distributed
 
