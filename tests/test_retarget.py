@@ -42,6 +42,7 @@ def test_identity_g1_to_g1_recovers_joints(walk):
     assert result.report["metrics"]["keypoint_error_m"] < 0.005
 
 
+@pytest.mark.slow  # two retargeting runs on the G1
 @pytest.mark.parametrize("yaw_deg", [180.0, -135.0])
 def test_any_start_heading(walk, yaw_deg):
     """A clip that starts facing backwards (GMR's IK broke there): the IK starts from the source's heading."""
@@ -56,6 +57,7 @@ def test_any_start_heading(walk, yaw_deg):
     assert result.report["start_heading_removed_deg"] == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.slow  # two retargeting runs on the G1
 def test_legs_crossed_by_the_source_are_kept_apart(walk):
     """Knee and ankle targets pushed 30 cm through the other leg: without the avoidance limit the legs interpenetrate
     and the gate fails the clip; with it (the default) they go less than half as deep."""
@@ -71,6 +73,7 @@ def test_legs_crossed_by_the_source_are_kept_apart(walk):
     assert on["metrics"]["self_penetration_m"] < 0.5 * off["metrics"]["self_penetration_m"]
 
 
+@pytest.mark.slow  # two retargeting runs on the G1
 def test_foot_lock_default_acts(walk):
     """G1 onto the G1 with the default settings: the stance feet drift half as much as without the foot locks (the
     dev clips' feet slide). On WildRobot the drift is its feet's yaw, which no lock can remove."""

@@ -157,6 +157,7 @@ def test_reader_puts_joints_where_the_model_says(tmp_path, monkeypatch, kind):
     assert np.allclose(pelvis[0], np.eye(3), atol=1e-5)
 
 
+@pytest.mark.slow  # a G1 retargeting run
 def test_smplx_onto_g1_follows_the_knees(tmp_path, monkeypatch):
     models = write_model(tmp_path / "models" / "smplx", "smplx", monkeypatch).parent
     src = read_amass(write_motion(tmp_path / "walk.npz", "smplx"), models)
