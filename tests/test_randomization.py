@@ -72,7 +72,7 @@ def _response(env, robot, term: str) -> tuple[np.ndarray, np.ndarray]:
         return bias.reshape(-1), (obs - q_rel).reshape(-1)
     if term == "base_com":
         ids_b = u.event_manager.get_term_cfg(term).params["asset_cfg"].body_ids
-        com_x = art.data.body_com_pose_b.torch[:, ids_b, 0].sum(-1).cpu().numpy()
+        com_x = art.data.body_com_pos_b.torch[:, ids_b, 0].sum(-1).cpu().numpy()
         return com_x, err[:, ankles].mean(-1)
     # friction: every robot is set sliding forward at 0.5 m/s; over the next two physics steps (10 ms, before the
     # body tips) Coulomb friction slows its feet by about mu g t: the feet's friction decides how fast they still move

@@ -105,7 +105,7 @@ def read_back(env: ManagerBasedEnv) -> dict[str, torch.Tensor]:
         out["base_mass_kg"] = robot.data.body_mass.torch[:, ids].reshape(-1).float().cpu()
     params = _term_params(env, "base_com")
     if params is not None:
-        com = robot.data.body_com_pose_b.torch[:, params["asset_cfg"].body_ids, :3].reshape(-1, 3).float().cpu()
+        com = robot.data.body_com_pos_b.torch[:, params["asset_cfg"].body_ids].reshape(-1, 3).float().cpu()
         for axis, name in enumerate(("base_com_x_m", "base_com_y_m", "base_com_z_m")):
             out[name] = com[:, axis]
     if _term_params(env, "actuator_gains") is not None:
@@ -164,10 +164,10 @@ def _range_width(params: dict) -> float:
 
 
 def format_summary(stats: dict[str, dict[str, float]]) -> str:
-    lines = [f"[randomization] {'quantity':14s} {'min':>9} {'p05':>9} {'mean':>9} {'p95':>9} {'max':>9} {'n':>6}"]
+    lines = [f"[randomization] {'quantity':16s} {'min':>9} {'p05':>9} {'mean':>9} {'p95':>9} {'max':>9} {'n':>6}"]
     for name, s in stats.items():
         lines.append(
-            f"[randomization] {name:14s} {s['min']:9.4f} {s['p05']:9.4f} {s['mean']:9.4f} {s['p95']:9.4f} "
+            f"[randomization] {name:16s} {s['min']:9.4f} {s['p05']:9.4f} {s['mean']:9.4f} {s['p95']:9.4f} "
             f"{s['max']:9.4f} {s['n']:6d}"
         )
     return "\n".join(lines)
