@@ -172,6 +172,12 @@ def _rewrite_all(folder, edit) -> None:
         ),
         (lambda d: d["stiffness"].__setitem__(2, 99.0), True, r"stiffness': left_knee_pitch: 99"),
         (lambda d: d["observations"].update(history_layout="interleaved"), True, r"observations\.history_layout"),
+        # per-joint terms with other widths that still add up to the ONNX input
+        (
+            lambda d: [d["observations"]["terms"][i].update(width=w) for i, w in ((3, 8), (5, 10))],
+            True,
+            r"observations\.terms\[3\]\.width': joint_pos has 8 columns for 9 joints",
+        ),
     ],
 )
 def test_a_bundle_that_disagrees_is_refused_in_one_line(tmp_path, edit, both, field):

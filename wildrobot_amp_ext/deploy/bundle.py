@@ -340,9 +340,8 @@ def check_widths(bundle: Bundle) -> None:
                          "use the deploy.yaml exported with this ONNX")  # fmt: skip
     if bundle.action_dim != joints:
         raise InputError(path, "joint_names", f"the ONNX returns {bundle.action_dim} actions for {joints} joints", None)
-    for i, term in enumerate(obs["terms"]):
-        known = {"J": joints}
-        if term["name"] in ("joint_pos", "joint_vel", "actions") and term["width"] != known["J"]:
+    for i, term in enumerate(obs["terms"]):  # the per-joint terms must have one column per joint
+        if term["name"] in ("joint_pos", "joint_vel", "actions") and term["width"] != joints:
             raise InputError(bundle.yaml_path, f"observations.terms[{i}].width",
                              f"{term['name']} has {term['width']} columns for {joints} joints", None)  # fmt: skip
 
