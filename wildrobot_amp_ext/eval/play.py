@@ -39,13 +39,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.deploy.bundle import DEPLOY_FILE, load_bundle
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.eval.run_config import merge_overrides, read_run_env
+from wildrobot_amp_ext.eval.sources import MotionSet
+from wildrobot_amp_ext.isaaclab.launch import (
+    add_visualizer_args,
+    apply_visualizer,
+    check_visualizer_installed,
+    env_session,
+    launcher_args_for,
+    load_env_cfg,
+    visualizer_url,
+)
+from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args, physics_overrides
+from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+
 DEFAULT_HEADLESS_STEPS = 500
 MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 50 Hz
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from wildrobot_amp_ext.errors import OneLineParser
-
     p = OneLineParser(
         description="Play / record / export / evaluate a trained AMP policy.",
         epilog="Trailing env.<path>=<value> arguments override the env config.",
@@ -58,8 +73,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
     p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
-    from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args
-
     add_physics_args(p)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
@@ -118,15 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)",
     )
     p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
-    from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
-
     add_visualizer_args(p)
     return p
 
 
 def _vec3(text: str, flag: str) -> tuple[float, float, float]:
-    from wildrobot_amp_ext.errors import InputError
-
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
@@ -152,7 +161,6 @@ def check_task(task: str) -> None:
     import gymnasium as gym
 
     import wildrobot_amp_ext.tasks  # noqa: F401  (registers the package's tasks)
-    from wildrobot_amp_ext.errors import InputError
 
     if task not in gym.registry:
         ours = sorted(t for t in gym.registry if "-AMP-" in t)
@@ -167,14 +175,10 @@ def check_dataset(dataset: str, env_cfg: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from wildrobot_amp_ext.errors import cli_entry
-
     return cli_entry(_run)(argv)
 
 
 def _run(argv: list[str] | None) -> int:
-    from wildrobot_amp_ext.errors import InputError
-
     args, rest = build_parser().parse_known_args(argv)
     overrides = [r for r in rest if r.startswith("env.")]
     unknown = [r for r in rest if not r.startswith("env.")]
@@ -192,8 +196,6 @@ def _run(argv: list[str] | None) -> int:
     if args.export_only:
         args.export = True
     if args.visualizer is not None:  # a missing runtime (Isaac Sim for kit) is refused before any work
-        from wildrobot_amp_ext.isaaclab.launch import check_visualizer_installed
-
         check_visualizer_installed(args.visualizer)
     if args.video_out and Path(args.video_out).suffix.lower() not in (".mp4", ".gif"):
         raise InputError(
@@ -233,13 +235,6 @@ def _run(argv: list[str] | None) -> int:
             return _sim2sim(args, result, command, out_dir)
 
     from wildrobot_amp_ext.eval.gl import has_display
-    from wildrobot_amp_ext.isaaclab.launch import (
-        apply_visualizer,
-        env_session,
-        launcher_args_for,
-        load_env_cfg,
-        visualizer_url,
-    )
 
     if args.visualizer is None and has_display() and not args.headless:
         args.visualizer = "newton"  # a desktop: the Newton GL window, as before
@@ -248,8 +243,6 @@ def _run(argv: list[str] | None) -> int:
     keyboard_window = args.visualizer in ("newton", "newton_gl")  # the Newton GL window reports pressed keys
     check_task(args.task)
     if info is not None and not args.task_defaults:  # the env as the run trained it; the user's overrides win
-        from wildrobot_amp_ext.eval.run_config import merge_overrides, read_run_env
-
         run_env = read_run_env(info.path)
         for note in run_env.notes:
             print(f"[WARN] {note}", file=sys.stderr)
@@ -258,8 +251,6 @@ def _run(argv: list[str] | None) -> int:
             print(f"[play] env rebuilt from {run_env.source} ({len(run_env.overrides)} env overrides of the run)")
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
-    from wildrobot_amp_ext.isaaclab.physics_select import physics_overrides
-
     overrides += physics_overrides(args)  # after the run's overrides: --physics wins
     if args.device is None:
         import torch
@@ -327,11 +318,7 @@ def _fmt_command(command) -> str:
 def _sim2sim(args, result, command, out_dir: Path) -> int:
     import json
 
-    from wildrobot_amp_ext.deploy.bundle import DEPLOY_FILE, load_bundle
-    from wildrobot_amp_ext.errors import InputError
     from wildrobot_amp_ext.eval.sim2sim import Sim2SimCfg, mujoco_world, rollout_metrics, run_bundle_in_mujoco
-    from wildrobot_amp_ext.robots import load_robot
-    from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
     meta = json.loads(Path(result.metadata).read_text())
     folder = Path(result.onnx).parent
@@ -374,7 +361,6 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     import numpy as np
     import torch
 
-    from wildrobot_amp_ext.errors import InputError
     from wildrobot_amp_ext.eval.env_loop import KeyboardCommand, RolloutRecorder, pin_velocity_commands, run_policy
 
     unwrapped = env.unwrapped
@@ -487,9 +473,7 @@ def _video_path(args, out_dir: Path) -> Path:
 def _render_rollout(rollout, args, out_dir: Path) -> None:
     """MuJoCo viewer: the first ``video_lanes`` envs side by side (each env's episodes in turn)."""
     from wildrobot_amp_ext.eval.gl import configure_gl
-    from wildrobot_amp_ext.eval.sources import MotionSet
     from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
-    from wildrobot_amp_ext.robots import load_robot
 
     try:
         backend = configure_gl()
@@ -518,8 +502,6 @@ def _render_rollout(rollout, args, out_dir: Path) -> None:
 
 def _write_frames(frames, args, out_dir: Path, fps: float) -> None:
     import imageio.v2 as imageio
-
-    from wildrobot_amp_ext.utils.atomic import atomic_path
 
     path = _video_path(args, out_dir)
     with atomic_path(path) as tmp:
