@@ -56,6 +56,9 @@ from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args, physics_
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
+# the modules that load torch, MuJoCo or Isaac Lab (export, env_loop, evaluate, agent, sim2sim, gl, viewer, tasks)
+# are imported inside the functions that use them: --help and flag errors answer without them
+
 DEFAULT_HEADLESS_STEPS = 500
 MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 50 Hz
 
