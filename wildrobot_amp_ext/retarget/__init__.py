@@ -1,9 +1,12 @@
-"""Built-in retargeting (``wildrobot-retarget``): another robot's GMR pickle onto any robot of the project.
+"""Built-in retargeting (``wildrobot-retarget``): AMASS SMPL-X/SMPL-H, BVH or another robot's GMR pickle onto any
+robot of the project.
 
 Modules: ``mapping`` (the keypoint skeleton + per-robot ``retarget.yaml``), ``sources`` (source motions as keypoint
-trajectories; robot-to-robot by batched FK), ``scale`` (per-chain scale, start alignment, stance and foot locks),
-``solve`` (mink IK), ``postprocess`` (smoothing, ground from the feet's collision geometry), ``quality`` (metrics,
-verdict, what the robot cannot carry), ``pipeline`` (one clip end to end, the GMR pickle writer), ``cli``.
+trajectories; robot-to-robot by batched FK), ``bvh`` (reader + robot->BVH writer), ``smpl`` (AMASS through
+``smplx``), ``collision`` (limb pairs: the IK's avoidance limit and the report's check), ``scale`` (per-chain scale,
+start alignment, stance and foot locks), ``solve`` (mink IK), ``postprocess`` (smoothing, ground from the feet's
+collision geometry), ``quality`` (metrics, verdict, what the robot cannot carry), ``pipeline`` (one clip end to end,
+the GMR pickle writer), ``cli``.
 
 API::
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections.abc import Sequence
@@ -161,8 +162,6 @@ def run(argv: Sequence[str] | None = None) -> dict:
     for r in reports:
         r["cannot_carry"] = carry_sentence(r["carry"], r["metrics"]["stance_drift_m_s"])
         if r["verdict"] == "pass" or args.write_failed:
-            import pickle
-
             path = output / f"{r['clip']}.pkl"
             with atomic_open(path, "wb") as f:
                 pickle.dump(outputs[r["clip"]], f, protocol=4)
