@@ -192,3 +192,12 @@ def test_bvh_bad_frame_rate(tmp_path, bvh_path, joint_map, capsys, frame_time):
 def test_bvh_map_names_missing_joint(tmp_path, bvh_path, joint_map):
     with pytest.raises(InputError, match="has no joint 'LeftKnee'"):
         read_bvh(bvh_path, BvhOptions(joint_map={**joint_map, "left_knee": "LeftKnee"}))
+
+
+def test_frame_time_written_to_few_decimals_is_the_integer_rate(tmp_path, bvh_path, joint_map):
+    text = bvh_path.read_text()
+    start = text.index("Frame Time:")
+    for written, fps in (("0.020001", 50.0), ("0.0205", 1 / 0.0205)):
+        path = tmp_path / "rate.bvh"
+        path.write_text(text[:start] + f"Frame Time: {written}" + text[text.index("\n", start) :])
+        assert read_bvh(path, BvhOptions(joint_map=joint_map)).fps == pytest.approx(fps, abs=1e-9)

@@ -269,6 +269,8 @@ def read_bvh(path: str | Path, options: BvhOptions = BvhOptions()) -> SourceMoti
     rot = axes @ rot[:, cols]
     rest_pos = (rest[cols] @ axes.T) * scale
     fps = 1.0 / bvh.frame_time
+    if abs(fps - round(fps)) < 1e-4 * fps:  # 'Frame Time: 0.033333' is 30 Hz written to 6 decimals
+        fps = float(round(fps))
     return SourceMotion(
         name=path.stem,
         file=str(path),
