@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iters", type=int, default=SolveConfig.max_iters, help="IK iterations per frame at most")
     p.add_argument("--smooth-hz", type=float, default=PostConfig.smooth_hz, help="smoothing cut-off (0: off)")
     p.add_argument("--no-foot-lock", action="store_true", help="do not lock stance feet")
+    p.add_argument(
+        "--no-collision", action="store_true", help="no leg-leg / arm-trunk avoidance in the IK (still reported)"
+    )
     p.add_argument("--no-align", action="store_true", help="keep the source's world frame (no frame-0 alignment)")
     p.add_argument("--write-failed", action="store_true", help="also write clips that fail the quality gates")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -109,7 +112,7 @@ def run(argv: Sequence[str] | None = None) -> dict:
         seen[name] = s.file
 
     config = RetargetConfig(
-        solve=replace(SolveConfig(), max_iters=args.max_iters),
+        solve=replace(SolveConfig(), max_iters=args.max_iters, collision=not args.no_collision),
         post=replace(PostConfig(), smooth_hz=args.smooth_hz),
         align_start=not args.no_align,
         lock_feet=not args.no_foot_lock,
