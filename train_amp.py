@@ -260,11 +260,14 @@ def check_args(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise InputError(None, f"--{name}", f"must be positive, got {value}", None)
+    from wildrobot_amp_ext.validation import check_link_loop, check_output_dir
+
+    check_output_dir("--log_root", args.log_root)  # the run folder goes there, after minutes of env set-up
     if args.dataset:
+        check_link_loop(args.dataset, "--dataset")
         if not Path(args.dataset).is_file():
-            raise InputError(
-                args.dataset, None, "reference dataset not found", "pass the .npz written by wildrobot-convert"
-            )
+            problem = "not a regular file (a device, FIFO or socket)" if Path(args.dataset).exists() else "not found"
+            raise InputError(args.dataset, "--dataset", problem, "pass the .npz written by wildrobot-convert")
         from wildrobot_amp_ext.dataset.schema import validate_dataset
 
         validate_dataset(args.dataset)  # every member checked

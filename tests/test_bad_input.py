@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -38,6 +39,8 @@ CASE_SECONDS = 30.0
 #: train/play: the first refusal imports skrl and the task configs (~10 s of a busy 2-core machine); an env build
 #: (what a refusal must come before) takes minutes more
 SLOW_ENTRY_SECONDS = {"train": 60.0, "play": 60.0}
+#: a valid variant does the work (a conversion, a short mining run): its budget is not a refusal's
+ACCEPT_SECONDS = 180.0
 HUNG_SECONDS = 120
 #: how long the miner's fork server and workers may outlive a kill -9 of the parent
 ORPHAN_SECONDS = 30.0
@@ -196,12 +199,14 @@ def _problems(case: corpus.Case, code: int, stderr: str, stdout: str, before: di
             found.append(f"control characters reach the terminal: {stderr[-120:]!r}")
     if case.expect == "verdict" and case.match not in stdout:
         found.append(f"report lacks {case.match!r}: {stdout[-200:]!r}")
+    if case.expect == "accept" and any(ch in stdout + stderr for ch in CONTROL):
+        found.append(f"control characters (from a file name?) reach the terminal: {(stdout + stderr)[-160:]!r}")
     return found
 
 
 def _budget(case: corpus.Case, peak: float, seconds: float) -> list[str]:
     found = [f"peak {peak:.0f} MB > {PEAK_MB} MB"] if peak > PEAK_MB else []
-    limit = SLOW_ENTRY_SECONDS.get(case.entry, CASE_SECONDS)
+    limit = ACCEPT_SECONDS if case.expect == "accept" else SLOW_ENTRY_SECONDS.get(case.entry, CASE_SECONDS)
     return found + ([f"{seconds:.1f} s > {limit} s"] if seconds > limit else [])
 
 
@@ -223,7 +228,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 def test_corpus_is_a_table_of_distinct_cases(cases):
     """Every refusal names what it refuses; every valid variant names what it must write."""
     kinds = Counter(c.expect for c in cases)
-    assert kinds["refuse"] >= 365 and kinds["accept"] >= 15 and kinds["verdict"] >= 5, kinds
+    assert kinds["refuse"] >= 375 and kinds["accept"] >= 17 and kinds["verdict"] >= 5, kinds
     assert all(c.match for c in cases if c.expect != "accept")
     assert all(c.output for c in cases if c.expect == "accept" and c.entry in ("convert", "mine"))
     assert set(c.entry for c in cases) == set(_mains())
@@ -327,6 +332,86 @@ def test_corpus_sample_through_subprocesses(cases, tmp_path, cache):
         if problems:
             failures.append(f"{case.id}: {'; '.join(problems)}")
     print("\n" + "\n".join(f"{mb:7.0f} MB {sec:5.1f} s  {cid}" for mb, sec, cid in sorted(rss)))
+    assert not failures, "\n".join(failures)
+
+
+#: Permission cases need a process the mode bits apply to. Root writes into a read-only folder (a check there passes
+#: without testing anything), and ``nobody`` cannot run this interpreter where it lives under /root (mode 0700):
+#: root keeps its uid but drops every capability (CAP_DAC_OVERRIDE above all) and the right to regain them
+DROP_ROOT = (
+    "--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked",
+    "--bounding-set=-all",
+    "--inh-caps=-all",
+)
+#: runs cases in-process inside the unprivileged interpreter: argv = tests folder, probe folder, cases JSON
+DRIVER = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import test_bad_input as T
+mains = T._mains()
+try:
+    (Path(sys.argv[2]) / "probe").write_text("x")
+    denied = False
+except PermissionError:
+    denied = True
+done = [T._run_in_process(mains[e], argv, Path(f))[:3] for f, e, argv in json.loads(sys.argv[3])]
+print(json.dumps({"denied": denied, "cases": done}))
+"""
+#: outputs the user cannot write (``ro/`` a folder of mode 0555, ``ro.npz`` a file of mode 0444): id, entry, argv,
+#: the field the refusal names
+PERMISSION_CASES = [
+    ("convert_output_in_ro", "convert", corpus.convert_argv("in.pkl", "ro/ref.npz"), "field '--output'"),
+    ("convert_output_read_only", "convert", corpus.convert_argv("in.pkl", "ro.npz"), "field '--output'"),
+    ("convert_export_pkl_in_ro", "convert", corpus.convert_argv("in.pkl", "r.npz", "--export-pkl", "ro/x.pkl"),
+     "field '--export-pkl'"),
+    ("mine_output_in_ro", "mine", [*corpus.MINE, "--input", "in.pkl", "--output", "ro/t.npz"], "field '--output'"),
+    ("mine_report_dir_in_ro", "mine", [*corpus.MINE, "--input", "in.pkl", "--output", "t.npz", "--report-dir",
+     "ro/rep"], "field '--report-dir'"),
+    ("mine_cache_dir_ro", "mine", [*corpus.MINE, "--input", "in.pkl", "--output", "t.npz", "--cache-dir", "ro"],
+     "field '--cache-dir'"),
+    ("analyze_out_in_ro", "analyze", ["ds.npz", "--out", "ro/an", "--no-video"], "field '--out'"),
+    ("view_out_in_ro", "view", ["in.pkl", "--robot", corpus.ROBOT, "--out", "ro/v.mp4"], "field '--out'"),
+    ("robots_export_in_ro", "robots", [corpus.ROBOT, "--export-mjcf", "ro/m"], "field '--export-mjcf'"),
+    ("train_log_root_in_ro", "train", [*corpus.TRAIN, "--log_root", "ro/logs"], "field '--log_root'"),
+]  # fmt: skip
+
+
+def test_outputs_the_user_cannot_write_are_refused_unprivileged(tmp_path, cache):
+    """Each output a user cannot write is refused in one line naming its flag, before any work, with nothing
+    written, by a process without privileges (and the test proves it has none: its own write into ``ro/`` fails)."""
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv (util-linux): root writes into read-only folders")
+        prefix = [setpriv, *DROP_ROOT, "--"]
+    else:
+        prefix = []
+    base, arrays = corpus.walk_dict(), corpus.dataset_arrays()
+    files = {"in.pkl": corpus.pkl(base), "ds.npz": corpus.npz_bytes(arrays), "ro.npz": b"x"}
+    cases = [corpus.Case(cid, entry, argv, match=match, files=files) for cid, entry, argv, match in PERMISSION_CASES]
+    folders = [corpus.write_case(case, tmp_path / "cases") for case in cases]
+    for folder in folders:
+        (folder / "ro").mkdir()
+        (folder / "ro").chmod(0o555)
+        (folder / "ro.npz").chmod(0o444)
+    before = [_world(folder, cache) for folder in folders]
+    runs = json.dumps([[str(f), c.entry, c.argv] for f, c in zip(folders, cases)])
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", DRIVER, str(REPO / "tests"), str(folders[0] / "ro"), runs],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["denied"], "the unprivileged process wrote into a read-only folder: this test would test nothing"
+    failures = []
+    for case, folder, old, (code, stderr, stdout) in zip(cases, folders, before, result["cases"]):
+        problems = _problems(case, code, stderr, stdout, old, _world(folder, cache))
+        if problems:
+            failures.append(f"{case.id}: {'; '.join(problems)}")
     assert not failures, "\n".join(failures)
 
 

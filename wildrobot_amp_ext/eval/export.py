@@ -39,6 +39,7 @@ import torch.nn as nn
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
+from wildrobot_amp_ext.validation import check_link_loop
 
 ONNX_OPSET = 17
 INPUT_NAME = "obs"
@@ -302,6 +303,7 @@ class CheckpointInfo:
 
 def run_dir_of(checkpoint: Path) -> Path:
     """``<run>/checkpoints/agent_N.pt`` -> ``<run>``."""
+    check_link_loop(checkpoint, "--checkpoint")  # resolve() would raise RuntimeError
     return checkpoint.resolve().parent.parent
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ from typing import Literal
 import numpy as np
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.errors import _escape as escape_char
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.safe_pickle import safe_load
@@ -46,7 +48,7 @@ from wildrobot_amp_ext.robots import RobotSpec, list_robots, load_robot
 from wildrobot_amp_ext.robots.infer import infer_source_robot
 from wildrobot_amp_ext.utils.atomic import save_npz_atomic
 from wildrobot_amp_ext.utils.progress import progress
-from wildrobot_amp_ext.validation import LIMITS, NpzFile
+from wildrobot_amp_ext.validation import LIMITS, NpzFile, check_link_loop
 from wildrobot_amp_ext.validation import values as V
 
 MOTION_SUFFIXES = (".pkl", ".pickle", ".npz")
@@ -423,15 +425,27 @@ def read_motion_file(
         raise InputError(path, None, problem, "check the --input path")
     suffix = path.suffix.lower()
     if suffix in (".pkl", ".pickle"):
-        return [read_gmr_pickle(path, options, default_robot)]
-    if suffix == ".npz":
+        clips = [read_gmr_pickle(path, options, default_robot)]
+    elif suffix == ".npz":
         with NpzFile(path, fix="store plain numeric/string arrays (np.savez)") as data:
             if "schema" in data.files:
-                return _dataset_clips(path, options)
-            if "dof_names" in data.files and "body_rotations" in data.files:
-                return [read_isaaclab_npz(path, data, options)]
-            return read_project_npz(path, data, options)
-    raise InputError(path, None, f"unknown motion file type '{path.suffix}'", f"use one of {list(MOTION_SUFFIXES)}")
+                clips = _dataset_clips(path, options)
+            elif "dof_names" in data.files and "body_rotations" in data.files:
+                clips = [read_isaaclab_npz(path, data, options)]
+            else:
+                clips = read_project_npz(path, data, options)
+    else:
+        raise InputError(path, None, f"unknown motion file type '{path.suffix}'", f"use one of {list(MOTION_SUFFIXES)}")
+    return [replace(c, name=text_name(c.name), source=None if c.source is None else text_name(c.source)) for c in clips]
+
+
+def text_name(name: str | Path) -> str:
+    """A file name as text. Linux allows any bytes but '/' and NUL in a name; Python hands the ones that are not
+    UTF-8 over as lone surrogates, which no UTF-8 writer (a dataset's names, a report, JSON, the terminal) takes.
+    Those bytes become ``\\xNN``, and control or format characters (an ANSI escape, a newline) their code as in
+    error lines: the clip keeps a name it can be written and shown under, the file is still opened by its bytes."""
+    text = os.fsencode(str(name)).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else escape_char(ch) for ch in text)
 
 
 def load_motion(
@@ -447,15 +461,15 @@ def load_motion(
 def motion_files(path: str | Path) -> list[Path]:
     """The motion file itself, or every motion file under a folder (recursive, sorted)."""
     path = Path(path)
+    check_link_loop(path, "--input")
     if path.is_file():
-        return [_utf8_name(path)]
+        return [path]
     if path.is_dir():
         found = sorted(
             p
             for p in path.rglob("*")
             if p.is_file() and p.suffix.lower() in MOTION_SUFFIXES and not p.name.startswith(".")
         )
-        found = [_utf8_name(p) for p in found]
         if not found:
             raise InputError(
                 path,
@@ -467,16 +481,6 @@ def motion_files(path: str | Path) -> list[Path]:
     if path.exists():  # /dev/zero, a FIFO: reading it would never end (or block)
         raise InputError(path, None, "not a regular file or folder (a device, FIFO or socket)", "pass motion files")
     raise InputError(path, None, "no such file or folder", "check the --input path")
-
-
-def _utf8_name(path: Path) -> Path:
-    """Clip names come from file names and end up in datasets, reports and JSON: they must be text."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        shown = str(path).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
-        raise InputError(shown, None, "the file name is not valid UTF-8", "rename the file") from None
-    return path
 
 
 def load_motions(

@@ -18,7 +18,7 @@ import yaml
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
-from wildrobot_amp_ext.validation import LIMITS, safe_component
+from wildrobot_amp_ext.validation import LIMITS, check_link_loop, safe_component
 from wildrobot_amp_ext.validation import values as V
 
 ROBOTS_DIR = Path(__file__).parent / "data"
@@ -122,6 +122,7 @@ def load_robot(name_or_path: str | Path) -> RobotSpec:
                 f"use one of {list_robots()} or a path to a robot.yaml",
             )
         path = candidate
+    check_link_loop(path)
     if not path.is_file():
         problem = "not a regular file (a device, FIFO or socket)" if path.exists() else "robot YAML not found"
         raise InputError(path, None, problem, "check the path")

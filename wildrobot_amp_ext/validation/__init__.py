@@ -11,6 +11,6 @@ Format-specific readers build on these: GMR pickles (``motion.safe_pickle`` + ``
 
 from wildrobot_amp_ext.validation.limits import LIMITS, Limits
 from wildrobot_amp_ext.validation.npz import NpzFile
-from wildrobot_amp_ext.validation.paths import check_output_dir, check_outputs, safe_component
+from wildrobot_amp_ext.validation.paths import check_link_loop, check_output_dir, check_outputs, safe_component
 
-__all__ = ["LIMITS", "Limits", "NpzFile", "check_outputs", "check_output_dir", "safe_component"]
+__all__ = ["LIMITS", "Limits", "NpzFile", "check_link_loop", "check_outputs", "check_output_dir", "safe_component"]

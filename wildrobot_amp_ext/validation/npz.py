@@ -26,6 +26,7 @@ from numpy.lib import format as npformat
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.validation.limits import LIMITS, Limits
+from wildrobot_amp_ext.validation.paths import check_link_loop
 
 #: what numpy / zipfile raise on a malformed member (a header nested 3000 deep is a tokenize.TokenError)
 _READ_ERRORS = (
@@ -64,6 +65,7 @@ class NpzFile:
         self.path = Path(path)
         self.fix = fix
         self.limits = limits
+        check_link_loop(self.path)
         if not self.path.is_file():
             raise InputError(
                 self.path, None, "file not found" if not self.path.exists() else "not a regular file", "check the path"

@@ -5,11 +5,13 @@ API::
 
     check_outputs({"--output": path, "--export-pkl": other}, inputs=[...])     # one-line InputError or None
     check_output_dir("--out", folder, inputs=[...])
+    check_link_loop(path, flag)                   # a path that loops through symbolic links
     safe_component(file, field, name) -> str       # a file/folder name from a file: no separators, no '..'
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +20,21 @@ from pathlib import Path
 from wildrobot_amp_ext.errors import InputError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def link_loop(path: str | Path) -> bool:
+    """The path (or a folder on it) is a symbolic link that leads back to itself: opening it fails with ELOOP, and
+    pathlib's resolve() raises RuntimeError rather than an OSError."""
+    try:
+        os.stat(path)
+    except OSError as err:
+        return err.errno == errno.ELOOP
+    return False
+
+
+def check_link_loop(path: str | Path, flag: str | None = None) -> None:
+    if link_loop(path):
+        raise InputError(path, flag, "loops through symbolic links", "point it at the file or folder itself")
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -51,6 +68,8 @@ def _inputs_under(inputs: Iterable[str | Path]) -> list[Path]:
 def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Iterable[str | Path] = ()) -> None:
     """Refuse, before any work, output files that cannot be written or that would overwrite an input."""
     ins = _inputs_under(inputs)
+    for src in ins:
+        check_link_loop(src)
     seen: dict[Path, str] = {}
     for flag, raw in outputs.items():
         if raw is None:
@@ -58,6 +77,7 @@ def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Iterable[str
         path = Path(raw)
         if str(raw).strip() == "" or path.name in ("", ".", ".."):
             raise InputError(None, flag, f"'{raw}' is not a file name", "name an output file")
+        check_link_loop(path, flag)
         if path.is_dir():
             raise InputError(path, flag, "is a folder", "name a file inside it")
         if path.exists() and not path.is_file():  # a FIFO, a socket or a device (/dev/null) would be replaced
@@ -91,6 +111,9 @@ def check_outputs(outputs: Mapping[str, str | Path | None], inputs: Iterable[str
 
 def check_output_dir(flag: str, folder: str | Path, inputs: Iterable[str | Path] = ()) -> None:
     folder = Path(folder)
+    for src in _inputs_under(inputs):
+        check_link_loop(src)
+    check_link_loop(folder, flag)
     if folder.exists() and not folder.is_dir():
         raise InputError(folder, flag, "is a file, not a folder", "name a folder (it is created if missing)")
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
