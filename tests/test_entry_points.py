@@ -38,6 +38,8 @@ def test_declared_scripts_cover_the_data_commands_and_are_installed():
         "wildrobot-view",
         "wildrobot-export",
         "wildrobot-evaluate",
+        "wildrobot-sim2sim",
+        "wildrobot-retarget",
     }
     installed = {ep.name: ep.value for ep in entry_points(group="console_scripts") if ep.name.startswith("wildrobot-")}
     assert installed == SCRIPTS, "reinstall the package: pip install -e ."
