@@ -215,3 +215,19 @@ def test_unsupported_solver_settings_refused_in_one_line(setting, needle):
     with pytest.raises(UnsupportedPhysicsSetting) as err:  # refused before the model is read
         SolverMujocoCpu(SimpleNamespace(device="cpu"), **setting)
     assert needle in str(err.value) and "\n" not in str(err.value) and isinstance(err.value, InputError)
+
+
+@pytest.mark.slow
+def test_train_amp_runs_on_mujoco_cpu(tmp_path):
+    """The issue's command: two PPO iterations of WildRobot at 64 envs on mujoco-cpu, the backend kept in the run."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, str(root / "train_amp.py"), "--task", "WildRobot-AMP-Flat-v0", "--num_envs", "64"]
+    cmd += ["--device", "cpu", "--physics", "mujoco-cpu", "--headless", "--max_iterations", "2"]
+    out = subprocess.run(cmd + ["--log_root", str(tmp_path)], capture_output=True, text=True, timeout=1500)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = list(tmp_path.glob("WildRobot-AMP-Flat-v0/*"))
+    assert len(runs) == 1 and list(runs[0].glob("checkpoints/*.pt"))
+    assert "physics_backend: mujoco-cpu" in (runs[0] / "params" / "env.yaml").read_text()
