@@ -41,6 +41,12 @@ ARMS = ("amp", "control_bonus", "control_shuffled", "standing")
 TRAINED = ("amp", "control_bonus", "control_shuffled")
 
 
+def add_physics_args(parser) -> None:
+    from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args as add
+
+    add(parser)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--task", default="WildRobot-AMP-Flat-v0")
@@ -52,9 +58,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-seconds", type=float, default=6.0)
     p.add_argument("--envs-per-command", type=int, default=4)
     p.add_argument("--device", default="cpu")
+    add_physics_args(p)
     p.add_argument("--json", default=None, help="write {'arms': {arm: [per-seed dict, ...]}, ...} here")
     p.add_argument("overrides", nargs="*", help="extra agent.<path>=<value> overrides for every trained arm")
     return p.parse_args(argv)
+
+
+def physics(args) -> list[str]:
+    from wildrobot_amp_ext.isaaclab.physics_select import physics_overrides
+
+    return physics_overrides(args)
 
 
 def agent_cfg(task: str, seed: int, overrides: list[str]):
@@ -71,7 +84,7 @@ def train_arm(args, seed: int, dataset: str | None, overrides: list[str], name: 
     from wildrobot_amp_ext.agents.runner import build_amp_runner
     from wildrobot_amp_ext.isaaclab.launch import make_env
 
-    env_overrides = [f"env.seed={seed}"] + ([f"env.amp.dataset={dataset}"] if dataset else [])
+    env_overrides = [f"env.seed={seed}"] + ([f"env.amp.dataset={dataset}"] if dataset else []) + physics(args)
     env = make_env(args.task, num_envs=args.num_envs, device=args.device, overrides=env_overrides)
     started = time.perf_counter()
     try:
