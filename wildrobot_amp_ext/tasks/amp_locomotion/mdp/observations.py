@@ -25,14 +25,19 @@ def root_height(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg
     return asset.data.root_link_pos_w.torch[:, 2:3] - env.scene.env_origins[:, 2:3]
 
 
+def _imu_body(data: torch.Tensor, asset_cfg: SceneEntityCfg) -> torch.Tensor:
+    # a one-element slice, not body_ids[0]: on a device tensor a 0-dim index is resolved with .item(), a GPU sync
+    return data[:, asset_cfg.body_ids[:1]][:, 0]
+
+
 def _imu_quat(asset: Articulation, asset_cfg: SceneEntityCfg) -> torch.Tensor:
-    return asset.data.body_link_quat_w.torch[:, asset_cfg.body_ids[0]]  # xyzw (Isaac Lab 3.0)
+    return _imu_body(asset.data.body_link_quat_w.torch, asset_cfg)  # xyzw (Isaac Lab 3.0)
 
 
 def imu_ang_vel(env: ManagerBasedEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
     """Angular velocity of the IMU body (``asset_cfg.body_names[0]``) in its own frame, (N, 3): the gyroscope."""
     asset: Articulation = env.scene[asset_cfg.name]
-    ang_w = asset.data.body_link_ang_vel_w.torch[:, asset_cfg.body_ids[0]]
+    ang_w = _imu_body(asset.data.body_link_ang_vel_w.torch, asset_cfg)
     return quat_apply_inverse(_imu_quat(asset, asset_cfg), ang_w)
 
 
