@@ -37,7 +37,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from wildrobot_amp_ext.features import FeatureSpec, heading_yaw, rotate_into_heading
+from wildrobot_amp_ext.dataset.schema import open_dataset
+from wildrobot_amp_ext.features import (
+    FeatureSpec,
+    KinematicState,
+    compute_amp_features,
+    heading_yaw,
+    rotate_into_heading,
+)
 
 #: physical floor of each term's column scale (unit of the term's columns); the README lists the same table
 TERM_FLOORS: dict[str, float] = {
@@ -162,8 +169,6 @@ class StyleReference:
     @classmethod
     def from_dataset(cls, path: str | Path, cfg: StyleMetricCfg | None = None) -> StyleReference:
         """A reference dataset ``.npz`` (dataset.schema), read through its one reader."""
-        from wildrobot_amp_ext.dataset.schema import open_dataset  # eval reads datasets; the dataset layer is below
-
         with open_dataset(path) as f:
             spec = f.feature_spec
             clip_start = np.asarray(f["clip_start"], dtype=bool)
@@ -207,8 +212,6 @@ class PolicyTransitions:
         cls, rollout, spec: FeatureSpec, default_joint_pos: np.ndarray, cfg: StyleMetricCfg | None = None
     ) -> PolicyTransitions:
         """Features of a recorded rollout through the one feature function, framed as the module docstring says."""
-        from wildrobot_amp_ext.features import KinematicState, compute_amp_features
-
         cfg = cfg or StyleMetricCfg()
         if rollout.contact_pos is None or rollout.contact_vel is None or rollout.command is None:
             raise ValueError("style metric: the rollout has no contact points or commands (record them)")
