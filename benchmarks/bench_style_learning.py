@@ -125,13 +125,10 @@ def eval_commands(env_cfg, reference_path: str) -> list[tuple[float, float, floa
 
 
 def reference_path(env_cfg) -> str:
-    """The dataset file the env would read (the demo gait is built for the env's FeatureSpec, as the env does)."""
-    from wildrobot_amp_ext.dataset.demo import DEMO_DATASET, resolve_dataset
-    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
+    """The dataset file the env would read (the env's own resolution)."""
+    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_reference
 
-    robot, dataset = env_cfg.robot_spec(), str(env_cfg.amp.dataset)
-    spec = resolve_feature_spec(env_cfg.amp, robot, None if dataset == DEMO_DATASET else dataset)
-    return str(resolve_dataset(dataset, robot, spec))
+    return resolve_reference(env_cfg.amp, env_cfg.robot_spec())[1]
 
 
 def summary(report: dict, updates: int) -> dict:

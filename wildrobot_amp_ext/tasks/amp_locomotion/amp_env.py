@@ -27,13 +27,12 @@ import torch
 from isaaclab.envs import ManagerBasedRLEnv
 
 from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler, check_dataset_frame_rate
-from wildrobot_amp_ext.dataset.demo import resolve_dataset
 from wildrobot_amp_ext.deploy.observations import observation_set
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureVersion
 from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, group_term_names
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp import randomization
-from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_feature_spec
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_reference
 
 AMP_GROUP = "amp"
 AMP_INFO_KEY = "amp_obs"
@@ -47,9 +46,7 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         if group_term_names(cfg.observations.policy) != [t.name for t in observation_set(cfg.observation_set).terms]:
             cfg.apply_observation_set()  # env.observation_set was overridden after the config was built
         cfg.apply_randomization()  # env.randomization.* overrides come after the config was built
-        spec = resolve_feature_spec(cfg.amp, self.robot, None if cfg.amp.dataset == "demo" else cfg.amp.dataset)
-        # the demo dataset is built for this spec (its history is irrelevant: the sampler stacks frames)
-        cfg.amp.dataset = resolve_dataset(cfg.amp.dataset, self.robot, spec)
+        spec, cfg.amp.dataset = resolve_reference(cfg.amp, self.robot)
         # reference frames must be one env step apart (before the scene is built: a mismatch costs nothing)
         check_dataset_frame_rate(cfg.amp.dataset, 1.0 / (cfg.sim.dt * cfg.decimation))
         cfg.amp.feature_spec = spec.to_dict()

@@ -19,6 +19,7 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import convert_quat, quat_apply
 
+from wildrobot_amp_ext.dataset.demo import DEMO_DATASET, resolve_dataset
 from wildrobot_amp_ext.dataset.schema import open_dataset, read_feature_header
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion, KinematicState, compute_amp_features
@@ -63,6 +64,15 @@ def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
     if not path.is_file():
         raise InputError(path, "env.amp.dataset", "reference dataset not found", "pass a wildrobot-convert .npz")
     return read_feature_header(path)  # the dataset's one reader (validated members)
+
+
+def resolve_reference(amp_cfg, robot: RobotSpec) -> tuple[FeatureSpec, str | None]:
+    """The env's FeatureSpec and the dataset file it reads (``"demo"``: the demo gait built for that spec; its
+    history is irrelevant, the sampler stacks frames). The env and anything that must read the same file call this."""
+    dataset = amp_cfg.dataset
+    spec = resolve_feature_spec(amp_cfg, robot, None if dataset == DEMO_DATASET else dataset)
+    path = resolve_dataset(dataset, robot, spec)
+    return spec, None if path is None else str(path)
 
 
 def resolve_feature_spec(amp_cfg, robot: RobotSpec, dataset: str | Path | None = None) -> FeatureSpec:
