@@ -220,13 +220,16 @@ class FeatureStageCfg:
 
 
 def _default_stages() -> list[FeatureStageCfg]:
+    # min_step in trainer timesteps: 1,600 / 3,200 = update 100 / 200 at 16 rollouts. The fall-rate trigger is the
+    # real gate; the earlier 50k / 100k (3,125 / 6,250 updates) were never reached by a CPU run (about 1,000 updates
+    # in two hours), so the height and contact terms never engaged
     return [
         FeatureStageCfg(name="stage0", terms=list(STAGE0_TERMS)),
-        FeatureStageCfg(name="height", add=["root_height"], min_step=50_000, max_fall_rate=0.2, hold_updates=3),
+        FeatureStageCfg(name="height", add=["root_height"], min_step=1_600, max_fall_rate=0.2, hold_updates=3),
         FeatureStageCfg(
             name="contacts",
             add=["foot_contacts", "foot_height", "foot_z_velocity"],
-            min_step=100_000,
+            min_step=3_200,
             max_fall_rate=0.2,
             hold_updates=3,
         ),
