@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.robots.actuator_model import ActuatorModel, parse_actuator_model
 from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
 from wildrobot_amp_ext.validation import LIMITS, check_link_loop, safe_component
 from wildrobot_amp_ext.validation import values as V
@@ -57,6 +58,8 @@ class RobotSpec:
     #: the hardware SDK's motor slots in order (``sdk_motor_order`` in the YAML; empty: the policy order is the
     #: motor order). A deploy bundle maps each policy joint to its slot.
     sdk_motor_order: tuple[str, ...] = field(default=())
+    #: the explicit actuator model (``actuator_model`` in the YAML; robots.actuator_model), None when not given
+    actuator_model: ActuatorModel | None = None
 
     @property
     def sdk_motor_index(self) -> tuple[int, ...] | None:
@@ -429,6 +432,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         removed_joints=removed,
         imu_body=imu_body,
         sdk_motor_order=sdk_order,
+        actuator_model=parse_actuator_model(path, raw.get("actuator_model"), joint_names, _match_joints),
         **gains,
     )
     if not 0 < spec.total_mass <= LIMITS.max_mass_kg:
