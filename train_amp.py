@@ -285,6 +285,10 @@ def train(args: argparse.Namespace, rest: list[str]) -> int:
     from wildrobot_amp_ext.utils.typed_cfg import split_overrides
 
     env_overrides, agent_overrides = split_overrides(rest)
+    from wildrobot_amp_ext.isaaclab.physics_select import prefer_passive_omp, requested_backend
+
+    # before torch loads (the checks below may import it): OpenMP reads its wait policy once
+    prefer_passive_omp(requested_backend(args, env_overrides), args.device)
     check_args(args)
     device, rank = resolve_device(args)
     agent_cfg, cfg_source = load_agent_cfg(args, agent_overrides)

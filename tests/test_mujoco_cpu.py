@@ -11,7 +11,8 @@ rocking on its flat sole amplifies float32 rounding: mujoco-cpu against itself w
 once per physics step drifts by up to 1.25e-2 rad in one env's ankle over the 25 steps (and MuJoCo-Warp against
 mujoco-cpu by 1.0e-2 in two envs). So on the G1 every env must stay within G1_JOINT_ENVELOPE and at least half of the
 envs within 1e-3 rad; WildRobot: every env within 1e-3 rad (measured 1.5e-6).
-Selection: ``env.physics_backend`` / ``--physics`` and its refusals.
+Selection: ``env.physics_backend`` / ``--physics``, the default that follows the device (mujoco-cpu on CPU since
+issue 21), ``OMP_WAIT_POLICY`` for mujoco-cpu runs, and the refusals.
 """
 
 from __future__ import annotations
@@ -154,7 +155,9 @@ def test_physics_backend_selects_solver_cfg():
     from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
     from wildrobot_amp_ext.isaaclab.mujoco_cpu import MujocoCpuSolverCfg, NewtonMujocoCpuManager
 
-    base = load_env_cfg("WildRobot-AMP-Flat-v0", num_envs=4, device="cpu")
+    base = load_env_cfg(
+        "WildRobot-AMP-Flat-v0", num_envs=4, device="cpu", overrides=["env.physics_backend=mujoco-warp"]
+    )
     cfg = load_env_cfg(
         "WildRobot-AMP-Flat-v0",
         num_envs=4,
@@ -169,6 +172,74 @@ def test_physics_backend_selects_solver_cfg():
     assert (solver.njmax, solver.nconmax) == (base.sim.physics.solver_cfg.njmax, base.sim.physics.solver_cfg.nconmax)
     assert cfg.sim.physics.num_substeps == base.sim.physics.num_substeps
     assert not isinstance(base.sim.physics.solver_cfg, MujocoCpuSolverCfg)
+
+
+@pytest.mark.parametrize(
+    ("device", "overrides", "backend"),
+    [
+        ("cpu", [], "mujoco-cpu"),  # the default follows the device
+        ("cuda:0", [], "mujoco-warp"),
+        ("cpu", ["env.physics_backend=mujoco-warp"], "mujoco-warp"),  # --physics mujoco-warp still forces it
+        ("cpu", ["env.physics_backend=auto"], "mujoco-cpu"),
+    ],
+)
+def test_default_backend_follows_device(device, overrides, backend, monkeypatch, capsys):
+    """Changed deliberately (issue 21): mujoco-cpu became the CPU default (it used to be MuJoCo-Warp everywhere);
+    the resolved config names the backend that runs, and the choice is printed once per process."""
+    from wildrobot_amp_ext.isaaclab import physics_select
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg
+    from wildrobot_amp_ext.isaaclab.mujoco_cpu import backend_of
+
+    monkeypatch.setattr(physics_select, "_announced", set())
+    for _ in range(2):
+        cfg = load_env_cfg("WildRobot-AMP-Flat-v0", num_envs=4, device=device, overrides=overrides)
+        assert cfg.physics_backend == backend and backend_of(cfg.sim.physics) == backend
+    lines = [x for x in capsys.readouterr().out.splitlines() if "physics backend" in x]
+    assert len(lines) == 1 and f"physics backend: {backend}" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("requested", "device", "driver", "user", "sets"),
+    [
+        ("mujoco-cpu", None, "580.1", None, True),  # asked for: any device
+        (None, "cpu", "580.1", None, True),  # the CPU default
+        (None, None, None, None, True),  # no --device and no NVIDIA driver: a CPU run
+        (None, None, "580.1", None, False),  # no --device with a driver: probably CUDA, left alone
+        (None, "cuda:0", None, None, False),
+        ("mujoco-warp", "cpu", None, None, False),
+        ("mujoco-cpu", "cpu", None, "ACTIVE", False),  # the user's choice stays
+    ],
+)
+def test_prefer_passive_omp(requested, device, driver, user, sets, monkeypatch):
+    import sys
+
+    from wildrobot_amp_ext.isaaclab import physics_select
+    from wildrobot_amp_ext.utils import gpu
+
+    monkeypatch.delitem(sys.modules, "torch")  # as in a fresh process, before torch loads
+    monkeypatch.setattr(gpu, "nvidia_driver_version", lambda: driver)
+    if user is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", user)
+    assert physics_select.prefer_passive_omp(requested, device) is sets
+    assert os.environ.get("OMP_WAIT_POLICY") == ("PASSIVE" if sets else user)
+
+
+def test_prefer_passive_omp_too_late_once_torch_loaded(monkeypatch):
+    from wildrobot_amp_ext.isaaclab.physics_select import prefer_passive_omp
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert "torch" in __import__("sys").modules
+    assert prefer_passive_omp("mujoco-cpu", "cpu") is False and "OMP_WAIT_POLICY" not in os.environ
+
+
+def test_requested_backend_reads_flag_then_override():
+    from wildrobot_amp_ext.isaaclab.physics_select import requested_backend
+
+    assert requested_backend(SimpleNamespace(physics="mujoco-cpu"), ["env.physics_backend=mujoco-warp"]) == "mujoco-cpu"
+    assert requested_backend(SimpleNamespace(physics=None), ["env.physics_backend=mujoco-warp"]) == "mujoco-warp"
+    assert requested_backend(SimpleNamespace(physics=None), ["env.seed=1"]) is None
 
 
 @pytest.mark.parametrize(
