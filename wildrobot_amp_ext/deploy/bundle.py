@@ -23,6 +23,10 @@ observations           ``set``, ``history_length``, ``history_layout`` (``term_m
 commands               the ranges the policy was trained on (vx, vy m/s; wz rad/s)
 imu_body               the body whose IMU the ``imu_*`` terms read
 terminations           ``min_root_height`` (m), ``max_tilt_rad``: where training ended an episode
+actuator_model         ``trained_with``: ``explicit`` (the robot YAML's delayed PD + torque-speed curve + friction,
+                       robots/actuator_model.py, whose ``form`` and per-joint ``Y1 Y2 X1 X2 Fs Fd Va``,
+                       ``delay_s`` [min, max], ``motor_type`` follow) or ``implicit_pd`` (the simulator's ideal PD);
+                       ``identified``: false when the values are guesses (WildRobot's servos); ``source``
 =====================  ==========================================================================================
 
 :func:`load_bundle` reads a bundle and refuses, in one line naming the field, one whose ONNX metadata, ONNX widths,
@@ -141,7 +145,17 @@ def build_deploy(robot, env_cfg: dict, obs_dim: int, action_dim: int) -> dict:
             "min_root_height": float(height) if isinstance(height, (int, float)) else None,
             "max_tilt_rad": float(tilt) if isinstance(tilt, (int, float)) else None,
         },
+        "actuator_model": _actuator_model(robot, env_cfg),
     }
+
+
+def _actuator_model(robot, env_cfg: dict) -> dict:
+    """What drove the joints in training; a run from before ``env.actuator_model`` had the implicit PD."""
+    trained = "explicit" if env_cfg.get("actuator_model") else "implicit_pd"
+    am = robot.actuator_model
+    if am is None:
+        return {"trained_with": trained, "identified": False, "source": "the robot YAML has no actuator_model"}
+    return {"trained_with": trained, **am.to_dict()}
 
 
 def _policy_terms_in(env_cfg: dict) -> list[str] | None:
@@ -308,6 +322,33 @@ def check_fields(deploy: dict, path: Path) -> None:
     dim = history * sum(t["width"] for t in terms)
     if obs.get("dim") != dim:
         raise InputError(path, "observations.dim", f"{obs.get('dim')!r} != history x term widths = {dim}", None)
+    if "actuator_model" in deploy:
+        _check_actuator_model(path, deploy["actuator_model"], len(joints))
+
+
+ACTUATOR_MODELS = ("explicit", "implicit_pd")
+
+
+def _check_actuator_model(path, section: Any, n: int) -> None:
+    """``actuator_model``: an explicit model needs every per-joint value (the runner applies them)."""
+    if not isinstance(section, dict) or section.get("trained_with") not in ACTUATOR_MODELS:
+        raise InputError(path, "actuator_model.trained_with", f"expected one of {ACTUATOR_MODELS}", None)
+    if not isinstance(section.get("identified"), bool):
+        raise InputError(path, "actuator_model.identified", "expected true or false", None)
+    if section["trained_with"] != "explicit":
+        return
+    for key in ("Y1", "Y2", "X1", "X2", "Fs", "Fd", "Va"):
+        _finite_list(path, f"actuator_model.{key}", section.get(key), n)
+        if min(section[key]) < 0:
+            raise InputError(path, f"actuator_model.{key}", "expected values >= 0", None)
+    if any(x2 <= x1 for x1, x2 in zip(section["X1"], section["X2"])) or min(section["Va"]) <= 0:
+        raise InputError(path, "actuator_model.X2", "expected X2 > X1 and Va > 0 per joint", None)
+    delay = section.get("delay_s")
+    if not (isinstance(delay, list) and len(delay) == n and all(
+        isinstance(d, list) and len(d) == 2 and all(isinstance(v, (int, float)) for v in d) and 0 <= d[0] <= d[1] <= 1
+        for d in delay
+    )):  # fmt: skip
+        raise InputError(path, "actuator_model.delay_s", f"expected {n} pairs [min, max] in seconds", None)
 
 
 def _finite_list(path, field: str, value: Any, n: int) -> None:

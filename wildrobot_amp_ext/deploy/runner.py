@@ -8,15 +8,22 @@ output to joint position targets. Nothing here reads this project's configuratio
 :class:`MujocoRobot` plays the robot in MuJoCo: it finds the bundle's joints, actuators and IMU body **by name** in
 any MuJoCo model of the robot, sets the actuators' PD gains and effort limits from the bundle, and returns the
 readings a robot's sensors give (plus root linear velocity and height, which only a simulator has, for policies
-trained on the ``privileged`` set).
+trained on the ``privileged`` set). A policy trained with the explicit actuator model (``actuator_model.trained_with:
+explicit`` in deploy.yaml) gets the same model here: the actuators become torque motors and every physics step's
+torque is ``robots.actuator_model.motor_torque`` of the bundle's values, computed in MuJoCo's control callback
+(``mjcb_control``, so any caller's ``mj_step`` loop applies it; the step's target is the one commanded last before
+the step, each step pushed once, delayed as the bundle says).
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from wildrobot_amp_ext.deploy.bundle import Bundle
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.robots.actuator_model import ActuatorModel, MujocoMotors
 
 DOWN = np.array([0.0, 0.0, -1.0])
 
@@ -155,6 +162,15 @@ class MujocoRobot:
         free = np.flatnonzero(np.asarray(model.jnt_type) == mujoco.mjtJoint.mjJNT_FREE)
         self.root = int(model.jnt_bodyid[free[0]]) if len(free) else 0
         self.set_gains(bundle["stiffness"], bundle["damping"], bundle["effort_limit"])
+        self.motors: MujocoMotors | None = None
+        section = bundle.deploy.get("actuator_model") or {}
+        if section.get("trained_with") == "explicit":
+            am = ActuatorModel.from_dict(section)
+            kp, kd = np.asarray(bundle["stiffness"]), np.asarray(bundle["damping"])
+            self.motors = MujocoMotors(model, self.actuators, self.dof, self.qpos, am, kp, kd, model.opt.timestep)
+            self._target = np.asarray(data.qpos[self.qpos], dtype=np.float64)  # hold the pose until commanded
+            self._last_time: float | None = None
+            _drive(self)
 
     def set_gains(self, kp, kd, effort) -> None:
         """Position actuators: tau = Kp (ctrl - q) - Kd dq, clipped to +-effort (MuJoCo's gain/bias form)."""
@@ -189,4 +205,48 @@ class MujocoRobot:
         }
 
     def command(self, targets: np.ndarray) -> None:
-        self.data.ctrl[self.actuators] = targets
+        if self.motors is not None:
+            self._target = np.asarray(targets, dtype=np.float64).copy()
+        else:
+            self.data.ctrl[self.actuators] = targets
+
+    def _motor_step(self) -> None:
+        """MuJoCo's control callback for this robot: the torque of the physics step at ``data.time``."""
+        t = float(self.data.time)
+        if self._last_time is not None and t < self._last_time:
+            self.motors.reset()  # the data was reset: a new episode
+            self._last_time = None
+        self.motors.apply(self.data, self._target, same_step=t == self._last_time)
+        self._last_time = t
+
+
+#: MjData id -> the MujocoRobot driving it with the actuator model; the callback below serves these only
+_DRIVEN: weakref.WeakValueDictionary[int, MujocoRobot] = weakref.WeakValueDictionary()
+_OTHER_CALLBACK: list = []  # a control callback set before ours, still called for every other model
+
+
+def _control_callback(model, data) -> None:
+    robot = _DRIVEN.get(id(data))
+    if robot is not None and robot.data is data:
+        robot._motor_step()
+    elif _OTHER_CALLBACK and _OTHER_CALLBACK[0] is not None:
+        _OTHER_CALLBACK[0](model, data)
+
+
+def _drive(robot: MujocoRobot) -> None:
+    import mujoco
+
+    current = mujoco.get_mjcb_control()
+    if current is not _control_callback:
+        _OTHER_CALLBACK[:] = [current]
+        mujoco.set_mjcb_control(_control_callback)
+    _DRIVEN[id(robot.data)] = robot
+    weakref.finalize(robot, _release)
+
+
+def _release() -> None:
+    """Give MuJoCo's control callback back once no robot is driven (nothing runs per step for other models)."""
+    import mujoco
+
+    if not _DRIVEN and mujoco.get_mjcb_control() is _control_callback:
+        mujoco.set_mjcb_control(_OTHER_CALLBACK[0] if _OTHER_CALLBACK else None)

@@ -191,43 +191,38 @@ def _exact(name: str) -> str:
     return re.escape(name)
 
 
-def actuator_groups(robot: RobotSpec) -> dict[str, tuple[list[str], dict[str, float]]]:
-    """Joints grouped by identical (kp, kd, effort, velocity, armature); group names are stable across runs."""
+#: per-joint values of the explicit model that split actuator groups (ExplicitMotorActuatorCfg field names)
+MOTOR_FIELDS = ("Y1", "Y2", "X1", "X2", "Fs", "Fd", "Va", "min_delay", "max_delay")
+
+
+def actuator_groups(robot: RobotSpec, actuator_model: bool = False) -> dict[str, tuple[list[str], dict[str, float]]]:
+    """Joints grouped by identical (kp, kd, effort, velocity, armature) and, with ``actuator_model``, identical
+    motor values and delay range; group names are stable across runs."""
+    am = robot.actuator_model if actuator_model else None
+    keys = ["stiffness", "damping", "effort", "velocity", "armature"] + (list(MOTOR_FIELDS) if am else [])
+    columns = [robot.kp, robot.kd, robot.effort_limit, robot.velocity_limit, robot.armature]
+    if am is not None:
+        columns += [*am.params, am.delay_min, am.delay_max]
     groups: dict[tuple[float, ...], list[str]] = {}
     for i, name in enumerate(robot.joint_names):
-        params = (robot.kp[i], robot.kd[i], robot.effort_limit[i], robot.velocity_limit[i], robot.armature[i])
-        groups.setdefault(tuple(float(p) for p in params), []).append(name)
-    out = {}
-    for g, (params, joints) in enumerate(groups.items()):
-        kp, kd, effort, vel, armature = params
-        out[f"group{g}"] = (
-            joints,
-            {"stiffness": kp, "damping": kd, "effort": effort, "velocity": vel, "armature": armature},
-        )
-    return out
+        groups.setdefault(tuple(float(c[i]) for c in columns), []).append(name)
+    return {f"group{g}": (joints, dict(zip(keys, params))) for g, (params, joints) in enumerate(groups.items())}
 
 
 def robot_articulation_cfg(
-    robot: RobotSpec, prim_path: str = "{ENV_REGEX_NS}/Robot", usd_path: str | Path | None = None
+    robot: RobotSpec,
+    prim_path: str = "{ENV_REGEX_NS}/Robot",
+    usd_path: str | Path | None = None,
+    actuator_model: bool = False,
 ) -> ArticulationCfg:
-    """ArticulationCfg for ``robot``: cached USD, init state and ImplicitActuator groups from the RobotSpec."""
+    """ArticulationCfg for ``robot``: cached USD, init state and actuator groups from the RobotSpec: Isaac Lab's
+    ImplicitActuator (the solver's PD), or with ``actuator_model`` the robot YAML's explicit model
+    (``isaaclab.actuators.ExplicitMotorActuator``)."""
     import isaaclab.sim as sim_utils
-    from isaaclab.actuators import ImplicitActuatorCfg
     from isaaclab.assets import ArticulationCfg
     from isaaclab_newton.sim.schemas import NewtonArticulationCfg
 
     usd = str(usd_path) if usd_path is not None else str(robot_usd_path(robot))
-    actuators = {}
-    for name, (joints, p) in actuator_groups(robot).items():
-        actuators[name] = ImplicitActuatorCfg(
-            joint_names_expr=[_exact(j) for j in joints],
-            stiffness=p["stiffness"],
-            damping=p["damping"],
-            joint_effort_limit=p["effort"],
-            joint_velocity_limit=p["velocity"],
-            actuator_velocity_limit=p["velocity"],
-            armature=p["armature"],
-        )
     return ArticulationCfg(
         prim_path=prim_path,
         spawn=sim_utils.UsdFileCfg(
@@ -241,5 +236,33 @@ def robot_articulation_cfg(
             joint_vel={".*": 0.0},
         ),
         soft_joint_pos_limit_factor=1.0,
-        actuators=actuators,
+        actuators=articulation_actuators(robot, actuator_model),
     )
+
+
+def articulation_actuators(robot: RobotSpec, actuator_model: bool = False) -> dict:
+    """Actuator group configs of :func:`robot_articulation_cfg` (implicit PD, or the explicit model)."""
+    from isaaclab.actuators import ImplicitActuatorCfg
+
+    if actuator_model and robot.actuator_model is None:
+        raise InputError(robot.yaml_path, "actuator_model", "the robot YAML has no actuator_model block",
+                         "add one (see robots/data/unitree_g1_29dof) or set env.actuator_model=false")  # fmt: skip
+    actuators = {}
+    for name, (joints, p) in actuator_groups(robot, actuator_model).items():
+        common = dict(
+            joint_names_expr=[_exact(j) for j in joints],
+            stiffness=p["stiffness"],
+            damping=p["damping"],
+            joint_effort_limit=p["effort"],
+            joint_velocity_limit=p["velocity"],
+            actuator_velocity_limit=p["velocity"],
+            armature=p["armature"],
+        )
+        if actuator_model:
+            from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
+
+            motor = {k: int(p[k]) if k.endswith("_delay") else p[k] for k in MOTOR_FIELDS}
+            actuators[name] = ExplicitMotorActuatorCfg(**common, **motor)
+        else:
+            actuators[name] = ImplicitActuatorCfg(**common)
+    return actuators

@@ -87,6 +87,10 @@ class TrackingConfig:
     fall_height_fraction: float = 0.5
     #: an actuator counts as saturated when |force| >= this fraction of its force limit
     actuator_saturation_fraction: float = 0.99
+    #: the robot YAML's explicit actuator model (robots/actuator_model.py: delayed PD, torque-speed curve, friction)
+    #: in place of MuJoCo's position actuators, on the tracking PD's gains (``kp_scale`` included); the closed-loop
+    #: tracker still plans with the position actuators. Off by default: the miner is a tracker, not the policy
+    actuator_model: bool = False
 
     @property
     def control_dt(self) -> float:

@@ -22,12 +22,14 @@ import mujoco
 import numpy as np
 
 from wildrobot_amp_ext.constants import GRAVITY
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.miner.balance import BalanceFeedback
 from wildrobot_amp_ext.miner.config import BalanceConfig, MpcConfig, TrackingConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, neutral_root_height
 from wildrobot_amp_ext.miner.mpc import SamplingTracker
 from wildrobot_amp_ext.motion import quat as Q
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.actuator_model import MujocoMotors
 from wildrobot_amp_ext.robots.mjcf import (
     FLOOR_NAME,
     actuator_ids,
@@ -219,6 +221,17 @@ class TrackingSim:
             balance = balance or BalanceConfig()
             feedback = BalanceFeedback(robot, m, balance, self.act, self.lever) if balance.balance else None
             self.tracker = SamplingTracker(robot, m, cfg, mpc or MpcConfig(), self.act, self.qadr, feedback)
+        # last: the planner and the balance feedback above copied the position actuators' gains
+        self.motors = self._actuator_model() if cfg.actuator_model else None
+
+    def _actuator_model(self) -> MujocoMotors:
+        """The explicit actuator model on the tracking PD's (scaled) gains; ``ctrl`` becomes the motor torque."""
+        m, am = self.model, self.robot.actuator_model
+        if am is None:
+            raise InputError(self.robot.yaml_path, "actuator_model", "the robot YAML has no actuator_model block",
+                             "add one, or mine without actuator_model")  # fmt: skip
+        kp, kd = m.actuator_gainprm[self.act, 0].copy(), -m.actuator_biasprm[self.act, 2].copy()
+        return MujocoMotors(m, self.act, self.dadr, self.qadr, am, kp, kd, self.cfg.physics_dt)
 
     def _geom_foot_map(self) -> np.ndarray:
         """geom -> foot index for the geoms of each foot body's subtree, -1 elsewhere."""
@@ -397,8 +410,12 @@ class TrackingSim:
         tracker = self.tracker
         offsets = np.zeros(num_frames)
         ctrls = targets.copy() if tracker is None else np.zeros((num_frames, m.nu))
+        key = (seed, start, zlib.crc32(f"{track.name}|{track.variant.tag}".encode()))
         if tracker is not None:
-            tracker.start(track, start, (seed, start, zlib.crc32(f"{track.name}|{track.variant.tag}".encode())))
+            tracker.start(track, start, key)
+        motors = self.motors
+        if motors is not None:
+            motors.reset(rng=np.random.default_rng(key))  # the delay per joint, drawn per rollout
         extra_steps = self.cfg.substeps - 1
         harness, root, foot_bodies = self.harness, self.root, self.foot_bodies
         cos_fall, min_height = self.cos_fall, self.min_height
@@ -413,6 +430,8 @@ class TrackingSim:
                 d.ctrl[self.act], offset = tracker.targets(start + k, d)
                 offsets[k] = math.sqrt(float(offset @ offset) / offset.size)
                 ctrls[k] = d.ctrl
+            if motors is not None:
+                motors.apply(d, d.ctrl[self.act])  # ctrl: position targets -> this physics step's torque
             qp, qv = d.qpos, d.qvel
             wrench, harness_sat[k] = harness(qp, qv, ref_pos[k], ref_vel[k], ref_z[k])
             d.xfrc_applied[root] = wrench
@@ -436,6 +455,8 @@ class TrackingSim:
             com[k] = d.subtree_com[root]
             act_force[k] = d.actuator_force
             for _ in range(extra_steps):
+                if motors is not None:
+                    motors.apply(d)
                 step(m, d)
             count = k + 1
             q = d.qpos

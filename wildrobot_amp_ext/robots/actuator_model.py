@@ -103,6 +103,14 @@ class ActuatorModel:
             **{key: [float(v) for v in getattr(self.params, key.lower())] for key in (*MOTOR_KEYS, "Va")},
         }
 
+    @classmethod
+    def from_dict(cls, d: dict) -> ActuatorModel:
+        """Inverse of :meth:`to_dict` (a deploy bundle's ``actuator_model``, already checked by deploy.bundle)."""
+        delay = np.rint(np.asarray(d["delay_s"], dtype=np.float64) / PHYSICS_DT).astype(np.int64)
+        params = MotorParams(*(np.asarray(d[k], dtype=np.float64) for k in (*MOTOR_KEYS, "Va")))
+        return cls(d.get("trained_with") == "explicit", bool(d["identified"]), str(d.get("source", "")),
+                   tuple(d.get("motor_type") or ()), delay[:, 0], delay[:, 1], params)  # fmt: skip
+
 
 class DelayLine:
     """Targets of the last ``max_delay + 1`` physics steps, read ``lag`` steps back per joint (numpy).
@@ -158,12 +166,14 @@ class MujocoMotors:
         model.actuator_gainprm[a, 0] = 1.0
         model.actuator_biasprm[a] = 0.0
         model.actuator_ctrllimited[a] = 0
-        model.actuator_forcelimited[a] = 0  # the torque-speed curve is the limit
+        model.actuator_forcelimited[a] = 0  # the torque-speed curve is the limit (Newton's joint_f is unclamped too)
+        model.jnt_actfrclimited[model.actuator_trnid[a, 0]] = 0
 
-    def reset(self, lag: np.ndarray | None = None) -> None:
-        """New episode: a delay drawn per joint in its range (or ``lag``), empty history."""
+    def reset(self, lag: np.ndarray | None = None, rng: np.random.Generator | None = None) -> None:
+        """New episode: a delay drawn per joint in its range (from ``rng`` or the own generator), or ``lag``;
+        empty history."""
         if lag is None:
-            lag = self.rng.integers(self.low, self.high + 1)
+            lag = (rng or self.rng).integers(self.low, self.high + 1)
         self.delay.reset(lag)
 
     def torque(self, q_target: np.ndarray, q: np.ndarray, qd: np.ndarray) -> np.ndarray:

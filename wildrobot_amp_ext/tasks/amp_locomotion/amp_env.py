@@ -46,6 +46,7 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
         if group_term_names(cfg.observations.policy) != [t.name for t in observation_set(cfg.observation_set).terms]:
             cfg.apply_observation_set()  # env.observation_set was overridden after the config was built
         cfg.apply_randomization()  # env.randomization.* overrides come after the config was built
+        cfg.apply_actuator_model()  # env.actuator_model likewise
         spec, cfg.amp.dataset = resolve_reference(cfg.amp, self.robot)
         # reference frames must be one env step apart (before the scene is built: a mismatch costs nothing)
         check_dataset_frame_rate(cfg.amp.dataset, 1.0 / (cfg.sim.dt * cfg.decimation))

@@ -41,7 +41,8 @@ from wildrobot_amp_ext.deploy.observations import (
     observation_set,
 )
 from wildrobot_amp_ext.features import FeatureSpec
-from wildrobot_amp_ext.isaaclab.asset import ground_terrain_cfg, robot_articulation_cfg
+from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
+from wildrobot_amp_ext.isaaclab.asset import articulation_actuators, ground_terrain_cfg, robot_articulation_cfg
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
 from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
@@ -362,6 +363,10 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     #: history 5; what a robot can run) or "privileged" (the earlier set with root linear velocity and height,
     #: no history). ``env.observation_set=privileged`` on the command line; the env applies it at creation.
     observation_set: str = DEFAULT_OBSERVATION_SET
+    #: the robot YAML's explicit actuator model (delayed PD + torque-speed curve + friction, robots/actuator_model.py)
+    #: instead of the solver's implicit PD. None: the YAML's ``actuator_model.enabled`` (G1: on; WildRobot: off),
+    #: resolved when the config is built; ``env.actuator_model=true|false`` on the command line.
+    actuator_model: bool | None = None
 
     sim: SimulationCfg = default_sim_cfg()
     scene: AmpSceneCfg = AmpSceneCfg(num_envs=64, env_spacing=2.0)
@@ -390,7 +395,10 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         """Fill every robot-dependent field from the RobotSpec (joint lists, asset, heights)."""
         robot = self.robot_spec()
         joints = list(robot.joint_names)
-        self.scene.robot = robot_articulation_cfg(robot)
+        if self.actuator_model is None:
+            self.actuator_model = robot.actuator_model is not None and robot.actuator_model.enabled
+        self.scene.robot = robot_articulation_cfg(robot, actuator_model=self.actuator_model)
+        self.apply_actuator_model()
         self.actions.joint_pos.joint_names = joints
         self.actions.joint_pos.preserve_order = True
         self.apply_observation_set()
@@ -402,6 +410,18 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
                 term.params["asset_cfg"] = _robot_joints(names=joints)
         self.terminations.base_height.params["minimum_height"] = self.fall_height_fraction * robot.init_root_height
         self.terminations.base_orientation.params["limit_angle"] = self.fall_tilt
+
+    def apply_actuator_model(self) -> None:
+        """Actuator groups for ``actuator_model`` (an ``env.actuator_model`` override comes after the config was
+        built); groups that already match are kept."""
+        if self.actuator_model:
+            # Isaac Lab 3.0 hands explicit groups to Newton-native actuators by default, which supports only its
+            # own classes; off, the articulation computes the group's torque and writes it to joint_f
+            self.sim.use_newton_actuators = False
+        groups = self.scene.robot.actuators
+        if all(isinstance(g, ExplicitMotorActuatorCfg) == bool(self.actuator_model) for g in groups.values()):
+            return
+        self.scene.robot.actuators = articulation_actuators(self.robot_spec(), bool(self.actuator_model))
 
     def apply_observation_set(self) -> None:
         """Build the policy group from ``observation_set`` and the critic group (both from the term table)."""

@@ -11,6 +11,7 @@ physics_material    randomize_rigid_body_material (startup)    shape_material_mu
 base_mass           randomize_rigid_body_mass (startup)        body_mass, body_inertia -> body_mass, body_inertia
 base_com            randomize_rigid_body_com (startup)         body_com -> body_ipos
 actuator_gains      randomize_actuator_gains (startup)         joint_target_ke / _kd -> actuator gain / bias
+                                                               (explicit actuator model: the group's Kp / Kd)
 encoder_bias        randomize_encoder_bias (startup, ours)     none: the articulation's default_joint_pos, which
                                                                the joint_pos observation subtracts
 push_robot          push_by_setting_velocity (interval)        root velocity (state, not model)
@@ -112,13 +113,30 @@ def read_back(env: ManagerBasedEnv) -> dict[str, torch.Tensor]:
         ids = [robot.joint_names.index(n) for n in spec.joint_names]
         kp = torch.as_tensor(spec.kp, dtype=torch.float32)
         kd = torch.as_tensor(spec.kd, dtype=torch.float32)
-        out["kp_scale"] = (robot.data.joint_stiffness.torch[:, ids].float().cpu() / kp).reshape(-1)
-        out["kd_scale"] = (robot.data.joint_damping.torch[:, ids].float().cpu() / kd.clamp(min=1e-9)).reshape(-1)
+        stiffness, damping = _joint_gains(robot)
+        out["kp_scale"] = (stiffness[:, ids] / kp).reshape(-1)
+        out["kd_scale"] = (damping[:, ids] / kd.clamp(min=1e-9)).reshape(-1)
     if _term_params(env, "encoder_bias") is not None:
         ids = [robot.joint_names.index(n) for n in spec.joint_names]
         nominal = torch.as_tensor(spec.default_joint_pos, dtype=torch.float32)
         out["encoder_bias_rad"] = (robot.data.default_joint_pos.torch[:, ids].float().cpu() - nominal).reshape(-1)
     return out
+
+
+def _joint_gains(robot) -> tuple[torch.Tensor, torch.Tensor]:
+    """(num_envs, joints) Kp and Kd in use: the solver's for implicit groups; an explicit group's (the actuator
+    model, whose solver gains are zero) from the actuator object that computes its torque."""
+    stiffness = robot.data.joint_stiffness.torch.float().cpu().clone()
+    damping = robot.data.joint_damping.torch.float().cpu().clone()
+    for name in robot.actuators:
+        group = robot.actuators[name]
+        if getattr(group, "is_implicit_model", True):
+            continue
+        ids = group.joint_indices
+        ids = ids.cpu() if isinstance(ids, torch.Tensor) else ids
+        stiffness[:, ids] = group.stiffness.float().cpu()
+        damping[:, ids] = group.damping.float().cpu()
+    return stiffness, damping
 
 
 def distribution(values: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
