@@ -31,10 +31,10 @@ CONSOLE_SCRIPTS = [
     "wildrobot-verify = wildrobot_amp_ext.dataset.verify:main",
     "wildrobot-analyze = wildrobot_amp_ext.dataset.analyze:main",
     "wildrobot-mine = wildrobot_amp_ext.mine:main",
-    "wildrobot-view = wildrobot_amp_ext.eval.viewer:main",
-    "wildrobot-export = wildrobot_amp_ext.eval.export:main",
-    "wildrobot-evaluate = wildrobot_amp_ext.eval.play:evaluate_main",
-    "wildrobot-sim2sim = wildrobot_amp_ext.eval.robustness:main",
+    "wildrobot-view = wildrobot_amp_ext.viewing.cli:main",
+    "wildrobot-export = wildrobot_amp_ext.deploy.export:main",
+    "wildrobot-evaluate = wildrobot_amp_ext.play:evaluate_main",
+    "wildrobot-sim2sim = wildrobot_amp_ext.evaluation.robustness:main",
     "wildrobot-retarget = wildrobot_amp_ext.retarget.cli:main",
 ]
 

@@ -11,7 +11,7 @@ Arms, each trained for the same number of PPO updates (same timesteps) from the 
     control_shuffled  AMP on a time-shuffled reference (dataset.controls): a style reward is present, the motion is not
     standing          not trained: zero actions from the default pose, the floor any learned policy must beat
 
-Evaluation (eval.evaluate + eval.style_metric), the same for every arm: one env built for evaluation (reference-state
+Evaluation (evaluation.evaluate + .style_metric), the same for every arm: one env built for evaluation (reference-state
 init, pushes and observation noise off, commands pinned), a fresh reset per arm, deterministic actions, each command
 of the grid on ``--envs-per-command`` envs for ``--eval-seconds``. The grid is the reference clips' mean velocities
 (what the reference can show) that lie inside the task's command ranges. Reported per arm and seed: both style
@@ -110,7 +110,7 @@ def train_arm(args, seed: int, dataset: str | None, overrides: list[str], name: 
 
 def eval_commands(env_cfg, reference_path: str) -> list[tuple[float, float, float]]:
     """The reference clips' mean velocities inside the task's command ranges (rounded to 0.05)."""
-    from wildrobot_amp_ext.eval.style_metric import StyleReference
+    from wildrobot_amp_ext.evaluation.style_metric import StyleReference
 
     ref = StyleReference.from_dataset(reference_path)
     r = env_cfg.commands.base_velocity.ranges
@@ -161,7 +161,7 @@ def beats(amp: list[dict], control: list[dict]) -> bool | None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from wildrobot_amp_ext.dataset.controls import write_time_shuffled
-    from wildrobot_amp_ext.eval.evaluate import EvalCfg, evaluate, prepare_eval_cfg
+    from wildrobot_amp_ext.evaluation.evaluate import EvalCfg, evaluate, prepare_eval_cfg
     from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
     from wildrobot_amp_ext.utils.atomic import save_json_atomic
 

@@ -1,5 +1,5 @@
 """The default AMP recipe makes a policy imitate the reference (toy env, CI-sized), against two controls that differ
-from it in one thing each, measured with the project's style metric (eval.style_metric):
+from it in one thing each, measured with the project's style metric (evaluation.style_metric):
 
 * control_bonus: the same run with the style reward replaced by a constant equal to the AMP run's mean per-step style
   reward (``agent.amp.constant_style_reward``): the same survival incentive, no style information;
@@ -26,7 +26,7 @@ import torch
 
 from wildrobot_amp_ext.agents.runner import build_amp_runner
 from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, tiny_agent_cfg, toy_column_names
-from wildrobot_amp_ext.eval.style_metric import (
+from wildrobot_amp_ext.evaluation.style_metric import (
     PolicyTransitions,
     StyleMetricCfg,
     StyleReference,

@@ -61,8 +61,8 @@ def _script_main(name: str):
 def _mains() -> dict:
     from wildrobot_amp_ext import mine
     from wildrobot_amp_ext.dataset import analyze, convert, verify
-    from wildrobot_amp_ext.eval import viewer
     from wildrobot_amp_ext.robots import __main__ as robots
+    from wildrobot_amp_ext.viewing import cli as viewer
 
     return {
         "convert": convert.main,

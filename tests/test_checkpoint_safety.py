@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.export import read_checkpoint
 from wildrobot_amp_ext.utils.checkpoint import load_checkpoint
 
 

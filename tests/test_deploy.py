@@ -20,10 +20,10 @@ from skrl.resources.preprocessors.torch import RunningStandardScaler
 
 from wildrobot_amp_ext.agents.models import GaussianPolicy
 from wildrobot_amp_ext.deploy.bundle import DEPLOY_FILE, build_deploy, load_bundle
+from wildrobot_amp_ext.deploy.export import export_policy
 from wildrobot_amp_ext.deploy.observations import OBSERVATION_SETS
 from wildrobot_amp_ext.deploy.runner import ObservationHistory
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.export import export_policy
 from wildrobot_amp_ext.robots import load_robot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,7 +211,8 @@ def test_history_layouts_and_the_first_frame_after_a_reset():
 
 def test_the_runner_reads_only_the_bundle_and_stands_in_mujoco(tmp_path):
     """A zero-output policy (all weights zero) holds the default pose through the bundle's PD gains."""
-    from wildrobot_amp_ext.eval.sim2sim import Sim2SimCfg, mujoco_world, rollout_metrics, run_bundle_in_mujoco
+    from wildrobot_amp_ext.deploy.sim2sim import Sim2SimCfg, mujoco_world, run_bundle_in_mujoco
+    from wildrobot_amp_ext.evaluation.sim2sim_report import rollout_metrics
 
     robot, *_ = export_bundle(tmp_path, gain=0.0)
     bundle = load_bundle(tmp_path)  # no robot: what a robot-side program has
@@ -227,7 +228,7 @@ def test_the_runner_reads_only_the_bundle_and_stands_in_mujoco(tmp_path):
 
 def test_a_bundle_for_another_model_is_refused_by_the_runner(tmp_path):
     from wildrobot_amp_ext.deploy.runner import MujocoRobot
-    from wildrobot_amp_ext.eval.sim2sim import mujoco_world
+    from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
 
     robot, *_ = export_bundle(tmp_path)
     _rewrite_all(tmp_path, lambda d: d.update(imu_body="torso_imu"))
@@ -243,9 +244,9 @@ def test_trained_checkpoint_exports_a_bundle_with_a_measured_actor_and_a_privile
     """train_amp.py on the real task (2 envs, 16 steps) -> wildrobot-export -> deploy.yaml -> MuJoCo runner."""
     import importlib
 
+    from wildrobot_amp_ext.deploy.export import run_cli
     from wildrobot_amp_ext.deploy.observations import critic_terms
-    from wildrobot_amp_ext.eval.export import run_cli
-    from wildrobot_amp_ext.eval.sim2sim import Sim2SimCfg, mujoco_world, run_bundle_in_mujoco
+    from wildrobot_amp_ext.deploy.sim2sim import Sim2SimCfg, mujoco_world, run_bundle_in_mujoco
 
     spec = importlib.util.spec_from_file_location("train_amp", ROOT / "train_amp.py")
     train_amp = importlib.util.module_from_spec(spec)

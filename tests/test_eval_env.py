@@ -24,7 +24,7 @@ needs_isaaclab = pytest.mark.skipif(importlib.util.find_spec("isaaclab") is None
 @pytest.mark.isaaclab
 @needs_isaaclab
 def test_zero_action_eval_on_the_real_env(tmp_path):
-    from wildrobot_amp_ext.eval.evaluate import EvalCfg, evaluate, prepare_eval_cfg, write_outputs
+    from wildrobot_amp_ext.evaluation.evaluate import EvalCfg, evaluate, prepare_eval_cfg, write_outputs
     from wildrobot_amp_ext.isaaclab.launch import create_env, load_env_cfg
 
     cfg = load_env_cfg(TASK, device="cpu")
@@ -60,10 +60,10 @@ def test_zero_action_eval_on_the_real_env(tmp_path):
     assert paths["summary"].stat().st_size > 10_000
 
     # the recorded rollout plays in the motion viewer
-    from wildrobot_amp_ext.eval.gl import configure_gl
-    from wildrobot_amp_ext.eval.sources import load_motion_set
-    from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
     from wildrobot_amp_ext.robots import load_robot
+    from wildrobot_amp_ext.viewing.gl import configure_gl
+    from wildrobot_amp_ext.viewing.sources import load_motion_set
+    from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
 
     try:
         configure_gl()
@@ -130,7 +130,7 @@ def test_play_headless_video_and_record(tmp_path):
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    from wildrobot_amp_ext.eval.rollout import Rollout
+    from wildrobot_amp_ext.evaluation.rollout import Rollout
 
     rollout = Rollout.load(out / "rollout.npz")
     assert rollout.num_steps == 15 and rollout.num_envs == 2 and rollout.robot == "wildrobot"

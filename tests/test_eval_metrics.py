@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from wildrobot_amp_ext.eval.metrics import (
+from wildrobot_amp_ext.evaluation.metrics import (
     MetricsCfg,
     contact_pattern,
     discriminator_scores,
@@ -17,7 +17,7 @@ from wildrobot_amp_ext.eval.metrics import (
     steps_since_reset,
     velocity_tracking,
 )
-from wildrobot_amp_ext.eval.rollout import Rollout
+from wildrobot_amp_ext.evaluation.rollout import Rollout
 
 DT = 0.02
 
@@ -189,7 +189,7 @@ def test_discriminator_scores_follow_skrl():
 
 
 def test_rollout_metrics_per_env_subset():
-    from wildrobot_amp_ext.eval.metrics import rollout_metrics
+    from wildrobot_amp_ext.evaluation.metrics import rollout_metrics
 
     steps, envs = 50, 4
     zeros = np.zeros((steps, envs, 3))

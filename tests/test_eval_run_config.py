@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.run_config import merge_overrides, read_run_env
+from wildrobot_amp_ext.evaluation.run_config import merge_overrides, read_run_env
 
 
 def make_run(tmp_path: Path, args: object) -> Path:

@@ -33,8 +33,8 @@ def test_no_robot_with_that_width_is_refused_in_one_line():
 def test_the_viewer_shows_a_robot_and_its_reduced_variant_side_by_side(tmp_path, capsys):
     """A 29-column G1 pickle on the 23-DoF G1 and a 23-column one on the 29-DoF G1: both inferred and played; the
     joints the 23-DoF motion lacks are held at the 29-DoF G1's default pose."""
-    from wildrobot_amp_ext.eval.sources import load_motion_set
     from wildrobot_amp_ext.motion.synthetic import synthetic_walk, write_gmr_pickle
+    from wildrobot_amp_ext.viewing.sources import load_motion_set
 
     g1_23, g1_29 = load_robot("unitree_g1_23dof"), load_robot("unitree_g1_29dof")
     walk29 = synthetic_walk(g1_29, duration=0.6, fps=30.0, name="walk29")

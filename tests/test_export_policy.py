@@ -18,15 +18,10 @@ from skrl.models.torch import GaussianMixin, Model
 from skrl.resources.preprocessors.torch import RunningStandardScaler
 
 from wildrobot_amp_ext.agents.models import GaussianPolicy
+from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint
+from wildrobot_amp_ext.deploy.export import INPUT_NAME, OUTPUT_NAME, export_policy, reference_actions
+from wildrobot_amp_ext.deploy.policy import policy_from_checkpoint
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.export import (
-    INPUT_NAME,
-    OUTPUT_NAME,
-    export_policy,
-    policy_from_checkpoint,
-    read_checkpoint,
-    reference_actions,
-)
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("WILDROBOT_NO_PROGRESS", "1")
@@ -171,7 +166,7 @@ def test_checkpoint_export_cli(toy_run, tmp_path):
     assert scaler is not None and scaler.current_count > 1  # the trained normaliser, not a fresh one
     out = tmp_path / "exported"
     done = subprocess.run(
-        [sys.executable, "-m", "wildrobot_amp_ext.eval.export", "--checkpoint", str(toy_run), "--out", str(out)],
+        [sys.executable, "-m", "wildrobot_amp_ext.deploy.export", "--checkpoint", str(toy_run), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -202,7 +197,7 @@ def test_bad_checkpoints_are_refused(toy_run, tmp_path):
         [
             sys.executable,
             "-m",
-            "wildrobot_amp_ext.eval.export",
+            "wildrobot_amp_ext.deploy.export",
             "--checkpoint",
             str(run / "checkpoints" / "agent_1.pt"),
         ],
@@ -221,7 +216,7 @@ def test_loaded_agent_matches_the_training_agent(toy_run):
     """Policy actions and discriminator logits (normaliser + feature-stage mask) equal skrl's agent's own."""
     from wildrobot_amp_ext.agents.runner import build_amp_runner, env_feature_layout
     from wildrobot_amp_ext.agents.toy_env import ToyAmpEnv, ToyReferenceCfg
-    from wildrobot_amp_ext.eval.agent import load_agent
+    from wildrobot_amp_ext.deploy.policy import load_agent
 
     info = read_checkpoint(toy_run)
     env_yaml = yaml.safe_load((toy_run.parent.parent / "params" / "env.yaml").read_text())
@@ -245,7 +240,7 @@ def test_loaded_agent_matches_the_training_agent(toy_run):
 
 
 def test_checkpoints_of_other_robots_or_widths_are_refused(toy_run):
-    from wildrobot_amp_ext.eval.agent import check_compatible
+    from wildrobot_amp_ext.deploy.policy import check_compatible
 
     info = read_checkpoint(toy_run)
     info.robot = "wildrobot"

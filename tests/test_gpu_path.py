@@ -521,7 +521,7 @@ def fake_play_env(num_envs: int, robot: str = "wildrobot"):
 
 def test_recorder_keeps_only_the_envs_and_steps_it_records_in_one_copy_per_step(monkeypatch):
     import wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp as mdp_amp
-    from wildrobot_amp_ext.eval.env_loop import RolloutRecorder
+    from wildrobot_amp_ext.evaluation.env_loop import RolloutRecorder
 
     monkeypatch.setattr(mdp_amp, "RobotKinematics", FakeKinematics)
     env = fake_play_env(num_envs=8)
@@ -549,7 +549,7 @@ def test_recorder_keeps_only_the_envs_and_steps_it_records_in_one_copy_per_step(
 
 
 def test_recording_that_cannot_fit_is_refused_before_the_first_step(monkeypatch):
-    import wildrobot_amp_ext.eval.env_loop as env_loop
+    import wildrobot_amp_ext.evaluation.env_loop as env_loop
     import wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp as mdp_amp
     from wildrobot_amp_ext.errors import InputError
 

@@ -27,12 +27,12 @@ def test_the_package_keeps_its_layer_contract():
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
-    """robots (low) importing eval (high): the same config reports it, with the importing module and line."""
+    """robots (low) importing viewing (high): the same config reports it, with the importing module and line."""
     shutil.copytree(ROOT / "wildrobot_amp_ext", tmp_path / "wildrobot_amp_ext", ignore=shutil.ignore_patterns("data"))
     shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
     infer = tmp_path / "wildrobot_amp_ext" / "robots" / "infer.py"
-    infer.write_text(infer.read_text() + "\n\ndef _viewer():\n    from wildrobot_amp_ext.eval import viewer\n")
+    infer.write_text(infer.read_text() + "\n\ndef _viewer():\n    from wildrobot_amp_ext.viewing import viewer\n")
     result = lint_imports(tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "wildrobot_amp_ext.robots is not allowed to import wildrobot_amp_ext.eval" in result.stdout
-    assert "wildrobot_amp_ext.robots.infer -> wildrobot_amp_ext.eval.viewer" in result.stdout
+    assert "wildrobot_amp_ext.robots is not allowed to import wildrobot_amp_ext.viewing" in result.stdout
+    assert "wildrobot_amp_ext.robots.infer -> wildrobot_amp_ext.viewing.viewer" in result.stdout

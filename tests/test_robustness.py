@@ -1,4 +1,4 @@
-"""wildrobot-sim2sim --sweep: the bundle-only runner in MuJoCo over the robustness conditions (eval/robustness.py)."""
+"""wildrobot-sim2sim --sweep: the bundle-only runner in MuJoCo over robustness conditions (evaluation/robustness.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from test_deploy import export_bundle  # tests/ is on sys.path (pytest's prepend import mode)
 
 from wildrobot_amp_ext.deploy.bundle import load_bundle
-from wildrobot_amp_ext.eval.robustness import Condition, SweepCfg, command_schedule, conditions, main, run_sweep
-from wildrobot_amp_ext.eval.sim2sim import mujoco_world
+from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
+from wildrobot_amp_ext.evaluation.robustness import Condition, SweepCfg, command_schedule, conditions, main, run_sweep
 
 
 def test_a_policy_that_stands_still_has_the_commanded_speed_as_its_error(tmp_path):

@@ -43,8 +43,8 @@ def test_bundle_runner_equals_the_env_term_by_term_and_reproduces_the_actions(ta
     from test_deploy import random_policy  # tests/ is on sys.path (pytest's prepend import mode)
 
     from wildrobot_amp_ext.deploy.bundle import build_deploy, load_bundle
+    from wildrobot_amp_ext.deploy.export import export_policy, reference_actions
     from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, ObservationHistory
-    from wildrobot_amp_ext.eval.export import export_policy, reference_actions
     from wildrobot_amp_ext.isaaclab.launch import env_session, load_env_cfg
     from wildrobot_amp_ext.robots import load_robot
     from wildrobot_amp_ext.robots.mjcf import build_mjspec, joint_dof_adr, joint_qpos_adr
@@ -124,7 +124,7 @@ def test_bundle_runner_equals_the_env_term_by_term_and_reproduces_the_actions(ta
 def test_the_isaac_lab_column_is_the_eval_at_the_same_command(tmp_path):
     import json
 
-    from wildrobot_amp_ext.eval.play import isaac_eval_at_command
+    from wildrobot_amp_ext.evaluation.sim2sim_report import isaac_eval_at_command
 
     path = tmp_path / "eval" / "metrics.json"
     other, why = isaac_eval_at_command(path, (0.3, 0.0, 0.0))

@@ -1,5 +1,5 @@
-"""The style metric's self-test (eval.style_metric), before any training: on the WildRobot demo reference it must rank
-trivial and broken motions as it should, or no figure it gives about a trained policy means anything.
+"""The style metric's self-test (evaluation.style_metric), before any training: on the WildRobot demo reference it
+must rank trivial and broken motions as it should, or no figure it gives about a trained policy means anything.
 
 * held-out reference transitions (odd frames against even frames) score near 0 both ways;
 * a standing pose and a frozen mid-stride pose, commanded to walk, score worse than every walking clip held out;
@@ -16,7 +16,7 @@ import pytest
 
 from wildrobot_amp_ext.dataset.convert import build_dataset
 from wildrobot_amp_ext.dataset.demo import ensure_demo_dataset
-from wildrobot_amp_ext.eval.style_metric import (
+from wildrobot_amp_ext.evaluation.style_metric import (
     PolicyTransitions,
     StyleMetricCfg,
     StyleReference,

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.checks import CheckCfg, check_clip, joint_ranges
-from wildrobot_amp_ext.eval.rollout import Rollout
-from wildrobot_amp_ext.eval.sources import MotionSet, load_motion_set
+from wildrobot_amp_ext.evaluation.checks import CheckCfg, check_clip, joint_ranges
+from wildrobot_amp_ext.evaluation.rollout import Rollout
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.motion.synthetic import synthetic_stand, synthetic_walk, write_gmr_pickle
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.robots.mjcf import build_model
+from wildrobot_amp_ext.viewing.sources import MotionSet, load_motion_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ def walk(robot):
 
 @pytest.fixture(scope="module")
 def gl():
-    from wildrobot_amp_ext.eval.gl import configure_gl
+    from wildrobot_amp_ext.viewing.gl import configure_gl
 
     try:
         return configure_gl()
@@ -180,7 +180,7 @@ def test_rollout_splits_into_episodes(robot, walk, tmp_path):
 # rendering
 # ----------------------------------------------------------------------------------------------------------------
 def _viewer(robot, sets, **kw):
-    from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
+    from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
 
     return MotionViewer(robot, sets, ViewerCfg(width=320, height=240, **kw))
 

@@ -1,5 +1,5 @@
 """Same as `wildrobot-view` (console script installed by setup.py)."""
 
-from wildrobot_amp_ext.eval.viewer import main
+from wildrobot_amp_ext.viewing.cli import main
 
 raise SystemExit(main())

@@ -5,7 +5,7 @@ frames, contact pattern (double / single stance, flight, left-right alternation)
     python -m wildrobot_amp_ext.dataset.analyze ref.npz --out analysis/
 
 Writes ``<out>/analysis.json``, ``<out>/analysis.png`` and ``<out>/clip<k>.mp4`` (MuJoCo, headless EGL/OSMesa, through
-the project's motion viewer :mod:`wildrobot_amp_ext.eval.viewer`).
+the project's motion viewer :mod:`wildrobot_amp_ext.viewing.viewer`).
 
 API::
 
@@ -241,9 +241,9 @@ def render_clip_video(
 ) -> str:
     """Render one clip with the project's motion viewer (headless). Returns the GL backend used."""
     # the viewer is a layer above (an upward import listed in .importlinter): loaded only when a video is asked for
-    from wildrobot_amp_ext.eval.gl import configure_gl
-    from wildrobot_amp_ext.eval.sources import MotionSet
-    from wildrobot_amp_ext.eval.viewer import MotionViewer, ViewerCfg
+    from wildrobot_amp_ext.viewing.gl import configure_gl
+    from wildrobot_amp_ext.viewing.sources import MotionSet
+    from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
 
     backend = configure_gl()
     a, b = ds.clip_bounds[clip]

@@ -44,7 +44,7 @@ def read_run_env(checkpoint: str | Path) -> RunEnvConfig:
     """The ``env.*`` overrides a checkpoint's run was trained with (empty outside a run folder)."""
     import yaml
 
-    from wildrobot_amp_ext.eval.export import run_dir_of
+    from wildrobot_amp_ext.deploy.checkpoint import run_dir_of
 
     path = run_dir_of(Path(checkpoint)) / "params" / "args.yaml"
     if not path.is_file():

@@ -1,8 +1,8 @@
 """Evaluation metrics over recorded rollouts: pure, vectorised torch functions (no env, no Python loop over steps).
 
-Inputs follow :mod:`wildrobot_amp_ext.eval.rollout`: tensors shaped (T steps, E envs, ...), row ``t`` the state after
-step ``t``; ``terminated[t] | truncated[t]`` means the env was reset inside step ``t``, so row ``t`` already holds the
-next episode's first state. Quaternions are wxyz. Every threshold lives in :class:`MetricsCfg`.
+Inputs follow :mod:`wildrobot_amp_ext.evaluation.rollout`: tensors shaped (T steps, E envs, ...), row ``t`` the
+state after step ``t``; ``terminated[t] | truncated[t]`` means the env was reset inside step ``t``, so row ``t``
+already holds the next episode's first state. Quaternions are wxyz. Every threshold lives in :class:`MetricsCfg`.
 
 =========================  =================================================================================
 metric                     definition
@@ -231,7 +231,7 @@ def contact_pattern(
 # everything
 # ----------------------------------------------------------------------------------------------------------------
 def rollout_metrics(rollout, cfg: MetricsCfg | None = None, env_ids: np.ndarray | torch.Tensor | None = None) -> dict:
-    """All metrics of a :class:`~wildrobot_amp_ext.eval.rollout.Rollout` (optionally a subset of its envs)."""
+    """All metrics of a :class:`~wildrobot_amp_ext.evaluation.rollout.Rollout` (optionally a subset of its envs)."""
     cfg = cfg or MetricsCfg()
     arrays = {k: as_tensor(v) for k, v in rollout.arrays().items()}
     if env_ids is not None:

@@ -10,7 +10,7 @@ motion ``.npz``        motions, Isaac Lab MotionLoader files): also :func:`~wild
 other ``.npz``         per-frame ``root_pos`` (N,3), ``root_quat`` (N,4, wxyz), ``joint_pos`` (N,J) in RobotSpec
                        order without names: split at ``episode_start`` / ``clip_start`` flags or where
                        ``motion_id`` / ``segment_id`` change; ``fps`` (or ``dt``) scalar
-policy rollout         ``.npz`` written by :mod:`wildrobot_amp_ext.eval.rollout` (arrays shaped (T, E, ...)); one
+policy rollout         ``.npz`` written by :mod:`wildrobot_amp_ext.evaluation.rollout` (arrays shaped (T, E, ...)); one
 ``.npz``               clip per env and episode
 =====================  ===========================================================================================
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.rollout import Rollout
+from wildrobot_amp_ext.evaluation.rollout import Rollout
 from wildrobot_amp_ext.motion import MotionClip
 from wildrobot_amp_ext.motion.io import load_motion
 from wildrobot_amp_ext.motion.safe_pickle import safe_load

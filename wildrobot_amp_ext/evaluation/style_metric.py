@@ -21,7 +21,7 @@ Two directions:
   badly. It assumes the evaluation's commands span the reference's velocities; each clip reports the fraction of its
   transitions whose velocity was commanded (``commanded_fraction``), so an uncommanded clip is visible.
 
-Policy frames come from rollouts (:class:`~wildrobot_amp_ext.eval.rollout.Rollout`) whose features are computed by
+Policy frames come from rollouts (:class:`~wildrobot_amp_ext.evaluation.rollout.Rollout`) whose features are computed by
 the one feature function; a frame is kept only ``settle_s`` after its episode's start and more than ``pre_fall_s``
 before a termination (a fall), so post-fall frames cannot dilute or inflate the figure; falls are reported beside it
 by the evaluation. Every figure comes with the number of transitions it rests on, and per-term-group figures (the
@@ -238,7 +238,7 @@ def frames_to_score(
     """(T, E) rows to keep and (T, E) "row t+1 belongs to row t's episode".
 
     Row t holds the state after step t; a done flag on row t means that row is already the next episode's first
-    state (eval.rollout). Kept: rows at least ``settle_s`` into their episode and more than ``pre_fall_s`` before
+    state (evaluation.rollout). Kept: rows at least ``settle_s`` into their episode and more than ``pre_fall_s`` before
     the step that terminated it. The first recorded episode counts from row 0 (a fresh reset)."""
     terminated, truncated = np.asarray(terminated, bool), np.asarray(truncated, bool)
     steps = terminated.shape[0]

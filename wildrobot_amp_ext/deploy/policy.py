@@ -1,4 +1,8 @@
-"""A trained agent for playback and evaluation, rebuilt from its checkpoint without skrl's trainer or memories.
+"""The one place that loads an agent checkpoint into networks (export, play, evaluation and sim2sim all use it).
+
+:func:`policy_from_checkpoint` rebuilds skrl's Gaussian policy and its observation normaliser from a checkpoint read
+by :func:`wildrobot_amp_ext.deploy.checkpoint.read_checkpoint`, without an env (the architecture comes from the run's
+``params/agent.yaml``). :func:`load_agent` adds the discriminator for play / evaluation.
 
 What play / evaluation need from an AMP checkpoint is small: the policy's mean action on normalised observations,
 and the discriminator's logit on normalised, feature-masked AMP observations (as
@@ -17,8 +21,64 @@ from typing import Any
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, linear_layers, read_checkpoint
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.export import CheckpointInfo, policy_from_checkpoint, read_checkpoint
+
+
+def scaler_kwargs(preprocessor_kwargs: dict | None) -> dict:
+    """The RunningStandardScaler options a run set (its size and device come from the checkpoint)."""
+    from wildrobot_amp_ext.utils.typed_cfg import coerce_number
+
+    kwargs = preprocessor_kwargs or {}
+    return {k: coerce_number(v) for k, v in kwargs.items() if k in ("epsilon", "clip_threshold")}
+
+
+def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
+    """Rebuild (policy, observation preprocessor) from a checkpoint without an env.
+
+    The architecture comes from the run's ``params/agent.yaml`` (``models.policy``); without it, the widths are read
+    from the weights and ``activation`` is assumed."""
+    import gymnasium
+    from skrl.resources.preprocessors.torch import RunningStandardScaler
+
+    from wildrobot_amp_ext.agents.models import GaussianPolicy, activation_list
+
+    obs_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.obs_dim,), np.float32)
+    act_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.action_dim,), np.float32)
+    kwargs: dict[str, Any] = {}
+    if info.agent_cfg is not None:
+        spec = info.agent_cfg.models.policy
+        layers, acts, source = list(spec.layers), activation_list(spec), spec.input
+        for key in ("clip_actions", "clip_log_std", "min_log_std", "max_log_std", "initial_log_std"):
+            kwargs[key] = getattr(spec, key)
+    else:
+        layers, acts, source = info.layers, [activation] * len(info.layers), "OBSERVATIONS"
+    if layers != info.layers:
+        raise InputError(
+            info.path,
+            "models.policy.layers",
+            f"params/agent.yaml says layers {layers}, the weights have {info.layers}",
+            "pass the checkpoint of this run",
+        )
+    policy = GaussianPolicy(
+        observation_space=obs_space,
+        action_space=act_space,
+        device="cpu",
+        layers=layers,
+        activations=acts,
+        input=source,
+        **kwargs,
+    )
+    policy.load_state_dict(info.modules["policy"])
+    policy.eval()
+    preprocessor = None
+    state = info.modules.get("observation_preprocessor")
+    if isinstance(state, dict) and "running_mean" in state:
+        options = scaler_kwargs(info.agent_cfg.agent.observation_preprocessor_kwargs if info.agent_cfg else None)
+        preprocessor = RunningStandardScaler(size=info.obs_dim, device="cpu", **options)
+        preprocessor.load_state_dict(state)
+        preprocessor.eval()
+    return policy, preprocessor
 
 
 @dataclass
@@ -64,6 +124,24 @@ def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, 
     return agent
 
 
+def load_for_env(info: CheckpointInfo, env, *, task: str, robot: str, allow_other_task: bool = False) -> LoadedAgent:
+    """The agent of ``info`` for a live env: refused unless its widths (policy observation, action, AMP observation)
+    are the env's, loaded on the env's device with the discriminator masked as at the checkpoint's feature stage."""
+    from wildrobot_amp_ext.agents.runner import env_feature_layout  # skrl + the env's managers: only with an env
+
+    unwrapped = env.unwrapped
+    check_compatible(
+        info,
+        task=task,
+        robot=robot,
+        obs_dim=int(unwrapped.observation_manager.group_obs_dim["policy"][0]),
+        action_dim=int(unwrapped.action_manager.total_action_dim),
+        amp_obs_dim=getattr(unwrapped, "amp_obs_dim", None),
+        allow_other_task=allow_other_task,
+    )
+    return load_agent(info, device=str(unwrapped.device), amp_layout=env_feature_layout(unwrapped))
+
+
 def _discriminator(info: CheckpointInfo, layout: dict | None, device: str):
     import gymnasium
     from skrl.resources.preprocessors.torch import RunningStandardScaler
@@ -72,10 +150,9 @@ def _discriminator(info: CheckpointInfo, layout: dict | None, device: str):
     from wildrobot_amp_ext.agents.models import DeterministicMLP, activation_list
     from wildrobot_amp_ext.agents.reference import normalise_layout
     from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
-    from wildrobot_amp_ext.eval.export import _linear_layers, scaler_kwargs
 
     state = info.modules["discriminator"]
-    amp_dim = int(_linear_layers(state)[0][1].shape[1])
+    amp_dim = int(linear_layers(state)[0][1].shape[1])
     spec = info.agent_cfg.models.discriminator
     layers, acts = list(spec.layers), activation_list(spec)
     space = gymnasium.spaces.Box(-np.inf, np.inf, (amp_dim,), np.float32)

@@ -2,7 +2,7 @@
 
 Each command (vx, vy, wz) drives ``envs_per_command`` envs for ``duration_s`` (commands pinned, no heading control,
 no reference-state init, no pushes, no observation noise), the rollout is recorded and
-:func:`wildrobot_amp_ext.eval.metrics.rollout_metrics` runs over all envs and per command.
+:func:`wildrobot_amp_ext.evaluation.metrics.rollout_metrics` runs over all envs and per command.
 
 Outputs (``out_dir``): ``metrics.json`` (``overall`` + ``per_command``), ``summary.png``, ``rollout.npz`` (plays in
 the motion viewer). Entry points: ``play.py --eval`` (checkpoint) and :func:`evaluate` (any ``act`` function, e.g. a
@@ -21,10 +21,15 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.eval.env_loop import RolloutRecorder, pin_commands_in_cfg, pin_velocity_commands, run_policy
-from wildrobot_amp_ext.eval.metrics import MetricsCfg, rollout_metrics
-from wildrobot_amp_ext.eval.rollout import Rollout
-from wildrobot_amp_ext.eval.style_metric import StyleMetricCfg, format_style, rollout_style
+from wildrobot_amp_ext.evaluation.env_loop import (
+    RolloutRecorder,
+    pin_commands_in_cfg,
+    pin_velocity_commands,
+    run_policy,
+)
+from wildrobot_amp_ext.evaluation.metrics import MetricsCfg, rollout_metrics
+from wildrobot_amp_ext.evaluation.rollout import Rollout
+from wildrobot_amp_ext.evaluation.style_metric import StyleMetricCfg, format_style, rollout_style
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
 Command = tuple[float, float, float]
@@ -40,7 +45,7 @@ class EvalCfg:
     disable_rsi: bool = True
     save_rollout: bool = True
     metrics: MetricsCfg = field(default_factory=MetricsCfg)
-    #: the style metric against the env's reference dataset (eval.style_metric); needs ``duration_s`` > 2 s
+    #: the style metric against the env's reference dataset (evaluation.style_metric); needs ``duration_s`` > 2 s
     style: StyleMetricCfg = field(default_factory=StyleMetricCfg)
 
 

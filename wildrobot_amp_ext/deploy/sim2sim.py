@@ -79,36 +79,6 @@ def rot_to_world(quat_wxyz: np.ndarray, v_body: np.ndarray) -> np.ndarray:
     return to_matrix(np.asarray(quat_wxyz)) @ np.asarray(v_body)
 
 
-def rollout_metrics(rollout: dict[str, np.ndarray], control_dt: float) -> dict:
-    """The Isaac Lab evaluation's fall and velocity-tracking metrics (eval/metrics.py) on a MuJoCo rollout."""
-    from wildrobot_amp_ext.eval.metrics import MetricsCfg, as_tensor, episode_stats, velocity_tracking
-
-    col = {k: as_tensor(v).unsqueeze(1) for k, v in rollout.items() if k != "terminated"}  # (T, 1, ...)
-    terminated = as_tensor(rollout["terminated"], None).bool().unsqueeze(1)
-    truncated = torch_zeros_like(terminated)
-    return {
-        **episode_stats(terminated, truncated, control_dt),
-        **velocity_tracking(
-            col["root_quat"],
-            col["root_lin_vel"],
-            col["root_ang_vel"],
-            col["command"],
-            terminated,
-            truncated,
-            control_dt,
-            MetricsCfg(),
-        ),  # fmt: skip
-        "steps": int(len(rollout["terminated"])),
-        "seconds": float(len(rollout["terminated"]) * control_dt),
-    }
-
-
-def torch_zeros_like(x):
-    import torch
-
-    return torch.zeros_like(x)
-
-
 def onnx_policy(path: str):
     """The exported ONNX policy as a callable (onnxruntime, CPU)."""
     import onnxruntime as ort

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from wildrobot_amp_ext.eval.rollout import Rollout
+from wildrobot_amp_ext.evaluation.rollout import Rollout
 from wildrobot_amp_ext.utils.progress import progress
 
 COMMAND_TERM = "base_velocity"

@@ -21,7 +21,7 @@ written atomically.
 
 Command line (no env needed; the architecture comes from the run's ``params/agent.yaml``)::
 
-    python -m wildrobot_amp_ext.eval.export --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt
+    wildrobot-export --checkpoint logs/skrl/<task>/<run>/checkpoints/agent_32000.pt
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, read_checkpoint, run_dir_of
+from wildrobot_amp_ext.deploy.policy import policy_from_checkpoint
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
-from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
-from wildrobot_amp_ext.validation import check_link_loop
 
 ONNX_OPSET = 17
 INPUT_NAME = "obs"
@@ -284,165 +284,6 @@ def export_policy(
     return ExportResult(onnx_path, ts_path, meta_path, module.obs_dim, module.action_dim, parity)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# checkpoints (offline: no env)
-# ----------------------------------------------------------------------------------------------------------------
-@dataclass
-class CheckpointInfo:
-    path: Path
-    obs_dim: int
-    action_dim: int
-    amp_obs_dim: int | None
-    layers: list[int]
-    task: str | None  # from the run's params/args.yaml
-    robot: str | None  # from the run's params/env.yaml (robot_name)
-    agent_cfg: Any  # the run's params/agent.yaml (AmpAgentCfg), None without one
-    env_cfg: dict | None
-    modules: dict
-
-
-def run_dir_of(checkpoint: Path) -> Path:
-    """``<run>/checkpoints/agent_N.pt`` -> ``<run>``."""
-    check_link_loop(checkpoint, "--checkpoint")  # resolve() would raise RuntimeError
-    return checkpoint.resolve().parent.parent
-
-
-def _read_yaml(path: Path) -> dict | None:
-    import yaml
-
-    if not path.is_file():
-        return None
-    try:
-        # Isaac Lab's dump_yaml writes python tags for some values: read them as plain data
-        loaded = yaml.load(path.read_text(), Loader=_LenientLoader)
-    except yaml.YAMLError:
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
-def _lenient_loader():
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def unknown(loader, suffix, node):
-        if isinstance(node, yaml.ScalarNode):
-            return loader.construct_scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node)
-        return loader.construct_mapping(node)
-
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", unknown)
-    Loader.add_multi_constructor("!", unknown)
-    return Loader
-
-
-_LenientLoader = _lenient_loader()
-
-
-def _linear_layers(state: dict) -> list[tuple[str, torch.Tensor]]:
-    """(name, weight) of the policy's 2-D weights in module order (nn.Sequential indices sort numerically)."""
-    weights = [(k, v) for k, v in state.items() if k.endswith(".weight") and getattr(v, "ndim", 0) == 2]
-
-    def order(item):
-        parts = item[0].split(".")
-        return [int(p) if p.isdigit() else p for p in parts]
-
-    return sorted(weights, key=order)
-
-
-def read_checkpoint(path: str | Path) -> CheckpointInfo:
-    """Read an agent checkpoint and what its run folder says about it (task, robot, agent config)."""
-    path = Path(path)
-    modules = validate_checkpoint(path)  # the one checkpoint check (train_amp.py --checkpoint runs it too)
-    linears = _linear_layers(modules["policy"])
-    if not linears:
-        raise InputError(path, "policy", "the policy has no linear layers", "pass a skrl MLP policy checkpoint")
-    obs_dim = int(linears[0][1].shape[1])
-    action_dim = int(linears[-1][1].shape[0])
-    extra = modules.get("wildrobot_amp") or {}
-    run = run_dir_of(path)
-    args = _read_yaml(run / "params" / "args.yaml") or {}
-    env_cfg = _read_yaml(run / "params" / "env.yaml")
-    return CheckpointInfo(
-        path=path,
-        obs_dim=obs_dim,
-        action_dim=action_dim,
-        amp_obs_dim=extra.get("amp_obs_dim"),
-        layers=[int(w.shape[0]) for _, w in linears[:-1]],
-        task=args.get("task"),
-        robot=(env_cfg or {}).get("robot_name"),
-        agent_cfg=_read_agent_cfg(run / "params" / "agent.yaml"),
-        env_cfg=env_cfg,
-        modules=modules,
-    )
-
-
-def _read_agent_cfg(path: Path):
-    """The run's agent config (either layout, see agents.config.load_agent_yaml), None when the run has none."""
-    from wildrobot_amp_ext.agents.config import AmpAgentCfg
-
-    data = _read_yaml(path)
-    return None if data is None else AmpAgentCfg.from_dict(data, path)
-
-
-def scaler_kwargs(preprocessor_kwargs: dict | None) -> dict:
-    """The RunningStandardScaler options a run set (its size and device come from the checkpoint)."""
-    from wildrobot_amp_ext.utils.typed_cfg import coerce_number
-
-    kwargs = preprocessor_kwargs or {}
-    return {k: coerce_number(v) for k, v in kwargs.items() if k in ("epsilon", "clip_threshold")}
-
-
-def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
-    """Rebuild (policy, observation preprocessor) from a checkpoint without an env.
-
-    The architecture comes from the run's ``params/agent.yaml`` (``models.policy``); without it, the widths are read
-    from the weights and ``activation`` is assumed."""
-    import gymnasium
-    from skrl.resources.preprocessors.torch import RunningStandardScaler
-
-    from wildrobot_amp_ext.agents.models import GaussianPolicy, activation_list
-
-    obs_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.obs_dim,), np.float32)
-    act_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.action_dim,), np.float32)
-    kwargs: dict[str, Any] = {}
-    if info.agent_cfg is not None:
-        spec = info.agent_cfg.models.policy
-        layers, acts, source = list(spec.layers), activation_list(spec), spec.input
-        for key in ("clip_actions", "clip_log_std", "min_log_std", "max_log_std", "initial_log_std"):
-            kwargs[key] = getattr(spec, key)
-    else:
-        layers, acts, source = info.layers, [activation] * len(info.layers), "OBSERVATIONS"
-    if layers != info.layers:
-        raise InputError(
-            info.path,
-            "models.policy.layers",
-            f"params/agent.yaml says layers {layers}, the weights have {info.layers}",
-            "pass the checkpoint of this run",
-        )
-    policy = GaussianPolicy(
-        observation_space=obs_space,
-        action_space=act_space,
-        device="cpu",
-        layers=layers,
-        activations=acts,
-        input=source,
-        **kwargs,
-    )
-    policy.load_state_dict(info.modules["policy"])
-    policy.eval()
-    preprocessor = None
-    state = info.modules.get("observation_preprocessor")
-    if isinstance(state, dict) and "running_mean" in state:
-        options = scaler_kwargs(info.agent_cfg.agent.observation_preprocessor_kwargs if info.agent_cfg else None)
-        preprocessor = RunningStandardScaler(size=info.obs_dim, device="cpu", **options)
-        preprocessor.load_state_dict(state)
-        preprocessor.eval()
-    return policy, preprocessor
-
-
 def checkpoint_metadata(info: CheckpointInfo) -> dict:
     meta: dict[str, Any] = {"checkpoint": str(info.path), "task": info.task, "robot": info.robot}
     if info.robot:
@@ -469,6 +310,23 @@ def checkpoint_metadata(info: CheckpointInfo) -> dict:
     return meta
 
 
+def export_checkpoint(
+    info: CheckpointInfo,
+    out_dir: str | Path,
+    *,
+    cfg: ExportCfg | None = None,
+    activation: str = "elu",
+    require_deploy: bool = False,
+) -> ExportResult:
+    """A checkpoint's policy (rebuilt by the one loader, ``deploy.policy``) exported to ``out_dir`` with its metadata
+    and, for a robot task's run, the deploy bundle; ``require_deploy`` refuses a run without one before writing."""
+    policy, preprocessor = policy_from_checkpoint(info, activation)
+    meta = checkpoint_metadata(info)
+    if require_deploy and "deploy" not in meta:
+        raise InputError(info.path, "robot", "the run names no robot task", "pass a robot task's checkpoint")
+    return export_policy(policy, preprocessor, out_dir, cfg=cfg, metadata=meta)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------------------------------------------
@@ -492,10 +350,9 @@ def build_parser():
 def run_cli(argv=None) -> int:
     args = build_parser().parse_args(argv)
     info = read_checkpoint(args.checkpoint)
-    policy, preprocessor = policy_from_checkpoint(info, args.activation)
     out = Path(args.out) if args.out else run_dir_of(info.path) / "exported"
     cfg = ExportCfg(opset=args.opset, parity_samples=args.parity_samples, parity_tol=args.parity_tol)
-    result = export_policy(policy, preprocessor, out, cfg=cfg, metadata=checkpoint_metadata(info))
+    result = export_checkpoint(info, out, cfg=cfg, activation=args.activation)
     print(format_result(result))
     return 0 if result.ok else 1
 

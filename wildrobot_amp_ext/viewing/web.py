@@ -1,6 +1,6 @@
 """Serve the motion viewer's side-by-side comparison in a browser (viser), for headless machines.
 
-The same lanes and rounds as :class:`~wildrobot_amp_ext.eval.viewer.MotionViewer` (scene layout): every visual geom
+The same lanes and rounds as :class:`~wildrobot_amp_ext.viewing.viewer.MotionViewer` (scene layout): every visual geom
 of every robot copy becomes a viser mesh once, and each frame only moves them (poses from ``mj_forward`` on the
 viewer's own MuJoCo model). The page has a legend (lane colour, motion set, clip), play / pause, the round and the
 speed. Isaac Lab's own viser visualizer (``play.py --visualizer viser``) serves live policy playback the same way.
@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from wildrobot_amp_ext.eval.lanes import lane_colour, lane_prefix
 from wildrobot_amp_ext.motion.quat import multiply
+from wildrobot_amp_ext.viewing.lanes import lane_colour, lane_prefix
 
 DEFAULT_PORT = 8080
 #: MuJoCo's default renderer shows geom groups 0-2; groups >= 3 hold collision-only shapes in most robot MJCFs
@@ -28,7 +28,7 @@ MAX_FACES_PER_GEOM = 1500
 
 
 class ServedViewer(Protocol):
-    """What the page reads from the :class:`~wildrobot_amp_ext.eval.viewer.MotionViewer` it serves (named by its
+    """What the page reads from the :class:`~wildrobot_amp_ext.viewing.viewer.MotionViewer` it serves (named by its
     members, so the viewer, whose command line starts the server, and this module do not import each other)."""
 
     model: Any  # mujoco.MjModel: every lane's robot copy

@@ -13,17 +13,16 @@ Lanes and rounds: with several motion sets, lane k plays set k and round r shows
 source motion with its retargeted or mined version); with one set, its clips fill the lanes, ``max_lanes`` at a
 time. A round lasts as long as its longest clip; shorter clips hold their last frame.
 
-Highlights (per frame, from :mod:`wildrobot_amp_ext.eval.checks`): geoms moved by a joint outside its range turn
+Highlights (per frame, from :mod:`wildrobot_amp_ext.evaluation.checks`): geoms moved by a joint outside its range turn
 red, feet below the floor turn orange with a red sphere at each penetrating contact point, feet of a floating
 frame turn light blue; the text overlay names the clip, frame, time and every flag.
 
-Headless: :func:`~wildrobot_amp_ext.eval.gl.configure_gl` picks ``egl`` then ``osmesa``. Output ``.mp4``
+Headless: :func:`~wildrobot_amp_ext.viewing.gl.configure_gl` picks ``egl`` then ``osmesa``. Output ``.mp4``
 (imageio-ffmpeg, H.264) or ``.gif``; written atomically.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,18 +31,19 @@ from typing import Literal
 
 import numpy as np
 
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
-from wildrobot_amp_ext.eval.checks import CheckCfg, ClipChecks, check_clip, root_qpos_adr
-from wildrobot_amp_ext.eval.gl import configure_gl, has_display
-from wildrobot_amp_ext.eval.lanes import Rgba, lane_colour, lane_prefix
-from wildrobot_amp_ext.eval.sources import MotionSet, load_motion_set
-from wildrobot_amp_ext.eval.web import ServeCfg, serve
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.evaluation.checks import CheckCfg, ClipChecks, check_clip
 from wildrobot_amp_ext.motion import MotionClip
-from wildrobot_amp_ext.robots import RobotSpec, load_robot
-from wildrobot_amp_ext.robots.mjcf import build_mjspec, build_model, contact_site_name
-from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.mjcf import build_model
+from wildrobot_amp_ext.utils.atomic import atomic_path
 from wildrobot_amp_ext.utils.progress import progress
-from wildrobot_amp_ext.validation import NpzFile, check_outputs
+from wildrobot_amp_ext.viewing.lanes import Rgba, lane_colour, lane_prefix
+from wildrobot_amp_ext.viewing.overlay import ALERT, WHITE, Line, draw_overlay, project
+from wildrobot_amp_ext.viewing.scene import LaneIndex, build_scene_spec, index_lane
+from wildrobot_amp_ext.viewing.sources import MotionSet
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
 
 
 @dataclass
@@ -113,167 +113,6 @@ def arrange(sets: Sequence[MotionSet], cfg: ViewerCfg) -> list[list[tuple[str, M
     if cfg.max_rounds is not None:
         rounds = rounds[: cfg.max_rounds]
     return rounds
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# scene
-# ----------------------------------------------------------------------------------------------------------------
-def build_scene_spec(robot: RobotSpec, copies: int, shadows: bool = False):
-    """MjSpec with a checker floor, sky, lights and ``copies`` robots (names prefixed ``lane<k>/``)."""
-    import mujoco
-
-    spec = mujoco.MjSpec()
-    spec.modelname = f"{robot.name}_viewer"
-    spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
-    spec.visual.headlight.diffuse = [0.5, 0.5, 0.5]
-    spec.add_texture(
-        name="sky",
-        type=mujoco.mjtTexture.mjTEXTURE_SKYBOX,
-        builtin=mujoco.mjtBuiltin.mjBUILTIN_GRADIENT,
-        rgb1=[0.62, 0.74, 0.86],
-        rgb2=[0.95, 0.96, 0.98],
-        width=256,
-        height=256,
-    )
-    spec.add_texture(
-        name="grid",
-        type=mujoco.mjtTexture.mjTEXTURE_2D,
-        builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER,
-        rgb1=[0.80, 0.82, 0.84],
-        rgb2=[0.62, 0.65, 0.68],
-        width=512,
-        height=512,
-    )
-    grid_repeat = max(1.0, 2.0 / max(robot.init_root_height, 0.1))  # checker squares scale with the robot
-    spec.add_material(
-        name="grid", textures=["", "grid"], texrepeat=[grid_repeat, grid_repeat], texuniform=True, reflectance=0.0
-    )
-    spec.worldbody.add_geom(
-        name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 0.05], material="grid", contype=1, conaffinity=1
-    )
-    spec.worldbody.add_light(
-        pos=[0, 0, 4],
-        dir=[0.3, 0.2, -1],
-        type=int(mujoco.mjtLightType.mjLIGHT_DIRECTIONAL),
-        castshadow=int(shadows),
-        diffuse=[0.6, 0.6, 0.6],
-    )
-    for k in range(copies):
-        child = build_mjspec(robot, with_floor=False)
-        frame = spec.worldbody.add_frame()
-        frame.attach_body(child.body(robot.root_body), lane_prefix(k), "")
-    return spec
-
-
-@dataclass
-class LaneIndex:
-    """Addresses of one robot copy in the scene model."""
-
-    root_qpos: int
-    joint_qpos: np.ndarray  # (J,)
-    joint_geoms: list[np.ndarray]  # per joint: geoms of the body that joint moves
-    foot_geoms: np.ndarray
-    contact_sites: np.ndarray  # (P,)
-
-
-def index_lane(model, robot: RobotSpec, prefix: str) -> LaneIndex:
-    joint_ids = [model.joint(prefix + n).id for n in robot.joint_names]
-    geom_body = np.asarray(model.geom_bodyid)
-
-    def subtree_geoms(body_id: int) -> np.ndarray:
-        # geoms of the body and its descendants: a violated knee colours the shin and the foot
-        bodies = {body_id}
-        for b in range(body_id + 1, model.nbody):
-            if int(model.body_parentid[b]) in bodies:
-                bodies.add(b)
-        return np.flatnonzero(np.isin(geom_body, list(bodies)))
-
-    foot_bodies = [model.body(prefix + f.body).id for f in robot.feet]
-    return LaneIndex(
-        root_qpos=root_qpos_adr(model, robot, prefix),
-        joint_qpos=np.array([model.jnt_qposadr[j] for j in joint_ids]),
-        joint_geoms=[np.flatnonzero(geom_body == int(model.jnt_bodyid[j])) for j in joint_ids],
-        foot_geoms=np.concatenate([subtree_geoms(b) for b in foot_bodies]),
-        contact_sites=np.array(
-            [model.site(prefix + contact_site_name(f.name, p)).id for f in robot.feet for p in ("toe", "heel")]
-        ),
-    )
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# overlay
-# ----------------------------------------------------------------------------------------------------------------
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
-
-
-Line = tuple[str, Rgba, Rgba | None]  # text, text colour, swatch colour (None: no swatch)
-WHITE: Rgba = (1.0, 1.0, 1.0, 1.0)
-ALERT: Rgba = (1.0, 0.55, 0.5, 1.0)
-
-
-def _rgb255(rgba: Rgba, alpha: int = 255) -> tuple[int, int, int, int]:
-    return tuple(int(round(255 * c)) for c in rgba[:3]) + (alpha,)  # type: ignore[return-value]
-
-
-def draw_overlay(
-    image: np.ndarray,
-    lines: Sequence[Line],
-    origin: tuple[int, int],
-    font_size: int,
-    tags: Sequence[tuple[str, Rgba, tuple[int, int]]] = (),
-) -> np.ndarray:
-    """Text lines (with an optional colour swatch each) on a translucent box whose top-left is ``origin`` (a
-    negative y counts from the bottom), plus small coloured tags centred at pixel positions; returns a new image."""
-    from PIL import Image, ImageDraw
-
-    base = Image.fromarray(image).convert("RGBA")
-    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    font = _font(font_size)
-    line_h = int(font_size * 1.35)
-    swatch = int(font_size * 0.8)
-    if lines:
-        indent = swatch + 6 if any(sw is not None for _, _, sw in lines) else 0
-        width = max(draw.textlength(text, font=font) for text, _, _ in lines) + indent
-        height = line_h * len(lines) + 8
-        x0, y0 = origin
-        if y0 < 0:
-            y0 = base.size[1] + y0 - height
-        draw.rectangle([x0, y0, x0 + width + 12, y0 + height], fill=(0, 0, 0, 150))
-        for i, (text, rgba, sw) in enumerate(lines):
-            y = y0 + 4 + i * line_h
-            if sw is not None:
-                top = y + (line_h - swatch) // 2
-                draw.rectangle([x0 + 6, top, x0 + 6 + swatch, top + swatch], fill=_rgb255(sw))
-            draw.text((x0 + 6 + indent, y), text, font=font, fill=_rgb255(rgba))
-    for text, rgba, (x, y) in tags:
-        w = draw.textlength(text, font=font)
-        draw.rectangle([x - w / 2 - 4, y, x + w / 2 + 4, y + line_h], fill=_rgb255(rgba, 220))
-        draw.text((x - w / 2, y + 1), text, font=font, fill=(0, 0, 0, 255))
-    return np.asarray(Image.alpha_composite(base, layer).convert("RGB"))
-
-
-def project(scene, points: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Pixel (x, y) of world points through the scene's (mono) GL camera; (K, 2)."""
-    cam = scene.camera[0]
-    pos, fwd, up = np.asarray(cam.pos), np.asarray(cam.forward), np.asarray(cam.up)
-    right = np.cross(fwd, up)
-    rel = np.atleast_2d(points) - pos
-    depth = np.maximum(rel @ fwd, 1e-6)
-    x_near = (rel @ right) * cam.frustum_near / depth
-    y_near = (rel @ up) * cam.frustum_near / depth
-    half_w = (
-        cam.frustum_width / 2 if cam.frustum_width > 0 else (cam.frustum_top - cam.frustum_bottom) * width / height / 2
-    )
-    u = (x_near - (cam.frustum_center - half_w)) / (2 * half_w) * width
-    v = (cam.frustum_top - y_near) / (cam.frustum_top - cam.frustum_bottom) * height
-    return np.stack([u, v], axis=-1)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -734,165 +573,3 @@ class MotionViewer:
                             handle.set_texts((None, None, self._header(r, t)[0], text))
                         handle.sync()
                         time.sleep(max(0.0, start + (f + 1) / self.cfg.fps - time.perf_counter()))
-
-
-VIDEO_SUFFIXES = (".mp4", ".gif")
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# command line
-# ----------------------------------------------------------------------------------------------------------------
-def build_parser():
-    d, c = ViewerCfg(), CheckCfg()
-    p = OneLineParser(
-        description="Play motion sets (GMR .pkl, dataset / Tier 0+ segments .npz, policy rollout .npz) on the robot in "
-        "MuJoCo, side by side, highlighting joint-limit violations, foot penetration and floating frames.",
-    )
-    p.add_argument("motions", nargs="+", help="motion files; several files play side by side (lane per file)")
-    p.add_argument(
-        "--robot", default=None, help="robot name or robot.yaml (default: the rollout's robot, else wildrobot)"
-    )
-    p.add_argument("--out", default=None, help="video file (.mp4 or .gif); without it a window opens (needs a display)")
-    p.add_argument(
-        "--serve", action="store_true", help="serve the lanes in a browser (viser) instead: for headless machines"
-    )
-    p.add_argument("--port", type=int, default=8080, help="--serve: local port of the web viewer")
-    p.add_argument(
-        "--serve-seconds", type=float, default=None, help="--serve: stop after this many seconds (default: Ctrl-C)"
-    )
-    p.add_argument("--summary", default=None, help="JSON of per-clip check fractions (default: <out>.checks.json)")
-    p.add_argument(
-        "--layout",
-        choices=("scene", "tiles"),
-        default=d.layout,
-        help="one scene with offset copies, or one tile per lane",
-    )
-    p.add_argument(
-        "--lanes", choices=("auto", "sets", "clips"), default=d.lanes, help="lane per file (sets) or per clip (clips)"
-    )
-    p.add_argument("--max-lanes", type=int, default=d.max_lanes)
-    p.add_argument(
-        "--max-rounds",
-        type=int,
-        default=None,
-        help=f"stop after this many rounds (default: all in a window, {DEFAULT_FILE_ROUNDS} to a file; 0 = all)",
-    )
-    p.add_argument("--max-clips", type=int, default=None, help="read at most this many clips per file")
-    p.add_argument("--max-seconds", type=float, default=None, help="cap each round at this many seconds of motion")
-    p.add_argument("--fps", type=float, default=d.fps, help="output frames per second")
-    p.add_argument("--speed", type=float, default=d.speed, help="playback speed factor")
-    p.add_argument("--width", type=int, default=d.width)
-    p.add_argument("--height", type=int, default=d.height)
-    p.add_argument("--spacing", type=float, default=None, help="m between copies (scene layout)")
-    p.add_argument("--no-align", action="store_true", help="keep each clip's world xy (default: start at the origin)")
-    p.add_argument("--azimuth", type=float, default=d.camera_azimuth)
-    p.add_argument("--elevation", type=float, default=d.camera_elevation)
-    p.add_argument("--distance", type=float, default=None)
-    p.add_argument("--no-overlay", action="store_true", help="no text overlay")
-    p.add_argument("--shadows", action="store_true", help="cast shadows (slower on software GL)")
-    p.add_argument(
-        "--joint-limit-tol", type=float, default=c.joint_limit_tol, help="rad outside the range before flagging"
-    )
-    p.add_argument("--penetration-tol", type=float, default=c.penetration_tol, help="m below the floor before flagging")
-    p.add_argument("--float-height", type=float, default=c.float_height, help="m: all contact points above this ...")
-    p.add_argument(
-        "--low-root-ratio", type=float, default=c.low_root_ratio, help="... while root z < ratio x standing root z"
-    )
-    return p
-
-
-def _infer_robot(paths: Sequence[str]) -> str:
-    for path in paths:
-        if str(path).endswith(".npz") and Path(path).is_file():
-            with NpzFile(path) as data:  # checked reader: a bad file is refused in one line, not read blindly
-                if "robot" in data.files and data.text("robot"):
-                    return data.text("robot")
-    return "wildrobot"
-
-
-DEFAULT_FILE_ROUNDS = 3  # a Tier 0+ file holds hundreds of segments: a video of all of them takes many minutes
-
-
-def _rounds(args: argparse.Namespace) -> int | None:
-    if args.max_rounds is None:
-        return DEFAULT_FILE_ROUNDS if args.out else None
-    return args.max_rounds or None
-
-
-def run_cli(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.out is None and not args.serve and not has_display():
-        raise InputError(
-            None,
-            "--out",
-            "no display to open a window on",
-            "pass --out video.mp4 (or .gif) to render offscreen, or --serve",
-        )
-    if args.out is not None and Path(args.out).suffix.lower() not in VIDEO_SUFFIXES:
-        raise InputError(args.out, None, f"unsupported video type '{Path(args.out).suffix}'", "use .mp4 or .gif")
-    if args.out is not None:  # output problems (a folder, under a file, an input) before any rendering
-        checks_json = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
-        check_outputs({"--out": args.out, "--summary": checks_json}, inputs=args.motions)
-    for name in ("fps", "speed", "width", "height", "max_lanes", "port"):
-        value = getattr(args, name)
-        if not (math.isfinite(value) and value > 0):  # NaN passes a plain "<= 0" test
-            raise InputError(None, f"--{name.replace('_', '-')}", f"must be a positive number, got {value}", None)
-    if args.serve_seconds is not None and not (math.isfinite(args.serve_seconds) and args.serve_seconds > 0):
-        raise InputError(None, "--serve-seconds", f"must be a positive number, got {args.serve_seconds}", None)
-    robot = load_robot(args.robot or _infer_robot(args.motions))
-    sets = [load_motion_set(p, robot, max_clips=args.max_clips) for p in args.motions]
-    names = [s.name for s in sets]
-    for i, s in enumerate(sets):  # the same file twice: keep lanes distinguishable
-        if names.count(s.name) > 1:
-            s.name = f"{s.name}#{i}"
-    cfg = ViewerCfg(
-        width=args.width,
-        height=args.height,
-        fps=args.fps,
-        speed=args.speed,
-        layout="scene" if args.serve else args.layout,
-        lanes=args.lanes,
-        max_lanes=args.max_lanes,
-        max_rounds=_rounds(args),
-        max_seconds=args.max_seconds,
-        spacing=args.spacing,
-        align_start=not args.no_align,
-        camera_azimuth=args.azimuth,
-        camera_elevation=args.elevation,
-        camera_distance=args.distance,
-        overlay=not args.no_overlay,
-        shadows=args.shadows,
-        checks=CheckCfg(args.joint_limit_tol, args.penetration_tol, args.float_height, args.low_root_ratio),
-    )
-    backend = configure_gl() if args.out else None
-    with MotionViewer(robot, sets, cfg) as viewer:
-        summary = viewer.summary()
-        for clip in summary["clips"]:
-            print(
-                f"[check] {clip['set']}: {clip['clip']}: {clip['frames']} frames, "
-                f"joint-limit {100 * clip['joint_limit_frames']:.1f}%, "
-                f"penetration {100 * clip['penetration_frames']:.1f}% (max {clip['penetration_max_mm']:.0f} mm), "
-                f"floating {100 * clip['floating_frames']:.1f}%"
-            )
-        if args.serve:
-            serve(viewer, ServeCfg(port=args.port, duration_s=args.serve_seconds))
-            return 0
-        if args.out is None:
-            viewer.show()
-            return 0
-        stats = viewer.write(args.out)
-    summary_path = Path(args.summary) if args.summary else Path(args.out).with_suffix(".checks.json")
-    save_json_atomic(summary_path, {**summary, "gl_backend": backend, "video": str(args.out)})
-    print(
-        f"[viewer] {stats.frames} frames, {stats.rounds} round(s) in {stats.seconds:.1f} s "
-        f"({stats.frames / max(stats.seconds, 1e-9):.1f} fps, GL {backend}) -> {args.out}; checks -> {summary_path}"
-    )
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli_entry(run_cli)(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
