@@ -166,75 +166,57 @@ def _value(entry: dict, key: str) -> float:
     return float("nan") if v is None else float(v)
 
 
-def plot_summary(report: dict, path: str | Path) -> Path:
-    """One PNG: per command, tracking (commanded vs achieved), errors, falls, slip, stance pattern, style score."""
-    import matplotlib
+#: the summary's paired-bar panels: (row, col), title, y limit, then (metric, label, colour) left and right of each
+#: command's tick
+_PAIRED_PANELS = (
+    (
+        (0, 1), "tracking error", None,
+        ("lin_vel_error_mean", "|v_xy - cmd| (m/s)", "#0072b2"),
+        ("ang_vel_error_mean", "|w_z - cmd| (rad/s)", "#d55e00"),
+    ),
+    (
+        (0, 2), "falls", (0, 1.05),
+        ("fall_rate", "fall rate (per episode)", "#cc79a7"),
+        ("first_episode_fall_fraction", "envs fallen in 1st episode", "#e69f00"),
+    ),
+    (
+        (1, 0), "foot slip while in contact", None,
+        ("slip_speed_mean", "mean slip speed (m/s)", "#009e73"),
+        ("slip_rate", "slip rate (> threshold)", "#56b4e9"),
+    ),
+    (
+        (1, 2), "discriminator on policy AMP features", None,
+        ("disc_prob_mean", "mean D(policy)", "#0072b2"),
+        ("style_reward_mean", "mean style reward", "#e69f00"),
+    ),
+)  # fmt: skip
+_BAR_WIDTH = 0.38
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    per = report["per_command"]
-    labels = ["({:g}, {:g}, {:g})".format(*e["command"]) for e in per]
-    x = np.arange(len(per))
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
-    width = 0.38
-
-    ax = axes[0, 0]
-    ax.bar(x - width / 2, [e["command"][0] for e in per], width, label="commanded vx", color="#bbbbbb")
-    ax.bar(x + width / 2, [_value(e, "lin_vel_x_mean") for e in per], width, label="achieved vx", color="#0072b2")
+def _plot_velocity(ax, per: list[dict], x: np.ndarray) -> None:
+    """Commanded vs achieved forward speed (bars) and turn rate (markers), heading frame."""
+    w = _BAR_WIDTH
+    ax.bar(x - w / 2, [e["command"][0] for e in per], w, label="commanded vx", color="#bbbbbb")
+    ax.bar(x + w / 2, [_value(e, "lin_vel_x_mean") for e in per], w, label="achieved vx", color="#0072b2")
     ax.plot(x, [_value(e, "ang_vel_z_mean") for e in per], "o", color="#d55e00", label="achieved wz")
     ax.plot(x, [e["command"][2] for e in per], "x", color="#d55e00", label="commanded wz")
     ax.set_title("velocity (heading frame)")
     ax.legend(fontsize=8)
 
-    ax = axes[0, 1]
-    ax.bar(
-        x - width / 2,
-        [_value(e, "lin_vel_error_mean") for e in per],
-        width,
-        label="|v_xy - cmd| (m/s)",
-        color="#0072b2",
-    )
-    ax.bar(
-        x + width / 2,
-        [_value(e, "ang_vel_error_mean") for e in per],
-        width,
-        label="|w_z - cmd| (rad/s)",
-        color="#d55e00",
-    )
-    ax.set_title("tracking error")
+
+def _plot_paired(ax, per: list[dict], x: np.ndarray, title: str, ylim, left: tuple, right: tuple) -> None:
+    """Two metrics per command, side by side."""
+    w = _BAR_WIDTH
+    for offset, (key, label, colour) in ((-w / 2, left), (w / 2, right)):
+        ax.bar(x + offset, [_value(e, key) for e in per], w, label=label, color=colour)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_title(title)
     ax.legend(fontsize=8)
 
-    ax = axes[0, 2]
-    ax.bar(
-        x - width / 2, [_value(e, "fall_rate") for e in per], width, label="fall rate (per episode)", color="#cc79a7"
-    )
-    ax.bar(
-        x + width / 2,
-        [_value(e, "first_episode_fall_fraction") for e in per],
-        width,
-        label="envs fallen in 1st episode",
-        color="#e69f00",
-    )
-    ax.set_ylim(0, 1.05)
-    ax.set_title("falls")
-    ax.legend(fontsize=8)
 
-    ax = axes[1, 0]
-    ax.bar(
-        x - width / 2,
-        [_value(e, "slip_speed_mean") for e in per],
-        width,
-        label="mean slip speed (m/s)",
-        color="#009e73",
-    )
-    ax.bar(
-        x + width / 2, [_value(e, "slip_rate") for e in per], width, label="slip rate (> threshold)", color="#56b4e9"
-    )
-    ax.set_title("foot slip while in contact")
-    ax.legend(fontsize=8)
-
-    ax = axes[1, 1]
+def _plot_contact_pattern(ax, per: list[dict], x: np.ndarray) -> None:
+    """Stacked stance fractions (single, double, flight) and the step alternation per command."""
     bottom = np.zeros(len(per))
     for key, colour, name in (
         ("single_stance_fraction", "#0072b2", "single"),
@@ -249,30 +231,41 @@ def plot_summary(report: dict, path: str | Path) -> Path:
     ax.set_title("contact pattern")
     ax.legend(fontsize=8)
 
-    ax = axes[1, 2]
-    ax.bar(x - width / 2, [_value(e, "disc_prob_mean") for e in per], width, label="mean D(policy)", color="#0072b2")
-    ax.bar(
-        x + width / 2, [_value(e, "style_reward_mean") for e in per], width, label="mean style reward", color="#e69f00"
-    )
-    ax.set_title("discriminator on policy AMP features")
-    ax.legend(fontsize=8)
 
-    for ax in axes.flat:
-        ax.set_xticks(x, labels, rotation=20, fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
+def _summary_title(report: dict) -> str:
     o = report["overall"]
 
     def fmt(key: str, spec: str = ".3f") -> str:
         v = o.get(key)
         return "n/a" if v is None else format(v, spec)
 
-    fig.suptitle(
+    return (
         f"{report.get('task', '')}  {report.get('checkpoint', '') and Path(str(report.get('checkpoint'))).name}   "
         f"envs {o['envs']} x {o['steps']} steps   |v err| {fmt('lin_vel_error_mean')} m/s   "
         f"|w err| {fmt('ang_vel_error_mean')} rad/s   fall rate {fmt('fall_rate')}   "
-        f"slip {fmt('slip_speed_mean')} m/s   alternation {fmt('step_alternation', '.2f')}",
-        fontsize=10,
+        f"slip {fmt('slip_speed_mean')} m/s   alternation {fmt('step_alternation', '.2f')}"
     )
+
+
+def plot_summary(report: dict, path: str | Path) -> Path:
+    """One PNG: per command, tracking (commanded vs achieved), errors, falls, slip, stance pattern, style score."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per = report["per_command"]
+    labels = ["({:g}, {:g}, {:g})".format(*e["command"]) for e in per]
+    x = np.arange(len(per))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    _plot_velocity(axes[0, 0], per, x)
+    for cell, title, ylim, left, right in _PAIRED_PANELS:
+        _plot_paired(axes[cell], per, x, title, ylim, left, right)
+    _plot_contact_pattern(axes[1, 1], per, x)
+    for ax in axes.flat:
+        ax.set_xticks(x, labels, rotation=20, fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(_summary_title(report), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     path = Path(path)
     with atomic_path(path) as tmp:
