@@ -36,9 +36,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from wildrobot_amp_ext.deploy.bundle import build_deploy, write_bundle
 from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, read_checkpoint, run_dir_of
 from wildrobot_amp_ext.deploy.policy import policy_from_checkpoint
-from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 
 ONNX_OPSET = 17
@@ -253,8 +255,6 @@ def export_policy(
     module = NormalisedPolicy(policy, preprocessor, input_key)
     onnx_path = export_onnx(module, out_dir / "policy.onnx", cfg.opset)
     if deploy is not None:
-        from wildrobot_amp_ext.deploy.bundle import write_bundle
-
         write_bundle(deploy, out_dir, onnx_path)
     ts_path = export_torchscript(module, out_dir / "policy.pt")
     parity = parity_check(policy, preprocessor, onnx_path, ts_path, cfg, module.input_key)
@@ -288,15 +288,10 @@ def checkpoint_metadata(info: CheckpointInfo) -> dict:
     meta: dict[str, Any] = {"checkpoint": str(info.path), "task": info.task, "robot": info.robot}
     if info.robot:
         try:
-            from wildrobot_amp_ext.robots import load_robot
-
             meta["action_joint_names"] = list(load_robot(info.robot).joint_names)
         except InputError:
             pass
     if info.env_cfg and info.robot:
-        from wildrobot_amp_ext.deploy.bundle import build_deploy
-        from wildrobot_amp_ext.robots import load_robot
-
         # what a robot (or the MuJoCo sim2sim runner) needs to run the policy: deploy.yaml + ONNX metadata
         meta["deploy"] = build_deploy(load_robot(info.robot), info.env_cfg, info.obs_dim, info.action_dim)
     if info.env_cfg:
@@ -331,8 +326,6 @@ def export_checkpoint(
 # command line
 # ----------------------------------------------------------------------------------------------------------------
 def build_parser():
-    from wildrobot_amp_ext.errors import OneLineParser
-
     d = ExportCfg()
     p = OneLineParser(
         description="Export a skrl AMP checkpoint's policy (+ observation normaliser) to ONNX and TorchScript, "
@@ -371,8 +364,6 @@ def format_result(result: ExportResult) -> str:
 
 
 def main(argv=None) -> int:
-    from wildrobot_amp_ext.errors import cli_entry
-
     return cli_entry(run_cli)(argv)
 
 

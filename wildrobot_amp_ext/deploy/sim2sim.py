@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
+from wildrobot_amp_ext.motion.quat import to_matrix
+from wildrobot_amp_ext.robots.mjcf import build_mjspec, joint_qpos_adr
+
 
 @dataclass
 class Sim2SimCfg:
@@ -23,8 +27,6 @@ class Sim2SimCfg:
 def mujoco_world(robot, sim_dt: float):
     """(MjModel, MjData) of the robot's MJCF with a floor, standing in its default pose (the robot being driven)."""
     import mujoco
-
-    from wildrobot_amp_ext.robots.mjcf import build_mjspec, joint_qpos_adr
 
     model = build_mjspec(robot, with_floor=True).compile()
     model.opt.timestep = sim_dt
@@ -39,8 +41,6 @@ def run_bundle_in_mujoco(bundle, model, data, cfg: Sim2SimCfg) -> dict[str, np.n
     terminations (root too low, too tilted) or ``duration_s``. Returns per-step arrays (root quaternion wxyz,
     world linear / angular velocity, command, terminated)."""
     import mujoco
-
-    from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot
 
     policy, robot = DeployedPolicy(bundle), MujocoRobot(model, data, bundle)
     command = np.asarray(cfg.command, dtype=np.float64)
@@ -68,14 +68,10 @@ def run_bundle_in_mujoco(bundle, model, data, cfg: Sim2SimCfg) -> dict[str, np.n
 
 def quat_up_z(quat_wxyz: np.ndarray) -> float:
     """World z of the body's z axis (cos of the tilt)."""
-    from wildrobot_amp_ext.deploy.runner import quat_to_matrix
-
     return float(quat_to_matrix(quat_wxyz)[2, 2])
 
 
 def rot_to_world(quat_wxyz: np.ndarray, v_body: np.ndarray) -> np.ndarray:
-    from wildrobot_amp_ext.motion.quat import to_matrix
-
     return to_matrix(np.asarray(quat_wxyz)) @ np.asarray(v_body)
 
 
