@@ -24,6 +24,10 @@ m/s), ``yaw_rate_error`` (mean |w_z - command|, rad/s), ``fell`` (root below the
 beyond its limit), ``completion`` (fraction of the schedule run before a fall). A row passes when it did not fall
 and its errors are within the thresholds (:class:`SweepThresholds`: 0.25 m/s and 0.5 rad/s by default, loose
 because a CPU-trained policy tracks coarsely); the verdict is in the JSON, the exit status is 0 either way.
+
+``wildrobot-sim2sim --bundle B --grid "0,0,0;0.3,0,0" --episodes 4`` instead scores the bundle on a command grid with
+the Isaac Lab evaluation's own metrics and style metric (:mod:`wildrobot_amp_ext.evaluation.bundle_grid`):
+``mujoco_grid.json`` in ``wildrobot-evaluate``'s layout and a ``rollout.npz`` the motion viewer plays.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
+from wildrobot_amp_ext.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -235,9 +240,42 @@ def build_parser():
     src.add_argument("--bundle", help="a folder with deploy.yaml + policy.onnx")
     p.add_argument("--robot", default=None, help="the MuJoCo model to drive (default: the bundle's robot)")
     p.add_argument("--sweep", action="store_true", help="run every condition; write robustness.json + .png")
+    p.add_argument(
+        "--grid",
+        default=None,
+        help='"vx,vy,wz;..." commands: score the bundle on this grid with the Isaac Lab evaluation\'s metrics '
+        "(mujoco_grid.json + rollout.npz; evaluation/bundle_grid.py) instead of the sweep",
+    )
+    p.add_argument("--episodes", type=int, default=4, help="--grid: episodes (envs) per command")
+    p.add_argument("--duration", type=float, default=10.0, help="--grid: seconds per episode")
+    p.add_argument("--reference", default=None, help="--grid: reference dataset .npz for the style metric")
     p.add_argument("--out", default=None, help="output folder (default: <run>/sim2sim or the bundle folder)")
     p.add_argument("--seed", type=int, default=0)
     return p
+
+
+def run_grid_cli(args, bundle, robot, out: Path) -> int:
+    """``--grid``: the bundle in MuJoCo on a command grid, scored like ``wildrobot-evaluate``."""
+    from wildrobot_amp_ext.evaluation.bundle_grid import BundleGridCfg, grid_report, run_bundle_grid
+    from wildrobot_amp_ext.evaluation.evaluate import parse_commands
+    from wildrobot_amp_ext.utils.atomic import save_json_atomic
+
+    if args.episodes < 1 or args.duration <= 0:
+        raise InputError(None, "--episodes / --duration", "must be >= 1 / > 0", "e.g. --episodes 4 --duration 10")
+    cfg = BundleGridCfg(parse_commands(args.grid), args.episodes, args.duration, args.seed)
+    rollout = run_bundle_grid(bundle, robot, cfg)
+    report = grid_report(rollout, cfg, args.reference, robot)
+    save_json_atomic(out / "mujoco_grid.json", report)
+    rollout.save(out / "rollout.npz")
+    for entry in [{"command": "all", **report["overall"]}, *report["per_command"]]:
+        print(f"[sim2sim grid] {str(entry['command']):>20}  |v err| {entry['lin_vel_error_mean']:.3f}  "
+              f"|w err| {entry['ang_vel_error_mean']:.3f}  falls {entry['falls']}/{entry['episodes']}")  # fmt: skip
+    if "style" in report:
+        s = report["style"]
+        print(f"[sim2sim grid] style: policy->reference {s['policy_to_reference']:.3f}, "
+              f"reference->policy {s['reference_to_policy']:.3f}")  # fmt: skip
+    print(f"[sim2sim grid] -> {out / 'mujoco_grid.json'}, {out / 'rollout.npz'}")
+    return 0
 
 
 def run_cli(argv=None) -> int:
@@ -260,6 +298,9 @@ def run_cli(argv=None) -> int:
         out = Path(args.out) if args.out else folder
     bundle = load_bundle(folder)  # the runner reads only the bundle
     robot = load_robot(args.robot or bundle["robot"])  # the MuJoCo model standing for the real robot
+
+    if args.grid is not None:
+        return run_grid_cli(args, bundle, robot, out)
 
     def world():
         return mujoco_world(robot, bundle["sim_dt"])
