@@ -252,6 +252,9 @@ def test_env_key_selects_the_actuator_model():
     assert on.actuator_model is True and not on.sim.use_newton_actuators
     assert all(isinstance(g, ExplicitMotorActuatorCfg) for g in groups)
     assert {(g.min_delay, g.max_delay, g.Y1, g.X2) for g in groups} == {(0, 4, 4.0, 12.0)}
+    bad = load_env_cfg("WildRobot-AMP-Flat-v0", num_envs=2, device="cpu", overrides=["env.actuator_model=maybe"])
+    with pytest.raises(InputError, match=r"'env\.actuator_model': expected true or false, got 'maybe'.*fix:"):
+        bad.apply_actuator_model()
 
 
 @pytest.mark.slow

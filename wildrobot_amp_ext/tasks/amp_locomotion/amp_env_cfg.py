@@ -40,6 +40,7 @@ from wildrobot_amp_ext.deploy.observations import (
     critic_terms,
     observation_set,
 )
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
 from wildrobot_amp_ext.isaaclab.asset import articulation_actuators, ground_terrain_cfg, robot_articulation_cfg
@@ -395,9 +396,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         """Fill every robot-dependent field from the RobotSpec (joint lists, asset, heights)."""
         robot = self.robot_spec()
         joints = list(robot.joint_names)
-        if self.actuator_model is None:
-            self.actuator_model = robot.actuator_model is not None and robot.actuator_model.enabled
-        self.scene.robot = robot_articulation_cfg(robot, actuator_model=self.actuator_model)
+        self.scene.robot = robot_articulation_cfg(robot, actuator_model=self.resolve_actuator_model())
         self.apply_actuator_model()
         self.actions.joint_pos.joint_names = joints
         self.actions.joint_pos.preserve_order = True
@@ -411,10 +410,20 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         self.terminations.base_height.params["minimum_height"] = self.fall_height_fraction * robot.init_root_height
         self.terminations.base_orientation.params["limit_angle"] = self.fall_tilt
 
+    def resolve_actuator_model(self) -> bool:
+        """``actuator_model`` as true/false (None: the robot YAML's ``enabled``); anything else is refused."""
+        if self.actuator_model is None:
+            am = self.robot_spec().actuator_model
+            self.actuator_model = am is not None and am.enabled
+        if not isinstance(self.actuator_model, bool):
+            raise InputError(None, "env.actuator_model", f"expected true or false, got {self.actuator_model!r}",
+                             "write env.actuator_model=true or env.actuator_model=false")  # fmt: skip
+        return self.actuator_model
+
     def apply_actuator_model(self) -> None:
         """Actuator groups for ``actuator_model`` (an ``env.actuator_model`` override comes after the config was
         built); groups that already match are kept."""
-        if self.actuator_model:
+        if self.resolve_actuator_model():
             # Isaac Lab 3.0 hands explicit groups to Newton-native actuators by default, which supports only its
             # own classes; off, the articulation computes the group's torque and writes it to joint_f
             self.sim.use_newton_actuators = False
