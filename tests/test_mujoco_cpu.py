@@ -272,6 +272,36 @@ def test_physics_flag_names_valid_values(capsys):
     assert "mujoco-warp" in capsys.readouterr().err
 
 
+def test_patch_plan_writes_every_field_of_a_world():
+    """The per-world model patch as one scatter (_PatchPlan) writes each patched field's values of that world,
+    scalars included, and nothing else in the model."""
+    import copy
+
+    import mujoco
+
+    from wildrobot_amp_ext.isaaclab.mujoco_cpu import SolverMujocoCpu, _PatchPlan
+    from wildrobot_amp_ext.robots import load_robot
+    from wildrobot_amp_ext.robots.mjcf import build_model
+
+    model = build_model(load_robot("unitree_g1_23dof"))
+    before = copy.copy(model)
+    rng = np.random.default_rng(0)
+    names = ["body_mass", "body_inertia", "geom_friction", "dof_invweight0", "actuator_gainprm", "stat.meaninertia"]
+    get = SolverMujocoCpu._get
+    patches = [(n, rng.random((3, *np.shape(getattr(*get(model, n)))))) for n in names]
+    plan = _PatchPlan.build(model, patches, get, 3)
+    scalars = plan.scalars(model, get)
+    plan.span[plan.index] = plan.image[1]
+    for obj, leaf, values in scalars:
+        setattr(obj, leaf, float(values[1]))
+    for name, values in patches:
+        np.testing.assert_array_equal(getattr(*get(model, name)), values[1], err_msg=name)
+    for name in ("body_pos", "body_ipos", "geom_size", "dof_damping", "actuator_biasprm", "jnt_range"):
+        np.testing.assert_array_equal(getattr(model, name), getattr(before, name), err_msg=name)
+    data = mujoco.MjData(model)
+    mujoco.mj_step(model, data)  # the patched model still steps
+
+
 @pytest.mark.parametrize(
     ("setting", "needle"),
     [
