@@ -1,0 +1,76 @@
+"""The walking goals table (evaluation/goals.py): a standing robot fails it, a tracking one passes, the sim2sim and
+per-motion figures are what they say."""
+
+from __future__ import annotations
+
+import pytest
+
+from wildrobot_amp_ext.evaluation.goals import Goals, main, motion_distances, summarize
+
+GRID = [(0.0, 0.0, 0.0), (0.3, 0.0, 0.0), (0.5, 0.0, 0.0), (0.3, 0.0, 0.5), (0.0, 0.15, 0.0)]
+
+
+def report(lin_err, yaw_err, falls=0, episodes=4, single=0.4, alternation=0.9, style=None):
+    """A metrics.json-shaped report: per-command errors from callables of the command."""
+    per = [
+        {"command": list(c), "lin_vel_error_mean": lin_err(c), "ang_vel_error_mean": yaw_err(c), "falls": 0,
+         "episodes": episodes, "single_stance_fraction": single, "step_alternation": alternation}
+        for c in GRID
+    ]  # fmt: skip
+    out = {"per_command": per, "overall": {"falls": falls, "episodes": episodes * len(GRID), "slip_rate": 0.01}}
+    if style is not None:
+        out["style"] = style
+    return out
+
+
+def standing():
+    return report(lambda c: (c[0] ** 2 + c[1] ** 2) ** 0.5, lambda c: abs(c[2]), single=0.0, alternation=None)
+
+
+def tracking():
+    return report(lambda c: 0.05, lambda c: 0.08)
+
+
+def test_a_standing_robot_fails_the_velocity_and_turning_goals():
+    s = summarize([standing(), standing()])
+    assert s["lin_vel_error"] == pytest.approx((0 + 0.3 + 0.5 + 0.3 + 0.15) / 5)
+    assert s["yaw_rate_error_turning"] == pytest.approx(0.5)
+    assert not s["checks"]["velocity error <= 0.1"]
+
+
+def test_a_tracking_robot_passes_and_seeds_are_averaged_falls_pooled():
+    bad_seed = tracking()
+    bad_seed["overall"]["falls"] = 2
+    s = summarize([tracking(), bad_seed])
+    assert s["checks"]["velocity error <= 0.1"] and s["checks"]["yaw-rate error <= 0.15"]
+    assert s["fall_rate"] == pytest.approx(2 / 40) and not s["checks"]["falls <= 2%"]
+    assert s["lin_vel_error_per_seed"] == [pytest.approx(0.05)] * 2
+
+
+def test_sim2sim_ratio_and_falls():
+    mujoco = report(lambda c: 0.08, lambda c: 0.1, falls=1)
+    s = summarize([tracking()], mujoco)
+    assert s["mujoco"]["lin_vel_error_ratio_to_isaac"] == pytest.approx(0.08 / 0.05)
+    assert not s["checks"]["MuJoCo velocity error <= 1.3x Isaac Lab's"]
+    assert s["mujoco"]["fall_rate"] == pytest.approx(1 / 20) and s["checks"]["MuJoCo falls <= 5%"]
+
+
+def test_per_motion_distance_weighs_commanded_transitions_and_flags_a_motion_far_from_the_best():
+    style = {"policy_to_reference": 0.5, "reference_to_policy": 0.6, "reference_to_policy_per_clip": {
+        "walk_a/w1/seg0": {"reference_to_policy": 0.4, "transitions": 100, "commanded_fraction": 1.0},
+        "walk_a/w1/seg1": {"reference_to_policy": 9.0, "transitions": 100, "commanded_fraction": 0.0},
+        "stand_b/w1/seg0": {"reference_to_policy": 1.0, "transitions": 50, "commanded_fraction": 1.0},
+    }}  # fmt: skip
+    assert motion_distances(style) == {"stand_b": pytest.approx(1.0), "walk_a": pytest.approx(0.4)}
+    s = summarize([report(lambda c: 0.05, lambda c: 0.05, style=style)], goals=Goals(family_ratio=2.0))
+    assert s["style"]["motion_ratio_to_best"]["stand_b"] == pytest.approx(2.5)
+    assert not s["checks"]["every reference motion within 2.0x of the best"]
+
+
+def test_cli_refuses_an_unreadable_report_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "metrics.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit) as stop:
+        main(["--isaac", str(bad)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "metrics.json" in err and len(err.strip().splitlines()) == 1
