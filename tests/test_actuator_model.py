@@ -390,3 +390,17 @@ def test_sim2sim_runs_a_bundle_trained_with_the_model(tmp_path, robot_name):
         assert np.abs(force).max() > 0.1 and (np.abs(force) <= bound + 1e-9).all()  # the curve's peak plus friction
     finally:
         mujoco.set_mjcb_control(None)
+
+
+def test_a_run_from_before_the_option_is_rebuilt_with_the_implicit_pd(tmp_path):
+    """play / evaluation rebuild a run from its overrides: a run whose env.yaml has no actuator_model trained on the
+    implicit PD, so it gets env.actuator_model=false (the G1's default is now the model); a newer run keeps its own."""
+    from wildrobot_amp_ext.evaluation.run_config import read_run_env
+
+    for saved, expected in (({"robot_name": "unitree_g1_23dof"}, ["env.actuator_model=false"]),
+                            ({"robot_name": "unitree_g1_23dof", "actuator_model": True}, [])):  # fmt: skip
+        params = tmp_path / str(len(expected)) / "run" / "params"
+        params.mkdir(parents=True)
+        (params / "args.yaml").write_text(yaml.safe_dump({"task": "G1-23dof-AMP-Flat-v0", "overrides": []}))
+        (params / "env.yaml").write_text(yaml.safe_dump(saved))
+        assert read_run_env(params.parent / "checkpoints" / "agent_1.pt").overrides == expected

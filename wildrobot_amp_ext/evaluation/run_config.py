@@ -44,7 +44,7 @@ def read_run_env(checkpoint: str | Path) -> RunEnvConfig:
     """The ``env.*`` overrides a checkpoint's run was trained with (empty outside a run folder)."""
     import yaml
 
-    from wildrobot_amp_ext.deploy.checkpoint import run_dir_of
+    from wildrobot_amp_ext.deploy.checkpoint import _read_yaml, run_dir_of
 
     path = run_dir_of(Path(checkpoint)) / "params" / "args.yaml"
     if not path.is_file():
@@ -69,4 +69,10 @@ def read_run_env(checkpoint: str | Path) -> RunEnvConfig:
             out.notes.append(f"the run's dataset {value} is gone: the task's default is used (pass --dataset)")
             continue
         out.overrides.append(text)
+    # a run from before env.actuator_model (its env.yaml lacks the key) trained on the solver's implicit PD, while the
+    # default now follows the robot YAML (G1: the explicit model): rebuild it as trained
+    if not any(override_key(o) == "env.actuator_model" for o in out.overrides):
+        saved = _read_yaml(path.parent / "env.yaml")
+        if saved is not None and "actuator_model" not in saved:
+            out.overrides.append("env.actuator_model=false")
     return out
