@@ -136,6 +136,7 @@ def test_yaml_round_trip_and_the_runner_layout_of_earlier_runs(tmp_path):
     )  # fmt: skip
     then.amp.discriminator_objective, then.amp.style_ramp.enabled = "bce", True
     then.amp.smoke_gate.min_style_reward_variance = 0.05
+    then.amp.feature_stages.stages[1].min_step, then.amp.feature_stages.stages[2].min_step = 50_000, 100_000
     assert legacy.models == then.models and legacy.agent == then.agent
     assert dataclasses.asdict(legacy.amp) == dataclasses.asdict(then.amp)
     text = RUNNER_LAYOUT.read_text().replace("learning_rate: 5.0e-05", "learning_rate: 1e-4")  # YAML 1.1 string
