@@ -49,7 +49,12 @@ from wildrobot_amp_ext.isaaclab.launch import (
     load_env_cfg,
     visualizer_url,
 )
-from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args, physics_overrides
+from wildrobot_amp_ext.isaaclab.physics_select import (
+    add_physics_args,
+    physics_overrides,
+    prefer_passive_omp,
+    requested_backend,
+)
 from wildrobot_amp_ext.viewing.playback import DEFAULT_HEADLESS_STEPS, play_policy, render_rollout
 
 # play dispatches to the rooms that do the work: deploy (the checkpoint's policy, export), evaluation (fixed-command
@@ -268,6 +273,7 @@ def _env_cfg(args: argparse.Namespace, info, overrides: list[str]):
     if args.seed is not None:
         overrides.append(f"env.seed={args.seed}")
     overrides += physics_overrides(args)  # after the run's overrides: --physics wins
+    prefer_passive_omp(requested_backend(args, overrides), args.device)  # before torch loads (README, CPU physics)
     if args.device is None:
         import torch
 
