@@ -28,8 +28,9 @@ TASK=WildRobot-AMP-Flat-v0
 # the mined G1 dev clips (physics-tracked on WildRobot): the backward walks move at -0.14 m/s on average and the
 # jogged arc turns at 1.31 rad/s on average; the commands never ask for either, so the discriminator would reward
 # motions the policy is never told to make. Kept: standing turns (idle_turn, step_rotate), walk_forward, walk_arc.
-REFERENCE_CLIPS=(idle_turn_270_001__A048 step_rotate_idle_000_002__A026 walk_forward_loop_002__A024
-                 walk_arc_cw_loop_002__A046)
+# (in this order: the shipped reference.npz lists its motions so)
+REFERENCE_CLIPS=(idle_turn_270_001__A048 step_rotate_idle_000_002__A026 walk_arc_cw_loop_002__A046
+                 walk_forward_loop_002__A024)
 # The grid the shipped metrics are measured on (vx, vy, wz): standing, forward 0.1-0.5, sideways, forward turns
 EVAL_GRID="0,0,0;0.1,0,0;0.3,0,0;0.5,0,0;0,0.15,0;0,-0.15,0;0.3,0,0.3;0.3,0,-0.3;0.3,0,0.5;0.3,0,-0.5"
 
