@@ -203,7 +203,7 @@ def _runner_torques(robot, targets, q, qd, tmp_path) -> np.ndarray:
             data.time = 0.005 * k  # one physics step each
             data.qpos[runner.qpos], data.qvel[runner.dof] = q, qd
             runner.command(target)
-            mujoco.mj_forward(model, data)  # MuJoCo's control callback computes this step's torque
+            runner.forward()  # MuJoCo's control callback computes this step's torque
             out.append(data.actuator_force[runner.actuators].copy())
     finally:
         mujoco.set_mjcb_control(None)
@@ -380,7 +380,7 @@ def test_sim2sim_runs_a_bundle_trained_with_the_model(tmp_path, robot_name):
         probe = MujocoRobot(model, data, bundle)  # the model's actuators are torque motors now
         act = probe.actuators
         assert (model.actuator_gainprm[act, 0] == 1.0).all() and (model.actuator_biasprm[act] == 0.0).all()
-        mujoco.mj_forward(model, data)
+        probe.forward()
         force, section = data.actuator_force[act], bundle["actuator_model"]
         bound = (
             np.asarray(section["Y2"])
@@ -404,3 +404,28 @@ def test_a_run_from_before_the_option_is_rebuilt_with_the_implicit_pd(tmp_path):
         (params / "args.yaml").write_text(yaml.safe_dump({"task": "G1-23dof-AMP-Flat-v0", "overrides": []}))
         (params / "env.yaml").write_text(yaml.safe_dump(saved))
         assert read_run_env(params.parent / "checkpoints" / "agent_1.pt").overrides == expected
+
+
+def test_the_motor_callback_lives_only_while_the_robot_steps(tmp_path):
+    """MuJoCo's control callback is process-wide and any Python callback makes MjSpec.compile fail: a runner with
+    the model installs it only inside step() / forward(); afterwards a robot compiles again."""
+    import mujoco
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_deploy import ENV_CFG, export_bundle
+
+    from wildrobot_amp_ext.deploy.bundle import load_bundle
+    from wildrobot_amp_ext.deploy.runner import MujocoRobot
+    from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
+    from wildrobot_amp_ext.robots import load_robot
+
+    robot, *_ = export_bundle(tmp_path, "wildrobot", {**ENV_CFG, "actuator_model": True}, gain=0.0)
+    bundle = load_bundle(tmp_path)
+    model, data = mujoco_world(robot, bundle["sim_dt"])
+    runner = MujocoRobot(model, data, bundle)
+    assert runner.motors is not None and mujoco.get_mjcb_control() is None
+    runner.command(runner.qpos * 0.0 + data.qpos[runner.qpos] + 0.1)
+    runner.step(4)
+    assert np.abs(data.actuator_force[runner.actuators]).max() > 0.1  # the motors pushed towards the new target
+    assert mujoco.get_mjcb_control() is None
+    load_robot("wildrobot")  # compiles: no callback left behind

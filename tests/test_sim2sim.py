@@ -99,7 +99,7 @@ def test_bundle_runner_equals_the_env_term_by_term_and_reproduces_the_actions(ta
             control_err = max(control_err, float(np.abs(control_obs - env_obs).max()))
             # the free-running MuJoCo copy gets the same targets for the same decimation
             mj_free.command(runner.targets(action))
-            mujoco.mj_step(model, free, nstep=bundle["decimation"])
+            mj_free.step(bundle["decimation"])  # the bundle's actuators (the G1: the explicit model)
             if k + 1 < len(commands):
                 term.vel_command_b[:] = torch.tensor(commands[k + 1], dtype=torch.float32)
             obs, *_ = env.step(torch.tensor(action[None], dtype=torch.float32))

@@ -11,13 +11,13 @@ readings a robot's sensors give (plus root linear velocity and height, which onl
 trained on the ``privileged`` set). A policy trained with the explicit actuator model (``actuator_model.trained_with:
 explicit`` in deploy.yaml) gets the same model here: the actuators become torque motors and every physics step's
 torque is ``robots.actuator_model.motor_torque`` of the bundle's values, computed in MuJoCo's control callback
-(``mjcb_control``, so any caller's ``mj_step`` loop applies it; the step's target is the one commanded last before
-the step, each step pushed once, delayed as the bundle says).
+(``mjcb_control``) during :meth:`MujocoRobot.step` / :meth:`MujocoRobot.forward` only (the step's target is the one
+commanded last before the step, each step pushed once, delayed as the bundle says). The callback is process-wide and
+any Python callback makes ``MjSpec.compile`` fail ("Python exception raised"), so it is never left installed:
+step the robot through these two methods, not ``mujoco.mj_step``.
 """
 
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 
@@ -170,7 +170,6 @@ class MujocoRobot:
             self.motors = MujocoMotors(model, self.actuators, self.dof, self.qpos, am, kp, kd, model.opt.timestep)
             self._target = np.asarray(data.qpos[self.qpos], dtype=np.float64)  # hold the pose until commanded
             self._last_time: float | None = None
-            _drive(self)
 
     def set_gains(self, kp, kd, effort) -> None:
         """Position actuators: tau = Kp (ctrl - q) - Kd dq, clipped to +-effort (MuJoCo's gain/bias form)."""
@@ -210,6 +209,27 @@ class MujocoRobot:
         else:
             self.data.ctrl[self.actuators] = targets
 
+    def step(self, nstep: int = 1) -> None:
+        """``nstep`` physics steps (``mujoco.mj_step``), the actuator model's torque applied at each one."""
+        self._with_motors(lambda mujoco: mujoco.mj_step(self.model, self.data, nstep=nstep))
+
+    def forward(self) -> None:
+        """``mujoco.mj_forward``; with the actuator model, the torque of the current step is computed too."""
+        self._with_motors(lambda mujoco: mujoco.mj_forward(self.model, self.data))
+
+    def _with_motors(self, run) -> None:
+        import mujoco
+
+        if self.motors is None:
+            run(mujoco)
+            return
+        previous = mujoco.get_mjcb_control()
+        mujoco.set_mjcb_control(lambda model, data: self._motor_step() if data is self.data else None)
+        try:
+            run(mujoco)
+        finally:
+            mujoco.set_mjcb_control(previous)
+
     def _motor_step(self) -> None:
         """MuJoCo's control callback for this robot: the torque of the physics step at ``data.time``."""
         t = float(self.data.time)
@@ -218,35 +238,3 @@ class MujocoRobot:
             self._last_time = None
         self.motors.apply(self.data, self._target, same_step=t == self._last_time)
         self._last_time = t
-
-
-#: MjData id -> the MujocoRobot driving it with the actuator model; the callback below serves these only
-_DRIVEN: weakref.WeakValueDictionary[int, MujocoRobot] = weakref.WeakValueDictionary()
-_OTHER_CALLBACK: list = []  # a control callback set before ours, still called for every other model
-
-
-def _control_callback(model, data) -> None:
-    robot = _DRIVEN.get(id(data))
-    if robot is not None and robot.data is data:
-        robot._motor_step()
-    elif _OTHER_CALLBACK and _OTHER_CALLBACK[0] is not None:
-        _OTHER_CALLBACK[0](model, data)
-
-
-def _drive(robot: MujocoRobot) -> None:
-    import mujoco
-
-    current = mujoco.get_mjcb_control()
-    if current is not _control_callback:
-        _OTHER_CALLBACK[:] = [current]
-        mujoco.set_mjcb_control(_control_callback)
-    _DRIVEN[id(robot.data)] = robot
-    weakref.finalize(robot, _release)
-
-
-def _release() -> None:
-    """Give MuJoCo's control callback back once no robot is driven (nothing runs per step for other models)."""
-    import mujoco
-
-    if not _DRIVEN and mujoco.get_mjcb_control() is _control_callback:
-        mujoco.set_mjcb_control(_OTHER_CALLBACK[0] if _OTHER_CALLBACK else None)

@@ -52,7 +52,7 @@ def run_bundle_in_mujoco(bundle, model, data, cfg: Sim2SimCfg) -> dict[str, np.n
     mujoco.mj_forward(model, data)
     for _ in range(steps):
         robot.command(policy.targets(policy.act(robot.readings(), command)))
-        mujoco.mj_step(model, data, nstep=decimation)
+        robot.step(decimation)
         mujoco.mj_forward(model, data)  # body poses and velocities of the new state (mj_step leaves them stale)
         up = quat_up_z(data.qpos[3:7])
         fell = (low is not None and data.qpos[2] < low) or (tilt is not None and np.arccos(np.clip(up, -1, 1)) > tilt)

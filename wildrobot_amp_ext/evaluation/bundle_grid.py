@@ -77,7 +77,7 @@ class _World:
         """One policy step; returns the action and whether the robot fell (root too low or too tilted)."""
         action = self.policy.act(self.robot.readings(), command)
         self.robot.command(self.policy.targets(action))
-        self.mj.mj_step(self.model, self.data, nstep=self.decimation)
+        self.robot.step(self.decimation)
         self.mj.mj_forward(self.model, self.data)  # poses and velocities of the new state
         d = self.data
         up = float(d.xmat[self.robot.root][8])  # world z of the root's z axis

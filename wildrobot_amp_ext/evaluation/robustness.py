@@ -146,7 +146,7 @@ def run_condition(bundle, world, c: Condition, cfg: SweepCfg) -> dict:
         for _ in range(decimation):
             in_flight.append(target)
             robot.command(in_flight.popleft())
-            mujoco.mj_step(model, data)
+            robot.step()
         if push_scale > 0 and (k + 1) * bundle["step_dt"] >= next_push:
             data.qvel[0:2] += rng.uniform(-push_scale, push_scale, 2)
             next_push += rng.uniform(2.0, 4.0)
