@@ -74,3 +74,20 @@ def test_cli_refuses_an_unreadable_report_in_one_line(tmp_path, capsys):
         main(["--isaac", str(bad)])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "metrics.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_controls_ratio_both_directions_and_a_control_as_close_as_the_policy_fails(tmp_path, capsys):
+    def style(p2r, r2p):
+        return {"policy_to_reference": p2r, "reference_to_policy": r2p, "reference_to_policy_per_clip": {
+            "walk_a/w1/seg0": {"reference_to_policy": r2p, "transitions": 10, "commanded_fraction": 1.0}}}  # fmt: skip
+
+    far = summarize([report(lambda c: 0.05, lambda c: 0.05, style=style(1.0, 1.2))])
+    near = summarize([report(lambda c: 0.05, lambda c: 0.05, style=style(0.5, 0.9))])
+    s = summarize([report(lambda c: 0.05, lambda c: 0.05, style=style(0.6, 0.7))], controls={"bonus": far, "sh": near})
+    assert s["controls"]["bonus"]["ratio_policy_to_reference"] == pytest.approx(0.6)
+    assert s["controls"]["bonus"]["ratio_reference_to_policy"] == pytest.approx(0.7 / 1.2)
+    assert s["checks"]["style distances <= 0.7x the bonus control's"]
+    assert not s["checks"]["style distances <= 0.7x the sh control's"]  # the policy is not closer than this control
+    with pytest.raises(SystemExit) as stop:
+        main(["--isaac", str(tmp_path / "m.json"), "--control", "nameless"])
+    assert stop.value.code == 2 and "NAME=GOALS_JSON" in capsys.readouterr().err

@@ -47,6 +47,8 @@ class Goals:
     walking_speed: float = 0.1
     #: walking gait "close to the reference's": single-stance fraction and step alternation within this ratio band
     gait_ratio: tuple[float, float] = (0.5, 1.5)
+    #: style distances (both directions) at most this many times each control's (a control differs in one thing)
+    control_ratio: float = 0.7
 
 
 def _read(path: str | Path) -> dict:
@@ -123,8 +125,9 @@ def motion_distances(style: dict) -> dict[str, float]:
 
 
 def summarize(isaac: Sequence[dict], mujoco: dict | None = None, reference: str | Path | None = None,
-              goals: Goals | None = None) -> dict:  # fmt: skip
-    """The goal table (see the module docstring) from Isaac Lab reports of several eval seeds."""
+              goals: Goals | None = None, controls: dict[str, dict] | None = None) -> dict:  # fmt: skip
+    """The goal table (see the module docstring) from Isaac Lab reports of several eval seeds; ``controls`` maps a
+    control's name to its own goal table (the same evaluation of a run that differs in one thing)."""
     goals = goals or Goals()
     lin = [_grid_mean(r, "lin_vel_error_mean") for r in isaac]
     yaw = [_grid_mean(r, "ang_vel_error_mean") for r in isaac]
@@ -158,6 +161,8 @@ def summarize(isaac: Sequence[dict], mujoco: dict | None = None, reference: str 
         if reference is not None:
             walking = [m for m in motions if m.startswith(("walk", "jog"))]
             out["gait_reference_walking"] = reference_gait(reference, walking) if walking else None
+    if controls and "style" in out:
+        out["controls"] = {name: _control_ratios(out["style"], c, name) for name, c in controls.items()}
     if mujoco is not None:
         m_lin = _grid_mean(mujoco, "lin_vel_error_mean")
         out["mujoco"] = {
@@ -168,6 +173,21 @@ def summarize(isaac: Sequence[dict], mujoco: dict | None = None, reference: str 
         }
     out["checks"] = checks(out, goals)
     return out
+
+
+def _control_ratios(style: dict, control: dict, name: str) -> dict:
+    """The policy's style distances over a control's, both directions (below 1: closer to the reference)."""
+    if "style" not in control:
+        raise InputError(name, "style", "the control's goal table has no style figures", "evaluate it with --reference")
+    c = control["style"]
+    return {
+        "policy_to_reference": c["policy_to_reference"],
+        "reference_to_policy": c["reference_to_policy"],
+        "ratio_policy_to_reference": style["policy_to_reference"] / c["policy_to_reference"],
+        "ratio_reference_to_policy": style["reference_to_policy"] / c["reference_to_policy"],
+        "lin_vel_error": control["lin_vel_error"],
+        "fall_rate": control["fall_rate"],
+    }
 
 
 def checks(s: dict, g: Goals) -> dict[str, bool]:
@@ -186,6 +206,9 @@ def checks(s: dict, g: Goals) -> dict[str, bool]:
     if "style" in s:
         worst = max(s["style"]["motion_ratio_to_best"].values())
         out[f"every reference motion within {g.family_ratio}x of the best"] = worst <= g.family_ratio
+    for name, c in s.get("controls", {}).items():
+        worst = max(c["ratio_policy_to_reference"], c["ratio_reference_to_policy"])
+        out[f"style distances <= {g.control_ratio}x the {name} control's"] = worst <= g.control_ratio
     if "mujoco" in s:
         m = s["mujoco"]
         out[f"MuJoCo velocity error <= {g.max_sim2sim_error_ratio}x Isaac Lab's"] = (
@@ -215,6 +238,11 @@ def format_table(s: dict) -> str:
         motions = ", ".join(f"{m} {f(d)}" for m, d in st["reference_to_policy_per_motion"].items())
         lines.append(f"style: policy->reference {f(st['policy_to_reference'])}, reference->policy "
                      f"{f(st['reference_to_policy'])}; per motion {motions}")  # fmt: skip
+    for name, c in s.get("controls", {}).items():
+        lines.append(f"control {name}: style policy->reference {f(c['policy_to_reference'])}, reference->policy "
+                     f"{f(c['reference_to_policy'])} (policy/control {f(c['ratio_policy_to_reference'])}, "
+                     f"{f(c['ratio_reference_to_policy'])}); velocity error {f(c['lin_vel_error'])}, "
+                     f"falls {c['fall_rate']:.1%}")  # fmt: skip
     if "mujoco" in s:
         m = s["mujoco"]
         lines.append(f"MuJoCo (bundle only): velocity error {f(m['lin_vel_error'])} "
@@ -231,9 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mujoco", default=None, help="mujoco_grid.json of wildrobot-sim2sim --grid on the same grid")
     p.add_argument("--reference", default=None, help="reference dataset .npz (the reference's walking gait)")
     p.add_argument("--out", default=None, help="goals.json")
+    p.add_argument("--control", action="append", default=[], metavar="NAME=GOALS_JSON",
+                   help="a control run's goals.json (same grid, same eval seeds); repeatable")  # fmt: skip
     args = p.parse_args(argv)
+    pairs = [item.partition("=") for item in args.control]
+    for name, sep, path in pairs:
+        if not sep or not name or not path:
+            raise InputError("--control", None, f"{name!r} is not NAME=GOALS_JSON", "e.g. --control bonus=goals.json")
+    controls = {name: _read(path) for name, _, path in pairs}
     isaac = [_read(path) for path in args.isaac]
-    summary = summarize(isaac, _read(args.mujoco) if args.mujoco else None, args.reference)
+    summary = summarize(isaac, _read(args.mujoco) if args.mujoco else None, args.reference, controls=controls)
     print(format_table(summary))
     if args.out:
         save_json_atomic(Path(args.out), summary)
