@@ -15,13 +15,16 @@
 #   7. learning curves (PNG) and the side-by-side video (reference | Isaac Lab | MuJoCo)
 #   8. collect the files pretrained/wildrobot_walk/ ships
 # Environment: TRAIN_ITERATIONS (default 630, the shipped run: about 70 min on an idle 2-core CPU), SEED (default 0), CHECKPOINT (skip
-# training: evaluate and collect this agent checkpoint of a train_amp.py run folder).
+# training: evaluate and collect this agent checkpoint of a train_amp.py run folder), CONTROLS (default none; "bonus
+# shuffled" trains and evaluates the controls at the same seed and budget: task rewards plus a constant bonus equal to
+# the AMP run's mean style reward, and AMP on a time-shuffled reference; the goal table then compares their style).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOTIONS="${1:?usage: bash scripts/reproduce_walk.sh MOTIONS_DIR [OUT_DIR]}"
 OUT="$(mkdir -p "${2:-$ROOT/outputs/reproduce_walk}" && cd "${2:-$ROOT/outputs/reproduce_walk}" && pwd)"
 SEED="${SEED:-0}"
+CONTROLS="${CONTROLS:-}"
 TRAIN_ITERATIONS="${TRAIN_ITERATIONS:-630}"
 TASK=WildRobot-AMP-Flat-v0
 # The commands of WildRobot-AMP-Flat-v0 ask for forward 0-0.5 m/s, sideways +-0.15 m/s, yaw +-1 rad/s. Measured on
@@ -78,11 +81,38 @@ fi
 CKPT="${CHECKPOINT:-$(ls "$RUN"/checkpoints/agent_*.pt | sort -t_ -k2 -n | tail -1)}"
 echo "checkpoint: $CKPT"
 
+evaluate() {  # evaluate CHECKPOINT DIR: the Isaac Lab grid with eval seeds 0-2 into DIR/eval_seed*
+  for s in 0 1 2; do
+    [ -f "$2/eval_seed$s/eval/metrics.json" ] || \
+      "$PY" play.py --task WildRobot-AMP-Flat-Play-v0 --checkpoint "$1" --headless --eval --physics mujoco-cpu \
+        --eval_commands "$EVAL_GRID" --eval_envs_per_command 4 --eval_duration 10 --seed "$s" --out "$2/eval_seed$s"
+  done
+}
+
 step "5/8 evaluate in Isaac Lab on the grid (eval seeds 0, 1, 2)"
-for s in 0 1 2; do
-  [ -f "$OUT/eval_seed$s/eval/metrics.json" ] || \
-    "$PY" play.py --task WildRobot-AMP-Flat-Play-v0 --checkpoint "$CKPT" --headless --eval --physics mujoco-cpu \
-      --eval_commands "$EVAL_GRID" --eval_envs_per_command 4 --eval_duration 10 --seed "$s" --out "$OUT/eval_seed$s"
+evaluate "$CKPT" "$OUT"
+CONTROL_ARGS=()
+for name in $CONTROLS; do  # each control differs from the AMP run in one thing; same seed, budget and evaluation
+  step "5/8 control '$name' (seed $SEED, $TRAIN_ITERATIONS updates)"
+  case "$name" in
+    bonus) DATA="$OUT/reference.npz"
+           OVERRIDE=("agent.amp.constant_style_reward=$("$PY" -m wildrobot_amp_ext.evaluation.curves "$RUN" --mean-style-reward)") ;;
+    shuffled) DATA="$OUT/reference_shuffled.npz" OVERRIDE=()
+              [ -f "$DATA" ] || "$PY" -m wildrobot_amp_ext.dataset.controls "$OUT/reference.npz" --out "$DATA" ;;
+    *) echo "error: CONTROLS: unknown control '$name' (use bonus, shuffled)" >&2; exit 2 ;;
+  esac
+  echo "  reference $DATA ${OVERRIDE[*]}"
+  CRUN="$(ls -d "$RUN_ROOT/$TASK"/*_control_"$name"_s"$SEED" 2>/dev/null | tail -1 || true)"
+  if [ -z "$CRUN" ] || [ ! -f "$CRUN/checkpoints/$FINAL" ]; then
+    "$PY" train_amp.py --task "$TASK" --num_envs 1024 --headless --device cpu --physics mujoco-cpu \
+      --dataset "$DATA" --seed "$SEED" --max_iterations "$TRAIN_ITERATIONS" --log_root "$RUN_ROOT" \
+      --experiment_name "control_${name}_s$SEED" agent.agent.experiment.checkpoint_interval=400 "${OVERRIDE[@]}"
+    CRUN="$(ls -d "$RUN_ROOT/$TASK"/*_control_"$name"_s"$SEED" | tail -1)"
+  fi
+  evaluate "$CRUN/checkpoints/$FINAL" "$OUT/control_$name"
+  "$PY" -m wildrobot_amp_ext.evaluation.goals --isaac "$OUT/control_$name"/eval_seed{0,1,2}/eval/metrics.json \
+    --reference "$OUT/reference.npz" --out "$OUT/control_$name/goals.json"
+  CONTROL_ARGS+=(--control "$name=$OUT/control_$name/goals.json")
 done
 
 step "6/8 deploy bundle; the bundle alone in MuJoCo: the same grid and the robustness sweep"
@@ -115,7 +145,8 @@ mkdir -p "$OUT/shipped/checkpoints" && mv "$OUT/shipped/$(basename "$CKPT")" "$O
 cp "$OUT/reference.npz" "$OUT/shipped/reference.npz"
 cp -r "$RUN/params" "$OUT/shipped/"
 "$PY" -m wildrobot_amp_ext.evaluation.goals --isaac "$OUT"/eval_seed{0,1,2}/eval/metrics.json \
-  --mujoco "$OUT/mujoco_grid/mujoco_grid.json" --reference "$OUT/reference.npz" --out "$OUT/shipped/goals.json"
+  --mujoco "$OUT/mujoco_grid/mujoco_grid.json" --reference "$OUT/reference.npz" "${CONTROL_ARGS[@]}" \
+  --out "$OUT/shipped/goals.json"
 
 echo
 echo "done: $OUT/shipped (checkpoint $CKPT)"

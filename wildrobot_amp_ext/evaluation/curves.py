@@ -22,6 +22,7 @@ import yaml
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.utils.atomic import atomic_path
 
+STYLE_PER_STEP = "Reward / Style per step (scaled, what PPO sees)"
 #: (panel title, [(TensorBoard tag, line label)])
 PANELS: list[tuple[str, list[tuple[str, str]]]] = [
     (
@@ -32,7 +33,7 @@ PANELS: list[tuple[str, list[tuple[str, str]]]] = [
         "reward per step (what PPO sees)",
         [
             ("Reward / Task per step (scaled, what PPO sees)", "task"),
-            ("Reward / Style per step (scaled, what PPO sees)", "style"),
+            (STYLE_PER_STEP, "style"),
         ],
     ),
     ("falls", [("Episode / Fall rate", "fraction of finished episodes")]),
@@ -73,6 +74,16 @@ def chained_scalars(run_dirs: Sequence[str | Path]) -> dict[str, tuple[np.ndarra
                 steps, values = np.concatenate([out[tag][0][keep], steps]), np.concatenate([out[tag][1][keep], values])
             out[tag] = (steps, values)
     return out
+
+
+def mean_style_reward(run_dirs: Sequence[str | Path]) -> float:
+    """The style reward PPO saw per step, averaged over the logged updates of the run (and its resumptions): the
+    constant bonus of the control run that differs from it in the style reward's information only
+    (``agent.amp.constant_style_reward``)."""
+    scalars = chained_scalars(run_dirs)
+    if STYLE_PER_STEP not in scalars or not scalars[STYLE_PER_STEP][1].size:
+        raise InputError(run_dirs[0], STYLE_PER_STEP, "no style reward logged", "pass an AMP run's folder")
+    return float(np.mean(scalars[STYLE_PER_STEP][1]))
 
 
 def run_num_envs(run_dir: str | Path) -> int:
@@ -118,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dirs", nargs="+", help="run folder (logs/skrl/<task>/<run>), then any resumed runs in order")
     p.add_argument("--out", default=None, help="PNG path (default: <last run>/curves.png)")
     p.add_argument("--title", default=None)
+    p.add_argument("--mean-style-reward", action="store_true",
+                   help="print the run's mean style reward per step (a bonus control's constant) and exit")  # fmt: skip
     args = p.parse_args(argv)
+    if args.mean_style_reward:
+        print(f"{mean_style_reward(args.run_dirs):.6g}")
+        return 0
     path = plot_curves(args.run_dirs, args.out or Path(args.run_dirs[-1]) / "curves.png", args.title)
     print(f"[curves] -> {path}")
     return 0
