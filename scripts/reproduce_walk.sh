@@ -82,10 +82,11 @@ CKPT="${CHECKPOINT:-$(ls "$RUN"/checkpoints/agent_*.pt | sort -t_ -k2 -n | tail 
 echo "checkpoint: $CKPT"
 
 evaluate() {  # evaluate CHECKPOINT DIR: the Isaac Lab grid with eval seeds 0-2 into DIR/eval_seed*
+  # --dataset: style is always measured against the real reference (a shuffled control trained on another file)
   for s in 0 1 2; do
     [ -f "$2/eval_seed$s/eval/metrics.json" ] || \
       "$PY" play.py --task WildRobot-AMP-Flat-Play-v0 --checkpoint "$1" --headless --eval --physics mujoco-cpu \
-        --eval_commands "$EVAL_GRID" --eval_envs_per_command 4 --eval_duration 10 --seed "$s" --out "$2/eval_seed$s"
+        --dataset "$OUT/reference.npz" --eval_commands "$EVAL_GRID" --eval_envs_per_command 4 --eval_duration 10 --seed "$s" --out "$2/eval_seed$s"
   done
 }
 
