@@ -119,7 +119,24 @@ def test_slip_of_a_foot_sliding_at_a_known_speed():
     out = foot_slip(pos, vel, MetricsCfg(contact_height=0.02, slip_speed=0.1))
     assert out["slip_speed_mean"] == pytest.approx(float(speeds.mean()), rel=1e-9)
     assert out["slip_rate"] == pytest.approx(1 / 3)  # only the 0.3 m/s env exceeds 0.1 m/s
-    assert out["contact_point_rows"] == steps * envs * 2
+    assert out["stance_foot_rows"] == steps * envs  # foot 0 in every row, once per foot (not per point)
+
+
+def test_slip_counts_stance_feet_only_skimming_swings_and_rolling_feet_do_not_slip():
+    # one row per env, two feet (toe, heel): what the near-ground band (2.5 cm) called slip and what slips
+    pos = torch.zeros(1, 4, 4, 3, dtype=torch.float64)
+    vel = torch.zeros_like(pos)
+    pos[0, :, 2:4, 2] = 0.10  # foot 1 in the air everywhere
+    pos[0, 0, 0:2, 2] = 0.006  # env 0: foot 0 swings 6 mm above the floor at 0.5 m/s (a shuffling step)
+    vel[0, 0, 0:2, 0] = 0.5
+    pos[0, 1, 1, 2] = 0.015  # env 1: foot 0 rolls over its toe: toe on the floor and still, heel rising and moving
+    vel[0, 1, 1, 0] = 0.3
+    vel[0, 2, 0:2, 0] = 0.2  # env 2: foot 0 flat on the floor, sliding at 0.2 m/s
+    pos[0, 3, 0:2, 2] = -0.002  # env 3: foot 0 pressed 2 mm into the (soft) floor, still
+    out = foot_slip(pos, vel, MetricsCfg())
+    assert out["stance_foot_rows"] == 3  # envs 1-3; the skimming swing is no stance
+    assert out["slip_rate"] == pytest.approx(1 / 3)  # only the sliding foot
+    assert out["slip_speed_mean"] == pytest.approx(0.2 / 3)
 
 
 def gait_contacts(pattern: list[str], hold: int = 5, double: int = 2) -> torch.Tensor:

@@ -15,8 +15,9 @@ episode length             steps (and s) per finished episode; mean over all epi
                            counted up to the end of the recording (a lower bound)
 discriminator score        mean logit, mean D = sigmoid(logit) and mean skrl style reward
                            -log(max(1 - D, 1e-4)) of the policy's AMP observations
-foot slip                  horizontal speed of contact points near the ground (the contact rule's height test):
-                           mean, and the fraction above ``slip_speed`` (stance slip rate)
+foot slip                  per stance foot (a contact point below ``touch_height``), the horizontal speed of its
+                           slowest touching point (features.contact.stance_slip): mean, p95, and the fraction of
+                           stance foot-rows above ``slip_speed`` (stance slip rate)
 contact pattern            fractions of single-stance / double-stance / flight rows; step alternation = share of
                            consecutive touch-downs (same env and episode) made by the other foot
 =========================  =================================================================================
@@ -30,7 +31,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from wildrobot_amp_ext.features import CONTACT_HEIGHT, CONTACT_SPEED, ContactRule, heading_yaw, rotate_into_heading
+from wildrobot_amp_ext.features import (
+    CONTACT_HEIGHT,
+    CONTACT_SPEED,
+    SLIP_SPEED,
+    TOUCH_HEIGHT,
+    ContactRule,
+    heading_yaw,
+    rotate_into_heading,
+    stance_slip,
+)
 
 STYLE_REWARD_FLOOR = 1e-4  # skrl AMP: -log(max(1 - D, 1e-4))
 
@@ -40,8 +50,10 @@ class MetricsCfg:
     #: the features' contact rule (features.contact); evaluate() sets both from the env's FeatureSpec
     contact_height: float = CONTACT_HEIGHT
     contact_speed: float = CONTACT_SPEED
-    #: m/s: a near-ground point moving faster than this horizontally slips
-    slip_speed: float = 0.10
+    #: m: a foot with a contact point below this height is in stance (features.contact.TOUCH_HEIGHT)
+    touch_height: float = TOUCH_HEIGHT
+    #: m/s: a stance foot whose slowest touching point moves faster than this horizontally slips
+    slip_speed: float = SLIP_SPEED
     #: s after each reset excluded from velocity tracking
     settle_s: float = 0.5
 
@@ -178,18 +190,19 @@ def foot_contacts(contact_pos: torch.Tensor, cfg: MetricsCfg, contact_vel: torch
 def foot_slip(
     contact_pos: torch.Tensor, contact_vel: torch.Tensor, cfg: MetricsCfg, mask: torch.Tensor | None = None
 ) -> dict:
-    """Horizontal speed of near-ground points: mean (m/s), 95th percentile and the fraction above ``slip_speed``."""
-    in_contact = contact_rule(cfg).near_ground(contact_pos)
+    """Slip speed of the stance feet (features.contact.stance_slip): mean (m/s), 95th percentile and the fraction of
+    stance foot-rows above ``slip_speed``. A swing foot skimming the floor (above ``touch_height``) is not counted."""
+    stance, slip = stance_slip(contact_pos, contact_vel, cfg.touch_height)
     if mask is not None:
-        in_contact = in_contact & mask.bool().unsqueeze(-1)
-    speed = torch.linalg.vector_norm(contact_vel[..., :2], dim=-1)[in_contact]
+        stance = stance & mask.bool().unsqueeze(-1)
+    speed = slip[stance]
     if speed.numel() == 0:
-        return {"slip_speed_mean": None, "slip_speed_p95": None, "slip_rate": None, "contact_point_rows": 0}
+        return {"slip_speed_mean": None, "slip_speed_p95": None, "slip_rate": None, "stance_foot_rows": 0}
     return {
         "slip_speed_mean": float(speed.mean()),
         "slip_speed_p95": float(torch.quantile(speed.double(), 0.95)),
         "slip_rate": float((speed > cfg.slip_speed).double().mean()),
-        "contact_point_rows": int(speed.numel()),
+        "stance_foot_rows": int(speed.numel()),
     }
 
 

@@ -15,7 +15,16 @@ _EXPORTS = {
         "heading_yaw",
         "rotate_into_heading",
     ),
-    "contact": ("CONTACT_HEIGHT", "CONTACT_SPEED", "POINTS_PER_FOOT", "ContactRule", "per_foot"),
+    "contact": (
+        "CONTACT_HEIGHT",
+        "CONTACT_SPEED",
+        "POINTS_PER_FOOT",
+        "SLIP_SPEED",
+        "TOUCH_HEIGHT",
+        "ContactRule",
+        "per_foot",
+        "stance_slip",
+    ),
     "history": ("history_index", "stack_history"),
     "spec": ("ALL_TERMS", "DEFAULT_TERMS", "FEATURE_FORMAT", "STAGE0_TERMS", "FeatureSpec", "FeatureVersion"),
 }

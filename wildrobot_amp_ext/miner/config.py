@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
+from wildrobot_amp_ext.features.contact import SLIP_SPEED
 
 #: bump when a change of the miner's code changes its results (invalidates cached clip results)
 MINER_VERSION = 5  # 5: fall look-ahead past every window, segments gated whole after merging
@@ -213,7 +214,7 @@ class GateConfig:
     max_roll_p95_deg: float = 25.0
     # slip when loaded
     loaded_foot_threshold: float = 0.10  # Fn_foot/mg above this: the foot is loaded
-    slip_speed: float = 0.10  # m/s tangential speed of a loaded foot counted as slipping
+    slip_speed: float = SLIP_SPEED  # m/s tangential speed of a loaded foot counted as slipping (the evaluation's too)
     max_slip_rate: float = 0.15
     # non-foot bodies on the floor (knees, hands, pelvis): frames with such force above body_contact_threshold*mg
     body_contact_threshold: float = 0.05
