@@ -28,7 +28,10 @@ class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
         self.rewards.joint_torques_l2.weight = -1.0e-3  # 4 N.m actuators
         self.rewards.mechanical_power.weight = -2.0e-3
         self.rewards.feet_air_time.params["threshold"] = 0.25
-        self.rewards.foot_clearance.params["target_height"] = 0.03
+        self.rewards.foot_clearance.params["target_height"] = 0.03  # the reference's lifted foot: 30-32 mm (p90)
+        # the shipped policy (feet_slide -0.1) shuffled its feet 5-12 mm high and its stance feet slipped on 17-28 %
+        # of the walking frames (reference 8 %), mostly at touchdown; the penalty was 4 % of velocity tracking
+        self.rewards.feet_slide.weight = -1.0
 
 
 @configclass
