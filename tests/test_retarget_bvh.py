@@ -17,7 +17,7 @@ from wildrobot_amp_ext.retarget import RetargetConfig, Retargeter
 from wildrobot_amp_ext.retarget.bvh import BvhOptions, read_bvh, write_robot_bvh
 from wildrobot_amp_ext.retarget.cli import REPORT_NAME, main
 from wildrobot_amp_ext.retarget.mapping import load_mapping, mapping_path
-from wildrobot_amp_ext.retarget.sources import KeypointModel
+from wildrobot_amp_ext.retarget.robot_keypoints import KeypointModel
 from wildrobot_amp_ext.robots import load_robot
 
 G1_DEV = Path("/work/shared/motions/g1_dev")

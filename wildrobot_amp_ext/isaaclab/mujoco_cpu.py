@@ -43,16 +43,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import mujoco
 import numpy as np
 import warp as wp
 from newton.solvers import SolverMuJoCo
 
 from isaaclab.utils import configclass
-from isaaclab_newton.physics import MJWarpSolverCfg
+from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
 from isaaclab_newton.physics.mjwarp_manager import NewtonMJWarpManager
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.isaaclab.physics_select import PHYSICS_BACKENDS
+from wildrobot_amp_ext.isaaclab.physics_backends import PHYSICS_BACKENDS
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +115,6 @@ class SolverMujocoCpu(SolverMuJoCo):
             raise UnsupportedPhysicsSetting("--device", f"runs on the CPU, not {model.device}", "use --device cpu")
         self._cpu_ready = False
         super().__init__(model, use_mujoco_cpu=False, separate_worlds=True, **kwargs)
-        import mujoco
-
         self._mj = mujoco
         self.nworld = int(self.mjw_data.nworld)
         self.num_threads = max(1, min(int(num_threads) or available_cores(), self.nworld))
@@ -615,8 +614,6 @@ class NewtonMujocoCpuManager(NewtonMJWarpManager):
 def physics_cfg(backend: str, base):
     """``base`` (Isaac Lab's ``NewtonCfg``) with the solver config of ``backend`` (one of :data:`PHYSICS_BACKENDS`);
     the MJWarp solver settings (njmax, nconmax, ...) and substeps carry over."""
-    from isaaclab_newton.physics import NewtonCfg
-
     if backend not in PHYSICS_BACKENDS:
         raise ValueError(f"unknown physics backend '{backend}' (one of {', '.join(PHYSICS_BACKENDS)})")
     solver = base.solver_cfg

@@ -19,10 +19,10 @@ import os
 import sys
 from typing import Any
 
-#: ``--physics`` / ``env.physics_backend`` values
-PHYSICS_BACKENDS = ("mujoco-warp", "mujoco-cpu")
-#: ``env.physics_backend`` default: the backend follows the device (:func:`resolve_backend`)
-PHYSICS_AUTO = "auto"
+from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.isaaclab.physics_backends import PHYSICS_AUTO, PHYSICS_BACKENDS
+from wildrobot_amp_ext.utils import gpu
+
 _announced: set[tuple[str, str, str]] = set()
 
 
@@ -75,9 +75,7 @@ def prefer_passive_omp(requested: str | None, device: str | None) -> bool:
         return False
     if requested != "mujoco-cpu":
         if device is None:
-            from wildrobot_amp_ext.utils.gpu import nvidia_driver_version
-
-            on_cpu = nvidia_driver_version() is None  # without a driver torch sees no GPU: the run is on the CPU
+            on_cpu = gpu.nvidia_driver_version() is None  # without a driver torch sees no GPU: the run is on the CPU
         else:
             on_cpu = str(device).startswith("cpu")
         if not on_cpu:
@@ -97,8 +95,6 @@ def apply_physics_backend(cfg: Any) -> None:
 
     Runs after the ``env.*`` overrides (``launch.load_env_cfg``), so ``env.physics_backend=mujoco-cpu`` and
     ``--physics mujoco-cpu`` act the same. A config without the field is left alone."""
-    from wildrobot_amp_ext.errors import InputError
-
     if not hasattr(cfg, "physics_backend"):
         return
     requested = cfg.physics_backend
@@ -121,6 +117,7 @@ def apply_physics_backend(cfg: Any) -> None:
     threads = int(getattr(cfg, "physics_threads", 0) or 0)
     if threads < 0:
         raise InputError(None, "physics_threads", f"{threads} is negative", "0 (every core) or a positive count")
+    # function-level: mujoco_cpu loads Isaac Lab and Newton, which this module keeps out of every --help
     from wildrobot_amp_ext.isaaclab.mujoco_cpu import backend_of, physics_cfg
 
     if backend_of(cfg.sim.physics) != backend:

@@ -23,7 +23,8 @@ from scipy.spatial.transform import Rotation
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.motion.kinematics import ForwardKinematics
 from wildrobot_amp_ext.retarget.mapping import KEYPOINTS, load_mapping
-from wildrobot_amp_ext.retarget.sources import BODY_SITE_PREFIX, SourceMotion, build_keypoint_spec
+from wildrobot_amp_ext.retarget.robot_keypoints import BODY_SITE_PREFIX, build_keypoint_spec
+from wildrobot_amp_ext.retarget.source_motion import SourceMotion
 from wildrobot_amp_ext.utils.atomic import atomic_open
 from wildrobot_amp_ext.validation import LIMITS
 from wildrobot_amp_ext.validation import values as V

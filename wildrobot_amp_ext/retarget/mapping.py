@@ -24,6 +24,7 @@ import yaml
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.robots import RobotSpec
+from wildrobot_amp_ext.robots.mjcf import build_mjspec
 from wildrobot_amp_ext.validation import values as V
 
 #: keypoint -> (parent keypoint, chain of the parent->keypoint segment); parents come before children
@@ -93,7 +94,7 @@ def load_mapping(robot: RobotSpec, path: str | Path | None = None) -> RobotMappi
         raise InputError(path, None, f"not valid YAML ({err.__class__.__name__})", "fix the YAML syntax") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("keypoints"), dict):
         raise InputError(path, "keypoints", "missing or not a mapping", "see robots/data/wildrobot/retarget.yaml")
-    spec = robot.build_mjspec()  # the spec, not a compiled model: meshes load slowly (keep it alive while read)
+    spec = build_mjspec(robot)  # the spec, not a compiled model: meshes load slowly (keep it alive while read)
     bodies = {b.name for b in spec.bodies}
     links = []
     for name, entry in raw["keypoints"].items():

@@ -20,9 +20,10 @@ from wildrobot_amp_ext.retarget.collision import limb_pairs, max_penetration
 from wildrobot_amp_ext.retarget.mapping import FEET, RobotMapping, load_mapping
 from wildrobot_amp_ext.retarget.postprocess import FootGeometry, PostConfig, ground, joint_ranges, smooth
 from wildrobot_amp_ext.retarget.quality import Gates, QualityInputs, measure
+from wildrobot_amp_ext.retarget.robot_keypoints import BODY_SITE_PREFIX, KeypointModel
 from wildrobot_amp_ext.retarget.scale import StanceConfig, Targets, build_targets
 from wildrobot_amp_ext.retarget.solve import IKSolver, Solution, SolveConfig
-from wildrobot_amp_ext.retarget.sources import BODY_SITE_PREFIX, KeypointModel, SourceMotion
+from wildrobot_amp_ext.retarget.source_motion import SourceMotion
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.utils.atomic import atomic_open
 

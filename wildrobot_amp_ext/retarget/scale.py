@@ -21,7 +21,7 @@ import numpy as np
 
 from wildrobot_amp_ext.motion.kinematics import finite_difference
 from wildrobot_amp_ext.retarget.mapping import CHAINS, FEET, KEYPOINTS, ROOT, RobotMapping
-from wildrobot_amp_ext.retarget.sources import SourceMotion, rest_frame
+from wildrobot_amp_ext.retarget.source_motion import SourceMotion, rest_frame
 
 #: chains rigid with their parent keypoint's link in every robot and human: carried by the parent's rotation with
 #: the robot's own zero-pose offset (a G1's hip sits 13 cm below and 12 cm beside its pelvis origin, WildRobot's

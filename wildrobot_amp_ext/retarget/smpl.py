@@ -22,7 +22,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.retarget.sources import SourceMotion
+from wildrobot_amp_ext.retarget.source_motion import SourceMotion
 from wildrobot_amp_ext.validation import LIMITS, NpzFile
 from wildrobot_amp_ext.validation import values as V
 

@@ -20,8 +20,8 @@ from scipy.spatial.transform import Rotation
 
 from wildrobot_amp_ext.retarget.collision import enable_pairs, limb_pairs
 from wildrobot_amp_ext.retarget.mapping import ROOT, RobotMapping
+from wildrobot_amp_ext.retarget.robot_keypoints import SITE_PREFIX, build_keypoint_spec
 from wildrobot_amp_ext.retarget.scale import Targets
-from wildrobot_amp_ext.retarget.sources import SITE_PREFIX, build_keypoint_spec
 from wildrobot_amp_ext.robots import RobotSpec
 from wildrobot_amp_ext.robots.mjcf import joint_qpos_adr
 

@@ -88,18 +88,6 @@ class RobotSpec:
         """Mirror (..., J) joint values left<->right with the sign flips of the symmetry map."""
         return values[..., self.mirror_index] * self.mirror_sign
 
-    # the model builder is robots.mjcf (build_mjspec, build_model); these two delegates remain only for callers in
-    # retarget/ and are the last spec -> mjcf import: delete them when those call robots.mjcf
-    def build_mjspec(self, with_floor: bool = False):
-        from wildrobot_amp_ext.robots.mjcf import build_mjspec
-
-        return build_mjspec(self, with_floor=with_floor)
-
-    def build_model(self, with_floor: bool = True, timestep: float = 0.002):
-        from wildrobot_amp_ext.robots.mjcf import build_model
-
-        return build_model(self, with_floor=with_floor, timestep=timestep)
-
 
 def list_robots() -> list[str]:
     return sorted(p.name for p in ROBOTS_DIR.iterdir() if (p / "robot.yaml").is_file())
