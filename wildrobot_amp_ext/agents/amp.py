@@ -6,8 +6,9 @@ training) because skrl 2.1.1's ``AMP.update`` is one method with no hook inside:
 and input noise (between the AMP preprocessor and the discriminator) and the guard (between the loss and the
 optimiser step) have nowhere else to go. It is split into the steps skrl's method runs in order:
 ``_mix_rewards`` -> ``_compute_returns`` -> ``_train_epochs`` (``_ppo_losses`` unchanged from skrl,
-``_discriminator_loss``, ``_optimizer_step``, ``_step_scheduler``) -> ``_log_update``. Differences from skrl, all
-configurable under ``agent.amp``:
+``_discriminator_loss``, ``_optimizer_step``, ``_step_scheduler``) -> ``_advance_schedules``, with the update's
+record and TensorBoard scalars written by ``agents/amp_logging.py`` and checkpoints by ``agents/amp_checkpoint.py``.
+Differences from skrl, all configurable under ``agent.amp``:
 
 * one reward unit: task reward (the env's, already x step_dt) x ``task_reward_scale`` + style reward x step_dt x
   ``style_reward_scale * ramp.fraction`` (ramp disabled: skrl's mix with the style term in the env's unit);
@@ -21,16 +22,10 @@ configurable under ``agent.amp``:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import random
-import re
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 from skrl import config
@@ -38,6 +33,8 @@ from skrl.agents.torch.amp import AMP
 from skrl.agents.torch.amp.amp import compute_gae
 from skrl.resources.schedulers.torch import KLAdaptiveLR
 
+from wildrobot_amp_ext.agents.amp_checkpoint import CHECKPOINT_KEY, AmpCheckpointMixin
+from wildrobot_amp_ext.agents.amp_logging import AmpLoggingMixin
 from wildrobot_amp_ext.agents.config import AmpExtrasCfg
 from wildrobot_amp_ext.agents.diagnostics import (
     STYLE_REWARDS,
@@ -45,19 +42,16 @@ from wildrobot_amp_ext.agents.diagnostics import (
     discriminator_stats,
     grad_x_input_by_term,
     rank_auc,
-    reward_stats,
 )
 from wildrobot_amp_ext.agents.models import space_dim
-from wildrobot_amp_ext.agents.ranks import offset_rng_for_rank, reduce_update_metrics
+from wildrobot_amp_ext.agents.ranks import reduce_update_metrics
 from wildrobot_amp_ext.agents.reference import normalise_layout
 from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule, StyleWeightRamp
-from wildrobot_amp_ext.utils.atomic import atomic_path
-from wildrobot_amp_ext.utils.checkpoint import load_checkpoint
+
+__all__ = ["CHECKPOINT_KEY", "LOSS_NAMES", "NonFiniteTrainingError", "WildRobotAMP"]
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_KEY = "wildrobot_amp"
-CHECKPOINT_FORMAT = 1
 LOSS_NAMES = ("policy", "value", "entropy", "discriminator", "gradient_penalty")
 
 
@@ -65,7 +59,11 @@ class NonFiniteTrainingError(RuntimeError):
     """The discriminator kept producing NaN/Inf: every minibatch of too many consecutive updates was skipped."""
 
 
-class WildRobotAMP(AMP):
+class WildRobotAMP(AmpCheckpointMixin, AmpLoggingMixin, AMP):
+    """skrl's AMP with the differences listed in the module docstring; checkpoint I/O comes from
+    :class:`AmpCheckpointMixin` (``agents/amp_checkpoint.py``), TensorBoard and the diagnostics record from
+    :class:`AmpLoggingMixin` (``agents/amp_logging.py``)."""
+
     def __init__(
         self,
         *,
@@ -91,7 +89,6 @@ class WildRobotAMP(AMP):
 
         self.timestep = 0  # next trainer timestep (== timesteps done); checkpoints store it
         self.update_count = 0
-        self.diagnostics_history: list[dict] = []
         self.last_diagnostics: dict = {}
         self.guard_stats = {
             "skipped_minibatches": 0,
@@ -102,12 +99,9 @@ class WildRobotAMP(AMP):
             "nonfinite_style_rewards": 0,
         }
         self._nonfinite_amp_rows = torch.zeros((), dtype=torch.long, device=self.device)
-        self._episode_length: torch.Tensor | None = None
-        # finished-episode length sum, finished count, terminated (fell) count since the last update
-        self._episode_stats = torch.zeros(3, dtype=torch.float64, device=self.device)
-        self._jsonl_path: Path | None = None
         self._is_rank0 = not (config.torch.is_distributed and config.torch.rank)
         self.rng_restored = False  # set by load(): the checkpoint's RNG state is in force
+        self._init_logging()
 
     # ------------------------------------------------------------------------------------------------------------
     # set-up
@@ -128,9 +122,7 @@ class WildRobotAMP(AMP):
                 rollouts,
             )
             self.checkpoint_interval = aligned
-        if self.extras.diagnostics.jsonl and self._is_rank0 and self.write_interval > 0:
-            self._jsonl_path = Path(self.experiment_dir) / "diagnostics.jsonl"
-            self._jsonl_path.parent.mkdir(parents=True, exist_ok=True)
+        self._open_diagnostics_log()
 
     # ------------------------------------------------------------------------------------------------------------
     # inputs
@@ -185,69 +177,10 @@ class WildRobotAMP(AMP):
         if isinstance(interval, int) and interval > 0:
             self._track_rewards_one_transfer(kwargs["rewards"], terminated, truncated)
 
-    def _track_rewards_one_transfer(self, rewards: torch.Tensor, terminated: torch.Tensor, truncated: torch.Tensor):
-        """skrl 2.1.1's per-step reward tracking (same tags, values, 100-episode deques), with one device-to-host
-        copy: the instantaneous max / min / mean, every env's running return and length, and the done flags."""
-        if self._cumulative_rewards is None:
-            self._cumulative_rewards = torch.zeros_like(rewards, dtype=torch.float32)
-            self._cumulative_timesteps = torch.zeros_like(rewards, dtype=torch.int32)
-        self._cumulative_rewards.add_(rewards)
-        self._cumulative_timesteps.add_(1)
-        done = (terminated | truncated).reshape(self._cumulative_rewards.shape)
-        n = done.numel()
-        parts = [torch.stack([rewards.max(), rewards.min(), rewards.mean()]).float()]
-        parts += [self._cumulative_rewards.reshape(-1), self._cumulative_timesteps.reshape(-1).float()]
-        host = torch.cat([*parts, done.reshape(-1).float()]).cpu().numpy()
-        self._cumulative_rewards.mul_(~done)
-        self._cumulative_timesteps.mul_(~done)
-        shape = tuple(self._cumulative_rewards.shape)
-        rows = np.nonzero(host[3 + 2 * n :].reshape(shape) > 0.5)[0]  # skrl: (terminated + truncated).nonzero()[0]
-        if rows.size:
-            self._track_rewards.extend(host[3 : 3 + n].reshape(shape)[rows].tolist())
-            self._track_timesteps.extend(host[3 + n : 3 + 2 * n].reshape(shape)[rows].astype(np.int64).tolist())
-        track = self.tracking_data
-        for tag, value in zip(("max", "min", "mean"), host[:3].tolist()):
-            track[f"Reward / Instantaneous reward ({tag})"].append(value)
-        if len(self._track_rewards):
-            for name, values in (
-                ("Reward / Total reward", self._track_rewards),
-                ("Episode / Total timesteps", self._track_timesteps),
-            ):
-                values = np.array(values)
-                track[f"{name} (max)"].append(np.max(values))
-                track[f"{name} (min)"].append(np.min(values))
-                track[f"{name} (mean)"].append(np.mean(values))
-
-    def _track_episodes(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
-        terminated = terminated.reshape(-1)
-        done = terminated | truncated.reshape(-1)
-        if self._episode_length is None:
-            self._episode_length = torch.zeros(done.numel(), dtype=torch.float64, device=self.device)
-        self._episode_length += 1
-        self._episode_stats += torch.stack([(self._episode_length * done).sum(), done.sum(), terminated.sum()]).double()
-        self._episode_length *= ~done
-
-    def _pop_episode_stats(self) -> torch.Tensor:
-        """(finished length sum, finished count, fell count) since the last update, on this rank; reset to 0."""
-        stats = self._episode_stats.clone()
-        self._episode_stats.zero_()
-        return stats
-
-    def track_data(self, tag: str, value: float) -> None:
-        # skrl sets write_interval to 0 on ranks > 0 (and a user may): nothing is ever written or cleared there,
-        # so appending would grow skrl's lists by a few floats per step for the whole run
-        if isinstance(self.write_interval, int) and self.write_interval <= 0:
-            return
-        super().track_data(tag, value)
-
     def post_interaction(self, *, timestep: int, timesteps: int) -> None:
         self.timestep = timestep + 1
         super().post_interaction(timestep=timestep, timesteps=timesteps)
-        # skrl writes at timesteps that are multiples of write_interval, i.e. one step after an update: the last
-        # update of a run would never reach TensorBoard (a 3-update run would show 2); flush it at the end
-        if self.write_interval > 0 and self.tracking_data and timestep + 1 >= timesteps:
-            self.write_tracking_data(timestep=timestep + 1, timesteps=timesteps)
-            self.writer.flush()
+        self._flush_final_update(timestep, timesteps)
 
     # ------------------------------------------------------------------------------------------------------------
     # distributed helpers
@@ -280,7 +213,11 @@ class WildRobotAMP(AMP):
         self._after_guard(steps_taken, skipped)
         if diagnose:  # in-sample, for comparison: the same rollout after the discriminator trained on it
             heldout["auc_train"] = self._auc_on(amp_observations)
-        self._log_update(timestep, losses, steps_taken, skipped, mix, heldout)
+        self.guard_stats["nonfinite_amp_obs_rows"] += int(self._nonfinite_amp_rows.item())
+        self._nonfinite_amp_rows.zero_()
+        record = self._update_record(timestep, losses, steps_taken, skipped, mix, heldout)
+        self._advance_schedules(timestep + 1, record)
+        self._log_record(record)
 
     def _mix_rewards(self, amp_observations: torch.Tensor) -> dict:
         """Task + ramped style reward in one per-step unit: the env's reward is already sum_i w_i r_i * step_dt
@@ -513,46 +450,6 @@ class WildRobotAMP(AMP):
         else:
             self.scheduler.step()
 
-    def _log_update(self, timestep: int, losses: dict, steps_taken: int, skipped: int, mix: dict, heldout: dict):
-        cfg = self.cfg
-        n = max(steps_taken, 1)
-        self.track_data("Loss / Policy loss", losses["policy"] / n)
-        self.track_data("Loss / Value loss", losses["value"] / n)
-        if cfg.entropy_loss_scale:
-            self.track_data("Loss / Entropy loss", losses["entropy"] / n)
-        self.track_data("Loss / Discriminator loss", losses["discriminator"] / n)
-        self.track_data("Loss / Discriminator gradient penalty", losses["gradient_penalty"] / n)
-        self.track_data("Policy / Standard deviation", self.policy.distribution(role="policy").stddev.mean().item())
-        if self.scheduler:
-            self.track_data("Learning / Learning rate", self.scheduler.get_last_lr()[0])
-        self.guard_stats["nonfinite_amp_obs_rows"] += int(self._nonfinite_amp_rows.item())
-        self._nonfinite_amp_rows.zero_()
-
-        record = {
-            "timestep": timestep + 1,
-            "update": self.update_count,
-            "optimizer_steps": steps_taken,
-            "skipped_minibatches": skipped,
-            "discriminator_loss": losses["discriminator"] / n if steps_taken else None,
-        }
-        record.update(reward_stats(mix["style"]))
-        record.update({"task_reward_per_step": mix["task_step"], "style_reward_per_step": mix["style_step"]})
-        record.update(heldout)
-        self._advance_schedules(timestep + 1, record)
-        record.update(
-            {
-                "style_weight_fraction": self.style_ramp.fraction,
-                "style_weight": cfg.style_reward_scale * self.style_ramp.fraction,
-                "style_ramp_gate_open": self.style_ramp.gate_open,
-                "style_ramp_held_updates": self.style_ramp.held_updates,
-                "style_ramp_hold_reason": self.style_ramp.hold_reason or None,
-                "feature_stage": self.feature_stages.stage,
-                "feature_stage_name": self.feature_stages.name,
-                **{f"guard_{k}": v for k, v in self.guard_stats.items()},
-            }
-        )
-        self._log_record(record)
-
     # ------------------------------------------------------------------------------------------------------------
     def _report_skip(self, why: str, timestep: int) -> None:
         self.guard_stats["skipped_minibatches"] += 1
@@ -617,190 +514,3 @@ class WildRobotAMP(AMP):
         # TensorBoard side of the ramp's warning (skrl's writer only takes scalars; the reason is in the log line)
         record["style_ramp_warning"] = float(bool(warn and held >= warn))
         self.feature_stages.update(timestep, metrics)
-
-    def _log_record(self, record: dict) -> None:
-        self.diagnostics_history.append(record)
-        tags = {
-            "acc_policy": "Discriminator / Accuracy (policy)",
-            "acc_reference": "Discriminator / Accuracy (reference)",
-            "accuracy": "Discriminator / Accuracy",
-            "auc": "Discriminator / AUC (held out)",
-            "auc_train": "Discriminator / AUC (in-sample, after training on the rollout)",
-            "task_reward_per_step": "Reward / Task per step (scaled, what PPO sees)",
-            "style_reward_per_step": "Reward / Style per step (scaled, what PPO sees)",
-            "style_ramp_held_updates": "Style / Ramp held by the gate (consecutive updates)",
-            "style_ramp_warning": "Style / WARNING ramp held (see log)",
-            "style_ramp_gate_open": "Style / Gate open",
-            "logit_policy_mean": "Discriminator / Logit mean (policy)",
-            "logit_reference_mean": "Discriminator / Logit mean (reference)",
-            "logit_saturation": "Discriminator / Logit saturation fraction",
-            "logit_abs_max": "Discriminator / Logit |max|",
-            "style_reward_mean": "Style / Reward mean",
-            "style_reward_var": "Style / Reward variance",
-            "style_weight_fraction": "Style / Weight fraction (ramp)",
-            "style_weight": "Style / Weight",
-            "feature_stage": "Features / Stage",
-            "episode_length_mean": "Episode / Finished length mean",
-            "fall_rate": "Episode / Fall rate",
-            "guard_skipped_minibatches": "Guard / Skipped minibatches (total)",
-            "guard_nonfinite_amp_obs_rows": "Guard / Non-finite AMP obs rows (total)",
-        }
-        for key, tag in tags.items():
-            value = record.get(key)
-            if value is not None and np.isfinite(value):
-                self.track_data(tag, float(value))
-        for key, value in record.items():
-            if key.startswith("grad_x_input/"):
-                self.track_data(f"Features / grad x input share {key.split('/', 1)[1]}", value)
-            elif key.startswith("ablation_auc_drop/"):
-                self.track_data(f"Features / ablation AUC drop {key.split('/', 1)[1]}", value)
-        if self._jsonl_path is not None:
-            with open(self._jsonl_path, "a") as f:
-                f.write(json.dumps(record, default=_json_value) + "\n")
-
-    # ------------------------------------------------------------------------------------------------------------
-    # checkpoints
-    # ------------------------------------------------------------------------------------------------------------
-    def checkpoint_state(self, modules: dict | None = None) -> dict:
-        """Everything a resumed run needs: skrl's modules plus our counters, schedules, RNG and (optionally) buffers."""
-        state = (
-            modules
-            if modules is not None
-            else {name: self._get_internal_value(m) for name, m in self.checkpoint_modules.items()}
-        )
-        extra = {
-            "format": CHECKPOINT_FORMAT,
-            "timestep": self.timestep,
-            "rollout": self._rollout,
-            "update_count": self.update_count,
-            "style_ramp": self.style_ramp.state_dict(),
-            "feature_stages": self.feature_stages.state_dict(),
-            "guard_stats": dict(self.guard_stats),
-            "last_diagnostics": dict(self.last_diagnostics),
-            "extras": asdict(self.extras),
-            "amp_obs_dim": self.amp_obs_dim,
-            "scaler": self.scaler.state_dict(),
-            "lr_scheduler": self.scheduler.state_dict() if self.scheduler else None,
-            "rng": _rng_state(self.device),
-        }
-        if self.extras.checkpoint.save_buffers:
-            extra["buffers"] = {
-                "motion_dataset": _memory_state(self.motion_dataset),
-                "reply_buffer": _memory_state(self.reply_buffer),
-            }
-        return {**state, CHECKPOINT_KEY: extra}
-
-    def save(self, path: str | Path) -> None:
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            torch.save(self.checkpoint_state(), tmp)
-
-    def write_checkpoint(self, *, timestep: int, timesteps: int) -> None:
-        directory = Path(self.experiment_dir) / "checkpoints"
-        self.save(directory / f"agent_{timestep}.pt")
-        keep = self.extras.checkpoint.keep_last
-        if keep:
-            found = sorted(
-                (int(m.group(1)), p)
-                for p in directory.glob("agent_*.pt")
-                if (m := re.fullmatch(r"agent_(\d+)\.pt", p.name))
-            )
-            for _, old in found[:-keep]:
-                old.unlink(missing_ok=True)
-        best = self.checkpoint_best_modules
-        if best["modules"] and not best["saved"]:
-            state = self.checkpoint_state(modules=dict(best["modules"]))
-            state[CHECKPOINT_KEY].update({"best_timestep": best["timestep"], "best_reward": float(best["reward"])})
-            state[CHECKPOINT_KEY].pop("buffers", None)
-            with atomic_path(directory / "best_agent.pt") as tmp:
-                torch.save(state, tmp)
-            best["saved"] = True
-
-    def load(self, path: str | Path) -> dict:
-        """Load a checkpoint (ours or a plain skrl one); returns our extra state ({} for plain skrl files)."""
-        modules = load_checkpoint(path, map_location=self.device)
-        if not isinstance(modules, dict):
-            raise ValueError(f"{path}: not an agent checkpoint (expected a dict of modules)")
-        extra = modules.get(CHECKPOINT_KEY) or {}
-        for name, data in modules.items():
-            if name == CHECKPOINT_KEY:
-                continue
-            module = self.checkpoint_modules.get(name)
-            if module is None:
-                log.warning("checkpoint module %r has no counterpart in this agent; skipped", name)
-                continue
-            module.load_state_dict(data)
-            if hasattr(module, "eval"):
-                module.eval()
-        if extra:
-            self._load_extra(extra)
-        return extra
-
-    def _load_extra(self, extra: dict) -> None:
-        if extra.get("amp_obs_dim") not in (None, self.amp_obs_dim):
-            raise ValueError(f"checkpoint AMP observation width {extra['amp_obs_dim']} != env's {self.amp_obs_dim}")
-        rollouts = self.cfg.rollouts
-        self.timestep = int(extra["timestep"])
-        # a partial rollout is not in the file: restart it from the last update boundary
-        self._rollout = (int(extra["rollout"]) // rollouts) * rollouts
-        if self.memory is not None:
-            self.memory.reset()
-        self.update_count = int(extra["update_count"])
-        self.style_ramp.load_state_dict(extra["style_ramp"])
-        self.feature_stages.load_state_dict(extra["feature_stages"])
-        self.guard_stats.update(extra.get("guard_stats", {}))
-        self.last_diagnostics = dict(extra.get("last_diagnostics", {}))
-        if extra.get("scaler"):
-            self.scaler.load_state_dict(extra["scaler"])
-        if extra.get("lr_scheduler") and self.scheduler:
-            self.scheduler.load_state_dict(extra["lr_scheduler"])
-        buffers = extra.get("buffers")
-        if buffers:
-            _load_memory_state(self.motion_dataset, buffers["motion_dataset"])
-            _load_memory_state(self.reply_buffer, buffers["reply_buffer"])
-        if self.extras.checkpoint.restore_rng and extra.get("rng"):
-            _set_rng_state(extra["rng"], self.device)
-            # the file holds rank 0's state (only rank 0 writes): other ranks must not replay its draws
-            offset_rng_for_rank(config.torch.rank if config.torch.is_distributed else 0)
-            self.rng_restored = True
-
-
-# ----------------------------------------------------------------------------------------------------------------
-def _json_value(v: Any) -> Any:
-    if isinstance(v, (np.floating, np.integer, np.bool_)):
-        return v.item()
-    if isinstance(v, torch.Tensor):
-        return v.tolist()
-    return str(v)
-
-
-def _rng_state(device: torch.device) -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"].cpu())
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"].cpu(), device)
-
-
-def _memory_state(memory) -> dict:
-    return {
-        "tensors": {name: t.clone() for name, t in memory.tensors.items()},
-        "memory_index": memory.memory_index,
-        "env_index": memory.env_index,
-        "filled": memory.filled,
-    }
-
-
-def _load_memory_state(memory, state: dict) -> None:
-    for name, tensor in state["tensors"].items():
-        memory.tensors[name].copy_(tensor)
-    memory.memory_index = state["memory_index"]
-    memory.env_index = state["env_index"]
-    memory.filled = state["filled"]
