@@ -11,6 +11,8 @@ rocking on its flat sole amplifies float32 rounding: mujoco-cpu against itself w
 once per physics step drifts by up to 1.25e-2 rad in one env's ankle over the 25 steps (and MuJoCo-Warp against
 mujoco-cpu by 1.0e-2 in two envs). So on the G1 every env must stay within G1_JOINT_ENVELOPE and at least half of the
 envs within 1e-3 rad; WildRobot: every env within 1e-3 rad (measured 1.5e-6).
+Start-up randomisation: the first physics step after reset steps every world with the values Isaac Lab's start-up
+events wrote (friction, mass, centre of mass, gains), on both backends alike.
 Selection: ``env.physics_backend`` / ``--physics``, the default that follows the device (mujoco-cpu on CPU since
 issue 21), ``OMP_WAIT_POLICY`` for mujoco-cpu runs, and the refusals.
 """
@@ -146,6 +148,110 @@ def test_mujoco_cpu_matches_mujoco_warp(task):
         assert env_joint_err.max() <= JOINT_ATOL, f"{task}: joint positions differ by {env_joint_err} rad"
     mismatch = np.argwhere(cpu_run["contacts"] != warp_run["contacts"])
     assert mismatch.size == 0, f"{task}: feet in contact differ at (step, env, foot) {mismatch[:5].tolist()}"
+
+
+#: the start-up randomised model values, as MuJoCo model fields (the actuators: WildRobot's implicit PD)
+RANDOMISED_FIELDS = ("geom_friction", "body_mass", "body_ipos", "actuator_gainprm", "actuator_biasprm")
+
+
+def _first_physics_step_values(backend: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """WildRobot on ``backend`` with the task's start-up randomisation: the per-world model values (N, ...) the solver
+    steps with in the first physics step after reset (mujoco-cpu: each world's thread model as its ``mj_step`` is
+    called; mujoco-warp: ``mjw_model`` when ``step`` is called), and the same fields filled from what Isaac Lab wrote
+    to the Newton model (shape friction, body mass and centre of mass, joint gains)."""
+    import mujoco
+
+    from isaaclab_newton.physics import NewtonManager
+
+    from wildrobot_amp_ext.isaaclab.launch import make_env
+
+    env = make_env(
+        "WildRobot-AMP-Flat-v0",
+        num_envs=NUM_ENVS,
+        device="cpu",
+        overrides=[f"env.physics_backend={backend}", "env.seed=0"],
+    )
+    try:
+        env.reset()
+        solver = NewtonManager._solver
+        seen: dict[int, dict[str, np.ndarray]] = {}
+        if backend == "mujoco-cpu":
+            world_of = {id(views.data): w for w, views in enumerate(solver._worlds)}
+
+            class Recording:  # mujoco, with mj_step noting the model each world steps with the first time
+                def __getattr__(self, name):
+                    return getattr(mujoco, name)
+
+                @staticmethod
+                def mj_step(m, d, nstep=1):
+                    seen.setdefault(world_of[id(d)], {f: np.array(getattr(m, f)) for f in RANDOMISED_FIELDS})
+                    mujoco.mj_step(m, d, nstep)
+
+            solver._mj = Recording()
+        else:
+            step = solver.step
+
+            def recording_step(*args, **kwargs):
+                model = {f: getattr(solver.mjw_model, f).numpy() for f in RANDOMISED_FIELDS}  # (1 or N, ...)
+                for w in range(NUM_ENVS):
+                    seen.setdefault(w, {f: v[min(w, len(v) - 1)].copy() for f, v in model.items()})
+                return step(*args, **kwargs)
+
+            solver.step = recording_step
+        env.step(torch.zeros(NUM_ENVS, env.action_space.shape[-1]))
+        assert sorted(seen) == list(range(NUM_ENVS)), f"{backend}: worlds stepped {sorted(seen)}"
+        used = {f: np.stack([seen[w][f] for w in range(NUM_ENVS)]) for f in RANDOMISED_FIELDS}
+        return used, _newton_values(NewtonManager.get_model(), solver, used)
+    finally:
+        env.close()
+
+
+def _newton_values(model, solver, used: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``used`` with every entry Newton maps to MuJoCo replaced by the Newton model's value (Newton's own maps)."""
+    want = {f: v.copy() for f, v in used.items()}
+    shape = solver.mjc_geom_to_newton_shape.numpy()  # (world, geom) -> shape, -1: none
+    geoms = shape >= 0
+    want["geom_friction"][..., 0][geoms] = model.shape_material_mu.numpy()[shape[geoms]]
+    body = solver.mjc_body_to_newton.numpy()  # (world, body) -> body
+    bodies = body >= 0
+    want["body_mass"][bodies] = model.body_mass.numpy()[body[bodies]]
+    want["body_ipos"][bodies] = model.body_com.numpy()[body[bodies]]
+    ke, kd = model.joint_target_ke.numpy(), model.joint_target_kd.numpy()
+    per_world = len(ke) // NUM_ENVS
+    # Newton's sign code: >= 0 a position actuator of that DOF (kp), <= -2 a velocity actuator of DOF -(code + 2) (kd)
+    for a, code in enumerate(solver.mjc_actuator_to_newton_idx.numpy()):
+        for w in range(NUM_ENVS):
+            if code >= 0:
+                kp = ke[w * per_world + code]
+                want["actuator_gainprm"][w, a, 0], want["actuator_biasprm"][w, a, 1] = kp, -kp
+            elif code <= -2:
+                gain = kd[w * per_world - code - 2]
+                want["actuator_gainprm"][w, a, 0], want["actuator_biasprm"][w, a, 2] = gain, -gain
+    return want
+
+
+@pytest.mark.slow
+def test_startup_randomisation_reaches_the_first_physics_step():
+    """Issue 21's question: Isaac Lab's start-up events (friction, mass, centre of mass, gains) write the Newton model
+    before the first step and reach the solver only at the model-change notice, which Newton's manager sends at the
+    start of the next physics step (measured: after reset the solvers still hold the compiled values, WildRobot at 8
+    envs up to 0.62 friction, 0.24 kg, 8.7 mm, kp 7.8 off). The first physics step must already step every world with
+    its randomised values, on both backends, and the backends with the same values."""
+    runs = {backend: _first_physics_step_values(backend) for backend in ("mujoco-cpu", "mujoco-warp")}
+    for backend, (used, want) in runs.items():
+        for field in RANDOMISED_FIELDS:
+            np.testing.assert_allclose(used[field], want[field], rtol=1e-6, atol=1e-9, err_msg=f"{backend} {field}")
+    used, want = runs["mujoco-cpu"]
+    # the events randomised each of these per world (else the comparison would prove nothing)
+    for field, index in (
+        ("geom_friction", (..., 0)),
+        ("body_mass", ...),
+        ("body_ipos", ...),
+        ("actuator_gainprm", (..., 0)),
+    ):
+        assert np.ptp(want[field][index], axis=0).max() > 0, f"{field} is the same in every world"
+    for field in RANDOMISED_FIELDS:
+        np.testing.assert_allclose(used[field], runs["mujoco-warp"][0][field], rtol=1e-6, atol=1e-9, err_msg=field)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ The solver is Newton's ``SolverMuJoCo`` built for MuJoCo-Warp (``separate_worlds
   world are mirrored into those copies after every model change: a value common to all worlds is written once,
   a value that differs between worlds is patched into the thread's model before that world's step (all array
   fields at once: one float64 scatter into the thread model's buffer per world, see :class:`_PatchPlan`).
+  Start-up events (friction, mass, centre of mass, gains) write Newton's model after the solver exists; Newton's
+  manager sends their model-change notice at the start of the next physics step, before it steps, so the first
+  physics step already runs every world randomised (as on MuJoCo-Warp; ``tests/test_mujoco_cpu.py``). Until then
+  the thread models hold the compiled values (hence fewer patched fields logged at creation than after it).
 * All substeps of one physics step run inside the threads (``mj_step(nstep=substeps)``); Newton's state
   conversion and FK run once per physics step.
 * Contacts: ``update_contacts`` fills Newton's ``Contacts`` from every world's ``MjData.contact`` (shapes, points
