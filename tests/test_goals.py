@@ -91,3 +91,17 @@ def test_controls_ratio_both_directions_and_a_control_as_close_as_the_policy_fai
     with pytest.raises(SystemExit) as stop:
         main(["--isaac", str(tmp_path / "m.json"), "--control", "nameless"])
     assert stop.value.code == 2 and "NAME=GOALS_JSON" in capsys.readouterr().err
+
+
+def test_walking_slip_is_judged_on_the_walking_commands_against_the_reference():
+    from wildrobot_amp_ext.evaluation.goals import checks
+
+    r = tracking()
+    for e in r["per_command"]:  # slips on every walking command, never while standing
+        e["slip_rate"] = 0.2 if e["command"][0] or e["command"][1] else 0.0
+    s = summarize([r])
+    assert s["gait_walking"]["slip_rate"] == pytest.approx(0.2)
+    s["gait_reference_walking"] = {"single_stance_fraction": 0.4, "step_alternation": 0.9, "slip_rate": 0.08}
+    assert not checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]
+    s["gait_reference_walking"]["slip_rate"] = 0.15
+    assert checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]

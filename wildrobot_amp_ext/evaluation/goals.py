@@ -45,6 +45,9 @@ class Goals:
     max_sim2sim_fall_rate: float = 0.05
     #: commands at least this fast (m/s) count as walking for the gait figures
     walking_speed: float = 0.1
+    #: stance slip on the walking commands at most this many times the reference walking clips' (same rule): the
+    #: grid mean counts the standing commands, where a robot that never steps scores 0
+    walking_slip_ratio: float = 1.5
     #: walking gait "close to the reference's": single-stance fraction and step alternation within this ratio band
     gait_ratio: tuple[float, float] = (0.5, 1.5)
     #: style distances (both directions) at most this many times each control's (a control differs in one thing)
@@ -84,7 +87,8 @@ def _walking_gait(reports: Sequence[dict], goals: Goals) -> dict:
         values = [e[key] for e in rows if e.get(key) is not None]
         return float(np.mean(values)) if values else math.nan
 
-    return {"single_stance_fraction": pick("single_stance_fraction"), "step_alternation": pick("step_alternation")}
+    keys = ("single_stance_fraction", "step_alternation", "slip_rate")
+    return {key: pick(key) for key in keys}
 
 
 def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
@@ -93,7 +97,7 @@ def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
     import torch
 
     from wildrobot_amp_ext.dataset.schema import open_dataset
-    from wildrobot_amp_ext.evaluation.metrics import MetricsCfg, contact_pattern
+    from wildrobot_amp_ext.evaluation.metrics import MetricsCfg, contact_pattern, foot_slip
 
     with open_dataset(reference) as f:
         spec = f.feature_spec
@@ -108,7 +112,9 @@ def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
     out = contact_pattern(
         torch.as_tensor(pos)[:, None], torch.zeros_like(done), done, cfg, torch.as_tensor(vel)[:, None]
     )
-    return {"single_stance_fraction": out["single_stance_fraction"], "step_alternation": out["step_alternation"]}
+    slip = foot_slip(torch.as_tensor(pos), torch.as_tensor(vel), cfg)["slip_rate"]
+    return {"single_stance_fraction": out["single_stance_fraction"], "step_alternation": out["step_alternation"],
+            "slip_rate": slip}  # fmt: skip
 
 
 def motion_distances(style: dict) -> dict[str, float]:
@@ -203,6 +209,10 @@ def checks(s: dict, g: Goals) -> dict[str, bool]:
             ref, got = s["gait_reference_walking"][key], s["gait_walking"][key]
             ok = bool(ref) and got is not None and math.isfinite(got) and lo <= got / ref <= hi
             out[f"walking {key.replace('_', ' ')} within {lo}-{hi}x the reference's"] = ok
+        ref_slip, slip = s["gait_reference_walking"].get("slip_rate"), s["gait_walking"].get("slip_rate")
+        if ref_slip is not None:
+            ok = slip is not None and math.isfinite(slip) and slip <= g.walking_slip_ratio * ref_slip
+            out[f"walking slip <= {g.walking_slip_ratio}x the reference's walking slip"] = ok
     if "style" in s:
         worst = max(s["style"]["motion_ratio_to_best"].values())
         out[f"every reference motion within {g.family_ratio}x of the best"] = worst <= g.family_ratio
@@ -227,12 +237,12 @@ def format_table(s: dict) -> str:
         f"yaw-rate error {f(s['yaw_rate_error'])} rad/s (turning commands {f(s['yaw_rate_error_turning'])}), "
         f"falls {s['fall_rate']:.1%}, slip {s['slip_rate']:.1%}",
         f"walking gait: single stance {f(s['gait_walking']['single_stance_fraction'])}, "
-        f"alternation {f(s['gait_walking']['step_alternation'])}",
+        f"alternation {f(s['gait_walking']['step_alternation'])}, slip {f(s['gait_walking'].get('slip_rate'))}",
     ]
     if s.get("gait_reference_walking"):
         r = s["gait_reference_walking"]
         lines.append(f"reference walking gait: single stance {f(r['single_stance_fraction'])}, "
-                     f"alternation {f(r['step_alternation'])}")  # fmt: skip
+                     f"alternation {f(r['step_alternation'])}, slip {f(r.get('slip_rate'))}")  # fmt: skip
     if "style" in s:
         st = s["style"]
         motions = ", ".join(f"{m} {f(d)}" for m, d in st["reference_to_policy_per_motion"].items())
