@@ -7,7 +7,7 @@ Per clip: read (restricted unpickler, xyzw -> wxyz, checks) -> joints mapped **b
 (joints the robot lacks are dropped) -> resampled to ``--target-fps`` (linear joints / root position, slerp root
 orientation) -> velocities by central differences at the target rate (joints; root linear and angular velocity in
 the **world** frame: the feature function rotates them into the heading frame, as it does for the simulator's
-``root_*_vel_w`` in the env) -> contact points by batched forward kinematics of ``robot.build_model()`` (sites
+``root_*_vel_w`` in the env) -> contact points by batched forward kinematics of ``mjcf.build_model`` (sites
 ``<foot>_toe_contact`` / ``<foot>_heel_contact``) and their velocities. All clips are concatenated, the raw states
 rounded to the storage dtype, and the features computed from them by the shared
 :func:`~wildrobot_amp_ext.features.compute_amp_features` (default offset ``joint_pos - default_joint_pos``, heading
