@@ -47,6 +47,7 @@ from wildrobot_amp_ext.miner.config import (
 )
 from wildrobot_amp_ext.motion.io import load_motions
 from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.utils.cli import CliParser, add_config
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
 if TYPE_CHECKING:
@@ -90,72 +91,47 @@ def _optional_float(text: str) -> float | None:
 
 def _tracker_of(argv: Sequence[str] | None) -> str:
     """The ``--tracker`` of a command line (its defaults decide every other flag's), the default one if absent."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = CliParser(add_help=False)
     pre.add_argument("--tracker", choices=TRACKERS, default=TrackingConfig.tracker)
     return pre.parse_known_args(argv)[0].tracker
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, tracker: str = TrackingConfig.tracker) -> None:
-    """One flag per config field (``--field-name``), defaults from the dataclasses with ``tracker``'s preset
-    applied (:data:`miner.config.TRACKER_PRESETS`); booleans get --x / --no-x."""
+    """One flag per config field (``--field_name``, also ``--field-name``; :func:`utils.cli.add_config`), defaults
+    from the dataclasses with ``tracker``'s preset applied (:data:`miner.config.TRACKER_PRESETS`); booleans get
+    --x / --no_x."""
     defaults = MinerConfig.for_tracker(tracker)
+    fields: dict[str, dict[str, Any]] = {name: {"choices": choices} for name, choices in FIELD_CHOICES.items()}
+    fields["kp_scale"] = {"type": _parse_kp_scale, "help": "number or 'auto' (default: %(default)s)"}
     for group_name, cls in GROUPS.items():
-        group = parser.add_argument_group(f"{group_name} ({cls.__name__}; see wildrobot_amp_ext/miner/config.py)")
-        for f in dataclasses.fields(cls):
-            default = getattr(getattr(defaults, group_name), f.name)
-            dest = f"{group_name}__{f.name}"
-            if isinstance(default, bool):
-                group.add_argument(
-                    _flag(f.name),
-                    dest=dest,
-                    action=argparse.BooleanOptionalAction,
-                    default=default,
-                    help=f"(default: {default})",
-                )
-            elif isinstance(default, tuple):
-                group.add_argument(
-                    _flag(f.name),
-                    dest=dest,
-                    type=float,
-                    nargs="+",
-                    default=list(default),
-                    help=f"(default: {' '.join(map(str, default))})",
-                )
-            elif f.name == "kp_scale":
-                group.add_argument(
-                    _flag(f.name),
-                    dest=dest,
-                    type=_parse_kp_scale,
-                    default=default,
-                    help="number or 'auto' (default: %(default)s)",
-                )
-            elif default is None:
-                group.add_argument(
-                    _flag(f.name), dest=dest, type=_optional_float, default=None, help="(default: the model's)"
-                )
-            elif f.name in FIELD_CHOICES:
-                group.add_argument(
-                    _flag(f.name),
-                    dest=dest,
-                    choices=FIELD_CHOICES[f.name],
-                    default=default,
-                    help="(default: %(default)s)",
-                )
-            else:
-                group.add_argument(
-                    _flag(f.name),
-                    dest=dest,
-                    metavar=f.name.upper(),
-                    type=type(default),
-                    default=default,
-                    help="(default: %(default)s)",
-                )
+        group_defaults = getattr(defaults, group_name)
+        optional = {  # a None default is the model's value: the flag takes a number, or none / model
+            f.name: {"type": _optional_float, "help": "(default: the model's)", "metavar": f.name.upper()}
+            for f in dataclasses.fields(cls)
+            if getattr(group_defaults, f.name) is None
+        }
+        add_config(
+            parser,
+            cls,
+            defaults=group_defaults,
+            dest_prefix=f"{group_name}__",
+            title=f"{group_name} ({cls.__name__}; see wildrobot_amp_ext/miner/config.py)",
+            fields={**fields, **optional},
+            negatable=True,
+        )
     seed = parser.add_argument_group("legacy flag names (aliases)")
     seed.add_argument(
-        "--harness-cap", type=float, default=None, help="set --orient-cap and --assist-cap together (fraction of m*g)"
+        "--harness-cap", type=float, default=None, help="set --orient_cap and --assist_cap together (fraction of m*g)"
     )
     for alias, (group_name, name) in SEED_ALIASES.items():
-        seed.add_argument(alias, dest=f"alias__{group_name}__{name}", type=float, default=None, help=f"= {_flag(name)}")
+        seed.add_argument(
+            alias,
+            dest=f"alias__{group_name}__{name}",
+            type=float,
+            default=None,
+            metavar=name.upper(),
+            help=f"= --{name}",
+        )
 
 
 def config_from_args(args: argparse.Namespace) -> MinerConfig:
@@ -250,10 +226,9 @@ def unique_clips(clips: Sequence[MotionClip]) -> tuple[list[MotionClip], dict[st
 
 
 def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = CliParser(
         prog="python -m wildrobot_amp_ext.mine",
         description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
     p.add_argument("--robot", required=True, help="robot (RobotSpec name or robot.yaml path)")

@@ -28,11 +28,12 @@ import numpy as np
 import torch
 
 from wildrobot_amp_ext.dataset.schema import ReferenceDataset, load_dataset
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.features import contact_labels, heading_yaw, rotate_into_heading
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -266,28 +267,30 @@ def render_clip_video(
 # ------------------------------------------------------------------------------------------------------------------
 # command line
 # ------------------------------------------------------------------------------------------------------------------
+@dataclass
+class AnalyzeArgs:
+    """``wildrobot-analyze``'s flags."""
+
+    dataset: str = opt(positional=True)
+    robot: str | None = opt(None, help="default: the robot stored in the dataset")
+    out: str | None = opt(
+        None, help="folder for analysis.json / analysis.png / clip video (default: <dataset>_analysis)"
+    )
+    clip: int = opt(0, help="clip index for the plots and video")
+    command_speed: tuple[float, float] = opt(
+        AnalyzeConfig().command_speed, nargs=2, metavar=("LO", "HI"), help="commanded speed range, m/s"
+    )
+    min_phase_frames: int = AnalyzeConfig().min_phase_frames
+    no_video: bool = False
+    video_seconds: float = 4.0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
+    p = CliParser(
         prog="analyze_dataset.py",
         description="Speed, contact and gait statistics of an AMP reference dataset, a PNG and a clip video.",
     )
-    p.add_argument("dataset")
-    p.add_argument("--robot", default=None, help="default: the robot stored in the dataset")
-    p.add_argument(
-        "--out", default=None, help="folder for analysis.json / analysis.png / clip video (default: <dataset>_analysis)"
-    )
-    p.add_argument("--clip", type=int, default=0, help="clip index for the plots and video")
-    p.add_argument(
-        "--command-speed",
-        type=float,
-        nargs=2,
-        default=AnalyzeConfig().command_speed,
-        metavar=("LO", "HI"),
-        help="commanded speed range, m/s",
-    )
-    p.add_argument("--min-phase-frames", type=int, default=AnalyzeConfig().min_phase_frames)
-    p.add_argument("--no-video", action="store_true")
-    p.add_argument("--video-seconds", type=float, default=4.0)
+    add_config(p, AnalyzeArgs)
     return p
 
 

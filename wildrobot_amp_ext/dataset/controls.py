@@ -8,8 +8,7 @@ the control for "does the policy learn the motion, or just a pose prior?".
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from wildrobot_amp_ext.dataset.schema import ReferenceDataset, load_dataset, save_dataset
 from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.motion.kinematics import ClipStates
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 
 def time_shuffled(ds: ReferenceDataset, seed: int = 0) -> ReferenceDataset:
@@ -31,13 +31,24 @@ def write_time_shuffled(source: str | Path, out: str | Path, seed: int = 0) -> P
     return save_dataset(out, time_shuffled(load_dataset(source), seed))
 
 
+@dataclass
+class ControlsArgs:
+    """``python -m wildrobot_amp_ext.dataset.controls``'s flags."""
+
+    dataset: str = opt(positional=True, help="reference dataset .npz")
+    out: str = opt(required=True, help="the shuffled dataset .npz (written atomically)")
+    seed: int = 0
+
+
+def build_parser() -> CliParser:
+    p = CliParser(description="A time-shuffled copy of a reference dataset (the AMP control reference).")
+    add_config(p, ControlsArgs)
+    return p
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="A time-shuffled copy of a reference dataset (the AMP control reference).")
-    p.add_argument("dataset", help="reference dataset .npz")
-    p.add_argument("--out", required=True, help="the shuffled dataset .npz (written atomically)")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     print(f"[controls] time-shuffled -> {write_time_shuffled(args.dataset, args.out, args.seed)}")
     return 0
 

@@ -33,13 +33,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from wildrobot_amp_ext.constants import CONTROL_HZ
 from wildrobot_amp_ext.dataset.schema import STORAGE_DTYPE, ReferenceDataset, export_merged_pkl, save_dataset
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.features import ALL_TERMS, FeatureSpec
 from wildrobot_amp_ext.motion.clip import MotionClip
 from wildrobot_amp_ext.motion.io import ReadOptions, load_motion, motion_files
@@ -47,6 +47,7 @@ from wildrobot_amp_ext.motion.resample import resample_clip
 from wildrobot_amp_ext.motion.state import ClipStates
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.utils.progress import progress
 from wildrobot_amp_ext.validation import LIMITS, check_outputs
 from wildrobot_amp_ext.validation import values as V
@@ -252,48 +253,37 @@ def convert_files(
 # ------------------------------------------------------------------------------------------------------------------
 # command line
 # ------------------------------------------------------------------------------------------------------------------
-def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
-    """FeatureSpec options shared by convert / verify / the miner's CLI."""
-    d = FeatureSpec()
-    g = parser.add_argument_group("AMP features (must match the env's FeatureSpec)")
-    g.add_argument(
-        "--terms", nargs="+", choices=ALL_TERMS, default=None, help=f"feature terms (default: {' '.join(d.terms)})"
+_FEATURES = FeatureSpec()
+
+
+@dataclass
+class FeatureArgs:
+    """FeatureSpec options shared by convert / verify / the miner's command line (the dataset's FeatureSpec, which
+    the env adopts)."""
+
+    terms: list[str] | None = opt(None, choices=ALL_TERMS, help=f"feature terms (default: {' '.join(_FEATURES.terms)})")
+    drop_contacts: bool = opt(False, help=f"remove {', '.join(FOOT_TERMS)} from the features")
+    drop_height: bool = opt(False, help="remove root_height")
+    lin_vel_mode: Literal["direction", "clip", "raw"] = opt(
+        _FEATURES.root_lin_vel_mode, help="root linear velocity encoding (default %(default)s)"
     )
-    g.add_argument("--drop-contacts", action="store_true", help=f"remove {', '.join(FOOT_TERMS)} from the features")
-    g.add_argument("--drop-height", action="store_true", help="remove root_height")
-    g.add_argument(
-        "--lin-vel-mode",
-        choices=("direction", "clip", "raw"),
-        default=d.root_lin_vel_mode,
-        help="root linear velocity encoding (default %(default)s)",
-    )
-    g.add_argument(
-        "--lin-vel-threshold",
-        type=float,
-        default=d.lin_vel_zero_threshold,
+    lin_vel_threshold: float = opt(
+        _FEATURES.lin_vel_zero_threshold,
         help="direction mode: speed below which the direction is zero, m/s (default %(default)s)",
     )
-    g.add_argument(
-        "--lin-vel-clip",
-        type=float,
-        default=d.lin_vel_clip,
-        help="clip mode: per-axis bound, m/s (default %(default)s)",
+    lin_vel_clip: float = opt(_FEATURES.lin_vel_clip, help="clip mode: per-axis bound, m/s (default %(default)s)")
+    contact_height: float = opt(
+        _FEATURES.contact_height, help="contact when a point is below this height, m (default %(default)s)"
     )
-    g.add_argument(
-        "--contact-height",
-        type=float,
-        default=d.contact_height,
-        help="contact when a point is below this height, m (default %(default)s)",
+    contact_speed: float = opt(
+        _FEATURES.contact_speed, help="... and slower than this horizontally, m/s (default %(default)s)"
     )
-    g.add_argument(
-        "--contact-speed",
-        type=float,
-        default=d.contact_speed,
-        help="... and slower than this horizontally, m/s (default %(default)s)",
-    )
-    g.add_argument(
-        "--history", type=int, default=d.history, help="frames per AMP observation (default %(default)s = (s, s'))"
-    )
+    history: int = opt(_FEATURES.history, help="frames per AMP observation (default %(default)s = (s, s'))")
+
+
+def add_feature_arguments(parser: argparse.ArgumentParser) -> None:
+    """FeatureSpec options shared by convert / verify / the miner's CLI."""
+    add_config(parser, FeatureArgs, title="AMP features (must match the env's FeatureSpec)")
 
 
 def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
@@ -322,30 +312,32 @@ def feature_spec_from_args(args: argparse.Namespace) -> FeatureSpec:
     )
 
 
+@dataclass
+class ConvertArgs:
+    """``wildrobot-convert``'s flags (the FeatureSpec ones: :class:`FeatureArgs`)."""
+
+    robot: str = opt(required=True, help="target robot (RobotSpec name or robot.yaml path)")
+    input: list[str] = opt(required=True, help="motion files and/or folders (searched recursively)")
+    output: str = opt(required=True, help="dataset .npz to write")
+    target_fps: float = opt(CONTROL_HZ, help="output frame rate (0: keep the source rate)")
+    source_robot: str | None = opt(
+        None, help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)"
+    )
+    quat_order: Literal["xyzw", "wxyz"] = opt("xyzw", help="quaternion order of GMR pickles")
+    no_quat_check: bool = opt(False, help="skip the xyzw/wxyz mix-up check")
+    export_pkl: str | None = opt(
+        None, help="also write the merged-pickle layout (features, feature_dim, joint_names, velocity_normalized)"
+    )
+    uncompressed: bool = opt(False, help="np.savez instead of savez_compressed")
+    quiet: bool = opt(False, help="no progress bars / summary")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
+    p = CliParser(
         prog="convert_dataset.py",
         description="Convert GMR motion pickles (or motion .npz) into an AMP reference dataset (.npz).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--robot", required=True, help="target robot (RobotSpec name or robot.yaml path)")
-    p.add_argument("--input", required=True, nargs="+", help="motion files and/or folders (searched recursively)")
-    p.add_argument("--output", required=True, help="dataset .npz to write")
-    p.add_argument("--target-fps", type=float, default=CONTROL_HZ, help="output frame rate (0: keep the source rate)")
-    p.add_argument(
-        "--source-robot",
-        default=None,
-        help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)",
-    )
-    p.add_argument("--quat-order", choices=("xyzw", "wxyz"), default="xyzw", help="quaternion order of GMR pickles")
-    p.add_argument("--no-quat-check", action="store_true", help="skip the xyzw/wxyz mix-up check")
-    p.add_argument(
-        "--export-pkl",
-        default=None,
-        help="also write the merged-pickle layout (features, feature_dim, joint_names, velocity_normalized)",
-    )
-    p.add_argument("--uncompressed", action="store_true", help="np.savez instead of savez_compressed")
-    p.add_argument("--quiet", action="store_true", help="no progress bars / summary")
+    add_config(p, ConvertArgs)
     add_feature_arguments(p)
     return p
 

@@ -29,9 +29,10 @@ import numpy as np
 
 from wildrobot_amp_ext.dataset.convert import add_feature_arguments, feature_spec_from_args, features_from_states
 from wildrobot_amp_ext.dataset.schema import STATE_ALIASES, STATE_KEYS, ReferenceDataset, load_dataset, open_dataset
-from wildrobot_amp_ext.errors import OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 
 @dataclass(frozen=True)
@@ -295,16 +296,19 @@ def verify_dataset(
     return report
 
 
+@dataclass
+class VerifyArgs:
+    """``wildrobot-verify``'s flags (the FeatureSpec ones: :class:`dataset.convert.FeatureArgs`)."""
+
+    dataset: str = opt(positional=True, help="dataset .npz written by convert_dataset")
+    robot: str | None = opt(None, help="robot to check against (default: the one stored)")
+    expect_version: str | None = opt(None, help="feature version tag training will use")
+    expect_spec: bool = opt(False, help="check the dataset against the FeatureSpec given by the feature flags below")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="verify_dataset.py", description="Verify an AMP reference dataset (.npz).")
-    p.add_argument("dataset", help="dataset .npz written by convert_dataset")
-    p.add_argument("--robot", default=None, help="robot to check against (default: the one stored)")
-    p.add_argument("--expect-version", default=None, help="feature version tag training will use")
-    p.add_argument(
-        "--expect-spec",
-        action="store_true",
-        help="check the dataset against the FeatureSpec given by the feature flags below",
-    )
+    p = CliParser(prog="verify_dataset.py", description="Verify an AMP reference dataset (.npz).")
+    add_config(p, VerifyArgs)
     add_feature_arguments(p)
     return p
 
