@@ -275,6 +275,29 @@ def test_dataset_overrides_reach_the_config(tmp_path):
     assert cfg.events.reference_state_init.params["fraction"] == 1.0
 
 
+def test_env_inputs_are_resolved_before_the_env_and_the_env_never_writes_them(amp_env):
+    """The config settles the FeatureSpec and the reference file (the demo built by the dataset layer) before any
+    env exists; the env built from such a config leaves them as they were; an unresolved config is refused."""
+    from wildrobot_amp_ext.isaaclab.launch import load_env_cfg, resolve_env_inputs
+
+    overrides = ["env.events.reference_state_init.params.fraction=0.0"]
+    cfg = load_env_cfg(TASK, num_envs=4, overrides=[*overrides, "env.amp.feature_spec.lin_vel_zero_threshold=0.07"])
+    assert cfg.amp.dataset == "demo" and cfg.amp.feature_spec == {"lin_vel_zero_threshold": 0.07}
+    with pytest.raises(RuntimeError, match="not resolved"):
+        cfg.resolved_feature_spec()
+    resolve_env_inputs(cfg)
+    spec = cfg.resolved_feature_spec()
+    assert spec == FeatureSpec(lin_vel_zero_threshold=0.07) and Path(cfg.amp.dataset).is_file()
+    assert cfg.observations.amp.features.history_length == spec.history
+    before = (cfg.amp.to_dict(), cfg.observations.amp.to_dict())
+    resolve_env_inputs(cfg)  # idempotent: a resolved config resolves to itself
+    assert (cfg.amp.to_dict(), cfg.observations.amp.to_dict()) == before
+    # the fixture's env: its config holds exactly what the same resolution gives, nothing the env wrote
+    same = resolve_env_inputs(load_env_cfg(TASK, num_envs=4, overrides=overrides))
+    assert amp_env.cfg.amp.to_dict() == same.amp.to_dict()
+    assert amp_env.cfg.observations.amp.to_dict() == same.observations.amp.to_dict()
+
+
 def test_reference_state_init_and_reference_sampling(tmp_path, amp_env):
     robot = load_robot("wildrobot")
     spec = FeatureSpec()

@@ -332,11 +332,22 @@ def _instantiate(cfg: Any, task: str | None, render_mode: str | None):
     return env_class(cfg, render_mode=render_mode)
 
 
+def resolve_env_inputs(cfg: Any) -> Any:
+    """Settle what the env reads before it exists (the config's ``resolve_inputs``: reference dataset, FeatureSpec,
+    settings overridden after the config was built), outside the simulation: a refused input costs nothing and
+    prints one line. Every env this module creates goes through here; configs without the method pass unchanged."""
+    resolve = getattr(cfg, "resolve_inputs", None)
+    if callable(resolve):
+        resolve()
+    return cfg
+
+
 def create_env(cfg: Any, task: str | None = None, render_mode: str | None = None, launcher_args: dict | None = None):
     """Create an env from a resolved config (kit-less only). ``task`` picks the registered env class; without it
     the config's ``class_type`` (Isaac Lab's env-class field) is instantiated."""
     from isaaclab.app import launch_simulation, validate_launch
 
+    resolve_env_inputs(cfg)
     configure_warp_cache()
     args = _launcher_args(launcher_args)
     _, kit_sources = validate_launch(cfg, dict(args))
@@ -386,6 +397,7 @@ def env_session(cfg: Any, task: str | None = None, render_mode: str | None = Non
         return
     from isaaclab.app import launch_simulation
 
+    resolve_env_inputs(cfg)
     configure_warp_cache()
     refused = None
     with launch_simulation(cfg, _launcher_args(launcher_args)):

@@ -9,8 +9,10 @@
 * ``collect_reference_motions(n)``: ``(n, D)`` reference AMP observations sampled on the env device from
   ``cfg.amp.dataset`` by :class:`wildrobot_amp_ext.agents.reference.ReferenceMotionSampler`.
 
-The FeatureSpec is the reference dataset's (its header), with the fields the user set in ``env.amp.feature_spec``;
-the env writes the resolved spec back into ``cfg.amp.feature_spec`` so the saved run config says what ran.
+The env's inputs are settled before it exists: ``isaaclab.launch`` calls the config's ``resolve_inputs`` (the
+FeatureSpec is the reference dataset's header with the fields the user set in ``env.amp.feature_spec``, written back
+in full so the saved run config says what ran; ``"demo"`` is built by the dataset layer). The env reads its config
+and never writes it.
 
 skrl's ``wrap_env(env, "isaaclab")`` forwards unknown attributes to ``env.unwrapped`` and returns the env's
 extras as ``infos`` unchanged, so the agent sees ``infos["amp_obs"]`` and these two attributes directly.
@@ -26,13 +28,12 @@ import torch
 
 from isaaclab.envs import ManagerBasedRLEnv
 
-from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler, check_dataset_frame_rate
-from wildrobot_amp_ext.deploy.observations import observation_set
+from wildrobot_amp_ext.agents.reference import ReferenceMotionSampler
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureVersion
-from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg, group_term_names
+from wildrobot_amp_ext.tasks.amp_locomotion.amp_env_cfg import AmpLocomotionEnvCfg
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp import randomization
-from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header, resolve_reference
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import amp_features, dataset_feature_header
 
 AMP_GROUP = "amp"
 AMP_INFO_KEY = "amp_obs"
@@ -43,16 +44,7 @@ class AmpManagerBasedRLEnv(ManagerBasedRLEnv):
 
     def __init__(self, cfg: AmpLocomotionEnvCfg, render_mode: str | None = None, **kwargs):
         self.robot = cfg.robot_spec()
-        if group_term_names(cfg.observations.policy) != [t.name for t in observation_set(cfg.observation_set).terms]:
-            cfg.apply_observation_set()  # env.observation_set was overridden after the config was built
-        cfg.apply_randomization()  # env.randomization.* overrides come after the config was built
-        cfg.apply_actuator_model()  # env.actuator_model likewise
-        spec, cfg.amp.dataset = resolve_reference(cfg.amp, self.robot)
-        # reference frames must be one env step apart (before the scene is built: a mismatch costs nothing)
-        check_dataset_frame_rate(cfg.amp.dataset, 1.0 / (cfg.sim.dt * cfg.decimation))
-        cfg.amp.feature_spec = spec.to_dict()
-        cfg.observations.amp.features.history_length = spec.history
-        cfg.observations.amp.features.flatten_history_dim = True
+        spec = cfg.resolved_feature_spec()  # settled by cfg.resolve_inputs() before the env (isaaclab.launch)
         self.amp_feature_spec = spec
         self.amp_frame_dim = spec.frame_dim(self.robot)
         self.amp_obs_dim = spec.obs_dim(self.robot)

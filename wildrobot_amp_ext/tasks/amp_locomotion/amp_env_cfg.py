@@ -32,7 +32,9 @@ from isaaclab.terrains import TerrainImporterCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 
+from wildrobot_amp_ext.agents.reference import check_dataset_frame_rate
 from wildrobot_amp_ext.constants import DECIMATION, PHYSICS_DT
+from wildrobot_amp_ext.dataset.demo import DEMO_DATASET
 from wildrobot_amp_ext.deploy.observations import (
     DEFAULT_OBSERVATION_SET,
     HISTORY_ORDER,
@@ -47,6 +49,7 @@ from wildrobot_amp_ext.isaaclab.asset import articulation_actuators, ground_terr
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
 from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_reference
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.randomization import randomize_encoder_bias
 
 ROBOT = "robot"
@@ -326,8 +329,8 @@ class AmpSettingsCfg:
     """What the AMP side needs from the env config (not a manager)."""
 
     #: FeatureSpec fields the user sets (``FeatureSpec.to_dict()`` keys). Empty: the env adopts the dataset's spec
-    #: (its header); a field set here that differs from the dataset's is refused. The env writes the resolved spec
-    #: back here, so a run's saved config holds the spec it trained with.
+    #: (its header); a field set here that differs from the dataset's is refused. ``resolve_inputs`` (before the env
+    #: exists) writes the resolved spec back here, so a run's saved config holds the spec it trained with.
     feature_spec: dict = {}
     #: reference dataset (.npz from wildrobot-convert or wildrobot-mine): discriminator reference motions, RSI states.
     #: states. "demo" = the built-in synthetic gait for this robot (wildrobot_amp_ext.dataset.demo), built on first use
@@ -475,6 +478,33 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
             v = r.push_velocity * math.sqrt(robot.init_root_height / 0.78)
             ev.push_robot.interval_range_s = tuple(r.push_interval_s)
             ev.push_robot.params["velocity_range"] = {"x": (-v, v), "y": (-v, v)}
+
+    def resolve_inputs(self) -> None:
+        """Settle everything the env reads, once, before it is built (``isaaclab.launch`` calls this; the env only
+        reads the result and never writes its config). Overrides arrive after ``__post_init__``, so the observation
+        set, randomisation and actuator model are re-applied here; then the reference: the dataset file
+        (``"demo"``: built by the dataset layer for the resolved spec) and the FeatureSpec adopted from its header
+        with the user's fields, written back in full. Idempotent: a resolved config resolves to itself."""
+        if group_term_names(self.observations.policy) != [t.name for t in observation_set(self.observation_set).terms]:
+            self.apply_observation_set()  # env.observation_set was overridden after the config was built
+        self.apply_randomization()
+        self.apply_actuator_model()
+        spec, self.amp.dataset = resolve_reference(self.amp, self.robot_spec())
+        # reference frames must be one env step apart (checked before the scene is built: a mismatch costs nothing)
+        check_dataset_frame_rate(self.amp.dataset, 1.0 / (self.sim.dt * self.decimation))
+        self.amp.feature_spec = spec.to_dict()
+        self.observations.amp.features.history_length = spec.history
+        self.observations.amp.features.flatten_history_dim = True
+
+    def resolved_feature_spec(self) -> FeatureSpec:
+        """The FeatureSpec :meth:`resolve_inputs` settled; refuses a config that never went through it."""
+        spec = self.amp.feature_spec
+        if self.amp.dataset == DEMO_DATASET or set(spec) != set(FeatureSpec.keys()):
+            raise RuntimeError(
+                "the env's inputs are not resolved: create it through wildrobot_amp_ext.isaaclab.launch "
+                "(make_env / create_env / env_session), or call cfg.resolve_inputs() first"
+            )
+        return FeatureSpec.from_dict(spec, path="env.amp.feature_spec")
 
     def key_schemas(self) -> dict[str, tuple[str, ...]]:
         """Valid keys of the dicts that start empty, for the ``env.*`` override check (utils.keys)."""

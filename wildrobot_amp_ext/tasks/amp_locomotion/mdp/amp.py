@@ -54,7 +54,8 @@ def env_robot(env: ManagerBasedEnv) -> RobotSpec:
 
 
 def env_feature_spec(env: ManagerBasedEnv) -> FeatureSpec:
-    """The env's FeatureSpec: ``env.cfg.amp.feature_spec`` (the AMP env fills it from the dataset at creation)."""
+    """The env's FeatureSpec: ``env.cfg.amp.feature_spec`` (filled from the dataset by the config's
+    ``resolve_inputs`` before the env is built)."""
     return FeatureSpec.from_dict(env.cfg.amp.feature_spec, path="env.amp.feature_spec")
 
 
@@ -68,7 +69,8 @@ def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
 
 def resolve_reference(amp_cfg, robot: RobotSpec) -> tuple[FeatureSpec, str | None]:
     """The env's FeatureSpec and the dataset file it reads (``"demo"``: the demo gait built for that spec; its
-    history is irrelevant, the sampler stacks frames). The env and anything that must read the same file call this."""
+    history is irrelevant, the sampler stacks frames). The env config's ``resolve_inputs`` and anything that must
+    read the same file call this."""
     dataset = amp_cfg.dataset
     spec = resolve_feature_spec(amp_cfg, robot, None if dataset == DEMO_DATASET else dataset)
     path = resolve_dataset(dataset, robot, spec)
