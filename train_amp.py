@@ -34,8 +34,6 @@ Outputs: ``logs/skrl/<task>/<YYYY-mm-dd_HH-MM-SS>_<experiment_name>/`` with Tens
 ``checkpoints/agent_<timestep>.pt`` (+ ``best_agent.pt``), written atomically.
 """
 
-from __future__ import annotations
-
 import argparse
 import dataclasses
 import os
@@ -45,59 +43,57 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt  # light: argparse only
+
 ROOT = Path(__file__).resolve().parent
+
 DEFAULT_TASK = "G1-23dof-AMP-Flat-v0"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.",
-        epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.",
-    )
-    p.add_argument(
-        "--task",
-        default=DEFAULT_TASK,
+@dataclasses.dataclass
+class TrainArgs:
+    """train_amp.py's flags (Isaac Lab's spellings; the visualizer and physics flags come from ``isaaclab/``)."""
+
+    task: str = opt(
+        DEFAULT_TASK,
         help=f"gymnasium task id (default {DEFAULT_TASK}; also WildRobot-AMP-Flat-v0, G1-29dof-AMP-Flat-v0, "
         "Toy-AMP-v0)",
     )
-    p.add_argument("--num_envs", type=int, default=None, help="number of parallel envs (default: the task's)")
-    p.add_argument("--headless", action="store_true", help="no viewer (kit-less runs are always headless)")
-    p.add_argument(
-        "--device",
-        default=None,
+    num_envs: int | None = opt(None, help="number of parallel envs (default: the task's)")
+    headless: bool = opt(False, help="no viewer (kit-less runs are always headless)")
+    device: str | None = opt(
+        None,
         help="simulation and training device (default: cuda:0 if torch sees a GPU, else cpu, refused from 1024 envs; "
         "cuda:<LOCAL_RANK> under torchrun)",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the agent cfg's); -1 draws one")
-    p.add_argument(
-        "--max_iterations", type=int, default=None, help="training iterations (each = agent.rollouts timesteps)"
-    )
-    p.add_argument("--steps", type=int, default=None, help="train exactly this many timesteps (micro-train smoke test)")
-    p.add_argument("--checkpoint", default=None, help="resume from this agent checkpoint (.pt)")
-    p.add_argument(
-        "--dataset",
-        default=None,
-        help="reference dataset .npz (sets env.amp.dataset)",
-    )
-    p.add_argument(
-        "--agent_cfg",
-        default=None,
+    seed: int | None = opt(None, help="seed (default: the agent cfg's); -1 draws one")
+    max_iterations: int | None = opt(None, help="training iterations (each = agent.rollouts timesteps)")
+    steps: int | None = opt(None, help="train exactly this many timesteps (micro-train smoke test)")
+    checkpoint: str | None = opt(None, help="resume from this agent checkpoint (.pt)")
+    dataset: str | None = opt(None, help="reference dataset .npz (sets env.amp.dataset)")
+    agent_cfg: str | None = opt(
+        None,
         help="agent config YAML, e.g. a run's params/agent.yaml (default: the task's registered AmpAgentCfg)",
     )
-    p.add_argument("--experiment_name", default="amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
-    p.add_argument("--log_root", default="logs/skrl", help="log root folder")
-    p.add_argument("--video", action="store_true", help="record training videos (needs an env that renders rgb_array)")
-    p.add_argument("--video_length", type=int, default=200, help="frames per recorded video")
-    p.add_argument("--video_interval", type=int, default=2000, help="timesteps between recordings")
-    p.add_argument(
-        "--distributed", action="store_true", help="multi-GPU: run under torchrun (see the module docstring)"
-    )
-    p.add_argument(
-        "--wandb",
-        action="store_true",
+    experiment_name: str = opt("amp", help="run folder suffix: logs/skrl/<task>/<timestamp>_<name>")
+    log_root: str = opt("logs/skrl", help="log root folder")
+    video: bool = opt(False, help="record training videos (needs an env that renders rgb_array)")
+    video_length: int = opt(200, help="frames per recorded video")
+    video_interval: int = opt(2000, help="timesteps between recordings")
+    distributed: bool = opt(False, help="multi-GPU: run under torchrun (see the module docstring)")
+    wandb: bool = opt(
+        False,
         help="also log to Weights & Biases (skrl's writer, the TensorBoard scalars synced; pip install -e '.[wandb]';"
         " WANDB_MODE=offline for no network)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = CliParser(
+        description="Train an AMP agent (skrl 2.1.1) on an Isaac Lab task.",
+        epilog="Trailing env.<path>=<value> / agent.<path>=<value> arguments override the configs.",
+    )
+    add_config(p, TrainArgs)
     from wildrobot_amp_ext.isaaclab.launch import add_visualizer_args
     from wildrobot_amp_ext.isaaclab.physics_select import add_physics_args
 
@@ -242,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
 
     @cli_entry
     def run() -> int:
-        args, rest = build_parser().parse_known_args(argv)
+        parser = build_parser()
+        args, rest = parser.parse_known_args(argv)
+        if any(tok.startswith("-") for tok in rest):  # a misspelt flag, named with the closest one
+            raise parser.unknown_flag_error(rest)
         return train(args, rest)
 
     return run()

@@ -35,10 +35,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.evaluation.run_config import merge_overrides, read_run_env
 from wildrobot_amp_ext.isaaclab.launch import (
     add_visualizer_args,
@@ -55,6 +56,7 @@ from wildrobot_amp_ext.isaaclab.physics_select import (
     prefer_passive_omp,
     requested_backend,
 )
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.viewing.playback import DEFAULT_HEADLESS_STEPS, play_policy, render_rollout
 
 # play dispatches to the rooms that do the work: deploy (the checkpoint's policy, export), evaluation (fixed-command
@@ -63,77 +65,70 @@ from wildrobot_amp_ext.viewing.playback import DEFAULT_HEADLESS_STEPS, play_poli
 # inside the functions that use them: --help and flag errors answer without them
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
-        description="Play / record / export / evaluate a trained AMP policy.",
-        epilog="Trailing env.<path>=<value> arguments override the env config.",
+@dataclass
+class PlayArgs:
+    """play.py's / ``wildrobot-evaluate``'s flags (Isaac Lab's spellings; visualizer and physics flags from
+    ``isaaclab/``)."""
+
+    task: str = opt(required=True, help="gymnasium task id, e.g. WildRobot-AMP-Flat-Play-v0")
+    checkpoint: str | None = opt(
+        None, exclusive="policy", required=True, help="agent checkpoint (.pt) of a train_amp.py run"
     )
-    p.add_argument("--task", required=True, help="gymnasium task id, e.g. WildRobot-AMP-Flat-Play-v0")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help="agent checkpoint (.pt) of a train_amp.py run")
-    src.add_argument(
-        "--zero_policy", action="store_true", help="no policy: zero actions (the default pose), a baseline"
-    )
-    p.add_argument("--num_envs", type=int, default=None, help="envs to play (default: the task's; --eval sets its own)")
-    p.add_argument("--device", default=None, help="default: cuda:0 if available, else cpu")
-    add_physics_args(p)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--headless", action="store_true", help="no window (implied without a display)")
-    p.add_argument(
-        "--steps",
-        type=int,
-        default=None,
+    zero_policy: bool = opt(False, exclusive="policy", help="no policy: zero actions (the default pose), a baseline")
+    num_envs: int | None = opt(None, help="envs to play (default: the task's; --eval sets its own)")
+    device: str | None = opt(None, help="default: cuda:0 if available, else cpu")
+    seed: int | None = None
+    headless: bool = opt(False, help="no window (implied without a display)")
+    steps: int | None = opt(
+        None,
         help=f"env steps to play (default: until the window closes; else {DEFAULT_HEADLESS_STEPS} or --video_length)",
     )
-    p.add_argument(
-        "--command",
-        default=None,
+    command: str | None = opt(
+        None,
         help="velocity command vx,vy,wz for every env (default: the task's random commands; zero + keys in a window)",
     )
-    p.add_argument("--realtime", action="store_true", help="pace a window to real time")
-    p.add_argument(
-        "--allow_other_task",
-        action="store_true",
-        help="play a checkpoint on a task other than the one it was trained on (same robot and widths)",
+    realtime: bool = opt(False, help="pace a window to real time")
+    allow_other_task: bool = opt(
+        False, help="play a checkpoint on a task other than the one it was trained on (same robot and widths)"
     )
-    p.add_argument(
-        "--dataset",
-        default=None,
+    dataset: str | None = opt(
+        None,
         help="reference dataset (.npz) for the env (reference state init); refused if its feature version differs",
     )
-    p.add_argument("--video", action="store_true", help="write a video (see the module docstring)")
-    p.add_argument("--video_length", type=int, default=200, help="env steps in the video")
-    p.add_argument("--video_renderer", choices=("mujoco", "newton"), default="mujoco")
-    p.add_argument("--video_lanes", type=int, default=4, help="envs shown side by side (mujoco renderer)")
-    p.add_argument("--video_out", default=None, help="video path (.mp4 / .gif)")
-    p.add_argument("--camera_eye", default="1.5,-1.5,0.8", help="newton renderer camera position x,y,z")
-    p.add_argument("--camera_lookat", default="0,0,0.25", help="newton renderer camera target x,y,z")
-    p.add_argument(
-        "--record", default=None, nargs="?", const="", help="save the rollout .npz (optionally to this path)"
+    video: bool = opt(False, help="write a video (see the module docstring)")
+    video_length: int = opt(200, help="env steps in the video")
+    video_renderer: Literal["mujoco", "newton"] = "mujoco"
+    video_lanes: int = opt(4, help="envs shown side by side (mujoco renderer)")
+    video_out: str | None = opt(None, help="video path (.mp4 / .gif)")
+    camera_eye: str = opt("1.5,-1.5,0.8", help="newton renderer camera position x,y,z")
+    camera_lookat: str = opt("0,0,0.25", help="newton renderer camera target x,y,z")
+    record: str | None = opt(None, nargs="?", const="", help="save the rollout .npz (optionally to this path)")
+    export: bool = opt(False, help="export the policy to ONNX + TorchScript with a parity check")
+    export_only: bool = opt(False, help="export and exit (no env)")
+    eval: bool = opt(False, help="evaluate over fixed velocity commands (JSON + PNG + rollout)")
+    eval_commands: str | None = opt(
+        None, help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)'
     )
-    p.add_argument("--export", action="store_true", help="export the policy to ONNX + TorchScript with a parity check")
-    p.add_argument("--export_only", action="store_true", help="export and exit (no env)")
-    p.add_argument("--eval", action="store_true", help="evaluate over fixed velocity commands (JSON + PNG + rollout)")
-    p.add_argument(
-        "--eval_commands",
-        default=None,
-        help='"vx,vy,wz;vx,vy,wz;..." (default: fractions of the task\'s command ranges)',
-    )
-    p.add_argument("--eval_envs_per_command", type=int, default=4)
-    p.add_argument("--eval_duration", type=float, default=10.0, help="seconds per evaluation rollout")
-    p.add_argument(
-        "--sim2sim",
-        choices=("mujoco",),
-        default=None,
+    eval_envs_per_command: int = 4
+    eval_duration: float = opt(10.0, help="seconds per evaluation rollout")
+    sim2sim: Literal["mujoco"] | None = opt(
+        None,
         help="run the exported ONNX policy in MuJoCo (the robot's MJCF and PD actuators) at --command for "
         "--eval_duration s and print its evaluation metrics (evaluation/sim2sim_report.py)",
     )
-    p.add_argument(
-        "--task_defaults",
-        action="store_true",
-        help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)",
+    task_defaults: bool = opt(
+        False, help="build the env from the task's defaults, not from the checkpoint's run config (params/args.yaml)"
     )
-    p.add_argument("--out", default=None, help="output folder (default: <run>/play or ./play_outputs)")
+    out: str | None = opt(None, help="output folder (default: <run>/play or ./play_outputs)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = CliParser(
+        description="Play / record / export / evaluate a trained AMP policy.",
+        epilog="Trailing env.<path>=<value> arguments override the env config.",
+    )
+    add_config(p, PlayArgs)
+    add_physics_args(p)
     add_visualizer_args(p)
     return p
 
@@ -185,6 +180,8 @@ def _check_flags(args: argparse.Namespace, rest: list[str]) -> list[str]:
     """Refuse bad flags before any work (one line each); returns the trailing ``env.*`` overrides."""
     overrides = [r for r in rest if r.startswith("env.")]
     unknown = [r for r in rest if not r.startswith("env.")]
+    if unknown and unknown[0].startswith("-"):  # a misspelt flag, named with the closest one
+        raise build_parser().unknown_flag_error(unknown)
     if unknown:
         raise InputError(
             None,
