@@ -13,13 +13,15 @@ Each step is the documented command-line tool, run as a subprocess, so this scri
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {
@@ -36,15 +38,26 @@ def run(step: str, args: list[str]) -> None:
     print(f"--- {step}: {time.time() - start:.1f} s", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--robot", default="wildrobot", choices=sorted(TASKS))
-    parser.add_argument("--iterations", type=int, default=20, help="training iterations (rollouts of 16 steps)")
-    parser.add_argument("--num-envs", type=int, default=16)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default="outputs/demo")
-    parser.add_argument("--skip-mining", action="store_true")
-    args = parser.parse_args()
+@dataclass
+class DemoArgs:
+    """scripts/demo.py's flags."""
+
+    robot: str = opt("wildrobot", choices=sorted(TASKS))
+    iterations: int = opt(20, help="training iterations (rollouts of 16 steps)")
+    num_envs: int = 16
+    device: str = "cpu"
+    out: str = "outputs/demo"
+    skip_mining: bool = False
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(description=__doc__.splitlines()[0])
+    add_config(parser, DemoArgs)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     os.environ.setdefault("WARP_CACHE_PATH", str(Path.home() / ".cache" / "wildrobot_amp_ext" / "warp"))
     py = sys.executable

@@ -39,9 +39,10 @@ import torch.nn as nn
 from wildrobot_amp_ext.deploy.bundle import build_deploy, write_bundle
 from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, read_checkpoint, run_dir_of
 from wildrobot_amp_ext.deploy.policy import policy_from_checkpoint
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 ONNX_OPSET = 17
 INPUT_NAME = "obs"
@@ -325,18 +326,24 @@ def export_checkpoint(
 # ----------------------------------------------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------------------------------------------
+@dataclass
+class ExportArgs:
+    """``wildrobot-export``'s flags (defaults from :class:`ExportCfg`)."""
+
+    checkpoint: str = opt(required=True, help="agent_<timestep>.pt")
+    out: str | None = opt(None, help="output folder (default: <run>/exported)")
+    activation: str = opt("elu", help="hidden activation when the run has no params/agent.yaml")
+    opset: int = ExportCfg.opset
+    parity_samples: int = ExportCfg.parity_samples
+    parity_tol: float = ExportCfg.parity_tol
+
+
 def build_parser():
-    d = ExportCfg()
-    p = OneLineParser(
+    p = CliParser(
         description="Export a skrl AMP checkpoint's policy (+ observation normaliser) to ONNX and TorchScript, "
         "with a parity check."
     )
-    p.add_argument("--checkpoint", required=True, help="agent_<timestep>.pt")
-    p.add_argument("--out", default=None, help="output folder (default: <run>/exported)")
-    p.add_argument("--activation", default="elu", help="hidden activation when the run has no params/agent.yaml")
-    p.add_argument("--opset", type=int, default=d.opset)
-    p.add_argument("--parity-samples", type=int, default=d.parity_samples)
-    p.add_argument("--parity-tol", type=float, default=d.parity_tol)
+    add_config(p, ExportArgs)
     return p
 
 

@@ -12,8 +12,8 @@ timestep on).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ import yaml
 
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 STYLE_PER_STEP = "Reward / Style per step (scaled, what PPO sees)"
 #: (panel title, [(TensorBoard tag, line label)])
@@ -123,15 +124,29 @@ def plot_curves(run_dirs: Sequence[str | Path], out: str | Path, title: str | No
     return out
 
 
+@dataclass
+class CurvesArgs:
+    """``python -m wildrobot_amp_ext.evaluation.curves``'s flags."""
+
+    run_dirs: list[str] = opt(
+        positional=True, nargs="+", help="run folder (logs/skrl/<task>/<run>), then any resumed runs in order"
+    )
+    out: str | None = opt(None, help="PNG path (default: <last run>/curves.png)")
+    title: str | None = None
+    mean_style_reward: bool = opt(
+        False, help="print the run's mean style reward per step (a bonus control's constant) and exit"
+    )
+
+
+def build_parser() -> CliParser:
+    p = CliParser(description="Learning curves of a train_amp.py run as one PNG.")
+    add_config(p, CurvesArgs)
+    return p
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Learning curves of a train_amp.py run as one PNG.")
-    p.add_argument("run_dirs", nargs="+", help="run folder (logs/skrl/<task>/<run>), then any resumed runs in order")
-    p.add_argument("--out", default=None, help="PNG path (default: <last run>/curves.png)")
-    p.add_argument("--title", default=None)
-    p.add_argument("--mean-style-reward", action="store_true",
-                   help="print the run's mean style reward per step (a bonus control's constant) and exit")  # fmt: skip
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.mean_style_reward:
         print(f"{mean_style_reward(args.run_dirs):.6g}")
         return 0

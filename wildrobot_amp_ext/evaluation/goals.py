@@ -19,7 +19,6 @@ Inputs: ``wildrobot-evaluate``'s ``metrics.json`` of one or more eval seeds (Isa
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ import numpy as np
 
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.utils.atomic import save_json_atomic
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 
 @dataclass
@@ -262,16 +262,31 @@ def format_table(s: dict) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class GoalsArgs:
+    """``python -m wildrobot_amp_ext.evaluation.goals``'s flags."""
+
+    isaac: list[str] = opt(required=True, help="metrics.json of wildrobot-evaluate, one per eval seed")
+    mujoco: str | None = opt(None, help="mujoco_grid.json of wildrobot-sim2sim --grid on the same grid")
+    reference: str | None = opt(None, help="reference dataset .npz (the reference's walking gait)")
+    out: str | None = opt(None, help="goals.json")
+    control: list[str] = opt(
+        factory=list,
+        action="append",
+        metavar="NAME=GOALS_JSON",
+        help="a control run's goals.json (same grid, same eval seeds); repeatable",
+    )
+
+
+def build_parser() -> CliParser:
+    p = CliParser(description="The walking goals table from evaluation reports.")
+    add_config(p, GoalsArgs)
+    return p
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="The walking goals table from evaluation reports.")
-    p.add_argument("--isaac", nargs="+", required=True, help="metrics.json of wildrobot-evaluate, one per eval seed")
-    p.add_argument("--mujoco", default=None, help="mujoco_grid.json of wildrobot-sim2sim --grid on the same grid")
-    p.add_argument("--reference", default=None, help="reference dataset .npz (the reference's walking gait)")
-    p.add_argument("--out", default=None, help="goals.json")
-    p.add_argument("--control", action="append", default=[], metavar="NAME=GOALS_JSON",
-                   help="a control run's goals.json (same grid, same eval seeds); repeatable")  # fmt: skip
-    args = p.parse_args(argv)
+    args = build_parser().parse_args(argv)
     pairs = [item.partition("=") for item in args.control]
     for name, sep, path in pairs:
         if not sep or not name or not path:

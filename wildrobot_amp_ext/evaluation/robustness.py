@@ -41,6 +41,7 @@ import numpy as np
 
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 
 @dataclass(frozen=True)
@@ -231,26 +232,31 @@ def plot(report: dict, path: Path) -> Path:
 # ----------------------------------------------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------------------------------------------
-def build_parser():
-    from wildrobot_amp_ext.errors import OneLineParser
+@dataclass
+class Sim2simArgs:
+    """``wildrobot-sim2sim``'s flags."""
 
-    p = OneLineParser(description="Run an exported policy in MuJoCo from its deploy bundle; --sweep: robustness report")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--checkpoint", help="agent_<timestep>.pt (exported first, into <out>/exported)")
-    src.add_argument("--bundle", help="a folder with deploy.yaml + policy.onnx")
-    p.add_argument("--robot", default=None, help="the MuJoCo model to drive (default: the bundle's robot)")
-    p.add_argument("--sweep", action="store_true", help="run every condition; write robustness.json + .png")
-    p.add_argument(
-        "--grid",
-        default=None,
+    checkpoint: str | None = opt(
+        None, exclusive="policy", required=True, help="agent_<timestep>.pt (exported first, into <out>/exported)"
+    )
+    bundle: str | None = opt(None, exclusive="policy", help="a folder with deploy.yaml + policy.onnx")
+    robot: str | None = opt(None, help="the MuJoCo model to drive (default: the bundle's robot)")
+    sweep: bool = opt(False, help="run every condition; write robustness.json + .png")
+    grid: str | None = opt(
+        None,
         help='"vx,vy,wz;..." commands: score the bundle on this grid with the Isaac Lab evaluation\'s metrics '
         "(mujoco_grid.json + rollout.npz; evaluation/bundle_grid.py) instead of the sweep",
     )
-    p.add_argument("--episodes", type=int, default=4, help="--grid: episodes (envs) per command")
-    p.add_argument("--duration", type=float, default=10.0, help="--grid: seconds per episode")
-    p.add_argument("--reference", default=None, help="--grid: reference dataset .npz for the style metric")
-    p.add_argument("--out", default=None, help="output folder (default: <run>/sim2sim or the bundle folder)")
-    p.add_argument("--seed", type=int, default=0)
+    episodes: int = opt(4, help="--grid: episodes (envs) per command")
+    duration: float = opt(10.0, help="--grid: seconds per episode")
+    reference: str | None = opt(None, help="--grid: reference dataset .npz for the style metric")
+    out: str | None = opt(None, help="output folder (default: <run>/sim2sim or the bundle folder)")
+    seed: int = 0
+
+
+def build_parser():
+    p = CliParser(description="Run an exported policy in MuJoCo from its deploy bundle; --sweep: robustness report")
+    add_config(p, Sim2simArgs)
     return p
 
 

@@ -20,10 +20,11 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal
 
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.retarget.mapping import load_mapping
 from wildrobot_amp_ext.retarget.pipeline import RetargetConfig, Retargeter, gmr_dict
 from wildrobot_amp_ext.retarget.postprocess import PostConfig
@@ -32,40 +33,43 @@ from wildrobot_amp_ext.retarget.solve import SolveConfig
 from wildrobot_amp_ext.retarget.sources import SourceMotion, read_source, source_files
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_open, save_json_atomic
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir, safe_component
 
 REPORT_NAME = "retarget_report.json"
 
 
+@dataclass
+class RetargetArgs:
+    """``wildrobot-retarget``'s flags (IK and smoothing defaults from :class:`SolveConfig` / :class:`PostConfig`)."""
+
+    robot: str = opt(required=True, help="target robot (name or robot.yaml path)")
+    input: list[str] = opt(required=True, help="source files and/or folders (searched recursively)")
+    output: str = opt(required=True, help="folder for <clip>.pkl and retarget_report.json")
+    source_kind: Literal["auto", "robot", "bvh", "smplx"] = opt("auto", help="auto: from the file")
+    source_robot: str | None = opt(None, help="robot whose GMR pickles are the source (robot-to-robot)")
+    body_model: str | None = opt(None, help="folder with the SMPL-X / SMPL-H model files (never downloaded)")
+    gender: Literal["neutral", "male", "female", "auto"] = opt("auto", help="SMPL body model")
+    bvh_map: str | None = opt(None, help="YAML keypoint: BVH joint name (overrides the name detection)")
+    bvh_unit: Literal["auto", "m", "cm", "mm", "inch"] = opt("auto", help="BVH length unit")
+    bvh_up: Literal["auto", "y", "z"] = opt("auto", help="BVH up axis")
+    bvh_euler: str | None = opt(None, help="Euler order for every BVH joint, e.g. ZXY (default: channels)")
+    workers: int = opt(0, help="processes (0: one per core, at most one per clip)")
+    max_iters: int = opt(SolveConfig.max_iters, help="IK iterations per frame at most")
+    smooth_hz: float = opt(PostConfig.smooth_hz, help="smoothing cut-off (0: off)")
+    no_foot_lock: bool = opt(False, help="do not lock stance feet")
+    no_collision: bool = opt(False, help="no leg-leg / arm-trunk avoidance in the IK (still reported)")
+    no_align: bool = opt(False, help="keep the source's world frame (no frame-0 alignment)")
+    write_failed: bool = opt(False, help="also write clips that fail the quality gates")
+    quiet: bool = opt(False, help="no progress lines")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(
+    p = CliParser(
         prog="wildrobot-retarget",
         description="Retarget AMASS SMPL-X/SMPL-H .npz, BVH or another robot's GMR pickle onto a robot of the project.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--robot", required=True, help="target robot (name or robot.yaml path)")
-    p.add_argument("--input", required=True, nargs="+", help="source files and/or folders (searched recursively)")
-    p.add_argument("--output", required=True, help="folder for <clip>.pkl and retarget_report.json")
-    p.add_argument(
-        "--source-kind", choices=("auto", "robot", "bvh", "smplx"), default="auto", help="auto: from the file"
-    )
-    p.add_argument("--source-robot", default=None, help="robot whose GMR pickles are the source (robot-to-robot)")
-    p.add_argument("--body-model", default=None, help="folder with the SMPL-X / SMPL-H model files (never downloaded)")
-    p.add_argument("--gender", choices=("neutral", "male", "female", "auto"), default="auto", help="SMPL body model")
-    p.add_argument("--bvh-map", default=None, help="YAML keypoint: BVH joint name (overrides the name detection)")
-    p.add_argument("--bvh-unit", choices=("auto", "m", "cm", "mm", "inch"), default="auto", help="BVH length unit")
-    p.add_argument("--bvh-up", choices=("auto", "y", "z"), default="auto", help="BVH up axis")
-    p.add_argument("--bvh-euler", default=None, help="Euler order for every BVH joint, e.g. ZXY (default: channels)")
-    p.add_argument("--workers", type=int, default=0, help="processes (0: one per core, at most one per clip)")
-    p.add_argument("--max-iters", type=int, default=SolveConfig.max_iters, help="IK iterations per frame at most")
-    p.add_argument("--smooth-hz", type=float, default=PostConfig.smooth_hz, help="smoothing cut-off (0: off)")
-    p.add_argument("--no-foot-lock", action="store_true", help="do not lock stance feet")
-    p.add_argument(
-        "--no-collision", action="store_true", help="no leg-leg / arm-trunk avoidance in the IK (still reported)"
-    )
-    p.add_argument("--no-align", action="store_true", help="keep the source's world frame (no frame-0 alignment)")
-    p.add_argument("--write-failed", action="store_true", help="also write clips that fail the quality gates")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_config(p, RetargetArgs)
     return p
 
 

@@ -5,75 +5,69 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from wildrobot_amp_ext.errors import InputError, OneLineParser, cli_entry
+from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.evaluation.checks import CheckCfg
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import save_json_atomic
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import NpzFile, check_outputs
 from wildrobot_amp_ext.viewing.gl import configure_gl, has_display
 from wildrobot_amp_ext.viewing.sources import load_motion_set
 from wildrobot_amp_ext.viewing.viewer import VIDEO_SUFFIXES, MotionViewer, ViewerCfg
 from wildrobot_amp_ext.viewing.web import ServeCfg, serve
 
+DEFAULT_FILE_ROUNDS = 3  # a Tier 0+ file holds hundreds of segments: a video of all of them takes many minutes
+_VIEW, _CHECK = ViewerCfg(), CheckCfg()
+
+
+@dataclass
+class ViewArgs:
+    """``wildrobot-view``'s flags (defaults from :class:`ViewerCfg` and :class:`CheckCfg`)."""
+
+    motions: list[str] = opt(
+        positional=True, nargs="+", help="motion files; several files play side by side (lane per file)"
+    )
+    robot: str | None = opt(None, help="robot name or robot.yaml (default: the rollout's robot, else wildrobot)")
+    out: str | None = opt(None, help="video file (.mp4 or .gif); without it a window opens (needs a display)")
+    serve: bool = opt(False, help="serve the lanes in a browser (viser) instead: for headless machines")
+    port: int = opt(8080, help="--serve: local port of the web viewer")
+    serve_seconds: float | None = opt(None, help="--serve: stop after this many seconds (default: Ctrl-C)")
+    summary: str | None = opt(None, help="JSON of per-clip check fractions (default: <out>.checks.json)")
+    layout: Literal["scene", "tiles"] = opt(_VIEW.layout, help="one scene with offset copies, or one tile per lane")
+    lanes: Literal["auto", "sets", "clips"] = opt(_VIEW.lanes, help="lane per file (sets) or per clip (clips)")
+    max_lanes: int = _VIEW.max_lanes
+    max_rounds: int | None = opt(
+        None, help=f"stop after this many rounds (default: all in a window, {DEFAULT_FILE_ROUNDS} to a file; 0 = all)"
+    )
+    max_clips: int | None = opt(None, help="read at most this many clips per file")
+    max_seconds: float | None = opt(None, help="cap each round at this many seconds of motion")
+    fps: float = opt(_VIEW.fps, help="output frames per second")
+    speed: float = opt(_VIEW.speed, help="playback speed factor")
+    width: int = _VIEW.width
+    height: int = _VIEW.height
+    spacing: float | None = opt(None, help="m between copies (scene layout)")
+    no_align: bool = opt(False, help="keep each clip's world xy (default: start at the origin)")
+    azimuth: float = _VIEW.camera_azimuth
+    elevation: float = _VIEW.camera_elevation
+    distance: float | None = None
+    no_overlay: bool = opt(False, help="no text overlay")
+    shadows: bool = opt(False, help="cast shadows (slower on software GL)")
+    joint_limit_tol: float = opt(_CHECK.joint_limit_tol, help="rad outside the range before flagging")
+    penetration_tol: float = opt(_CHECK.penetration_tol, help="m below the floor before flagging")
+    float_height: float = opt(_CHECK.float_height, help="m: all contact points above this ...")
+    low_root_ratio: float = opt(_CHECK.low_root_ratio, help="... while root z < ratio x standing root z")
+
 
 def build_parser():
-    d, c = ViewerCfg(), CheckCfg()
-    p = OneLineParser(
+    p = CliParser(
         description="Play motion sets (GMR .pkl, dataset / Tier 0+ segments .npz, policy rollout .npz) on the robot in "
         "MuJoCo, side by side, highlighting joint-limit violations, foot penetration and floating frames.",
     )
-    p.add_argument("motions", nargs="+", help="motion files; several files play side by side (lane per file)")
-    p.add_argument(
-        "--robot", default=None, help="robot name or robot.yaml (default: the rollout's robot, else wildrobot)"
-    )
-    p.add_argument("--out", default=None, help="video file (.mp4 or .gif); without it a window opens (needs a display)")
-    p.add_argument(
-        "--serve", action="store_true", help="serve the lanes in a browser (viser) instead: for headless machines"
-    )
-    p.add_argument("--port", type=int, default=8080, help="--serve: local port of the web viewer")
-    p.add_argument(
-        "--serve-seconds", type=float, default=None, help="--serve: stop after this many seconds (default: Ctrl-C)"
-    )
-    p.add_argument("--summary", default=None, help="JSON of per-clip check fractions (default: <out>.checks.json)")
-    p.add_argument(
-        "--layout",
-        choices=("scene", "tiles"),
-        default=d.layout,
-        help="one scene with offset copies, or one tile per lane",
-    )
-    p.add_argument(
-        "--lanes", choices=("auto", "sets", "clips"), default=d.lanes, help="lane per file (sets) or per clip (clips)"
-    )
-    p.add_argument("--max-lanes", type=int, default=d.max_lanes)
-    p.add_argument(
-        "--max-rounds",
-        type=int,
-        default=None,
-        help=f"stop after this many rounds (default: all in a window, {DEFAULT_FILE_ROUNDS} to a file; 0 = all)",
-    )
-    p.add_argument("--max-clips", type=int, default=None, help="read at most this many clips per file")
-    p.add_argument("--max-seconds", type=float, default=None, help="cap each round at this many seconds of motion")
-    p.add_argument("--fps", type=float, default=d.fps, help="output frames per second")
-    p.add_argument("--speed", type=float, default=d.speed, help="playback speed factor")
-    p.add_argument("--width", type=int, default=d.width)
-    p.add_argument("--height", type=int, default=d.height)
-    p.add_argument("--spacing", type=float, default=None, help="m between copies (scene layout)")
-    p.add_argument("--no-align", action="store_true", help="keep each clip's world xy (default: start at the origin)")
-    p.add_argument("--azimuth", type=float, default=d.camera_azimuth)
-    p.add_argument("--elevation", type=float, default=d.camera_elevation)
-    p.add_argument("--distance", type=float, default=None)
-    p.add_argument("--no-overlay", action="store_true", help="no text overlay")
-    p.add_argument("--shadows", action="store_true", help="cast shadows (slower on software GL)")
-    p.add_argument(
-        "--joint-limit-tol", type=float, default=c.joint_limit_tol, help="rad outside the range before flagging"
-    )
-    p.add_argument("--penetration-tol", type=float, default=c.penetration_tol, help="m below the floor before flagging")
-    p.add_argument("--float-height", type=float, default=c.float_height, help="m: all contact points above this ...")
-    p.add_argument(
-        "--low-root-ratio", type=float, default=c.low_root_ratio, help="... while root z < ratio x standing root z"
-    )
+    add_config(p, ViewArgs)
     return p
 
 
@@ -84,9 +78,6 @@ def _infer_robot(paths: Sequence[str]) -> str:
                 if "robot" in data.files and data.text("robot"):
                     return data.text("robot")
     return "wildrobot"
-
-
-DEFAULT_FILE_ROUNDS = 3  # a Tier 0+ file holds hundreds of segments: a video of all of them takes many minutes
 
 
 def _rounds(args: argparse.Namespace) -> int | None:
