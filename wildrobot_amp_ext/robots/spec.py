@@ -18,6 +18,7 @@ import yaml
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.robots.actuator_model import ActuatorModel, parse_actuator_model
+from wildrobot_amp_ext.robots.model_size import check_model_size
 from wildrobot_amp_ext.robots.mujoco_warnings import route_mujoco_warnings
 from wildrobot_amp_ext.validation import LIMITS, check_link_loop, safe_component
 from wildrobot_amp_ext.validation import values as V
@@ -247,11 +248,45 @@ def _gain(path: Path, field: str, value: Any) -> float:
 
 
 def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
-    import mujoco
+    # the steps run in the YAML's reading order, so a file with several mistakes is refused for the same first one
+    name = safe_component(path, "name", _require(path, raw, "name", str))
+    mjcf_path, source_model, mj_joints, mj_bodies = _load_mjcf(path, raw)
+    joint_names = _parse_joint_names(path, raw, mjcf_path, mj_joints)
+    root_body = _parse_body(path, raw, "root_body", mjcf_path, mj_bodies, None, "name the floating-base body")
+    default = _parse_default_pose(path, raw, joint_names)
+    feet = _parse_feet(path, raw, mjcf_path, mj_bodies)
+    mirror_index, mirror_sign = _parse_symmetry(path, raw.get("symmetry") or {}, joint_names)
+    gains = _parse_actuator_gains(path, raw, joint_names)
+    imu_body = _parse_body(path, raw, "imu_body", mjcf_path, mj_bodies, root_body, "name the IMU's body")
+    sdk_order = _sdk_motor_order(path, raw.get("sdk_motor_order"), joint_names)
+    spec = RobotSpec(
+        name=name,
+        yaml_path=path,
+        mjcf_path=mjcf_path,
+        root_body=root_body,
+        joint_names=joint_names,
+        default_joint_pos=default,
+        init_root_height=V.real_scalar(path, "init_root_height", raw.get("init_root_height", 0.0), "give metres"),
+        feet=feet,
+        mirror_index=mirror_index,
+        mirror_sign=mirror_sign,
+        total_mass=float(source_model.body_subtreemass[0]),
+        self_collision=_flag(path, "self_collision", raw.get("self_collision", False)),
+        removed_joints=tuple(j for j in mj_joints if j not in joint_names),
+        imu_body=imu_body,
+        sdk_motor_order=sdk_order,
+        actuator_model=parse_actuator_model(path, raw.get("actuator_model"), joint_names, _match_joints),
+        **gains,
+    )
+    _check_total_mass(path, raw, mjcf_path, spec.total_mass)
+    return spec
+
+
+def _load_mjcf(path: Path, raw: dict[str, Any]) -> tuple[Path, Any, list[str], set[str]]:
+    """Compile the YAML's MJCF (size-checked first); return its path, model, hinge/slide joints and body names."""
+    import mujoco  # lazy: robots.spec is imported by every command, and `--help` must not load MuJoCo
 
     route_mujoco_warnings()  # MuJoCo's default handler writes MUJOCO_LOG.TXT into the user's folder
-
-    name = safe_component(path, "name", _require(path, raw, "name", str))
     mjcf_path = resolve_mjcf(path, str(_require(path, raw, "mjcf", str)))
     if not mjcf_path.is_file():
         problem = "is not a regular file" if mjcf_path.exists() else "does not exist"
@@ -261,7 +296,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
             mjcf_path, None, f"{mjcf_path.stat().st_size >> 20} MiB is not a robot description", "check the 'mjcf' path"
         )
     try:
-        _check_model_size(mjcf_path)  # before MuJoCo allocates what the XML declares
+        check_model_size(mjcf_path)  # before MuJoCo allocates what the XML declares
         source = mujoco.MjSpec.from_file(str(mjcf_path))
         source_model = source.compile()
     except InputError:
@@ -288,7 +323,11 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         if int(source_model.jnt_type[j]) in (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
     ]
     mj_bodies = {source_model.body(b).name for b in range(source_model.nbody)}
+    return mjcf_path, source_model, mj_joints, mj_bodies
 
+
+def _parse_joint_names(path: Path, raw: dict[str, Any], mjcf_path: Path, mj_joints: list[str]) -> tuple[str, ...]:
+    """The canonical joint order: distinct names, each a hinge or slide joint of the MJCF."""
     joints = _require(path, raw, "joints", list)
     if not joints:
         raise InputError(path, "joints", "empty list", "list the actuated joints in the order the env should use")
@@ -307,16 +346,22 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
                 f"use a joint of the MJCF, e.g. {near or mj_joints[:6]}",
             )
         seen.add(j)
-    joint_names = tuple(joints)
-    num = len(joint_names)
+    return tuple(joints)
 
-    root_body = str(_require(path, raw, "root_body", str))
-    if root_body not in mj_bodies:
-        raise InputError(
-            path, "root_body", f"body '{root_body}' is not in {mjcf_path.name}", "name the floating-base body"
-        )
 
-    default = np.zeros(num)
+def _parse_body(
+    path: Path, raw: dict[str, Any], key: str, mjcf_path: Path, mj_bodies: set[str], default: str | None, fix: str
+) -> str:
+    """A body named by the YAML (required when ``default`` is None) that the MJCF has."""
+    body = str(_require(path, raw, key, str) if default is None else raw.get(key, default))
+    if body not in mj_bodies:
+        raise InputError(path, key, f"body '{body}' is not in {mjcf_path.name}", fix)
+    return body
+
+
+def _parse_default_pose(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...]) -> np.ndarray:
+    """``default_joint_pos``: joint regex -> angle (rad); joints no regex matches stand at 0."""
+    default = np.zeros(len(joint_names))
     default_raw = raw.get("default_joint_pos") or {}
     if not isinstance(default_raw, dict):
         raise InputError(
@@ -334,11 +379,15 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         if abs(angle) > 2 * np.pi:
             raise InputError(path, field_name, f"{angle:g} rad is beyond one turn", "give the angle in radians")
         default[idx] = angle
+    return default
 
+
+def _parse_feet(path: Path, raw: dict[str, Any], mjcf_path: Path, mj_bodies: set[str]) -> tuple[FootSpec, ...]:
+    """Two feet, each its own MJCF body with two contact points (toe, heel) in that body's frame."""
     feet_raw = _require(path, raw, "feet", dict)
     if len(feet_raw) != 2:
         raise InputError(path, "feet", f"expected 2 feet (left, right), got {len(feet_raw)}", None)
-    feet = []
+    feet: list[FootSpec] = []
     for foot_name, foot in feet_raw.items():
         if not isinstance(foot, dict) or not isinstance(foot.get("body"), str):
             raise InputError(path, f"feet.{foot_name}.body", "missing", "name the foot's body in the MJCF")
@@ -371,10 +420,12 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
                 None,
             )
         feet.append(FootSpec(str(foot_name), str(foot["body"]), points))
+    return tuple(feet)
 
-    mirror_index, mirror_sign = _parse_symmetry(path, raw.get("symmetry") or {}, joint_names)
 
-    gains = {k: np.full(num, np.nan) for k in ("kp", "kd", "effort_limit", "velocity_limit", "armature")}
+def _parse_actuator_gains(path: Path, raw: dict[str, Any], joint_names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``actuators``: groups of joints (regex) with their PD gains and limits; every joint must be covered."""
+    gains = {k: np.full(len(joint_names), np.nan) for k in GAIN_RANGES}
     for g, group in enumerate(_require(path, raw, "actuators", list)):
         if not isinstance(group, dict):
             raise InputError(
@@ -398,91 +449,23 @@ def _parse(path: Path, raw: dict[str, Any]) -> RobotSpec:
         raise InputError(
             path, "actuators", f"no actuator group covers {missing}", "add a group whose 'joints' regex matches them"
         )
+    return gains
 
-    removed = tuple(j for j in mj_joints if j not in seen)
-    imu_body = str(raw.get("imu_body", root_body))
-    if imu_body not in mj_bodies:
-        raise InputError(path, "imu_body", f"body '{imu_body}' is not in {mjcf_path.name}", "name the IMU's body")
-    sdk_order = _sdk_motor_order(path, raw.get("sdk_motor_order"), joint_names)
-    spec = RobotSpec(
-        name=name,
-        yaml_path=path,
-        mjcf_path=mjcf_path,
-        root_body=root_body,
-        joint_names=joint_names,
-        default_joint_pos=default,
-        init_root_height=V.real_scalar(path, "init_root_height", raw.get("init_root_height", 0.0), "give metres"),
-        feet=tuple(feet),
-        mirror_index=mirror_index,
-        mirror_sign=mirror_sign,
-        total_mass=float(source_model.body_subtreemass[0]),
-        self_collision=_flag(path, "self_collision", raw.get("self_collision", False)),
-        removed_joints=removed,
-        imu_body=imu_body,
-        sdk_motor_order=sdk_order,
-        actuator_model=parse_actuator_model(path, raw.get("actuator_model"), joint_names, _match_joints),
-        **gains,
-    )
-    if not 0 < spec.total_mass <= LIMITS.max_mass_kg:
-        raise InputError(
-            mjcf_path, "mass", f"the MJCF weighs {spec.total_mass:g} kg", "give the bodies physical masses"
-        )
+
+def _check_total_mass(path: Path, raw: dict[str, Any], mjcf_path: Path, total_mass: float) -> None:
+    """The MJCF's mass is physical, and within 5 % of the YAML's ``total_mass`` when it gives one."""
+    if not 0 < total_mass <= LIMITS.max_mass_kg:
+        raise InputError(mjcf_path, "mass", f"the MJCF weighs {total_mass:g} kg", "give the bodies physical masses")
     expected_mass = raw.get("total_mass")
     if expected_mass is not None:
         expected_mass = V.real_scalar(path, "total_mass", expected_mass, "give kg")
-    if expected_mass is not None and abs(spec.total_mass - float(expected_mass)) > 0.05 * float(expected_mass):
+    if expected_mass is not None and abs(total_mass - float(expected_mass)) > 0.05 * float(expected_mass):
         raise InputError(
             path,
             "total_mass",
-            f"YAML says {expected_mass} kg but the MJCF weighs {spec.total_mass:.3f} kg",
+            f"YAML says {expected_mass} kg but the MJCF weighs {total_mass:.3f} kg",
             "fix the MJCF or the YAML",
         )
-    return spec
-
-
-_MEMORY_SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def _check_model_size(mjcf_path: Path, depth: int = 0) -> None:
-    """Height fields, textures and the ``<size memory>`` arena are allocated at the sizes the XML declares, already
-    while MuJoCo parses it: a 200-byte MJCF can ask for 40 GB (``<hfield nrow="100000" ncol="100000">``). Read the
-    declared sizes with a plain XML parser (includes followed) before MuJoCo sees the file."""
-    import xml.etree.ElementTree as ET
-
-    try:
-        root = ET.parse(mjcf_path).getroot()
-    except (ET.ParseError, OSError, RecursionError, ValueError):
-        return  # MuJoCo reports the syntax error in its own words
-    for el in root.iter():
-        tag, get = el.tag, el.attrib.get
-        try:
-            if tag == "hfield":
-                what, size = f"hfield {get('name', '')}", int(get("nrow", 0)) * int(get("ncol", 0)) * 4
-            elif tag == "texture":
-                faces = 6 if get("type") in ("cube", "skybox") else 1
-                what, size = f"texture {get('name', '')}", int(get("width", 0)) * int(get("height", 0)) * 4 * faces
-            elif tag == "size" and get("memory"):
-                text = get("memory").strip().upper()
-                what, size = (
-                    "size memory",
-                    int(float(text.rstrip("KMGT") or 0) * _MEMORY_SUFFIX[text[-1:] if text[-1:] in "KMGT" else ""]),
-                )
-            elif tag == "include" and get("file") and depth < 8:
-                included = (mjcf_path.parent / get("file")).resolve()
-                if included.is_file() and included.stat().st_size <= LIMITS.max_file_bytes // 64:
-                    _check_model_size(included, depth + 1)
-                continue
-            else:
-                continue
-        except (ValueError, OverflowError):
-            continue  # not a number: MuJoCo refuses it
-        if size > LIMITS.max_model_bytes:
-            raise InputError(
-                mjcf_path,
-                what.strip(),
-                f"declares {size / 2**20:.0f} MiB (limit {LIMITS.max_model_bytes >> 20} MiB)",
-                "use a smaller asset; a robot model needs a few MiB",
-            )
 
 
 def _sdk_motor_order(path: Path, raw: Any, joint_names: tuple[str, ...]) -> tuple[str, ...]:
