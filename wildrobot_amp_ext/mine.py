@@ -47,7 +47,7 @@ from wildrobot_amp_ext.miner.config import (
 )
 from wildrobot_amp_ext.motion.io import load_motions
 from wildrobot_amp_ext.robots import load_robot
-from wildrobot_amp_ext.utils.cli import CliParser, add_config
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
 if TYPE_CHECKING:
@@ -225,44 +225,45 @@ def unique_clips(clips: Sequence[MotionClip]) -> tuple[list[MotionClip], dict[st
     return list(kept.values()), copies
 
 
+@dataclasses.dataclass
+class MineArgs:
+    """The miner's run flags (the FeatureSpec ones: :class:`dataset.convert.FeatureArgs`; the tracking, MPC,
+    balance, generation, gate and window settings: :class:`miner.config.MinerConfig`'s dataclasses)."""
+
+    robot: str = opt(required=True, help="robot (RobotSpec name or robot.yaml path)")
+    input: list[str] = opt(required=True, help="GMR .pkl / motion .npz files and/or folders")
+    output: str = opt(required=True, help="Tier 0+ dataset .npz to write")
+    source_robot: str | None = opt(
+        None, help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)"
+    )
+    report_dir: str | None = opt(None, help="report folder (default: <output>_report)")
+    cache_dir: str | None = opt(None, help="per-job result cache (default: <output>.cache)")
+    no_cache: bool = opt(False, help="neither read nor write the result cache")
+    workers: int | None = opt(
+        os.cpu_count(), help="parallel processes, or CPUs of the local Ray cluster (default: every core, %(default)s)"
+    )
+    executor: str = opt(
+        "process",
+        choices=EXECUTORS,
+        help="where the per-clip jobs run: a local process pool, or Ray (optional extra: pip install -e '.[ray]'); "
+        "same jobs, cache and resume (default: %(default)s)",
+    )
+    ray_address: str | None = opt(
+        None,
+        help="Ray cluster to join with --executor ray (e.g. 'auto' or ray://head:10001; default: start a local one "
+        "with --workers CPUs)",
+    )
+    no_plots: bool = opt(False, help="skip the PNG plots")
+    no_progress: bool = opt(False, help="no progress bar")
+
+
 def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentParser:
     p = CliParser(
         prog="python -m wildrobot_amp_ext.mine",
         description=__doc__.splitlines()[0],
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
-    p.add_argument("--robot", required=True, help="robot (RobotSpec name or robot.yaml path)")
-    p.add_argument("--input", required=True, nargs="+", help="GMR .pkl / motion .npz files and/or folders")
-    p.add_argument(
-        "--source-robot",
-        default=None,
-        help="robot whose joint order name-less GMR pickles use (default: inferred from the pickle's width)",
-    )
-    p.add_argument("--output", required=True, help="Tier 0+ dataset .npz to write")
-    p.add_argument("--report-dir", default=None, help="report folder (default: <output>_report)")
-    p.add_argument("--cache-dir", default=None, help="per-job result cache (default: <output>.cache)")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=os.cpu_count(),
-        help="parallel processes, or CPUs of the local Ray cluster (default: every core, %(default)s)",
-    )
-    p.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        default="process",
-        help="where the per-clip jobs run: a local process pool, or Ray (optional extra: pip install -e '.[ray]'); "
-        "same jobs, cache and resume (default: %(default)s)",
-    )
-    p.add_argument(
-        "--ray-address",
-        default=None,
-        help="Ray cluster to join with --executor ray (e.g. 'auto' or ray://head:10001; default: start a local one "
-        "with --workers CPUs)",
-    )
-    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_config(p, MineArgs)
     add_feature_arguments(p)
     _add_config_arguments(p, tracker)
     return p
