@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from wildrobot_amp_ext.errors import InputError
@@ -15,6 +14,8 @@ def check_model_size(mjcf_path: Path, depth: int = 0) -> None:
     """Height fields, textures and the ``<size memory>`` arena are allocated at the sizes the XML declares, already
     while MuJoCo parses it: a 200-byte MJCF can ask for 40 GB (``<hfield nrow="100000" ncol="100000">``). Read the
     declared sizes with a plain XML parser (includes followed) before MuJoCo sees the file."""
+    import xml.etree.ElementTree as ET  # lazy (~10 ms): robots.spec, which imports this module, loads on --help
+
     try:
         root = ET.parse(mjcf_path).getroot()
     except (ET.ParseError, OSError, RecursionError, ValueError):
