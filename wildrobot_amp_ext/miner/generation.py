@@ -165,24 +165,11 @@ def build_track(
     """The looped, blended, augmented reference of ``clip`` at ``control_hz``."""
     if tuple(clip.joint_names) != tuple(robot.joint_names):
         raise ValueError(f"clip '{clip.name}' is not in {robot.name}'s joint order (use motion.io.load_motion)")
-    src = mirror_clip(clip, robot) if variant.mirror else clip
-    src = rotate_clip(src, math.radians(variant.heading_deg))
     dt = 1.0 / control_hz
-    # time warp w: the reference plays w times faster, so frame k shows source time k * dt * w
-    times = np.arange(int(math.floor(clip.duration / (dt * variant.time_warp) + 1e-9)) + 1) * dt * variant.time_warp
-    root_pos = interpolate_linear(src.root_pos, src.fps, times)
-    root_quat = Q.make_continuous(interpolate_slerp(Q.normalize(src.root_quat), src.fps, times))
-    joint_pos = interpolate_linear(src.joint_pos, src.fps, times)
+    times, root_pos, root_quat, joint_pos = _variant_cycle(clip, robot, variant, dt)
     cycle_frames = times.size
-
     rng = variant_rng(clip, variant, cfg.seed)
-    mean_blend = 0.5 * (cfg.blend_min_s + cfg.blend_max_s)
-    if cfg.cycles > 0:
-        cycles = cfg.cycles
-    elif cfg.loop_seconds > 0:
-        cycles = max(1, math.ceil(cfg.loop_seconds / (cycle_frames * dt + mean_blend)))
-    else:
-        cycles = 1
+    cycles = _cycle_count(cfg, cycle_frames * dt)
 
     neutral_q = robot.default_joint_pos
     start_yaw = Q.yaw(root_quat[0])
@@ -236,3 +223,28 @@ def build_track(
         cycle=np.concatenate(parts_cycle),
         clip_time=np.concatenate(parts_time),
     )
+
+
+def _variant_cycle(
+    clip: MotionClip, robot: RobotSpec, variant: Variant, dt: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One cycle of the variant (mirrored, turned to its heading, time-warped) sampled every ``dt``: the source
+    times of its frames, root position, root quaternion, joint positions."""
+    src = mirror_clip(clip, robot) if variant.mirror else clip
+    src = rotate_clip(src, math.radians(variant.heading_deg))
+    # time warp w: the reference plays w times faster, so frame k shows source time k * dt * w
+    times = np.arange(int(math.floor(clip.duration / (dt * variant.time_warp) + 1e-9)) + 1) * dt * variant.time_warp
+    root_pos = interpolate_linear(src.root_pos, src.fps, times)
+    root_quat = Q.make_continuous(interpolate_slerp(Q.normalize(src.root_quat), src.fps, times))
+    joint_pos = interpolate_linear(src.joint_pos, src.fps, times)
+    return times, root_pos, root_quat, joint_pos
+
+
+def _cycle_count(cfg: GenerationConfig, cycle_seconds: float) -> int:
+    """How many times the cycle is played: ``cycles``, else enough (with mean blends) to fill ``loop_seconds``."""
+    if cfg.cycles > 0:
+        return cfg.cycles
+    if cfg.loop_seconds > 0:
+        mean_blend = 0.5 * (cfg.blend_min_s + cfg.blend_max_s)
+        return max(1, math.ceil(cfg.loop_seconds / (cycle_seconds + mean_blend)))
+    return 1

@@ -18,11 +18,12 @@ from wildrobot_amp_ext.features.contact import ContactRule
 from wildrobot_amp_ext.miner.balance import trajectory_foot_contacts
 from wildrobot_amp_ext.miner.config import MinerConfig
 from wildrobot_amp_ext.miner.generation import ReferenceTrack, Variant, build_track
-from wildrobot_amp_ext.miner.rollout import TrackingSim
+from wildrobot_amp_ext.miner.rollout import RolloutRecord, TrackingSim
 from wildrobot_amp_ext.miner.windows import (
     GATE_BIT,
     METRICS,
     Candidate,
+    FrameSignals,
     claim_reference_frames,
     evaluate_gates,
     frame_signals,
@@ -183,80 +184,144 @@ def reference_contacts(sim: TrackingSim, track: ReferenceTrack) -> np.ndarray:
     return trajectory_foot_contacts(sites, track.dt, ContactRule())
 
 
+#: sums over every simulated frame after warm-up (VariantResult.frame_totals)
+FRAME_TOTAL_KEYS = (
+    "frames",
+    "load",
+    "harness",
+    "harness_saturated",
+    "unloaded",
+    "actuator_saturation",
+    "loaded_foot_frames",
+    "slipping_foot_frames",
+    "single_stance",
+)
+#: trace columns that index frames (int64; the TRACE_KEYS signals are float32)
+_INDEX_KEYS = ("rollout", "step", "ref_frame")
+
+
 def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_name: str) -> VariantResult:
-    gen, wcfg, gates = cfg.generation, cfg.windows, cfg.gates
-    starts = list(
-        range(0, max(1, track.num_frames - wcfg.min_segment - gen.warmup_frames + 1), max(1, gen.multi_start_interval))
-    )
+    gen, gates = cfg.generation, cfg.gates
     ref_z = track.body_z_axis
     ref_contacts = reference_contacts(sim, track)
     records, signals = [], []
     window_parts: dict[str, list[np.ndarray]] = {}
     candidates: list[Candidate] = []
-    totals = {
-        k: 0.0
-        for k in (
-            "frames",
-            "load",
-            "harness",
-            "harness_saturated",
-            "unloaded",
-            "actuator_saturation",
-            "loaded_foot_frames",
-            "slipping_foot_frames",
-            "single_stance",
-        )
-    }
-    index_keys = ("rollout", "step", "ref_frame")
-    trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *index_keys)}
+    totals = dict.fromkeys(FRAME_TOTAL_KEYS, 0.0)
+    trace_parts: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_KEYS, *_INDEX_KEYS)}
     lookahead = int(round(gates.fall_lookahead_s / cfg.tracking.control_dt))
-    harness_lifts = cfg.tracking.height_assist
-    for r, start in enumerate(starts):
+    for r, start in enumerate(_rollout_starts(track, cfg)):
         # free physics past the last window this rollout vouches for: a fall right after a window rejects it
         rec = sim.rollout(track, start, gen.rollout_frames + lookahead, ref_z_axis=ref_z, seed=gen.seed)
         sig = frame_signals(rec, track, sim.qadr, sim.standing_height, gates, cfg.tracking.control_dt, ref_contacts)
         records.append(rec)
         signals.append(sig)
-        n = rec.num_frames
-        post = slice(min(gen.warmup_frames, n), min(n, gen.rollout_frames))  # the frames windows may cover
-        totals["frames"] += post.stop - post.start
-        totals["load"] += float(sig.load[post].sum())
-        totals["harness"] += float(sig.harness[post].sum())
-        totals["harness_saturated"] += float(sig.harness_saturated[post].sum())
-        totals["unloaded"] += float((sig.load[post] < gates.unloaded_threshold).sum())
-        totals["actuator_saturation"] += float(sig.actuator_saturation[post].sum())
-        totals["loaded_foot_frames"] += float(sig.loaded[post].sum())
-        totals["slipping_foot_frames"] += float(sig.slipping[post].sum())
-        totals["single_stance"] += float((sig.loaded[post].sum(axis=1) == 1).sum())
-        slip = np.where(sig.loaded, rec.foot_slip_speed, 0.0).max(axis=1)
-        per_frame = {"load": sig.load, "harness": sig.harness, "pitch_deg": sig.pitch_deg, "roll_deg": sig.roll_deg,
-                     "harness_saturated": sig.harness_saturated, "slip": slip, "effort": rec.effort,
-                     "joint_error": sig.joint_error, "target_offset": rec.target_offset, "rollout": np.full(n, r),
-                     "step": np.arange(n), "ref_frame": start + np.arange(n)}  # fmt: skip
-        for key, values in per_frame.items():
-            trace_parts[key].append(np.asarray(values, np.int64 if key in index_keys else np.float32))
-
-        w_start, w_len = window_starts(min(n, gen.rollout_frames), wcfg, first=gen.warmup_frames)
-        short = not len(w_start)
-        if short:
-            if n == 0:
-                continue
-            # judge what there is, so the report names why this rollout yielded nothing
-            w_start, w_len = np.array([0]), np.array([n])
-        stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
-        mask = evaluate_gates(stats, gates, harness_lifts) | (GATE_BIT["short"] if short else 0)
-        scores = score(stats, gates)
-        per_window = {"rollout": np.full(len(w_start), r), "start": w_start, "length": w_len,
-                      "ref_start": start + w_start, "gate_mask": mask, "score": scores,
-                      **{k: stats[k] for k in METRICS}}  # fmt: skip
+        _add_frame_totals(totals, sig, rec.num_frames, cfg)
+        for key, values in _rollout_traces(rec, sig, r, start).items():
+            trace_parts[key].append(values)
+        judged = _judge_windows(sim, sig, rec.num_frames, r, start, cfg)
+        if judged is None:
+            continue
+        per_window, found = judged
         for key, values in per_window.items():
             window_parts.setdefault(key, []).append(values)
-        for a, b in gated_segments(sig, w_start, w_len, mask == 0, wcfg, gates, sim.standing_height, harness_lifts):
-            if b - a >= wcfg.min_segment:
-                seg_stats = window_stats(sig, np.array([a]), np.array([b - a]), gates, sim.standing_height)
-                candidates.append(Candidate(r, a, b, start + a, float(score(seg_stats, gates)[0])))
+        candidates.extend(found)
 
-    kept = claim_reference_frames(candidates, track.num_frames, wcfg.min_segment)
+    segments, states, kept = _keep_segments(sim, track, cfg, records, signals, candidates)
+    windows = (
+        {k: np.concatenate(v) for k, v in window_parts.items()} if window_parts else {"rollout": np.zeros(0, np.int64)}
+    )
+    traces = {k: np.concatenate(v) if v else np.zeros(0) for k, v in trace_parts.items()}
+    return VariantResult(
+        clip=clip_name,
+        variant=track.variant.tag,
+        reference_frames=track.num_frames,
+        simulated_frames=int(sum(r.num_frames for r in records)),
+        rollouts=len(records),
+        falls=int(sum(r.fell for r in records)),
+        segments=segments,
+        states=states,
+        windows=windows,
+        traces=traces,
+        kept=kept,
+        frame_totals=totals,
+    )
+
+
+def _rollout_starts(track: ReferenceTrack, cfg: MinerConfig) -> list[int]:
+    """Reference frames the multi-start rollouts begin at: every ``multi_start_interval`` frames while a rollout
+    from there can still cover warm-up plus one minimum segment."""
+    gen = cfg.generation
+    last = track.num_frames - cfg.windows.min_segment - gen.warmup_frames + 1
+    return list(range(0, max(1, last), max(1, gen.multi_start_interval)))
+
+
+def _add_frame_totals(totals: dict[str, float], sig: FrameSignals, n: int, cfg: MinerConfig) -> None:
+    """Add one rollout's frames after warm-up (those windows may cover) to the clip-level sums."""
+    gen, gates = cfg.generation, cfg.gates
+    post = slice(min(gen.warmup_frames, n), min(n, gen.rollout_frames))
+    totals["frames"] += post.stop - post.start
+    totals["load"] += float(sig.load[post].sum())
+    totals["harness"] += float(sig.harness[post].sum())
+    totals["harness_saturated"] += float(sig.harness_saturated[post].sum())
+    totals["unloaded"] += float((sig.load[post] < gates.unloaded_threshold).sum())
+    totals["actuator_saturation"] += float(sig.actuator_saturation[post].sum())
+    totals["loaded_foot_frames"] += float(sig.loaded[post].sum())
+    totals["slipping_foot_frames"] += float(sig.slipping[post].sum())
+    totals["single_stance"] += float((sig.loaded[post].sum(axis=1) == 1).sum())
+
+
+def _rollout_traces(rec: RolloutRecord, sig: FrameSignals, r: int, start: int) -> dict[str, np.ndarray]:
+    """One rollout's per-frame report traces (TRACE_KEYS, float32) and their frame indices (int64)."""
+    n = rec.num_frames
+    slip = np.where(sig.loaded, rec.foot_slip_speed, 0.0).max(axis=1)
+    per_frame = {"load": sig.load, "harness": sig.harness, "pitch_deg": sig.pitch_deg, "roll_deg": sig.roll_deg,
+                 "harness_saturated": sig.harness_saturated, "slip": slip, "effort": rec.effort,
+                 "joint_error": sig.joint_error, "target_offset": rec.target_offset, "rollout": np.full(n, r),
+                 "step": np.arange(n), "ref_frame": start + np.arange(n)}  # fmt: skip
+    return {k: np.asarray(v, np.int64 if k in _INDEX_KEYS else np.float32) for k, v in per_frame.items()}
+
+
+def _judge_windows(
+    sim: TrackingSim, sig: FrameSignals, n: int, r: int, start: int, cfg: MinerConfig
+) -> tuple[dict[str, np.ndarray], list[Candidate]] | None:
+    """Every window of one rollout (its metrics, failed gates, score) and the gated segments it offers; None when
+    the rollout has no frame."""
+    gen, wcfg, gates = cfg.generation, cfg.windows, cfg.gates
+    harness_lifts = cfg.tracking.height_assist
+    w_start, w_len = window_starts(min(n, gen.rollout_frames), wcfg, first=gen.warmup_frames)
+    short = not len(w_start)
+    if short:
+        if n == 0:
+            return None
+        # judge what there is, so the report names why this rollout yielded nothing
+        w_start, w_len = np.array([0]), np.array([n])
+    stats = window_stats(sig, w_start, w_len, gates, sim.standing_height)
+    mask = evaluate_gates(stats, gates, harness_lifts) | (GATE_BIT["short"] if short else 0)
+    scores = score(stats, gates)
+    per_window = {"rollout": np.full(len(w_start), r), "start": w_start, "length": w_len,
+                  "ref_start": start + w_start, "gate_mask": mask, "score": scores,
+                  **{k: stats[k] for k in METRICS}}  # fmt: skip
+    candidates = []
+    for a, b in gated_segments(sig, w_start, w_len, mask == 0, wcfg, gates, sim.standing_height, harness_lifts):
+        if b - a >= wcfg.min_segment:
+            seg_stats = window_stats(sig, np.array([a]), np.array([b - a]), gates, sim.standing_height)
+            candidates.append(Candidate(r, a, b, start + a, float(score(seg_stats, gates)[0])))
+    return per_window, candidates
+
+
+def _keep_segments(
+    sim: TrackingSim,
+    track: ReferenceTrack,
+    cfg: MinerConfig,
+    records: list[RolloutRecord],
+    signals: list[FrameSignals],
+    candidates: list[Candidate],
+) -> tuple[list[SegmentInfo], ClipStates, dict[str, np.ndarray]]:
+    """Claim each reference frame for the best candidate, gate what is left of each segment again, and return the
+    kept segments, their simulated states and their KEPT_KEYS signals."""
+    gates, harness_lifts = cfg.gates, cfg.tracking.height_assist
+    kept = claim_reference_frames(candidates, track.num_frames, cfg.windows.min_segment)
     segments: list[SegmentInfo] = []
     parts: list[ClipStates] = []
     kept_parts: dict[str, list[np.ndarray]] = {k: [] for k in KEPT_KEYS}
@@ -283,28 +348,12 @@ def mine_track(sim: TrackingSim, track: ReferenceTrack, cfg: MinerConfig, clip_n
         parts.append(_segment_states(sim, rec.qpos[c.start : c.end], rec.qvel[c.start : c.end]))
         for key in KEPT_KEYS:
             kept_parts[key].append(track.clip_time[ref] if key == "clip_time" else getattr(sig, key)[c.start : c.end])
-
-    windows = (
-        {k: np.concatenate(v) for k, v in window_parts.items()} if window_parts else {"rollout": np.zeros(0, np.int64)}
-    )
-    traces = {k: np.concatenate(v) if v else np.zeros(0) for k, v in trace_parts.items()}
-    return VariantResult(
-        clip=clip_name,
-        variant=track.variant.tag,
-        reference_frames=track.num_frames,
-        simulated_frames=int(sum(r.num_frames for r in records)),
-        rollouts=len(records),
-        falls=int(sum(r.fell for r in records)),
-        segments=segments,
-        states=ClipStates.concatenate(parts) if parts else _empty_states(sim),
-        windows=windows,
-        traces=traces,
-        kept={
-            k: np.concatenate(v) if v else np.zeros((0, sim.num_feet) if k in ("loaded", "slipping") else 0)
-            for k, v in kept_parts.items()
-        },
-        frame_totals=totals,
-    )
+    states = ClipStates.concatenate(parts) if parts else _empty_states(sim)
+    kept_signals = {
+        k: np.concatenate(v) if v else np.zeros((0, sim.num_feet) if k in ("loaded", "slipping") else 0)
+        for k, v in kept_parts.items()
+    }
+    return segments, states, kept_signals
 
 
 def mine_variant(clip: MotionClip, robot: RobotSpec | str, variant: Variant, cfg: MinerConfig) -> VariantResult:

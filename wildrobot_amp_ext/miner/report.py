@@ -159,6 +159,11 @@ def _by_seconds(seconds: float) -> str:
     return "GO" if seconds >= GO_SECONDS else "CAUTION" if seconds >= CAUTION_SECONDS else "STOP"
 
 
+def _by_clips(count: int) -> str:
+    # the minimum viable dataset also needs clip diversity (3 minimum, 5 target)
+    return "GO" if count >= CLIP_DIVERSITY[1] else "CAUTION" if count >= CLIP_DIVERSITY[0] else "STOP"
+
+
 def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantResult], cfg: MinerConfig) -> dict:
     g = cfg.gates
     dt = cfg.tracking.control_dt
@@ -176,64 +181,9 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
     contributing = [c["clip"] for c in clip_summaries if c["tier0_seconds"] > 0]
     coverage = sum(c["source_coverage_s"] for c in clip_summaries)
     strict_coverage = sum(c["strict_source_coverage_s"] for c in clip_summaries)
-    by_coverage = _by_seconds(coverage)
-    # the minimum viable dataset also needs clip diversity (3 minimum, 5 target): the weaker of the two rules
-    by_clips = (
-        "GO"
-        if len(contributing) >= CLIP_DIVERSITY[1]
-        else "CAUTION"
-        if len(contributing) >= CLIP_DIVERSITY[0]
-        else "STOP"
-    )
-    decision = max(by_coverage, by_clips, key=DECISIONS.index)
-    action = {
-        "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
-        "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) "
-        "and re-mine",
-        "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
-    }[decision]
-    strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
-    strict_by_seconds = _by_seconds(strict_coverage)
-    strict_by_clips = (
-        "GO"
-        if len(strict_clips) >= CLIP_DIVERSITY[1]
-        else "CAUTION"
-        if len(strict_clips) >= CLIP_DIVERSITY[0]
-        else "STOP"
-    )
-    strict_decision = max(strict_by_seconds, strict_by_clips, key=DECISIONS.index)
-    if decision != by_coverage:
-        action = (
-            f"{action} [coverage alone says {by_coverage} ({coverage:.1f} s), but only {len(contributing)} source "
-            f"clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
-        )
-    warnings = []
-    if len(contributing) < CLIP_DIVERSITY[0]:
-        warnings.append(
-            f"only {len(contributing)} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target "
-            f"{CLIP_DIVERSITY[1]}): risk of overfitting one motion"
-        )
-    if len(segs) < SEGMENT_COUNT[0]:
-        warnings.append(f"only {len(segs)} segment(s) (minimum {SEGMENT_COUNT[0]}, target {SEGMENT_COUNT[1]})")
-    if seconds > 0:
-        top = max(clip_summaries, key=lambda c: c["tier0_seconds"])
-        if top["tier0_seconds"] > DOMINANT_CLIP_FRACTION * seconds:
-            warnings.append(
-                f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip "
-                f"({top['clip']}): the discriminator may learn that clip only"
-            )
+    verdict = _go_no_go(results, coverage, strict_coverage, len(contributing))
     alternation = _mean((loaded.sum(axis=1) == 1).astype(float)) if loaded.size else float("nan")
-    if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
-        warnings.append(
-            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (double-stance "
-            "dominated; start without contact features)"
-        )
-    hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
-    if hot:
-        warnings.append(
-            f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise "
-            "forcerange"
-        )
+    warnings = _dataset_warnings(clip_summaries, len(contributing), len(segs), seconds, alternation)
     source_seconds = sum(c["source_seconds"] for c in clip_summaries)
     rollouts = sum(c["rollouts"] for c in clip_summaries)
     falls = sum(c["falls"] for c in clip_summaries)
@@ -263,14 +213,72 @@ def dataset_summary(clip_summaries: Sequence[dict], results: Sequence[VariantRes
         "slip_rate_mean": _mean(slip_rates),
         "slip_rate_p95": _pct(slip_rates, 95),
         "alternation_rate": alternation,
+        **verdict,
+        "warnings": warnings,
+    }
+
+
+def _go_no_go(results: Sequence[VariantResult], coverage: float, strict_coverage: float, contributing: int) -> dict:
+    """The decision tree: the weaker of the coverage rule and the clip-diversity rule, for all kept segments and for
+    those within the strict harness tier, and what to do next."""
+    by_coverage = _by_seconds(coverage)
+    by_clips = _by_clips(contributing)
+    decision = max(by_coverage, by_clips, key=DECISIONS.index)
+    action = {
+        "GO": "proceed to Phase 2: micro-train smoke test with the Stage 0 features (no contacts, no height)",
+        "CAUTION": "borderline: attempt AMP with caution, or relax thresholds slightly (e.g. --max-harness-p95 0.12) "
+        "and re-mine",
+        "STOP": "switch to Path B: baseline PPO walking (task rewards only), add AMP later at low weight",
+    }[decision]
+    strict_clips = {r.clip for r in results for sg in r.segments if sg.strict_harness}
+    strict_decision = max(_by_seconds(strict_coverage), _by_clips(len(strict_clips)), key=DECISIONS.index)
+    if decision != by_coverage:
+        action = (
+            f"{action} [coverage alone says {by_coverage} ({coverage:.1f} s), but only {contributing} source "
+            f"clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target {CLIP_DIVERSITY[1]})]"
+        )
+    return {
         "decision": decision,
         "decision_by_coverage": by_coverage,
         "decision_by_clips": by_clips,
         "strict_harness_decision": strict_decision,
         "strict_harness_clips": len(strict_clips),
         "action": action,
-        "warnings": warnings,
     }
+
+
+def _dataset_warnings(
+    clip_summaries: Sequence[dict], contributing: int, segments: int, seconds: float, alternation: float
+) -> list[str]:
+    """What falls short of the minimum viable dataset: clip diversity, segment count, one dominant clip, alternation,
+    actuator saturation."""
+    warnings = []
+    if contributing < CLIP_DIVERSITY[0]:
+        warnings.append(
+            f"only {contributing} source clip(s) contribute (minimum {CLIP_DIVERSITY[0]}, target "
+            f"{CLIP_DIVERSITY[1]}): risk of overfitting one motion"
+        )
+    if segments < SEGMENT_COUNT[0]:
+        warnings.append(f"only {segments} segment(s) (minimum {SEGMENT_COUNT[0]}, target {SEGMENT_COUNT[1]})")
+    if seconds > 0:
+        top = max(clip_summaries, key=lambda c: c["tier0_seconds"])
+        if top["tier0_seconds"] > DOMINANT_CLIP_FRACTION * seconds:
+            warnings.append(
+                f"{100 * top['tier0_seconds'] / seconds:.0f}% of the Tier 0+ seconds come from one clip "
+                f"({top['clip']}): the discriminator may learn that clip only"
+            )
+    if seconds > 0 and not alternation >= ALTERNATION_RATE[0]:
+        warnings.append(
+            f"alternation rate {_p(alternation)} < {ALTERNATION_RATE[0]:.0%} (double-stance "
+            "dominated; start without contact features)"
+        )
+    hot = [c["clip"] for c in clip_summaries if not c["actuator_saturation_ok"]]
+    if hot:
+        warnings.append(
+            f"actuator saturation >= {100 * MAX_ACTUATOR_SATURATION:.0f}% in {hot}: time-warp slower or raise "
+            "forcerange"
+        )
+    return warnings
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -378,7 +386,7 @@ def analysis_text(s: dict, cfg: MinerConfig) -> str:
 # plots
 # ------------------------------------------------------------------------------------------------------------------
 def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -> None:
-    import matplotlib
+    import matplotlib  # lazy: loaded only when a plot is drawn (a --no-plots run never pays for it)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -434,7 +442,7 @@ def plot_clip(result: VariantResult, cfg: MinerConfig, path: Path, title: str) -
 
 
 def plot_summary(clip_summaries: Sequence[dict], summary: dict, path: Path) -> None:
-    import matplotlib
+    import matplotlib  # lazy: loaded only when a plot is drawn (a --no-plots run never pays for it)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -161,6 +161,46 @@ def _grow(a: np.ndarray, cap: int, fill) -> np.ndarray:
     return out
 
 
+@dataclass
+class _RolloutBuffers:
+    """One rollout's per-frame arrays, filled by the control loop (raw contacts are post-processed after it)."""
+
+    qpos: np.ndarray  # (T, nq) before the step
+    qvel: np.ndarray  # (T, nv)
+    wrenches: np.ndarray  # (T, 6) harness wrench applied
+    harness_sat: np.ndarray  # (T,) bool
+    act_force: np.ndarray  # (T, nu)
+    ncon: np.ndarray  # (T,) contacts after the first substep
+    cgeom: np.ndarray  # (T, cap, 2) their geoms (-1: none); cap grows with the most contacts seen
+    cpos: np.ndarray  # (T, cap, 3)
+    cfn: np.ndarray  # (T, cap) normal forces
+    foot_cvel: np.ndarray  # (T, F, 6)
+    com: np.ndarray  # (T, 3) subtree centre of mass of the root
+    site_pos: np.ndarray  # (T, P, 3)
+    offsets: np.ndarray  # (T,) RMS target offset of the closed-loop tracker
+    ctrls: np.ndarray  # (T, nu) applied targets
+
+    @classmethod
+    def allocate(cls, sim: TrackingSim, num_frames: int, ctrls: np.ndarray) -> _RolloutBuffers:
+        m, cap = sim.model, sim.contact_capacity
+        return cls(
+            qpos=np.empty((num_frames, m.nq)),
+            qvel=np.empty((num_frames, m.nv)),
+            wrenches=np.zeros((num_frames, 6)),
+            harness_sat=np.zeros(num_frames, dtype=bool),
+            act_force=np.zeros((num_frames, m.nu)),
+            ncon=np.zeros(num_frames, dtype=np.int64),
+            cgeom=np.full((num_frames, cap, 2), -1, dtype=np.int64),
+            cpos=np.zeros((num_frames, cap, 3)),
+            cfn=np.zeros((num_frames, cap)),
+            foot_cvel=np.zeros((num_frames, sim.num_feet, 6)),
+            com=np.zeros((num_frames, 3)),
+            site_pos=np.zeros((num_frames, sim.sites.size, 3)),
+            offsets=np.zeros(num_frames),
+            ctrls=ctrls,
+        )
+
+
 class TrackingSim:
     """One MuJoCo model + data of a robot with floor, reused for every rollout of a worker process."""
 
@@ -382,47 +422,50 @@ class TrackingSim:
     ) -> RolloutRecord:
         """Track ``track`` from reference frame ``start`` for up to ``num_frames`` control frames (``seed``: the
         closed-loop tracker's sampling noise, with the track and start)."""
-        m, d = self.model, self.data
+        m = self.model
         num_frames = max(0, min(num_frames, track.num_frames - start))
         self.set_state(track, start)
-        qpos = np.empty((num_frames, m.nq))
-        qvel = np.empty((num_frames, m.nv))
-        wrenches = np.zeros((num_frames, 6))
-        harness_sat = np.zeros(num_frames, dtype=bool)
-        act_force = np.zeros((num_frames, m.nu))
-        # raw contacts per frame, post-processed after the rollout (a few numpy calls per frame in the loop)
-        cap = self.contact_capacity
-        ncon = np.zeros(num_frames, dtype=np.int64)
-        cgeom = np.full((num_frames, cap, 2), -1, dtype=np.int64)
-        cpos = np.zeros((num_frames, cap, 3))
-        cfn = np.zeros((num_frames, cap))
-        foot_cvel = np.zeros((num_frames, self.num_feet, 6))
-        com = np.zeros((num_frames, 3))
-        sites = self.sites
-        site_pos = np.zeros((num_frames, sites.size, 3))
         sl = slice(start, start + num_frames)
         ref_z = (track.body_z_axis if ref_z_axis is None else ref_z_axis)[sl].tolist()
-        ref_pos = track.root_pos[sl].tolist()
-        ref_vel = track.root_lin_vel_w[sl].tolist()
         targets = track.joint_pos[sl] if self.act_identity else np.zeros((num_frames, m.nu))
         if not self.act_identity:
             targets[:, self.act] = track.joint_pos[sl]
-        tracker = self.tracker
-        offsets = np.zeros(num_frames)
-        ctrls = targets.copy() if tracker is None else np.zeros((num_frames, m.nu))
+        ctrls = targets.copy() if self.tracker is None else np.zeros((num_frames, m.nu))
+        buf = _RolloutBuffers.allocate(self, num_frames, ctrls)
+        self._start_controllers(track, start, seed)
+        count, fell = self._step_frames(track, start, buf, targets, ref_z)
+        return self._record(start, fell, count, buf)
+
+    def _start_controllers(self, track: ReferenceTrack, start: int, seed: int) -> None:
+        """Seed the closed-loop tracker and draw the motors' per-joint delays for this rollout."""
         key = (seed, start, zlib.crc32(f"{track.name}|{track.variant.tag}".encode()))
-        if tracker is not None:
-            tracker.start(track, start, key)
-        motors = self.motors
-        if motors is not None:
-            motors.reset(rng=np.random.default_rng(key))  # the delay per joint, drawn per rollout
+        if self.tracker is not None:
+            self.tracker.start(track, start, key)
+        if self.motors is not None:
+            self.motors.reset(rng=np.random.default_rng(key))  # the delay per joint, drawn per rollout
+
+    def _step_frames(
+        self, track: ReferenceTrack, start: int, buf: _RolloutBuffers, targets: np.ndarray, ref_z: list
+    ) -> tuple[int, bool]:
+        """The control loop: targets and harness wrench in, ``substeps`` physics steps, the frame's signals into
+        ``buf``; stops at a fall. Returns the frames recorded and whether it fell."""
+        m, d = self.model, self.data
+        num_frames = buf.qpos.shape[0]
+        ref_pos = track.root_pos[start : start + num_frames].tolist()
+        ref_vel = track.root_lin_vel_w[start : start + num_frames].tolist()
+        # the buffers as locals: this loop runs once per control frame of every rollout
+        qpos, qvel, wrenches, harness_sat, act_force = buf.qpos, buf.qvel, buf.wrenches, buf.harness_sat, buf.act_force
+        ncon, foot_cvel, com, site_pos, offsets, ctrls = (
+            buf.ncon, buf.foot_cvel, buf.com, buf.site_pos, buf.offsets, buf.ctrls,
+        )  # fmt: skip
+        cgeom, cpos, cfn = buf.cgeom, buf.cpos, buf.cfn
+        cap = self.contact_capacity
+        tracker, motors, sites = self.tracker, self.motors, self.sites
         extra_steps = self.cfg.substeps - 1
         harness, root, foot_bodies = self.harness, self.root, self.foot_bodies
         cos_fall, min_height = self.cos_fall, self.min_height
         bad_qacc = int(mujoco.mjtWarning.mjWARN_BADQACC)
         step = mujoco.mj_step
-        fell = False
-        count = 0
         for k in range(num_frames):
             if tracker is None:
                 d.ctrl[:] = targets[k]
@@ -445,6 +488,7 @@ class TrackingSim:
                 if n > cap:
                     cap = self._grow_capacity(n)
                     cgeom, cpos, cfn = _grow(cgeom, cap, -1), _grow(cpos, cap, 0.0), _grow(cfn, cap, 0.0)
+                    buf.cgeom, buf.cpos, buf.cfn = cgeom, cpos, cfn
                 con = d.contact
                 ncon[k] = n
                 cgeom[k, :n] = con.geom
@@ -458,35 +502,37 @@ class TrackingSim:
                 if motors is not None:
                     motors.apply(d)
                 step(m, d)
-            count = k + 1
             q = d.qpos
             if 1.0 - 2.0 * (q[4] * q[4] + q[5] * q[5]) < cos_fall or q[2] < min_height or d.warning[bad_qacc].number:
-                fell = True
-                break
+                return k + 1, True
+        return num_frames, False
+
+    def _record(self, start: int, fell: bool, count: int, buf: _RolloutBuffers) -> RolloutRecord:
+        """The first ``count`` frames of the buffers as a record: contact signals post-processed, forces in mg."""
         sl = slice(0, count)
-        if count and not np.isfinite(qpos[count - 1]).all():
+        if count and not np.isfinite(buf.qpos[count - 1]).all():
             fell = True
         foot_force, foot_slip, body_force = self.contact_signals(
-            ncon[sl], cgeom[sl], cpos[sl], cfn[sl], foot_cvel[sl], com[sl]
+            buf.ncon[sl], buf.cgeom[sl], buf.cpos[sl], buf.cfn[sl], buf.foot_cvel[sl], buf.com[sl]
         )
-        force = np.abs(act_force[sl][:, self.act])
+        force = np.abs(buf.act_force[sl][:, self.act])
         saturated = force >= self.cfg.actuator_saturation_fraction * self.force_limit
         return RolloutRecord(
             start=start,
             fell=fell,
-            qpos=qpos[sl],
-            qvel=qvel[sl],
+            qpos=buf.qpos[sl],
+            qvel=buf.qvel[sl],
             foot_force=foot_force / self.mg,
             foot_slip_speed=foot_slip,
             body_contact_force=body_force / self.mg,
-            harness_force=harness.magnitude(wrenches[sl]),
-            harness_saturated=harness_sat[sl],
-            harness_wrench=wrenches[sl],
+            harness_force=self.harness.magnitude(buf.wrenches[sl]),
+            harness_saturated=buf.harness_sat[sl],
+            harness_wrench=buf.wrenches[sl],
             actuator_saturation=saturated.mean(axis=1),
             effort=(force / self.force_limit).mean(axis=1),
-            target_offset=offsets[sl],
-            ctrl=ctrls[sl],
-            site_pos=site_pos[sl],
+            target_offset=buf.offsets[sl],
+            ctrl=buf.ctrls[sl],
+            site_pos=buf.site_pos[sl],
         )
 
     def _grow_capacity(self, n: int) -> int:

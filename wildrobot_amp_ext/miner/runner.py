@@ -9,7 +9,7 @@ import multiprocessing
 import os
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -121,17 +121,7 @@ def run_jobs(
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    results: dict[int, VariantResult] = {}
-    todo: list[int] = []
-    for i, job in enumerate(jobs):
-        path = _cache_file(cache, job)
-        if path is not None and path.is_file():
-            try:
-                results[i] = VariantResult.load(path)
-                continue
-            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
-                path.unlink(missing_ok=True)  # truncated, corrupt or from another version: redo it
-        todo.append(i)
+    results, todo = _load_cached(jobs, cache)
     cached = len(results)
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo))) if todo else 1
     if backend not in EXECUTORS:
@@ -175,23 +165,53 @@ def run_jobs(
                 path = _cache_file(cache, jobs[i])
                 done(i, _work(jobs[i], _robot_ref(robot), cfg, str(path) if path else None))
         else:
-            robot_ref = _robot_ref(robot)
-            pool = executor or ProcessPoolExecutor(
-                max_workers=workers, mp_context=worker_context(), initializer=die_with_parent
-            )
-            try:
-                pending = {}
-                for i in order:
-                    path = _cache_file(cache, jobs[i])
-                    pending[pool.submit(_work, jobs[i], robot_ref, cfg, str(path) if path else None)] = i
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        done(pending.pop(fut), fut.result())
-            finally:
-                if executor is None:
-                    pool.shutdown(cancel_futures=True)
+            _run_in_processes(jobs, order, _robot_ref(robot), cfg, cache, workers, executor, done)
     return [results[i] for i in range(len(jobs))], cached
+
+
+def _load_cached(jobs: Sequence[Job], cache: Path | None) -> tuple[dict[int, VariantResult], list[int]]:
+    """The results already in the cache (by job index) and the indices of the jobs still to run."""
+    results: dict[int, VariantResult] = {}
+    todo: list[int] = []
+    for i, job in enumerate(jobs):
+        path = _cache_file(cache, job)
+        if path is not None and path.is_file():
+            try:
+                results[i] = VariantResult.load(path)
+                continue
+            except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+                path.unlink(missing_ok=True)  # truncated, corrupt or from another version: redo it
+        todo.append(i)
+    return results, todo
+
+
+def _run_in_processes(
+    jobs: Sequence[Job],
+    order: Sequence[int],
+    robot_ref: str,
+    cfg: MinerConfig,
+    cache: Path | None,
+    workers: int,
+    executor: ProcessPoolExecutor | None,
+    done: Callable[[int, VariantResult | str], None],
+) -> None:
+    """Run the jobs in ``order`` on ``executor`` or a pool of ``workers`` fresh processes (shut down at the end),
+    handing each result to ``done`` as it finishes."""
+    pool = executor or ProcessPoolExecutor(
+        max_workers=workers, mp_context=worker_context(), initializer=die_with_parent
+    )
+    try:
+        pending = {}
+        for i in order:
+            path = _cache_file(cache, jobs[i])
+            pending[pool.submit(_work, jobs[i], robot_ref, cfg, str(path) if path else None)] = i
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done(pending.pop(fut), fut.result())
+    finally:
+        if executor is None:
+            pool.shutdown(cancel_futures=True)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
