@@ -86,6 +86,13 @@ def parse_bvh(path: str | Path) -> Bvh:
     head, sep, body = text.partition("MOTION")
     if not sep or not head.lstrip().startswith("HIERARCHY"):
         raise InputError(path, None, "no HIERARCHY ... MOTION sections", "export the take as BVH")
+    names, parents, offsets, channels = _parse_hierarchy(path, head)
+    motion, frame_time = _parse_motion(path, body, sum(len(c) for c in channels))
+    return Bvh(names, parents, np.array(offsets), channels, motion, frame_time)
+
+
+def _parse_hierarchy(path: Path, head: str) -> tuple[list[str], list[int], list[list[float]], list[list[str]]]:
+    """The HIERARCHY section: joint names, parent indices (-1: the root), OFFSETs and CHANNELS, in file order."""
     tokens = re.findall(r"[{}]|[^\s{}]+", head)[1:]
     names, parents, offsets, channels = [], [], [], []
     stack: list[int] = []
@@ -136,7 +143,11 @@ def parse_bvh(path: str | Path) -> Bvh:
         for c in chans:
             if c not in valid:
                 raise InputError(path, f"CHANNELS of {name}", f"unknown channel '{c[:40]}'", f"use {sorted(valid)}")
+    return names, parents, offsets, channels
 
+
+def _parse_motion(path: Path, body: str, width: int) -> tuple[np.ndarray, float]:
+    """The MOTION section: (frames, ``width`` channels) finite values and the frame time in seconds."""
     lines = body.strip().splitlines()
     if len(lines) < 2 or not lines[0].startswith("Frames:") or not lines[1].startswith("Frame Time:"):
         raise InputError(path, "MOTION", "missing 'Frames:' / 'Frame Time:'", "export the take as BVH")
@@ -151,7 +162,6 @@ def parse_bvh(path: str | Path) -> Bvh:
         )
     fps = V.fps(path, 1.0 / frame_time, "Frame Time")
     V.frame_count(path, "Frames", frames, fps)
-    width = sum(len(c) for c in channels)
     try:
         motion = np.array(" ".join(lines[2 : 2 + frames]).split(), dtype=np.float64)
     except ValueError:
@@ -166,7 +176,7 @@ def parse_bvh(path: str | Path) -> Bvh:
     if not np.isfinite(motion).all():
         bad_frame = int(np.flatnonzero(~np.isfinite(motion).all(axis=1))[0])
         raise InputError(path, "MOTION", f"NaN/Inf values (first at frame {bad_frame})", "fix or trim those frames")
-    return Bvh(names, parents, np.array(offsets), channels, motion, frame_time)
+    return motion, frame_time
 
 
 def forward_kinematics(bvh: Bvh, euler: str | None = None) -> tuple[np.ndarray, np.ndarray]:

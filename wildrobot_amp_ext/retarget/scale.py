@@ -123,45 +123,17 @@ def build_targets(
     keypoint whose parent the source lacks is dropped too). ``rot`` is the source's canonical rotation (relative to
     an upright rest facing +x): the IK multiplies it by the robot link's zero-pose rotation."""
     s = {k: i for i, k in enumerate(source.keypoints)}
-    kept: list[str] = []
-    for k in mapping.keypoints:
-        parent = KEYPOINTS[k][0]
-        if k in s and (parent is None or parent in kept):
-            kept.append(k)
-    keypoints = tuple(kept)
+    keypoints = _kept_keypoints(source, mapping)
     t = {k: i for i, k in enumerate(keypoints)}
     pos = source.pos.copy()
     rot = canonical_rotations(source)
-
     heading0 = 0.0
-    if align_start:  # frame 0: pelvis at the origin (x, y), facing +x
-        fwd = rot[0, s[ROOT]][:, 0]
-        heading0 = float(np.arctan2(fwd[1], fwd[0]))
-        turn = _yaw_rot(-heading0)
-        origin = np.array([pos[0, s[ROOT], 0], pos[0, s[ROOT], 1], 0.0])
-        pos = (pos - origin) @ turn.T
-        rot = turn @ rot
+    if align_start:
+        pos, rot, heading0 = _align_start(pos, rot, s[ROOT])
 
     scales = chain_scales(source, target_rest, mapping.keypoints, mapping.scale_overrides)
+    root_scale = _root_scale(source, mapping, target_rest, scales)
     rest = source.rest_pos
-    m = {k: i for i, k in enumerate(mapping.keypoints)}
-
-    def rigid(k: str) -> bool:  # the hips are rigid with the pelvis: the robot's own offset, turned with the pelvis
-        return KEYPOINTS[k][1] in RIGID_CHAINS and "hips" not in mapping.scale_overrides
-
-    # vertical pelvis->ankle distance at rest, source and scaled: their ratio is the root's scale
-    drop_src, drop_scaled = [], []
-    for foot in FEET:
-        path = _path_to_root(foot)[:-1]  # ankle ... hip (the pelvis excluded)
-        d_scaled = sum(
-            (target_rest[m[KEYPOINTS[k][0]]] - target_rest[m[k]])
-            if rigid(k)
-            else scales[KEYPOINTS[k][1]] * (rest[s[KEYPOINTS[k][0]]] - rest[s[k]])
-            for k in path
-        )
-        drop_src.append((rest[s[ROOT]] - rest[s[foot]])[2])
-        drop_scaled.append(d_scaled[2])
-    root_scale = float(np.mean(drop_scaled) / np.mean(drop_src))
     leg_length = float(np.mean([np.linalg.norm(rest[s[f]] - rest[s[f.replace("ankle", "hip")]]) for f in FEET]))
 
     ankles = pos[:, [s[f] for f in FEET]]
@@ -173,22 +145,18 @@ def build_targets(
     root[:, 2] -= src_ankle_floor
     out[:, t[ROOT]] = root * root_scale
     out[:, t[ROOT], 2] += target_ankle_height
+    m = {k: i for i, k in enumerate(mapping.keypoints)}
     for k in keypoints[1:]:
         parent, chain = KEYPOINTS[k]
-        if rigid(k):
+        if _rigid(k, mapping):
             offset = target_rest[m[k]] - target_rest[m[parent]]  # robot zero pose: upright, facing +x
             out[:, t[k]] = out[:, t[parent]] + rot[:, s[parent]] @ offset
         else:
             out[:, t[k]] = out[:, t[parent]] + scales[chain] * (pos[:, s[k]] - pos[:, s[parent]])
     scaled = out.copy()
     rot = rot[:, [s[k] for k in keypoints]]
-    if lock_feet:  # a planted foot: flat, at floor height, not moving, not turning (its run's mean position and yaw)
-        for f, foot in enumerate(FEET):
-            for a, b in _runs(stance[:, f]):
-                out[a:b, t[foot], :2] = out[a:b, t[foot], :2].mean(axis=0)
-                out[a:b, t[foot], 2] = target_ankle_height
-                fwd = rot[a:b, t[foot], :2, 0].mean(axis=0)
-                rot[a:b, t[foot]] = _yaw_rot(float(np.arctan2(fwd[1], fwd[0])))
+    if lock_feet:
+        _lock_feet(out, rot, stance, t, target_ankle_height)
     return Targets(
         keypoints=keypoints,
         pos=out,
@@ -200,3 +168,61 @@ def build_targets(
         source_leg_length=leg_length,
         heading0_deg=float(np.degrees(heading0)),
     )
+
+
+def _kept_keypoints(source: SourceMotion, mapping: RobotMapping) -> tuple[str, ...]:
+    """The mapping's keypoints the source has, in mapping order, dropping those whose parent was dropped."""
+    kept: list[str] = []
+    for k in mapping.keypoints:
+        parent = KEYPOINTS[k][0]
+        if k in source.keypoints and (parent is None or parent in kept):
+            kept.append(k)
+    return tuple(kept)
+
+
+def _align_start(pos: np.ndarray, rot: np.ndarray, root: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Frame 0: pelvis at the origin (x, y), facing +x. Returns the moved positions, rotations and the heading
+    removed (rad)."""
+    fwd = rot[0, root][:, 0]
+    heading0 = float(np.arctan2(fwd[1], fwd[0]))
+    turn = _yaw_rot(-heading0)
+    origin = np.array([pos[0, root, 0], pos[0, root, 1], 0.0])
+    return (pos - origin) @ turn.T, turn @ rot, heading0
+
+
+def _rigid(k: str, mapping: RobotMapping) -> bool:
+    """The hips are rigid with the pelvis: the robot's own offset, turned with the pelvis (unless overridden)."""
+    return KEYPOINTS[k][1] in RIGID_CHAINS and "hips" not in mapping.scale_overrides
+
+
+def _root_scale(
+    source: SourceMotion, mapping: RobotMapping, target_rest: np.ndarray, scales: dict[str, float]
+) -> float:
+    """The pelvis's scale: the vertical pelvis->ankle distance at rest once scaled over the source's."""
+    s = {k: i for i, k in enumerate(source.keypoints)}
+    m = {k: i for i, k in enumerate(mapping.keypoints)}
+    rest = source.rest_pos
+    drop_src, drop_scaled = [], []
+    for foot in FEET:
+        path = _path_to_root(foot)[:-1]  # ankle ... hip (the pelvis excluded)
+        d_scaled = sum(
+            (target_rest[m[KEYPOINTS[k][0]]] - target_rest[m[k]])
+            if _rigid(k, mapping)
+            else scales[KEYPOINTS[k][1]] * (rest[s[KEYPOINTS[k][0]]] - rest[s[k]])
+            for k in path
+        )
+        drop_src.append((rest[s[ROOT]] - rest[s[foot]])[2])
+        drop_scaled.append(d_scaled[2])
+    return float(np.mean(drop_scaled) / np.mean(drop_src))
+
+
+def _lock_feet(
+    out: np.ndarray, rot: np.ndarray, stance: np.ndarray, t: dict[str, int], target_ankle_height: float
+) -> None:
+    """A planted foot (in place): flat, at floor height, not moving, not turning (its run's mean position and yaw)."""
+    for f, foot in enumerate(FEET):
+        for a, b in _runs(stance[:, f]):
+            out[a:b, t[foot], :2] = out[a:b, t[foot], :2].mean(axis=0)
+            out[a:b, t[foot], 2] = target_ankle_height
+            fwd = rot[a:b, t[foot], :2, 0].mean(axis=0)
+            rot[a:b, t[foot]] = _yaw_rot(float(np.arctan2(fwd[1], fwd[0])))
