@@ -30,7 +30,7 @@ The solver is Newton's ``SolverMuJoCo`` built for MuJoCo-Warp (``separate_worlds
 * All substeps of one physics step run inside the threads (``mj_step(nstep=substeps)``); Newton's state
   conversion and FK run once per physics step.
 * Contacts: ``update_contacts`` fills Newton's ``Contacts`` from every world's ``MjData.contact`` (shapes, points
-  in body frames, normal, 6D force), for contact sensors.
+  in body frames, normal, 6D force), for contact sensors (:mod:`isaaclab.mujoco_contacts`).
 
 Refused at start-up in one line: Newton's collision pipeline (``use_mujoco_contacts=False``), sleeping, CUDA
 devices, and (at the first step) extended state attributes that MuJoCo-Warp computes in its sensor stage
@@ -57,6 +57,7 @@ from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
 from isaaclab_newton.physics.mjwarp_manager import NewtonMJWarpManager
 
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.isaaclab.mujoco_contacts import fill_newton_contacts
 from wildrobot_amp_ext.isaaclab.physics_backends import PHYSICS_BACKENDS
 
 logger = logging.getLogger(__name__)
@@ -429,65 +430,10 @@ class SolverMujocoCpu(SolverMuJoCo):
     # contacts
     # ------------------------------------------------------------------------------------------------------------
     def update_contacts(self, contacts, state=None) -> None:
-        """Fill Newton's ``contacts`` from every world's ``MjData.contact`` (as the MuJoCo-Warp path does: shapes,
-        contact points in each body's frame, normal from geom 0 to geom 1, force on shape 0 in the world frame)."""
-        mj = self._mj
+        """Fill Newton's ``contacts`` from every world's ``MjData.contact`` (:mod:`isaaclab.mujoco_contacts`)."""
+        worlds = (views.data for views in self._worlds)
         geom_to_shape = self.mjc_geom_to_newton_shape.numpy()
-        geom_body = self._mj_ref.geom_bodyid
-        rows = []
-        for w, views in enumerate(self._worlds):
-            d = views.data
-            n = d.ncon
-            if n == 0:
-                continue
-            c = d.contact
-            geom = np.asarray(c.geom[:n])
-            frame = np.asarray(c.frame[:n]).reshape(n, 3, 3)
-            force = np.zeros((n, 6))
-            out = np.zeros(6)
-            for i in range(n):
-                mj.mj_contactForce(self._models[0], d, i, out)
-                force[i] = out
-            rows.append((w, geom, np.asarray(c.pos[:n]), frame, np.asarray(c.dist[:n]), force, d.xpos, d.xquat))
-        total = sum(len(r[1]) for r in rows)
-        if total > contacts.rigid_contact_max:
-            raise ValueError(
-                f"mujoco-cpu: {total} contacts exceed contacts.rigid_contact_max={contacts.rigid_contact_max}"
-            )
-        shape0 = np.full(total, -1, np.int32)
-        shape1 = np.full(total, -1, np.int32)
-        p0 = np.zeros((total, 3), np.float32)
-        p1 = np.zeros((total, 3), np.float32)
-        normal = np.zeros((total, 3), np.float32)
-        wrench = np.zeros((total, 6), np.float32)
-        k = 0
-        for w, geom, pos, frame, dist, force, xpos, xquat in rows:
-            n = len(geom)
-            sl = slice(k, k + n)
-            shape0[sl] = geom_to_shape[w, geom[:, 0]]
-            shape1[sl] = geom_to_shape[w, geom[:, 1]]
-            nrm = frame[:, 0]
-            normal[sl] = nrm
-            for side, (col, dst) in enumerate(((0, p0), (1, p1))):
-                point = pos + (0.5 if side else -0.5) * dist[:, None] * nrm
-                body = geom_body[geom[:, col]]
-                dst[sl] = _to_body_frame(point, xpos[body], xquat[body], body > 0)
-            # force on geom 1 in the contact frame -> world frame; Newton stores the force on shape 0
-            wrench[sl, :3] = -np.einsum("ni,nij->nj", force[:, :3], frame)
-            wrench[sl, 3:] = -np.einsum("ni,nij->nj", force[:, 3:], frame)
-            k += n
-        contacts.rigid_contact_count.assign(np.array([total], np.int32))
-        for dst, src in (
-            (contacts.rigid_contact_shape0, shape0),
-            (contacts.rigid_contact_shape1, shape1),
-            (contacts.rigid_contact_point0, p0),
-            (contacts.rigid_contact_point1, p1),
-            (contacts.rigid_contact_normal, normal),
-            (contacts.force, wrench),
-        ):
-            if dst is not None and total:
-                dst.numpy()[:total] = src
-        contacts.n_contacts = contacts.rigid_contact_count
+        fill_newton_contacts(contacts, worlds, self._models[0], geom_to_shape, self._mj_ref.geom_bodyid)
 
     def solver_niter(self) -> np.ndarray:
         """Solver iterations of each world's last step (MuJoCo C's ``solver_niter``)."""
@@ -554,16 +500,6 @@ class _PatchPlan:
 
 def _address(array: np.ndarray) -> int:
     return int(array.__array_interface__["data"][0])
-
-
-def _to_body_frame(points: np.ndarray, xpos: np.ndarray, xquat: np.ndarray, moving: np.ndarray) -> np.ndarray:
-    """World points into body frames (MuJoCo wxyz quaternions); points on the world body stay in the world frame."""
-    w, v = xquat[:, :1], xquat[:, 1:]
-    rel = points - xpos
-    # rotate by the inverse quaternion: r' = r + 2 w (r x v)... written for q* = (w, -v)
-    t = 2.0 * np.cross(-v, rel)
-    local = rel + w * t + np.cross(-v, t)
-    return np.where(moving[:, None], local, points)
 
 
 class NewtonMujocoCpuManager(NewtonMJWarpManager):
