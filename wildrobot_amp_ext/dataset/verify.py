@@ -94,35 +94,34 @@ def _per_clip(ds: ReferenceDataset, fn) -> np.ndarray:
     return np.concatenate([fn(slice(s, e)) for s, e in ds.clip_bounds], axis=0)
 
 
-def verify_dataset(
-    path: str | Path,
-    robot: RobotSpec | None = None,
-    expect_spec: FeatureSpec | None = None,
-    expect_version: str | None = None,
-    config: VerifyConfig = VerifyConfig(),
-) -> VerifyReport:
-    path = Path(path)
-    ds = load_dataset(path)
-    report = VerifyReport(str(path))
-    stored_robot = load_robot(ds.robot) if robot is None else robot
-
-    # --- robot and joint order ----------------------------------------------------------------------------------------
+def _check_robot(report: VerifyReport, ds: ReferenceDataset, robot: RobotSpec) -> bool:
+    """Stored robot and joint order == ``robot``'s; nothing else can be checked against a different robot."""
     same_robot = report.add(
-        "robot", ds.robot == stored_robot.name, f"dataset for '{ds.robot}', checking against '{stored_robot.name}'"
+        "robot", ds.robot == robot.name, f"dataset for '{ds.robot}', checking against '{robot.name}'"
     )
     joints_ok = report.add(
         "joint order",
-        tuple(ds.joint_names) == tuple(stored_robot.joint_names),
+        tuple(ds.joint_names) == tuple(robot.joint_names),
         f"{len(ds.joint_names)} joints in RobotSpec order"
-        if tuple(ds.joint_names) == tuple(stored_robot.joint_names)
-        else f"stored {list(ds.joint_names)[:4]}... vs RobotSpec {list(stored_robot.joint_names)[:4]}...",
+        if tuple(ds.joint_names) == tuple(robot.joint_names)
+        else f"stored {list(ds.joint_names)[:4]}... vs RobotSpec {list(robot.joint_names)[:4]}...",
     )
-    if not (same_robot and joints_ok):
-        return report
-    robot = stored_robot
-    spec = ds.feature_spec
+    return same_robot and joints_ok
 
-    # --- shapes -------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _StoredTransitions:
+    """The arrays stored for the trainer (float64, None when absent), compared with the features further down."""
+
+    states: np.ndarray | None
+    next_states: np.ndarray | None
+    amp_obs: np.ndarray | None
+
+
+def _check_shapes(
+    report: VerifyReport, path: Path, ds: ReferenceDataset, robot: RobotSpec, spec: FeatureSpec
+) -> _StoredTransitions | None:
+    """Every per-frame array has N rows and the widths RobotSpec / FeatureSpec imply; None when one has not."""
     n, j, p = ds.num_frames, robot.num_joints, 2 * len(robot.feet)
     widths = {
         "root_pos": (3,),
@@ -152,15 +151,18 @@ def verify_dataset(
         for alias, key in STATE_ALIASES.items():
             if alias in raw.files and not np.array_equal(raw[alias], raw[key]):
                 bad.append(f"{alias} differs from {key}")
-        states_arr = np.asarray(raw["states"], np.float64) if "states" in raw.files else None
-        next_arr = np.asarray(raw["next_states"], np.float64) if "next_states" in raw.files else None
-        amp_obs = np.asarray(raw["amp_obs"], np.float64) if "amp_obs" in raw.files else None
+        stored = _StoredTransitions(
+            *(np.asarray(raw[k], np.float64) if k in raw.files else None for k in ("states", "next_states", "amp_obs"))
+        )
     if not report.add(
         "shapes", not bad, f"{n} frames, {f} features, {j} joints, {p} contact points" if not bad else "; ".join(bad)
     ):
-        return report
+        return None
+    return stored
 
-    # --- finite values, quaternions, fps ------------------------------------------------------------------------------
+
+def _check_values(report: VerifyReport, ds: ReferenceDataset, config: VerifyConfig) -> None:
+    """No NaN/Inf, fps > 0, unit root quaternions."""
     nonfinite = [k for k in STATE_KEYS if not np.isfinite(getattr(ds.states, k)).all()]
     nonfinite += ["features"] if not np.isfinite(ds.features).all() else []
     if ds.segment_scores is not None and not np.isfinite(ds.segment_scores).all():
@@ -173,8 +175,16 @@ def verify_dataset(
     qn = np.abs(np.linalg.norm(ds.states.root_quat, axis=1) - 1.0)
     report.add("unit quaternions", bool((qn <= config.unit_quat_atol).all()), f"max | |q| - 1 | = {qn.max():.2e}")
 
-    # --- feature version ----------------------------------------------------------------------------------------------
-    current = spec.version(robot)
+
+def _check_feature_version(
+    report: VerifyReport,
+    ds: ReferenceDataset,
+    robot: RobotSpec,
+    expect_spec: FeatureSpec | None,
+    expect_version: str | None,
+) -> None:
+    """Stored tag == the tag the code computes now, and == the training spec's / the expected tag when given."""
+    current = ds.feature_spec.version(robot)
     report.add(
         "feature version",
         ds.feature_version == current,
@@ -196,7 +206,10 @@ def verify_dataset(
     if expect_version is not None:
         report.add("expected version", expect_version == ds.feature_version, f"expected {expect_version}")
 
-    # --- clips --------------------------------------------------------------------------------------------------------
+
+def _check_clips(report: VerifyReport, ds: ReferenceDataset) -> bool:
+    """Clip starts where motion/segment ids change, every clip >= 2 frames, names and scores per clip."""
+    n = ds.num_frames
     change = np.r_[True, (ds.motion_id[1:] != ds.motion_id[:-1]) | (ds.segment_id[1:] != ds.segment_id[:-1])]
     bounds = ds.clip_bounds
     lengths = bounds[:, 1] - bounds[:, 0]
@@ -211,17 +224,17 @@ def verify_dataset(
         problems.append(f"{len(ds.clip_names)} clip names for {len(bounds)} clips")
     if ds.segment_scores is not None and ds.segment_scores.shape not in ((len(bounds),), (n,)):
         problems.append(f"segment_scores {ds.segment_scores.shape} for {len(bounds)} clips")
-    report.add(
+    return report.add(
         "clips",
         not problems,
         f"{len(bounds)} clip(s), {len(np.unique(ds.motion_id))} motion(s), {lengths.min()}-{lengths.max()} frames"
         if not problems
         else "; ".join(problems),
     )
-    if problems:
-        return report
 
-    # --- kinematics: FK and finite differences from the stored positions ----------------------------------------------
+
+def _check_kinematics(report: VerifyReport, ds: ReferenceDataset, robot: RobotSpec, config: VerifyConfig) -> None:
+    """Contact points == FK of the stored pose; velocities == finite differences of the stored positions."""
     # MuJoCo's forward kinematics load here, not with the module: wildrobot-verify --help stays fast
     from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, angular_velocity_world, finite_difference
 
@@ -247,8 +260,13 @@ def verify_dataset(
     else:
         report.add("velocities = finite differences", all(o for o, _ in errs.values()), detail)
 
-    # --- features -----------------------------------------------------------------------------------------------------
-    recomputed = features_from_states(s, robot, spec)
+
+def _check_features(
+    report: VerifyReport, ds: ReferenceDataset, robot: RobotSpec, config: VerifyConfig, stored: _StoredTransitions
+) -> None:
+    """Feature function(raw states) == stored features; states/next_states and amp_obs derived from them."""
+    spec = ds.feature_spec
+    recomputed = features_from_states(ds.states, robot, spec)
     ok, err = _worst(ds.features.astype(np.float64), recomputed, config.feature_atol, config.feature_rtol)
     flips = ""
     if "foot_contacts" in spec.terms:
@@ -256,11 +274,11 @@ def verify_dataset(
         flips = f", contact labels differing: {int((ds.features[:, sl] != recomputed[:, sl]).sum())}"
     report.add("features = feature function(raw states)", ok, f"max error {err:.2e}{flips}")
     valid = ds.transition_valid
-    nxt = np.arange(n) + valid
+    nxt = np.arange(ds.num_frames) + valid
     t_ok = (
-        states_arr is not None
-        and np.array_equal(states_arr, ds.features.astype(np.float64))
-        and np.array_equal(next_arr, ds.features.astype(np.float64)[nxt])
+        stored.states is not None
+        and np.array_equal(stored.states, ds.features.astype(np.float64))
+        and np.array_equal(stored.next_states, ds.features.astype(np.float64)[nxt])
     )
     report.add(
         "states/next_states",
@@ -269,18 +287,27 @@ def verify_dataset(
         if t_ok
         else "states/next_states are not features of t / t+1",
     )
-    if amp_obs is not None:
+    if stored.amp_obs is not None:
         want = ds.amp_observations(spec.history).astype(np.float64)
-        report.add("amp_obs", amp_obs.shape == want.shape and np.array_equal(amp_obs, want), f"history {spec.history}")
+        report.add(
+            "amp_obs",
+            stored.amp_obs.shape == want.shape and np.array_equal(stored.amp_obs, want),
+            f"history {spec.history}",
+        )
 
-    # --- warnings: things a dataset may legitimately have but a user should know --------------------------------------
-    lowest = s.contact_pos_w[..., 2].min(axis=1)
+
+def _warn_contact_heights(report: VerifyReport, ds: ReferenceDataset, robot: RobotSpec, config: VerifyConfig) -> None:
+    """Warnings, not failures: sinking or floating feet, many frames without foot contact."""
+    spec = ds.feature_spec
+    lowest = ds.states.contact_pos_w[..., 2].min(axis=1)
     if lowest.min() < -config.sink_warn:
         report.warnings.append(
             f"feet sink up to {-lowest.min() * 100:.1f} cm below the floor (frame {int(lowest.argmin())}): "
             "check GMR's height scaling"
         )
-    floating = [ds.clip_names[k] for k, (a, b) in enumerate(bounds) if np.median(lowest[a:b]) > config.float_warn]
+    floating = [
+        ds.clip_names[k] for k, (a, b) in enumerate(ds.clip_bounds) if np.median(lowest[a:b]) > config.float_warn
+    ]
     if floating:
         report.warnings.append(
             f"{len(floating)} clip(s) float (median lowest contact point > {config.float_warn * 100:.0f} cm): "
@@ -293,6 +320,32 @@ def verify_dataset(
                 f"{(ds.features[:, sl].sum(axis=1) == 0).mean():.0%} of frames have no foot contact: "
                 "thresholds or floating feet?"
             )
+
+
+def verify_dataset(
+    path: str | Path,
+    robot: RobotSpec | None = None,
+    expect_spec: FeatureSpec | None = None,
+    expect_version: str | None = None,
+    config: VerifyConfig = VerifyConfig(),
+) -> VerifyReport:
+    """Run the checks of the module docstring in order; a failed robot, shapes or clips check ends the run."""
+    path = Path(path)
+    ds = load_dataset(path)
+    report = VerifyReport(str(path))
+    robot = load_robot(ds.robot) if robot is None else robot
+    if not _check_robot(report, ds, robot):
+        return report
+    stored = _check_shapes(report, path, ds, robot, ds.feature_spec)
+    if stored is None:
+        return report
+    _check_values(report, ds, config)
+    _check_feature_version(report, ds, robot, expect_spec, expect_version)
+    if not _check_clips(report, ds):
+        return report
+    _check_kinematics(report, ds, robot, config)
+    _check_features(report, ds, robot, config, stored)
+    _warn_contact_heights(report, ds, robot, config)
     return report
 
 
