@@ -368,7 +368,8 @@ class AmpAgentCfg:
     trainer: TrainerCfg = field(default_factory=TrainerCfg)
 
     def validate(self, file: str | Path | None = None) -> AmpAgentCfg:
-        from wildrobot_amp_ext.agents.models import ACTIVATIONS  # torch: the config itself reads without it
+        # here: agents.models loads torch and skrl; the config itself reads without them
+        from wildrobot_amp_ext.agents.models import ACTIVATIONS
 
         self.amp.validate(file)
         for role in ("policy", "value", "discriminator"):

@@ -46,6 +46,7 @@ import numpy as np
 
 from wildrobot_amp_ext.deploy.observations import OBSERVATION_SETS, observation_set
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.utils.atomic import atomic_open, atomic_path
 
 FORMAT = "wildrobot-deploy/1"
 DEPLOY_FILE = "deploy.yaml"
@@ -196,8 +197,6 @@ def write_bundle(deploy: dict, out_dir: str | Path, onnx_path: str | Path) -> Pa
     """``deploy.yaml`` in ``out_dir``, and the same fields written into ``onnx_path``'s metadata (atomically)."""
     import onnx
     import yaml
-
-    from wildrobot_amp_ext.utils.atomic import atomic_open, atomic_path
 
     onnx_path = Path(onnx_path)
     model = onnx.load(str(onnx_path))

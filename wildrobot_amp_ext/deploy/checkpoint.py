@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from wildrobot_amp_ext.agents.config import AmpAgentCfg
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
 from wildrobot_amp_ext.validation import check_link_loop
@@ -113,7 +114,5 @@ def read_checkpoint(path: str | Path) -> CheckpointInfo:
 
 def _read_agent_cfg(path: Path):
     """The run's agent config (either layout, see agents.config.load_agent_yaml), None when the run has none."""
-    from wildrobot_amp_ext.agents.config import AmpAgentCfg
-
     data = _read_yaml(path)
     return None if data is None else AmpAgentCfg.from_dict(data, path)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wildrobot_amp_ext.errors import InputError
+
 #: width of a term: a number, "J" (one per joint) or "F" (one per foot)
 Width = int | str
 
@@ -106,7 +108,5 @@ def critic_terms() -> tuple[ObsTermSpec, ...]:
 
 def observation_set(name: str, file=None) -> ObservationSet:
     if name not in OBSERVATION_SETS:
-        from wildrobot_amp_ext.errors import InputError
-
         raise InputError(file, "observation_set", f"unknown set {name!r}", f"one of {sorted(OBSERVATION_SETS)}")
     return OBSERVATION_SETS[name]

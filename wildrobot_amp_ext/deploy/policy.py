@@ -18,17 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium
 import numpy as np
 import torch
+from skrl.resources.preprocessors.torch import RunningStandardScaler
 
+from wildrobot_amp_ext.agents.config import extras_from_dict
+from wildrobot_amp_ext.agents.models import DeterministicMLP, GaussianPolicy, activation_list
+from wildrobot_amp_ext.agents.reference import normalise_layout
+from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
 from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, linear_layers, read_checkpoint
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.utils.typed_cfg import coerce_number
 
 
 def scaler_kwargs(preprocessor_kwargs: dict | None) -> dict:
     """The RunningStandardScaler options a run set (its size and device come from the checkpoint)."""
-    from wildrobot_amp_ext.utils.typed_cfg import coerce_number
-
     kwargs = preprocessor_kwargs or {}
     return {k: coerce_number(v) for k, v in kwargs.items() if k in ("epsilon", "clip_threshold")}
 
@@ -38,11 +43,6 @@ def policy_from_checkpoint(info: CheckpointInfo, activation: str = "elu"):
 
     The architecture comes from the run's ``params/agent.yaml`` (``models.policy``); without it, the widths are read
     from the weights and ``activation`` is assumed."""
-    import gymnasium
-    from skrl.resources.preprocessors.torch import RunningStandardScaler
-
-    from wildrobot_amp_ext.agents.models import GaussianPolicy, activation_list
-
     obs_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.obs_dim,), np.float32)
     act_space = gymnasium.spaces.Box(-np.inf, np.inf, (info.action_dim,), np.float32)
     kwargs: dict[str, Any] = {}
@@ -127,7 +127,8 @@ def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, 
 def load_for_env(info: CheckpointInfo, env, *, task: str, robot: str, allow_other_task: bool = False) -> LoadedAgent:
     """The agent of ``info`` for a live env: refused unless its widths (policy observation, action, AMP observation)
     are the env's, loaded on the env's device with the discriminator masked as at the checkpoint's feature stage."""
-    from wildrobot_amp_ext.agents.runner import env_feature_layout  # skrl + the env's managers: only with an env
+    # here: agents.runner loads skrl's trainer, memory and env wrappers, needed only with a live env
+    from wildrobot_amp_ext.agents.runner import env_feature_layout
 
     unwrapped = env.unwrapped
     check_compatible(
@@ -143,14 +144,6 @@ def load_for_env(info: CheckpointInfo, env, *, task: str, robot: str, allow_othe
 
 
 def _discriminator(info: CheckpointInfo, layout: dict | None, device: str):
-    import gymnasium
-    from skrl.resources.preprocessors.torch import RunningStandardScaler
-
-    from wildrobot_amp_ext.agents.config import extras_from_dict
-    from wildrobot_amp_ext.agents.models import DeterministicMLP, activation_list
-    from wildrobot_amp_ext.agents.reference import normalise_layout
-    from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
-
     state = info.modules["discriminator"]
     amp_dim = int(linear_layers(state)[0][1].shape[1])
     spec = info.agent_cfg.models.discriminator

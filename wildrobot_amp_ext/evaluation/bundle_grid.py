@@ -20,10 +20,16 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
+from wildrobot_amp_ext.dataset.schema import open_dataset
+from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot
+from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
 from wildrobot_amp_ext.evaluation.metrics import MetricsCfg, rollout_metrics
 from wildrobot_amp_ext.evaluation.rollout import Rollout
+from wildrobot_amp_ext.evaluation.style_metric import rollout_style
+from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr, joint_qpos_adr
 
 Command = tuple[float, float, float]
 #: the Rollout arrays :meth:`_World.record` fills each step
@@ -46,12 +52,6 @@ class _World:
     """One MuJoCo world of the robot driven by the bundle's program, with the recording the metrics need."""
 
     def __init__(self, bundle, robot) -> None:
-        import mujoco
-
-        from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot
-        from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
-        from wildrobot_amp_ext.robots.mjcf import contact_site_ids, joint_dof_adr, joint_qpos_adr
-
         self.mj = mujoco
         self.model, self.data = mujoco_world(robot, bundle["sim_dt"])
         self.init_qpos = self.data.qpos.copy()
@@ -150,9 +150,6 @@ def grid_report(rollout: Rollout, cfg: BundleGridCfg, reference: str | Path | No
         ],
     }
     if reference is not None and robot is not None:
-        from wildrobot_amp_ext.dataset.schema import open_dataset
-        from wildrobot_amp_ext.evaluation.style_metric import rollout_style
-
         with open_dataset(reference) as f:
             spec = f.feature_spec
         report["style"] = {"reference": str(reference), **rollout_style(rollout, reference, spec, robot)}

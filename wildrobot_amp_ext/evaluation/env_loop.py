@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.evaluation.rollout import Rollout
 from wildrobot_amp_ext.utils.progress import progress
 
@@ -84,6 +85,7 @@ class RolloutRecorder:
     def __init__(self, env, max_steps: int, record_disc: bool = False, num_envs: int | None = None):
         from isaaclab.managers import SceneEntityCfg
 
+        # here: mdp.amp loads Isaac Lab at import; only a live env needs it
         from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics
 
         unwrapped = env.unwrapped
@@ -175,8 +177,6 @@ def available_memory_bytes() -> int | None:
 def check_recording_fits(need_bytes: int, what: str, fraction: float = 0.5) -> None:
     """Refuse, in one line, a recording whose buffers could grow past ``fraction`` of the available memory (at
     4096 envs a 30,000-step window session would need about 50 GB), before the env steps once."""
-    from wildrobot_amp_ext.errors import InputError
-
     available = available_memory_bytes()
     if available is None or need_bytes <= fraction * available:
         return

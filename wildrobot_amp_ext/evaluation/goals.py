@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.dataset.schema import open_dataset
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.utils.atomic import save_json_atomic
 from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
@@ -96,7 +97,7 @@ def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
     evaluation's contact rule at the dataset's thresholds."""
     import torch
 
-    from wildrobot_amp_ext.dataset.schema import open_dataset
+    # here: the metrics load torch; the goals table from JSON reports runs without it
     from wildrobot_amp_ext.evaluation.metrics import MetricsCfg, contact_pattern, foot_slip
 
     with open_dataset(reference) as f:

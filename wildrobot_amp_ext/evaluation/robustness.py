@@ -39,8 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.deploy.bundle import load_bundle
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
-from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.errors import InputError, cli_entry
+from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
 
@@ -207,8 +210,6 @@ def plot(report: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from wildrobot_amp_ext.utils.atomic import atomic_path
-
     rows = report["rows"]
     names = [r["name"] for r in rows]
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -262,9 +263,9 @@ def build_parser():
 
 def run_grid_cli(args, bundle, robot, out: Path) -> int:
     """``--grid``: the bundle in MuJoCo on a command grid, scored like ``wildrobot-evaluate``."""
+    # here: bundle_grid and evaluate load torch (the metrics); the sweep and --help run without it
     from wildrobot_amp_ext.evaluation.bundle_grid import BundleGridCfg, grid_report, run_bundle_grid
     from wildrobot_amp_ext.evaluation.evaluate import parse_commands
-    from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
     if args.episodes < 1 or args.duration <= 0:
         raise InputError(None, "--episodes / --duration", "must be >= 1 / > 0", "e.g. --episodes 4 --duration 10")
@@ -285,13 +286,12 @@ def run_grid_cli(args, bundle, robot, out: Path) -> int:
 
 
 def run_cli(argv=None) -> int:
-    from wildrobot_amp_ext.deploy.bundle import load_bundle
-    from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
-    from wildrobot_amp_ext.robots import load_robot
-    from wildrobot_amp_ext.utils.atomic import save_json_atomic
-
     args = build_parser().parse_args(argv)
+    # here: sim2sim builds the MuJoCo model (loads mujoco); --help stays fast
+    from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
+
     if args.checkpoint:
+        # here: reading and exporting a checkpoint loads torch, not needed for a bundle
         from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint, run_dir_of
         from wildrobot_amp_ext.deploy.export import export_checkpoint
 
@@ -322,8 +322,6 @@ def run_cli(argv=None) -> int:
 
 
 def main(argv=None) -> int:
-    from wildrobot_amp_ext.errors import cli_entry
-
     return cli_entry(run_cli)(argv)
 
 

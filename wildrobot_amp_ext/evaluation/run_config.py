@@ -44,6 +44,7 @@ def read_run_env(checkpoint: str | Path) -> RunEnvConfig:
     """The ``env.*`` overrides a checkpoint's run was trained with (empty outside a run folder)."""
     import yaml
 
+    # here: deploy.checkpoint loads torch; play imports this module before its --help
     from wildrobot_amp_ext.deploy.checkpoint import _read_yaml, run_dir_of
 
     path = run_dir_of(Path(checkpoint)) / "params" / "args.yaml"

@@ -259,6 +259,7 @@ def articulation_actuators(robot: RobotSpec, actuator_model: bool = False) -> di
             armature=p["armature"],
         )
         if actuator_model:
+            # here: actuators subclasses Isaac Lab's actuator classes (loads Isaac Lab); the USD cache runs without it
             from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
 
             motor = {k: int(p[k]) if k.endswith("_delay") else p[k] for k in MOTOR_FIELDS}

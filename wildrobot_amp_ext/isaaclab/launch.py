@@ -46,6 +46,7 @@ from wildrobot_amp_ext.agents.config import AmpAgentCfg, renamed_key_hint
 from wildrobot_amp_ext.constants import PHYSICS_DT
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.asset import cache_root
+from wildrobot_amp_ext.isaaclab.physics_select import apply_physics_backend
 from wildrobot_amp_ext.utils.keys import check_override_keys
 from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
 
@@ -101,6 +102,7 @@ def default_sim_cfg(
 
 
 def _register_tasks() -> None:
+    # here: an upward import (listed in .importlinter); the task configs load Isaac Lab, registered only on launch
     import wildrobot_amp_ext.tasks  # noqa: F401  (gym.register side effects)
 
 
@@ -136,7 +138,6 @@ def load_env_cfg(
     check_override_keys(cfg, overrides, "env.", schemas)  # Isaac Lab's Hydra layer accepts a misspelled key
     cfg = parse_env_cfg(task, device=device, num_envs=num_envs, overrides=overrides)
     _align_physics_device(cfg, cfg.sim.device)
-    from wildrobot_amp_ext.isaaclab.physics_select import apply_physics_backend
 
     apply_physics_backend(cfg)  # env.physics_backend / --physics: after the overrides, before the env exists
     return cfg

@@ -38,6 +38,7 @@ def play_steps(args: argparse.Namespace, gui: bool) -> float:
 def keyboard_for(args: argparse.Namespace, env, command):
     """(visualizer, keyboard command or None): the Newton GL window reports pressed keys, which steer the pinned
     velocity command (zero unless ``--command``); without a window or a pinned command there is no keyboard."""
+    # here: env_loop loads torch; play imports this module before its --help
     from wildrobot_amp_ext.evaluation.env_loop import KeyboardCommand, pin_velocity_commands
 
     unwrapped = env.unwrapped
@@ -65,6 +66,7 @@ def play_policy(
     rollout (``--record``) and the video (``--video``)."""
     import numpy as np
 
+    # here: env_loop loads torch; play imports this module before its --help
     from wildrobot_amp_ext.evaluation.env_loop import RolloutRecorder, run_policy
 
     unwrapped = env.unwrapped
@@ -121,6 +123,7 @@ def video_path(args, out_dir: Path) -> Path:
 
 def render_rollout(rollout, args, out_dir: Path) -> None:
     """MuJoCo viewer: the first ``video_lanes`` envs side by side (each env's episodes in turn)."""
+    # here: gl and the viewer load MuJoCo; play imports this module before its --help
     from wildrobot_amp_ext.viewing.gl import configure_gl
     from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
 

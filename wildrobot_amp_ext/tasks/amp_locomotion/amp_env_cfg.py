@@ -45,11 +45,17 @@ from wildrobot_amp_ext.deploy.observations import (
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec
 from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
-from wildrobot_amp_ext.isaaclab.asset import articulation_actuators, ground_terrain_cfg, robot_articulation_cfg
+from wildrobot_amp_ext.isaaclab.asset import (
+    GroundCfg,
+    articulation_actuators,
+    ground_terrain_cfg,
+    robot_articulation_cfg,
+)
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
 from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_reference
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import robot_spec as load_robot_spec
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.randomization import randomize_encoder_bias
 
 ROBOT = "robot"
@@ -392,9 +398,7 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
         self.apply_robot()
 
     def robot_spec(self):
-        from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import robot_spec
-
-        return robot_spec(self.robot_name)
+        return load_robot_spec(self.robot_name)
 
     def apply_robot(self) -> None:
         """Fill every robot-dependent field from the RobotSpec (joint lists, asset, heights)."""
@@ -454,8 +458,6 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
     def apply_randomization(self) -> None:
         """Write ``randomization`` into the event terms, scaled to the robot (terms set to None stay off); the ground
         gets the friction range's low end while material randomisation is on."""
-        from wildrobot_amp_ext.isaaclab.asset import GroundCfg
-
         robot, r, ev = self.robot_spec(), self.randomization, self.events
         body = SceneEntityCfg(ROBOT, body_names=[r.base_body or robot.root_body], preserve_order=True)
         if ev.physics_material is not None:
