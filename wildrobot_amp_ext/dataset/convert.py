@@ -99,6 +99,78 @@ def round_states(states: ClipStates, dtype=STORAGE_DTYPE) -> ClipStates:
 # ------------------------------------------------------------------------------------------------------------------
 # building
 # ------------------------------------------------------------------------------------------------------------------
+def _clip_ids(
+    num: int,
+    motion_ids: Sequence[int] | None,
+    segment_ids: Sequence[int] | None,
+    segment_scores: Sequence[float] | None,
+) -> tuple[list[int], list[int]]:
+    """Per-clip (motion id, segment id), defaults filled in; one pair per clip, one score per clip when given."""
+    motion_ids = list(range(num)) if motion_ids is None else [int(m) for m in motion_ids]
+    segment_ids = [0] * num if segment_ids is None else [int(s) for s in segment_ids]
+    if len(motion_ids) != num or len(segment_ids) != num:
+        raise ValueError("motion_ids and segment_ids need one entry per clip")
+    pairs = list(zip(motion_ids, segment_ids))
+    if len(set(pairs)) != num:
+        raise ValueError("each clip needs its own (motion_id, segment_id) pair")
+    if segment_scores is not None and len(segment_scores) != num:
+        raise ValueError("segment_scores needs one score per clip")
+    return motion_ids, segment_ids
+
+
+def _dataset_fps(clips: Sequence[MotionClip], target_fps: float | None) -> float:
+    """``target_fps``, or the clips' one common rate when it is None."""
+    rates = {float(c.fps) for c in clips}
+    if target_fps is None and len(rates) > 1:
+        raise InputError(
+            None,
+            "--target-fps",
+            f"clips have different frame rates {sorted(rates)}",
+            "pass --target-fps to resample them to one rate",
+        )
+    return float(target_fps) if target_fps is not None else rates.pop()
+
+
+def _clip_kinematics(
+    clips: Sequence[MotionClip],
+    robot: RobotSpec,
+    fps: float,
+    fk: ForwardKinematics | None,
+    min_frames: int,
+    show_progress: bool,
+) -> list[ClipStates]:
+    """Each clip resampled to ``fps``, then its raw states (finite differences, FK contact points), rounded."""
+    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, clip_states  # MuJoCo: --help stays fast
+
+    fk = fk or ForwardKinematics(robot)
+    parts: list[ClipStates] = []
+    bars_off = bars_disabled(show_progress, len(clips))
+    for clip in progress(clips, desc="kinematics", unit="clip", leave=False, disable=bars_off):
+        if tuple(clip.joint_names) != tuple(robot.joint_names):
+            raise ValueError(f"clip '{clip.name}' is not in {robot.name}'s joint order (use motion.load_motion)")
+        resampled = resample_clip(clip, fps)
+        if resampled.num_frames < min_frames:
+            raise InputError(
+                clip.source or clip.name,
+                "root_pos",
+                f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)",
+                f"clips need at least {min_frames} frames; drop or extend it",
+            )
+        # rounded clip by clip: small arrays stay in cache (rounding the concatenation costs ~3x more)
+        parts.append(round_states(clip_states(resampled, robot, fk)))
+    return parts
+
+
+def _motion_names(clips: Sequence[MotionClip], motion_ids: list[int], motion_names: Sequence[str] | None) -> list[str]:
+    """``motion_names`` as given, else the name of the first clip carrying each motion id."""
+    if motion_names is not None:
+        return list(motion_names)
+    names = [""] * (max(motion_ids) + 1)
+    for clip, mid in zip(clips, motion_ids):
+        names[mid] = names[mid] or clip.name
+    return names
+
+
 def build_dataset(
     clips: Sequence[MotionClip],
     robot: RobotSpec,
@@ -121,57 +193,15 @@ def build_dataset(
     spec = spec or FeatureSpec()
     if not clips:
         raise InputError(None, "input", "no motion clips to convert", "pass at least one motion file")
-    num = len(clips)
-    motion_ids = list(range(num)) if motion_ids is None else [int(m) for m in motion_ids]
-    segment_ids = [0] * num if segment_ids is None else [int(s) for s in segment_ids]
-    if len(motion_ids) != num or len(segment_ids) != num:
-        raise ValueError("motion_ids and segment_ids need one entry per clip")
-    pairs = list(zip(motion_ids, segment_ids))
-    if len(set(pairs)) != num:
-        raise ValueError("each clip needs its own (motion_id, segment_id) pair")
-    if segment_scores is not None and len(segment_scores) != num:
-        raise ValueError("segment_scores needs one score per clip")
-
-    from wildrobot_amp_ext.motion.kinematics import ForwardKinematics, clip_states  # MuJoCo: --help stays fast
-
-    fk = fk or ForwardKinematics(robot)
-    rates = {float(c.fps) for c in clips}
-    if target_fps is None and len(rates) > 1:
-        raise InputError(
-            None,
-            "--target-fps",
-            f"clips have different frame rates {sorted(rates)}",
-            "pass --target-fps to resample them to one rate",
-        )
-    fps = float(target_fps) if target_fps is not None else rates.pop()
-
-    parts: list[ClipStates] = []
-    for clip in progress(clips, desc="kinematics", unit="clip", leave=False, disable=bars_disabled(show_progress, num)):
-        if tuple(clip.joint_names) != tuple(robot.joint_names):
-            raise ValueError(f"clip '{clip.name}' is not in {robot.name}'s joint order (use motion.load_motion)")
-        resampled = resample_clip(clip, fps)
-        if resampled.num_frames < min_frames:
-            raise InputError(
-                clip.source or clip.name,
-                "root_pos",
-                f"{resampled.num_frames} frames at {fps:g} fps ({clip.duration:.3f} s)",
-                f"clips need at least {min_frames} frames; drop or extend it",
-            )
-        # rounded clip by clip: small arrays stay in cache (rounding the concatenation costs ~3x more)
-        parts.append(round_states(clip_states(resampled, robot, fk)))
-
+    motion_ids, segment_ids = _clip_ids(len(clips), motion_ids, segment_ids, segment_scores)
+    fps = _dataset_fps(clips, target_fps)
+    parts = _clip_kinematics(clips, robot, fps, fk, min_frames, show_progress)
     states = ClipStates.concatenate(parts)
     features = features_from_states(states, robot, spec)
     lengths = np.array([p.num_frames for p in parts])
     starts = np.zeros(int(lengths.sum()), dtype=bool)
     starts[np.r_[0, np.cumsum(lengths)[:-1]]] = True
-
-    # motion names: the first clip naming each motion id
-    max_id = max(motion_ids)
-    names = list(motion_names) if motion_names is not None else [""] * (max_id + 1)
-    if motion_names is None:
-        for clip, mid in zip(clips, motion_ids):
-            names[mid] = names[mid] or clip.name
+    names = _motion_names(clips, motion_ids, motion_names)
     dropped = sorted({j for c in clips for j in c.meta.get("dropped_joints", [])})
     return ReferenceDataset(
         robot=robot.name,
