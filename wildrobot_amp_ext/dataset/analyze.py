@@ -36,6 +36,11 @@ from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir
 
+# the motion viewer is a layer above (an upward import listed in .importlinter): this command renders clips with it
+from wildrobot_amp_ext.viewing.gl import configure_gl
+from wildrobot_amp_ext.viewing.sources import MotionSet
+from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
+
 PERCENTILES = (5, 25, 50, 75, 95)
 
 
@@ -241,11 +246,6 @@ def render_clip_video(
     height: int = 360,
 ) -> str:
     """Render one clip with the project's motion viewer (headless). Returns the GL backend used."""
-    # the viewer is a layer above (an upward import listed in .importlinter): loaded only when a video is asked for
-    from wildrobot_amp_ext.viewing.gl import configure_gl
-    from wildrobot_amp_ext.viewing.sources import MotionSet
-    from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
-
     backend = configure_gl()
     a, b = ds.clip_bounds[clip]
     s = ds.states
