@@ -91,51 +91,61 @@ def _run_one(source: SourceMotion) -> tuple[dict, dict]:
     return result.report, gmr_dict(result)
 
 
-def run(argv: Sequence[str] | None = None) -> dict:
-    args = build_parser().parse_args(argv)
-    robot = load_robot(args.robot)
-    load_mapping(robot)  # a broken mapping fails before any input is read
+def _check_settings(args: argparse.Namespace) -> None:
+    """The numeric flags in their ranges (before any input is read)."""
     if args.max_iters < 1 or args.max_iters > 100:
         raise InputError(None, "--max-iters", f"{args.max_iters} is outside 1..100", "give a few iterations, e.g. 6")
     if not 0 <= args.smooth_hz <= 100:
         raise InputError(None, "--smooth-hz", f"{args.smooth_hz} is outside 0..100 Hz", "e.g. 8 (0: off)")
     if args.workers < 0:
         raise InputError(None, "--workers", "negative", "give 0 (one per core) or a count")
-    output = Path(args.output)
+
+
+def _read_sources(args: argparse.Namespace, output: Path) -> tuple[list[SourceMotion], list[str]]:
+    """Every input read and checked, with its clip name (distinct, safe as a file name), before anything is written."""
     files = source_files(args.input, args.source_kind)
     check_output_dir("--output", output, inputs=files)
     for f in files:
         if f.resolve().is_relative_to(output.resolve()):
             raise InputError(f, "--output", "an input lies inside the output folder", "write the clips elsewhere")
-    sources = [read_source(f, args) for f in files]  # every input checked before anything is written
+    sources = [read_source(f, args) for f in files]
     names = [safe_component(s.file, "clip name", s.name) for s in sources]
     seen: dict[str, str] = {}
     for name, s in zip(names, sources):
         if name in seen:
             raise InputError(s.file, None, f"clip name '{name}' also comes from {seen[name]}", "rename one file")
         seen[name] = s.file
+    return sources, names
 
-    config = RetargetConfig(
+
+def _retarget_config(args: argparse.Namespace) -> RetargetConfig:
+    return RetargetConfig(
         solve=replace(SolveConfig(), max_iters=args.max_iters, collision=not args.no_collision),
         post=replace(PostConfig(), smooth_hz=args.smooth_hz),
         align_start=not args.no_align,
         lock_feet=not args.no_foot_lock,
     )
-    workers = args.workers or (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(sources)))
+
+
+def _solve_clips(
+    sources: list[SourceMotion], robot_yaml: str, config: RetargetConfig, workers: int, quiet: bool
+) -> tuple[list[dict], dict[str, dict], float]:
+    """Retarget every clip (in ``workers`` processes when > 1): reports in completion order, GMR dicts, seconds."""
     total_frames = sum(s.num_frames for s in sources)
     reports: list[dict] = []
     outputs: dict[str, dict] = {}
     t0 = time.perf_counter()
     done_frames = 0
 
-    def progress(report: dict) -> None:
+    def collect(report: dict, data: dict) -> None:
         nonlocal done_frames
+        reports.append(report)
+        outputs[report["clip"]] = data
         done_frames += report["frames"]
         elapsed = time.perf_counter() - t0
         rate = done_frames / max(elapsed, 1e-9)
         eta = (total_frames - done_frames) / max(rate, 1e-9)
-        if not args.quiet:
+        if not quiet:
             print(
                 f"[retarget] {len(reports)}/{len(sources)} clips  {report['clip']}: {report['verdict']}  "
                 f"{rate:.0f} frames/s  ETA {eta:.0f} s",
@@ -144,31 +154,28 @@ def run(argv: Sequence[str] | None = None) -> dict:
             )
 
     if workers == 1:
-        _init_worker(str(robot.yaml_path), config)
+        _init_worker(robot_yaml, config)
         for s in sources:
-            report, data = _run_one(s)
-            reports.append(report)
-            outputs[report["clip"]] = data
-            progress(report)
+            collect(*_run_one(s))
     else:
         ctx = multiprocessing.get_context("spawn")  # MuJoCo / torch state is not fork-safe
-        with ProcessPoolExecutor(workers, ctx, _init_worker, (str(robot.yaml_path), config)) as pool:
+        with ProcessPoolExecutor(workers, ctx, _init_worker, (robot_yaml, config)) as pool:
             # longest clips first: the last process to finish is not the one that drew the longest clip late
             futures = [pool.submit(_run_one, s) for s in sorted(sources, key=lambda s: -s.num_frames)]
             for fut in as_completed(futures):
-                report, data = fut.result()
-                reports.append(report)
-                outputs[report["clip"]] = data
-                progress(report)
-    elapsed = time.perf_counter() - t0
+                collect(*fut.result())
+    return reports, outputs, time.perf_counter() - t0
 
-    order = {n: i for i, n in enumerate(names)}
-    reports.sort(key=lambda r: order[r["clip"]])
+
+def _write_clips(
+    reports: list[dict], outputs: dict[str, dict], output: Path, write_failed: bool
+) -> tuple[list[str], list[dict]]:
+    """``<output>/<clip>.pkl`` for each clip that passed (each clip with ``write_failed``); written, failed lists."""
     output.mkdir(parents=True, exist_ok=True)
     written, failed = [], []
     for r in reports:
         r["cannot_carry"] = carry_sentence(r["carry"], r["metrics"]["stance_drift_m_s"])
-        if r["verdict"] == "pass" or args.write_failed:
+        if r["verdict"] == "pass" or write_failed:
             path = output / f"{r['clip']}.pkl"
             with atomic_open(path, "wb") as f:
                 pickle.dump(outputs[r["clip"]], f, protocol=4)
@@ -176,6 +183,25 @@ def run(argv: Sequence[str] | None = None) -> dict:
             written.append(r["clip"])
         if r["verdict"] != "pass":
             failed.append({"clip": r["clip"], "failed": r["failed"]})
+    return written, failed
+
+
+def run(argv: Sequence[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    robot = load_robot(args.robot)
+    load_mapping(robot)  # a broken mapping fails before any input is read
+    _check_settings(args)
+    output = Path(args.output)
+    sources, names = _read_sources(args, output)
+    config = _retarget_config(args)
+    workers = args.workers or (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(sources)))
+    total_frames = sum(s.num_frames for s in sources)
+    reports, outputs, elapsed = _solve_clips(sources, str(robot.yaml_path), config, workers, args.quiet)
+
+    order = {n: i for i, n in enumerate(names)}
+    reports.sort(key=lambda r: order[r["clip"]])
+    written, failed = _write_clips(reports, outputs, output, args.write_failed)
     summary = {
         "robot": robot.name,
         "clips": len(reports),
