@@ -147,6 +147,7 @@ def output_dir(args: argparse.Namespace) -> Path:
     if args.out:
         return Path(args.out)
     if args.checkpoint:
+        # here: deploy.checkpoint loads torch; play --help stays fast
         from wildrobot_amp_ext.deploy.checkpoint import run_dir_of
 
         run = run_dir_of(Path(args.checkpoint))
@@ -158,6 +159,7 @@ def output_dir(args: argparse.Namespace) -> Path:
 def check_task(task: str) -> None:
     import gymnasium as gym
 
+    # here: the task configs load Isaac Lab; play --help stays fast
     import wildrobot_amp_ext.tasks  # noqa: F401  (registers the package's tasks)
 
     if task not in gym.registry:
@@ -167,6 +169,7 @@ def check_task(task: str) -> None:
 
 def check_dataset(dataset: str, env_cfg: Any) -> None:
     """Refuse a dataset whose features conflict with the env's robot or explicit FeatureSpec fields (before any env)."""
+    # here: mdp.amp loads Isaac Lab; play --help stays fast
     from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_feature_spec
 
     resolve_feature_spec(env_cfg.amp, env_cfg.robot_spec(), dataset)
@@ -218,10 +221,12 @@ def _run(argv: list[str] | None) -> int:
 
     info = None
     if args.checkpoint:
+        # here: deploy.checkpoint loads torch; play --help stays fast
         from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint
 
         info = read_checkpoint(args.checkpoint)
     if args.export:
+        # here: export loads torch and ONNX; only --export needs it
         from wildrobot_amp_ext.deploy.export import export_checkpoint, format_result
 
         result = export_checkpoint(info, out_dir / "exported")
@@ -232,10 +237,12 @@ def _run(argv: list[str] | None) -> int:
         if args.export_only:
             return 0
         if args.sim2sim:
+            # here: sim2sim_report loads torch and MuJoCo; only --sim2sim needs it
             from wildrobot_amp_ext.evaluation.sim2sim_report import compare_in_mujoco
 
             return compare_in_mujoco(result, command, args.eval_duration, out_dir)
 
+    # here: viewing.gl loads MuJoCo; play --help stays fast
     from wildrobot_amp_ext.viewing.gl import has_display
 
     if args.visualizer is None and has_display() and not args.headless:
@@ -277,6 +284,7 @@ def _env_cfg(args: argparse.Namespace, info, overrides: list[str]):
         args.device = "cuda:0" if torch.cuda.is_available() else "cpu"
     env_cfg = load_env_cfg(args.task, num_envs=args.num_envs, device=args.device, overrides=overrides)
     if info is not None:
+        # here: deploy.policy loads torch and skrl; play --help stays fast
         from wildrobot_amp_ext.deploy.policy import check_compatible
 
         robot_name = env_cfg.robot_name
@@ -291,9 +299,11 @@ def _env_cfg(args: argparse.Namespace, info, overrides: list[str]):
 def _pin_commands(args: argparse.Namespace, env_cfg, command):
     """(EvalCfg, its commands) for ``--eval``, else (None, None) with the velocity commands pinned in the config when
     play sets them (``--command``, or the keys of the Newton GL window, which reports pressed keys)."""
+    # here: env_loop loads torch; play --help stays fast
     from wildrobot_amp_ext.evaluation.env_loop import pin_commands_in_cfg
 
     if args.eval:
+        # here: evaluate loads torch; only --eval needs it
         from wildrobot_amp_ext.evaluation.evaluate import EvalCfg, parse_commands, prepare_eval_cfg
 
         eval_cfg = EvalCfg(
@@ -314,6 +324,7 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     action_dim = int(env.unwrapped.action_manager.total_action_dim)
     disc = None
     if info is not None:
+        # here: deploy.policy loads torch and skrl; play --help stays fast
         from wildrobot_amp_ext.deploy.policy import load_for_env
 
         robot = env_cfg.robot_name
@@ -327,6 +338,7 @@ def _play(args, env, env_cfg, info, command, gui, eval_cfg, commands, out_dir: P
     meta = {"checkpoint": str(info.path) if info else "zero_policy"}
     if not args.eval:
         return play_policy(args, env, act, disc, command, gui, meta, out_dir)
+    # here: evaluate loads torch; only --eval needs it
     from wildrobot_amp_ext.evaluation.evaluate import evaluate, format_report, write_outputs
 
     rollout, report = evaluate(env, act, eval_cfg, commands, disc=disc, task=args.task, meta=meta)
