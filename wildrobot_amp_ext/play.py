@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint, run_dir_of
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.evaluation.run_config import merge_overrides, read_run_env
 from wildrobot_amp_ext.isaaclab.launch import (
@@ -147,9 +148,6 @@ def output_dir(args: argparse.Namespace) -> Path:
     if args.out:
         return Path(args.out)
     if args.checkpoint:
-        # here: deploy.checkpoint loads torch; play --help stays fast
-        from wildrobot_amp_ext.deploy.checkpoint import run_dir_of
-
         run = run_dir_of(Path(args.checkpoint))
         if (run / "params").is_dir():
             return run / "play"
@@ -221,9 +219,6 @@ def _run(argv: list[str] | None) -> int:
 
     info = None
     if args.checkpoint:
-        # here: deploy.checkpoint loads torch; play --help stays fast
-        from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint
-
         info = read_checkpoint(args.checkpoint)
     if args.export:
         # here: export loads torch and ONNX; only --export needs it

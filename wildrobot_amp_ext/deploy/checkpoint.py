@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from wildrobot_amp_ext.agents.config import AmpAgentCfg
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.utils.checkpoint import validate_checkpoint
 from wildrobot_amp_ext.validation import check_link_loop
+
+if TYPE_CHECKING:  # torch loads with the checkpoint (utils.checkpoint), not with the run-folder readers
+    import torch
 
 
 @dataclass

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from wildrobot_amp_ext.deploy.bundle import load_bundle
+from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint, run_dir_of
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
 from wildrobot_amp_ext.errors import InputError, cli_entry
 from wildrobot_amp_ext.robots import load_robot
@@ -291,8 +292,7 @@ def run_cli(argv=None) -> int:
     from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
 
     if args.checkpoint:
-        # here: reading and exporting a checkpoint loads torch, not needed for a bundle
-        from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint, run_dir_of
+        # here: export loads torch and ONNX, not needed for a bundle
         from wildrobot_amp_ext.deploy.export import export_checkpoint
 
         info = read_checkpoint(args.checkpoint)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wildrobot_amp_ext.deploy.checkpoint import _read_yaml, run_dir_of
 from wildrobot_amp_ext.errors import InputError
 
 #: settings play.py / evaluation choose themselves (how many envs to show or evaluate, the seed)
@@ -43,9 +44,6 @@ def merge_overrides(first: list[str], then: list[str]) -> list[str]:
 def read_run_env(checkpoint: str | Path) -> RunEnvConfig:
     """The ``env.*`` overrides a checkpoint's run was trained with (empty outside a run folder)."""
     import yaml
-
-    # here: deploy.checkpoint loads torch; play imports this module before its --help
-    from wildrobot_amp_ext.deploy.checkpoint import _read_yaml, run_dir_of
 
     path = run_dir_of(Path(checkpoint)) / "params" / "args.yaml"
     if not path.is_file():

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.validation import LIMITS
@@ -47,6 +46,8 @@ def _check_archive(path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> Any:
+    import torch  # here: the run-folder readers above this module (play's flags, its --help) work without torch
+
     _check_archive(path)
     with torch.serialization.safe_globals(_numpy_globals()):
         return torch.load(path, map_location=map_location, weights_only=True)
@@ -54,6 +55,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> Any:
 
 def validate_checkpoint(path: str | Path) -> dict:
     """The checkpoint's modules, or a one-line :class:`InputError` naming what is wrong (nothing else is done)."""
+    import torch  # here: as in load_checkpoint
+
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "checkpoint not found" if not path.exists() else "not a regular file", FIX)
