@@ -46,7 +46,7 @@ from wildrobot_amp_ext.miner.config import (
     WindowConfig,
 )
 from wildrobot_amp_ext.motion.io import load_motions
-from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir, check_outputs
 
@@ -269,15 +269,8 @@ def build_parser(tracker: str = TrackingConfig.tracker) -> argparse.ArgumentPars
     return p
 
 
-def run(argv: Sequence[str] | None = None) -> dict:
-    args = build_parser(_tracker_of(argv)).parse_args(argv)
-    # the miner (MuJoCo, torch) loads once the flags are parsed: --help and flag errors stay fast
-    from wildrobot_amp_ext.miner.output import build_tier0_dataset, save_tier0_dataset
-    from wildrobot_amp_ext.miner.pipeline import get_sim
-    from wildrobot_amp_ext.miner.report import analysis_text, write_report
-    from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs
-
-    output = Path(args.output)
+def _check_run_flags(args: argparse.Namespace, output: Path) -> None:
+    """The output name and the executor flags, before any work (``ray`` missing is its one-line error here)."""
     if output.suffix != ".npz":
         raise InputError(output, None, "the output must be a .npz file", "name it e.g. tier0.npz")
     if args.workers is not None and args.workers < 1:
@@ -285,9 +278,13 @@ def run(argv: Sequence[str] | None = None) -> dict:
     if args.ray_address is not None and args.executor != "ray":
         raise InputError(None, "--ray-address", "is only used with --executor ray", "add --executor ray")
     if args.executor == "ray":
-        from wildrobot_amp_ext.miner.ray_executor import require_ray  # the miner loads after parsing (above)
+        from wildrobot_amp_ext.miner.ray_executor import require_ray  # the miner loads after parsing
 
         require_ray()  # before any work: without the extra this is the one-line error naming it
+
+
+def _output_dirs(args: argparse.Namespace, output: Path) -> tuple[Path, Path | None]:
+    """The report folder and the cache folder (None with --no-cache), checked with the output before any work."""
     stem = output.with_suffix("")
     report_dir = Path(args.report_dir) if args.report_dir else Path(f"{stem}_report")
     cache_dir = None if args.no_cache else (Path(args.cache_dir) if args.cache_dir else Path(f"{stem}.cache"))
@@ -295,9 +292,11 @@ def run(argv: Sequence[str] | None = None) -> dict:
     for flag, folder in (("--report-dir", report_dir), ("--cache-dir", cache_dir)):
         if folder is not None:
             check_output_dir(flag, folder, inputs=args.input)
-    cfg = config_from_args(args)
-    spec = feature_spec_from_args(args)
-    robot = load_robot(args.robot)
+    return report_dir, cache_dir
+
+
+def _load_clips(args: argparse.Namespace, robot: RobotSpec) -> tuple[list[MotionClip], dict[str, str]]:
+    """The input clips, copies of one content mined once; names distinct, every clip long enough to loop."""
     clips = load_motions(args.input, robot, source_robot=args.source_robot, show_progress=not args.no_progress)
     clips, copies = unique_clips(clips)
     if copies:
@@ -320,6 +319,24 @@ def run(argv: Sequence[str] | None = None) -> dict:
             "would mine frames of a motion that is not there",
             "drop them or pass longer clips",
         )
+    return clips, copies
+
+
+def run(argv: Sequence[str] | None = None) -> dict:
+    args = build_parser(_tracker_of(argv)).parse_args(argv)
+    # the miner (MuJoCo, torch) loads once the flags are parsed: --help and flag errors stay fast
+    from wildrobot_amp_ext.miner.output import build_tier0_dataset, save_tier0_dataset
+    from wildrobot_amp_ext.miner.pipeline import get_sim
+    from wildrobot_amp_ext.miner.report import analysis_text, write_report
+    from wildrobot_amp_ext.miner.runner import plan_jobs, run_jobs
+
+    output = Path(args.output)
+    _check_run_flags(args, output)
+    report_dir, cache_dir = _output_dirs(args, output)
+    cfg = config_from_args(args)
+    spec = feature_spec_from_args(args)
+    robot = load_robot(args.robot)
+    clips, copies = _load_clips(args, robot)
     start = time.time()
     jobs, skipped = plan_jobs(clips, robot, cfg)
     results, cached = run_jobs(
