@@ -295,8 +295,7 @@ class RewardsCfg:
         params={"command_name": "base_velocity", "threshold": 0.3, "min_command": 0.1},
     )
     feet_slide = RewTerm(func=mdp.feet_slide, weight=-0.1)
-    # relative height error x foot speed: -0.3 is ~5 % of velocity tracking on a foot swinging 1 cm too low (WildRobot)
-    foot_clearance = RewTerm(func=mdp.foot_clearance, weight=-0.3, params={"target_height": 0.04})
+    foot_clearance = RewTerm(func=mdp.foot_clearance, weight=-1.0, params={"target_height": 0.04})
 
 
 @configclass

@@ -13,7 +13,7 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import quat_apply_inverse, yaw_quat
 
-from wildrobot_amp_ext.features import ContactRule, per_foot, stance_slip
+from wildrobot_amp_ext.features import ContactRule, per_foot
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics, env_feature_spec, env_robot
 
 __all__ = [
@@ -67,14 +67,12 @@ def mechanical_power(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEn
 @dataclass
 class FeetState:
     """Per-foot quantities, (N, F) each: in contact and near the ground (the contact rule), lowest point's height,
-    mean horizontal speed of the foot's points, and the stance slip speed (:func:`stance_slip`: the slowest touching
-    point's speed, 0 off stance; the evaluation's slip rate counts the same thing)."""
+    mean horizontal speed of the foot's points."""
 
     contact: torch.Tensor
     near_ground: torch.Tensor
     height: torch.Tensor
     speed: torch.Tensor
-    slip_speed: torch.Tensor
 
 
 def feet_state(contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor, rule: ContactRule) -> FeetState:
@@ -84,7 +82,6 @@ def feet_state(contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor, rule: C
         near_ground=per_foot(rule.near_ground(contact_pos_w)).any(dim=-1),
         height=per_foot(contact_pos_w[..., 2]).amin(dim=-1),
         speed=per_foot(torch.linalg.vector_norm(contact_vel_w[..., :2], dim=-1)).mean(dim=-1),
-        slip_speed=stance_slip(contact_pos_w, contact_vel_w)[1],
     )
 
 
@@ -96,16 +93,13 @@ def air_time_reward(contact_time: torch.Tensor, air_time: torch.Tensor, contact:
 
 
 def slide_speed(feet: FeetState) -> torch.Tensor:
-    """Stance slip speed summed over feet (m/s). Only feet in stance count: the earlier near-ground band (2.5 cm)
-    also took swing feet skimming the floor, 79 % of what it penalised on the shipped WildRobot gait carried no load."""
-    return torch.sum(feet.slip_speed, dim=1)
+    """Horizontal speed of the feet near the ground, summed over feet (a slipping foot is near the ground, moving)."""
+    return torch.sum(feet.speed * feet.near_ground, dim=1)
 
 
 def clearance_error(feet: FeetState, target_height: float) -> torch.Tensor:
-    """Squared relative error of the sole height to ``target_height``, weighted by the foot's horizontal speed:
-    relative, so one weight means the same for a 3 cm (WildRobot) and an 8 cm (G1) step height (in m^2 the term was
-    3e-4 per second on WildRobot: it never acted)."""
-    return torch.sum(torch.square((feet.height - target_height) / target_height) * feet.speed, dim=1)
+    """Squared error of the sole height to ``target_height`` weighted by the foot's horizontal speed."""
+    return torch.sum(torch.square(feet.height - target_height) * feet.speed, dim=1)
 
 
 class _FeetTerm(ManagerTermBase):

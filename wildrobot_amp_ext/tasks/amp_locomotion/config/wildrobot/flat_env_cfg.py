@@ -28,10 +28,10 @@ class WildRobotAmpFlatEnvCfg(AmpLocomotionEnvCfg):
         self.rewards.joint_torques_l2.weight = -1.0e-3  # 4 N.m actuators
         self.rewards.mechanical_power.weight = -2.0e-3
         self.rewards.feet_air_time.params["threshold"] = 0.25
-        self.rewards.foot_clearance.params["target_height"] = 0.03  # the reference's lifted foot: 30-32 mm (p90)
-        # the shipped policy (feet_slide -0.1) shuffled its feet 5-12 mm high and its stance feet slipped on 17-28 %
-        # of the walking frames (reference 8 %), mostly at touchdown; the penalty was 4 % of velocity tracking
-        self.rewards.feet_slide.weight = -1.0
+        self.rewards.foot_clearance.params["target_height"] = 0.03
+        # measured, not default: feet_slide on stance feet only at -1.0 plus a relative clearance term at -0.3 (same
+        # seed and budget, 628 updates) cut the stance slip 11.6 -> 7.9 % but the velocity error rose 0.084 -> 0.105
+        # m/s and the yaw-rate error 0.087 -> 0.235 rad/s: with no hip yaw, WildRobot turns by pivoting its stance foot
 
 
 @configclass
