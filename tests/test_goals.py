@@ -105,3 +105,15 @@ def test_walking_slip_is_judged_on_the_walking_commands_against_the_reference():
     assert not checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]
     s["gait_reference_walking"]["slip_rate"] = 0.15
     assert checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]
+
+
+def test_a_robot_standing_at_every_walking_command_fails_the_walking_slip_goal():
+    from wildrobot_amp_ext.evaluation.goals import checks
+
+    r = standing()
+    for e in r["per_command"]:
+        e["slip_rate"] = 0.0  # still feet: no slip where it stands, but it never steps
+    s = summarize([r])
+    s["gait_reference_walking"] = {"single_stance_fraction": 0.4, "step_alternation": 0.9, "slip_rate": 0.08}
+    assert s["gait_walking"]["stepping_commands"] == 0
+    assert not checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]

@@ -49,6 +49,8 @@ class Goals:
     #: stance slip on the walking commands at most this many times the reference walking clips' (same rule): the
     #: grid mean counts the standing commands, where a robot that never steps scores 0
     walking_slip_ratio: float = 1.5
+    #: a walking command's slip counts when the robot steps there (single-stance fraction at least this)
+    stepping_fraction: float = 0.1
     #: walking gait "close to the reference's": single-stance fraction and step alternation within this ratio band
     gait_ratio: tuple[float, float] = (0.5, 1.5)
     #: style distances (both directions) at most this many times each control's (a control differs in one thing)
@@ -84,12 +86,14 @@ def _walking_gait(reports: Sequence[dict], goals: Goals) -> dict:
         if math.hypot(e["command"][0], e["command"][1]) >= goals.walking_speed
     ]
 
-    def pick(key: str) -> float:
+    def pick(key: str, rows: list[dict]) -> float:
         values = [e[key] for e in rows if e.get(key) is not None]
         return float(np.mean(values)) if values else math.nan
 
-    keys = ("single_stance_fraction", "step_alternation", "slip_rate")
-    return {key: pick(key) for key in keys}
+    # slip only where the robot steps: a robot standing at a walking command has still feet and would score 0
+    stepping = [e for e in rows if (e.get("single_stance_fraction") or 0.0) >= goals.stepping_fraction]
+    out = {key: pick(key, rows) for key in ("single_stance_fraction", "step_alternation")}
+    return {**out, "slip_rate": pick("slip_rate", stepping), "stepping_commands": len(stepping)}
 
 
 def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
