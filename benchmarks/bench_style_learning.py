@@ -126,9 +126,7 @@ def eval_commands(env_cfg, reference_path: str) -> list[tuple[float, float, floa
 
 def reference_path(env_cfg) -> str:
     """The dataset file the env would read (the env's own resolution)."""
-    from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_reference
-
-    return resolve_reference(env_cfg.amp, env_cfg.robot_spec())[1]
+    return env_cfg.amp.resolve_reference(env_cfg.robot_spec())[1]
 
 
 def summary(report: dict, updates: int) -> dict:

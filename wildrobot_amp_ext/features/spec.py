@@ -4,6 +4,7 @@
 :class:`~wildrobot_amp_ext.robots.RobotSpec` fixes the feature layout; the same spec drives the dataset converter,
 the miner and the env's AMP observation term. :class:`FeatureVersion` is what a dataset records about its features
 (format, robot, joint order, contact points, spec); readers compare it field by field and name what differs.
+:func:`adopt_feature_spec` settles an env's spec: the dataset's, with the fields the user set.
 """
 
 from __future__ import annotations
@@ -282,3 +283,43 @@ class FeatureVersion:
                 fix,
             )
         return version
+
+
+def adopt_feature_spec(
+    user: Mapping[str, Any] | None,
+    robot: RobotSpec,
+    header: FeatureVersion | None,
+    dataset: str | Path | None = None,
+    check: bool = True,
+) -> FeatureSpec:
+    """The env's FeatureSpec: the dataset's (``header``), with the fields the user set (``user``: the
+    ``env.amp.feature_spec`` mapping, validated here).
+
+    An explicit field that differs from the dataset's is a real conflict (the features would not mean the same
+    thing) and is refused in one line, except ``history``: the sampler stacks frames at any history. A dataset
+    for another robot or joint order is refused too. Without a header (no ``dataset``, or one that declares no
+    features and ``check`` off) the spec is the defaults plus the user's fields."""
+    user = dict(user or {})
+    spec = FeatureSpec.from_dict(user, path="env.amp.feature_spec")
+    if header is None:
+        if dataset and check:
+            raise InputError(
+                dataset,
+                "feature_spec",
+                "the dataset does not declare its features",
+                "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false",
+            )
+        return spec
+    clash = FeatureVersion.of(spec, robot).conflicts(header)
+    clash = [c for c in clash if not c.startswith("feature_spec.")] + [
+        c for c in clash if c.split(":")[0].removeprefix("feature_spec.") in user
+    ]
+    if clash and check:
+        raise InputError(
+            dataset,
+            "feature_spec",
+            f"the env asks for {clash[0]} (env != dataset)",
+            "drop the env.amp.feature_spec override (the env adopts the dataset's) or rebuild the "
+            "dataset with wildrobot-convert using that setting",
+        )
+    return replace(header.spec, **{k: getattr(spec, k) for k in user})

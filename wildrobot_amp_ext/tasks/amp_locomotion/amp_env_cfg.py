@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING
+from typing import TYPE_CHECKING
 
 from isaaclab.assets import ArticulationCfg
 from isaaclab.envs import ManagerBasedRLEnvCfg
@@ -34,7 +35,7 @@ from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 
 from wildrobot_amp_ext.agents.reference import check_dataset_frame_rate
 from wildrobot_amp_ext.constants import DECIMATION, PHYSICS_DT
-from wildrobot_amp_ext.dataset.demo import DEMO_DATASET
+from wildrobot_amp_ext.dataset.demo import DEMO_DATASET, resolve_dataset
 from wildrobot_amp_ext.deploy.observations import (
     DEFAULT_OBSERVATION_SET,
     HISTORY_ORDER,
@@ -43,7 +44,7 @@ from wildrobot_amp_ext.deploy.observations import (
     observation_set,
 )
 from wildrobot_amp_ext.errors import InputError
-from wildrobot_amp_ext.features import FeatureSpec
+from wildrobot_amp_ext.features.spec import FeatureSpec, adopt_feature_spec
 from wildrobot_amp_ext.isaaclab.actuators import ExplicitMotorActuatorCfg
 from wildrobot_amp_ext.isaaclab.asset import (
     GroundCfg,
@@ -54,11 +55,17 @@ from wildrobot_amp_ext.isaaclab.asset import (
 from wildrobot_amp_ext.isaaclab.launch import default_sim_cfg
 from wildrobot_amp_ext.tasks.amp_locomotion import mdp
 from wildrobot_amp_ext.tasks.amp_locomotion.config.register import ENV_ENTRY_POINT
-from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import resolve_reference
+from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import dataset_feature_header
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import robot_spec as load_robot_spec
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.randomization import randomize_encoder_bias
 
+if TYPE_CHECKING:
+    from wildrobot_amp_ext.robots import RobotSpec
+
 ROBOT = "robot"
+#: where ``resolve_inputs`` keeps the FeatureSpec object it settled: Isaac Lab's config dump and validation skip
+#: names that start with "__", so the saved env.yaml holds only ``amp.feature_spec``, the spec's dict record
+_RESOLVED_SPEC = "__resolved_feature_spec"
 
 
 def _robot_joints(preserve_order: bool = True, names: list[str] | None = None) -> SceneEntityCfg:
@@ -346,6 +353,16 @@ class AmpSettingsCfg:
     #: refuse a dataset whose features (robot, joints, an explicitly set FeatureSpec field) differ from the env's
     check_feature_version: bool = True
 
+    def resolve_reference(self, robot: RobotSpec) -> tuple[FeatureSpec, str | None]:
+        """The env's FeatureSpec (the dataset header's, with the fields set in ``feature_spec``) and the dataset file
+        it reads (``"demo"``: the demo gait the dataset layer builds for that spec; its history is irrelevant, the
+        sampler stacks frames). ``resolve_inputs`` and anything that must read the same file call this."""
+        dataset = None if self.dataset == DEMO_DATASET else self.dataset
+        header = dataset_feature_header(dataset) if dataset else None
+        spec = adopt_feature_spec(self.feature_spec, robot, header, dataset, self.check_feature_version)
+        path = resolve_dataset(self.dataset, robot, spec)
+        return spec, None if path is None else str(path)
+
 
 ##
 # Environment
@@ -490,22 +507,24 @@ class AmpLocomotionEnvCfg(ManagerBasedRLEnvCfg):
             self.apply_observation_set()  # env.observation_set was overridden after the config was built
         self.apply_randomization()
         self.apply_actuator_model()
-        spec, self.amp.dataset = resolve_reference(self.amp, self.robot_spec())
+        spec, self.amp.dataset = self.amp.resolve_reference(self.robot_spec())
         # reference frames must be one env step apart (checked before the scene is built: a mismatch costs nothing)
         check_dataset_frame_rate(self.amp.dataset, 1.0 / (self.sim.dt * self.decimation))
-        self.amp.feature_spec = spec.to_dict()
+        self.amp.feature_spec = spec.to_dict()  # the record: the run's saved env.yaml says which spec ran
+        setattr(self, _RESOLVED_SPEC, spec)  # the object itself, for the env and its terms
         self.observations.amp.features.history_length = spec.history
         self.observations.amp.features.flatten_history_dim = True
 
     def resolved_feature_spec(self) -> FeatureSpec:
-        """The FeatureSpec :meth:`resolve_inputs` settled; refuses a config that never went through it."""
-        spec = self.amp.feature_spec
-        if self.amp.dataset == DEMO_DATASET or set(spec) != set(FeatureSpec.keys()):
+        """The FeatureSpec :meth:`resolve_inputs` settled; refuses a config that never went through it (or whose
+        ``amp`` settings changed since)."""
+        spec = getattr(self, _RESOLVED_SPEC, None)
+        if self.amp.dataset == DEMO_DATASET or spec is None or spec.to_dict() != self.amp.feature_spec:
             raise RuntimeError(
                 "the env's inputs are not resolved: create it through wildrobot_amp_ext.isaaclab.launch "
                 "(make_env / create_env / env_session), or call cfg.resolve_inputs() first"
             )
-        return FeatureSpec.from_dict(spec, path="env.amp.feature_spec")
+        return spec
 
     def key_schemas(self) -> dict[str, tuple[str, ...]]:
         """Valid keys of the dicts that start empty, for the ``env.*`` override check (utils.keys)."""

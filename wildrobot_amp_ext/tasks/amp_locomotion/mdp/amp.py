@@ -1,5 +1,6 @@
-"""AMP terms: the env-side kinematic state, the AMP feature observation term, the env's FeatureSpec (adopted from
-the reference dataset's header) and the raw reference states for reference state initialisation.
+"""AMP terms: the env-side kinematic state, the AMP feature observation term (with the FeatureSpec object the env
+config settled), the reference dataset's feature header and the raw reference states for reference state
+initialisation.
 
 Both the dataset and this term call :func:`wildrobot_amp_ext.features.compute_amp_features`; this module only
 turns Isaac Lab's articulation data into a :class:`~wildrobot_amp_ext.features.KinematicState` (wxyz
@@ -19,10 +20,10 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import convert_quat, quat_apply
 
-from wildrobot_amp_ext.dataset.demo import DEMO_DATASET, resolve_dataset
 from wildrobot_amp_ext.dataset.schema import open_dataset, read_feature_header
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.features import FeatureSpec, FeatureVersion, KinematicState, compute_amp_features
+from wildrobot_amp_ext.features.spec import adopt_feature_spec
 from wildrobot_amp_ext.robots import RobotSpec, load_robot
 
 __all__ = [
@@ -54,9 +55,8 @@ def env_robot(env: ManagerBasedEnv) -> RobotSpec:
 
 
 def env_feature_spec(env: ManagerBasedEnv) -> FeatureSpec:
-    """The env's FeatureSpec: ``env.cfg.amp.feature_spec`` (filled from the dataset by the config's
-    ``resolve_inputs`` before the env is built)."""
-    return FeatureSpec.from_dict(env.cfg.amp.feature_spec, path="env.amp.feature_spec")
+    """The env's FeatureSpec: the object its config's ``resolve_inputs`` settled before the env was built."""
+    return env.cfg.resolved_feature_spec()
 
 
 def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
@@ -67,48 +67,13 @@ def dataset_feature_header(path: str | Path) -> FeatureVersion | None:
     return read_feature_header(path)  # the dataset's one reader (validated members)
 
 
-def resolve_reference(amp_cfg, robot: RobotSpec) -> tuple[FeatureSpec, str | None]:
-    """The env's FeatureSpec and the dataset file it reads (``"demo"``: the demo gait built for that spec; its
-    history is irrelevant, the sampler stacks frames). The env config's ``resolve_inputs`` and anything that must
-    read the same file call this."""
-    dataset = amp_cfg.dataset
-    spec = resolve_feature_spec(amp_cfg, robot, None if dataset == DEMO_DATASET else dataset)
-    path = resolve_dataset(dataset, robot, spec)
-    return spec, None if path is None else str(path)
-
-
 def resolve_feature_spec(amp_cfg, robot: RobotSpec, dataset: str | Path | None = None) -> FeatureSpec:
-    """The env's FeatureSpec: the dataset's (its header), with the fields the user set in ``amp_cfg.feature_spec``.
-
-    An explicit field that differs from the dataset's is a real conflict (the features would not mean the same
-    thing) and is refused in one line, except ``history``: the sampler stacks frames at any history. A dataset
-    for another robot or joint order is refused too. Without a dataset (or with one that declares no features and
-    ``check_feature_version`` off) the spec is the defaults plus the user's fields."""
-    user = dict(amp_cfg.feature_spec or {})
-    spec = FeatureSpec.from_dict(user, path="env.amp.feature_spec")  # validates the user's keys and values
+    """The FeatureSpec an env with these amp settings (``feature_spec``, ``check_feature_version``) adopts from
+    ``dataset``'s header (:func:`~wildrobot_amp_ext.features.adopt_feature_spec`; refused in one line on a real
+    conflict). For checks made before any env exists (play's ``--dataset``); the env config's ``resolve_inputs``
+    settles its own."""
     header = dataset_feature_header(dataset) if dataset else None
-    if header is None:
-        if dataset and amp_cfg.check_feature_version:
-            raise InputError(
-                dataset,
-                "feature_spec",
-                "the dataset does not declare its features",
-                "rebuild it with wildrobot-convert, or set env.amp.check_feature_version=false",
-            )
-        return spec
-    mine = FeatureVersion.of(spec, robot)
-    clash = [c for c in mine.conflicts(header) if not c.startswith("feature_spec.")]
-    clash += [c for c in mine.conflicts(header) if c.split(":")[0].removeprefix("feature_spec.") in user]
-    if clash and amp_cfg.check_feature_version:
-        raise InputError(
-            dataset,
-            "feature_spec",
-            f"the env asks for {clash[0]} (env != dataset)",
-            "drop the env.amp.feature_spec override (the env adopts the dataset's) or rebuild the "
-            "dataset with wildrobot-convert using that setting",
-        )
-    adopted = header.spec.to_dict() | {k: v for k, v in spec.to_dict().items() if k in user}
-    return FeatureSpec.from_dict(adopted)
+    return adopt_feature_spec(amp_cfg.feature_spec, robot, header, dataset, amp_cfg.check_feature_version)
 
 
 class RobotKinematics:
