@@ -36,6 +36,7 @@ PARSERS = {
     "controls": ("wildrobot_amp_ext.dataset.controls", "build_parser"),
     "train_amp.py": (str(ROOT / "train_amp.py"), "build_parser"),
     "scripts/demo.py": (str(ROOT / "scripts" / "demo.py"), "build_parser"),
+    "python -m wildrobot_amp_ext.robots": ("wildrobot_amp_ext.robots.__main__", "build_parser"),
 }
 
 
@@ -162,6 +163,7 @@ def test_miner_old_and_new_spellings_give_the_same_config():
         ("train_amp.py", ["--task", "Toy-AMP-v0", "--num_envz", "4"], "--num_envs"),
         ("play.py", ["--task", "Toy-AMP-v0", "--zero_policy", "--video_lenght", "4"], "--video_length"),
         ("wildrobot-export", ["--checkpoint", "a.pt", "--parity_tl", "1"], "--parity_tol"),
+        ("python -m wildrobot_amp_ext.robots", ["wildrobot", "--export-mjfc", "out"], "--export_mjcf"),
     ],
 )
 def test_entry_point_refuses_a_misspelt_flag_naming_the_closest(name, argv, closest, capsys):
@@ -183,3 +185,32 @@ def test_train_and_play_old_and_new_spellings_parse_alike():
     old = play.parse_args(common + "--eval-commands 0,0,0 --eval-envs-per-command 2 --record".split())
     new = play.parse_args(common + "--eval_commands 0,0,0 --eval_envs_per_command 2 --record".split())
     assert vars(old) == vars(new) and new.eval_envs_per_command == 2 and new.record == ""
+
+
+def test_robots_old_and_new_spellings_parse_alike():
+    robots = _parser("python -m wildrobot_amp_ext.robots")
+    old, new = robots.parse_args(["g1", "--export-mjcf", "out"]), robots.parse_args(["g1", "--export_mjcf", "out"])
+    assert vars(old) == vars(new) == {"robot": "g1", "export_mjcf": "out"}
+    assert vars(robots.parse_args([])) == {"robot": None, "export_mjcf": None}
+
+
+def test_physics_and_visualizer_flags_come_from_their_dataclasses():
+    """``--physics`` / ``--visualizer`` (``--viz``) / ``--viz_port``: typed fields through ``add_config``, every
+    spelling of before (and the dash twin) parsing to the same config, defaults and choices as declared."""
+    from wildrobot_amp_ext.isaaclab.launch import VISUALIZERS, VisualizerArgs, add_visualizer_args
+    from wildrobot_amp_ext.isaaclab.physics_select import PHYSICS_BACKENDS, PhysicsArgs, add_physics_args
+
+    parser = CliParser(prog="p")
+    add_physics_args(parser)
+    add_visualizer_args(parser, default="newton")
+    args = parser.parse_args([])
+    assert config_from_args(args, PhysicsArgs) == PhysicsArgs(physics=None)
+    assert config_from_args(args, VisualizerArgs) == VisualizerArgs(visualizer="newton", viz_port=None)
+    for argv in (["--visualizer", "viser", "--viz_port", "5"], ["--viz", "viser", "--viz-port", "5"]):
+        assert config_from_args(parser.parse_args(argv), VisualizerArgs) == VisualizerArgs("viser", 5)
+    assert parser.parse_args(["--physics", "mujoco-cpu"]).physics == "mujoco-cpu"
+    actions = {a.dest: a for a in parser._actions}
+    assert tuple(actions["visualizer"].choices) == VISUALIZERS and tuple(actions["physics"].choices) == PHYSICS_BACKENDS
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["--physics", "physx"])
+    assert exit_info.value.code == 2

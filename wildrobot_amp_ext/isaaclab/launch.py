@@ -25,10 +25,11 @@ One env per process at a time (Isaac Lab's SimulationContext is a singleton): cl
 ``make_env`` refuses configs that need Isaac Sim / Kit (PhysX, RTX cameras): use :func:`launch_env` for those,
 which keeps the runtime alive for the lifetime of the env.
 
-Visualizers (``--visualizer``, Isaac Lab 3.0's flag and names): :func:`add_visualizer_args` adds the flag to a
-script's parser, :func:`apply_visualizer` puts Isaac Lab's own config for it (``NewtonGLVisualizerCfg``,
-``KitVisualizerCfg``, ``ViserVisualizerCfg``, ``RerunVisualizerCfg``) into ``env_cfg.sim.visualizer_cfgs`` and the
-launcher arguments, after checking that what it needs is installed (``kit`` is the Isaac Sim GUI).
+Visualizers (``--visualizer``, Isaac Lab 3.0's flag and names): :func:`add_visualizer_args` adds the flags of
+:class:`VisualizerArgs` to a script's parser (through the one command-line layer, ``utils.cli``);
+:func:`apply_visualizer` puts Isaac Lab's own config for it (``NewtonGLVisualizerCfg``, ``KitVisualizerCfg``,
+``ViserVisualizerCfg``, ``RerunVisualizerCfg``) into ``env_cfg.sim.visualizer_cfgs`` and the launcher arguments,
+after checking that what it needs is installed (``kit`` is the Isaac Sim GUI).
 
 Warp's kernel cache defaults to ``~/.cache/wildrobot_amp_ext/warp`` (``WARP_CACHE_PATH``, set here when the user
 has not): a kept cache cuts env creation from about a minute to seconds on CPU.
@@ -37,6 +38,7 @@ has not): a kept cache cuts env creation from about a minute to seconds on CPU.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,6 +49,7 @@ from wildrobot_amp_ext.constants import PHYSICS_DT
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.asset import cache_root
 from wildrobot_amp_ext.isaaclab.physics_select import apply_physics_backend
+from wildrobot_amp_ext.utils.cli import add_config, opt
 from wildrobot_amp_ext.utils.keys import check_override_keys
 from wildrobot_amp_ext.utils.typed_cfg import apply_overrides
 
@@ -102,7 +105,7 @@ def default_sim_cfg(
 
 
 def _register_tasks() -> None:
-    # here: an upward import (listed in .importlinter); the task configs load Isaac Lab, registered only on launch
+    # here, not at the top: the task configs import this module (a circle) and load Isaac Lab (keeps --help fast)
     import wildrobot_amp_ext.tasks  # noqa: F401  (gym.register side effects)
 
 
@@ -192,18 +195,23 @@ def launcher_args_for(visualizer: str | None) -> dict[str, Any]:
     return {"headless": visualizer in HEADLESS_VISUALIZERS}
 
 
-def add_visualizer_args(parser: Any, default: str | None = None) -> None:
-    """``--visualizer`` / ``--viz`` (Isaac Lab 3.0's flag) and ``--viz_port`` for the browser visualizers."""
-    parser.add_argument(
-        "--visualizer",
-        "--viz",
+@dataclasses.dataclass
+class VisualizerArgs:
+    """The visualizer flags of every command that shows an env (flags through :mod:`wildrobot_amp_ext.utils.cli`)."""
+
+    visualizer: str | None = opt(
+        None,
+        aliases=("--viz",),
         choices=VISUALIZERS,
-        default=default,
         help="Isaac Lab visualizer: newton (GL window), kit (Isaac Sim GUI), viser / rerun (browser, local port)",
     )
-    parser.add_argument(
-        "--viz_port", type=int, default=None, help="port of the viser / rerun web viewer (default 8080 / 9090)"
-    )
+    viz_port: int | None = opt(None, help="port of the viser / rerun web viewer (default 8080 / 9090)")
+
+
+def add_visualizer_args(parser: Any, default: str | None = None) -> None:
+    """``--visualizer`` / ``--viz`` (Isaac Lab 3.0's flag) and ``--viz_port`` for the browser visualizers
+    (:class:`VisualizerArgs`; ``default``: the visualizer when the flag is not given)."""
+    add_config(parser, VisualizerArgs, defaults=VisualizerArgs(visualizer=default))
 
 
 def canonical_visualizer(name: str) -> str:

@@ -15,6 +15,7 @@ will step mujoco-cpu, when called before torch is imported.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from wildrobot_amp_ext.errors import InputError
 from wildrobot_amp_ext.isaaclab.physics_backends import PHYSICS_AUTO, PHYSICS_BACKENDS
 from wildrobot_amp_ext.utils import gpu
+from wildrobot_amp_ext.utils.cli import add_config, opt
 
 _announced: set[tuple[str, str, str]] = set()
 
@@ -45,16 +47,22 @@ def _announce(backend: str, requested: str | None, device: str) -> None:
     print(f"[INFO] physics backend: {backend} ({how}; --physics {other} for the other)", flush=True)
 
 
-def add_physics_args(parser: argparse.ArgumentParser) -> None:
-    """``--physics`` (sets ``env.physics_backend``)."""
-    parser.add_argument(
-        "--physics",
+@dataclasses.dataclass
+class PhysicsArgs:
+    """The physics flag of every command that builds an env (flags through :mod:`wildrobot_amp_ext.utils.cli`)."""
+
+    physics: str | None = opt(
+        None,
         choices=PHYSICS_BACKENDS,
-        default=None,
         help="physics backend: mujoco-warp (Newton / MuJoCo-Warp, the GPU default) or mujoco-cpu (MuJoCo C, one "
         "MjData per env on every core; --device cpu only). Default: the task's env.physics_backend (auto: "
         "mujoco-cpu on --device cpu, mujoco-warp on CUDA)",
     )
+
+
+def add_physics_args(parser: argparse.ArgumentParser) -> None:
+    """``--physics`` (sets ``env.physics_backend``; :class:`PhysicsArgs`)."""
+    add_config(parser, PhysicsArgs)
 
 
 def requested_backend(args: argparse.Namespace, overrides: list[str] = ()) -> str | None:
@@ -117,7 +125,7 @@ def apply_physics_backend(cfg: Any) -> None:
     threads = int(getattr(cfg, "physics_threads", 0) or 0)
     if threads < 0:
         raise InputError(None, "physics_threads", f"{threads} is negative", "0 (every core) or a positive count")
-    # function-level: mujoco_cpu loads Isaac Lab and Newton, which this module keeps out of every --help
+    # here, not at the top: mujoco_cpu loads Isaac Lab and Newton; --physics is in --help, which must stay fast
     from wildrobot_amp_ext.isaaclab.mujoco_cpu import backend_of, physics_cfg
 
     if backend_of(cfg.sim.physics) != backend:

@@ -7,18 +7,33 @@ python -m wildrobot_amp_ext.robots my_robot.yaml --export-mjcf out/   # write th
 
 from __future__ import annotations
 
-from wildrobot_amp_ext.errors import OneLineParser, cli_entry
+import argparse
+import dataclasses
+
+from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.robots.mjcf import build_model, export_mjcf
 from wildrobot_amp_ext.robots.spec import list_robots, load_robot
+from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 from wildrobot_amp_ext.validation import check_output_dir
+
+
+@dataclasses.dataclass
+class RobotsArgs:
+    """The arguments of ``python -m wildrobot_amp_ext.robots``."""
+
+    robot: str | None = opt(None, positional=True, nargs="?", help="robot name or path to a robot.yaml")
+    export_mjcf: str | None = opt(None, metavar="DIR", help="write the built MJCF (actuators, contact sites) here")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CliParser(prog="python -m wildrobot_amp_ext.robots", description=__doc__.splitlines()[0])
+    add_config(parser, RobotsArgs)
+    return parser
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> None:
-    parser = OneLineParser(prog="python -m wildrobot_amp_ext.robots", description=__doc__.splitlines()[0])
-    parser.add_argument("robot", nargs="?", help="robot name or path to a robot.yaml")
-    parser.add_argument("--export-mjcf", metavar="DIR", help="write the built MJCF (actuators, contact sites) here")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if not args.robot:
         print("\n".join(list_robots()))
         return

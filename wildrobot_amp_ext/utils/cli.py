@@ -104,8 +104,8 @@ class CliParser(OneLineParser):
         super().__init__(*args, **kwargs)
 
     def normalise(self) -> None:
-        """Give every long flag its snake spelling first and its dash twin (idempotent; flags added by hand, e.g.
-        by ``isaaclab.launch.add_visualizer_args``, follow the same rule)."""
+        """Give every long flag its snake spelling first and its dash twin (idempotent; a flag added to the parser
+        with ``add_argument`` follows the same rule)."""
         for action in self._actions:
             if isinstance(action, argparse.BooleanOptionalAction):
                 action.__class__ = NegatableAction
