@@ -39,11 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wildrobot_amp_ext.deploy.bundle import load_bundle
-from wildrobot_amp_ext.deploy.checkpoint import read_checkpoint, run_dir_of
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
-from wildrobot_amp_ext.errors import InputError, cli_entry
-from wildrobot_amp_ext.robots import load_robot
+from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
 from wildrobot_amp_ext.utils.cli import CliParser, add_config, opt
 
@@ -262,56 +259,15 @@ def build_parser():
     return p
 
 
-def run_grid_cli(args, bundle, robot, out: Path) -> int:
-    """``--grid``: the bundle in MuJoCo on a command grid, scored like ``wildrobot-evaluate``."""
-    # here: bundle_grid and evaluate load torch (the metrics); the sweep and --help run without it
-    from wildrobot_amp_ext.evaluation.bundle_grid import BundleGridCfg, grid_report, run_bundle_grid
-    from wildrobot_amp_ext.evaluation.evaluate import parse_commands
-
-    if args.episodes < 1 or args.duration <= 0:
-        raise InputError(None, "--episodes / --duration", "must be >= 1 / > 0", "e.g. --episodes 4 --duration 10")
-    cfg = BundleGridCfg(parse_commands(args.grid), args.episodes, args.duration, args.seed)
-    rollout = run_bundle_grid(bundle, robot, cfg)
-    report = grid_report(rollout, cfg, args.reference, robot)
-    save_json_atomic(out / "mujoco_grid.json", report)
-    rollout.save(out / "rollout.npz")
-    for entry in [{"command": "all", **report["overall"]}, *report["per_command"]]:
-        print(f"[sim2sim grid] {str(entry['command']):>20}  |v err| {entry['lin_vel_error_mean']:.3f}  "
-              f"|w err| {entry['ang_vel_error_mean']:.3f}  falls {entry['falls']}/{entry['episodes']}")  # fmt: skip
-    if "style" in report:
-        s = report["style"]
-        print(f"[sim2sim grid] style: policy->reference {s['policy_to_reference']:.3f}, "
-              f"reference->policy {s['reference_to_policy']:.3f}")  # fmt: skip
-    print(f"[sim2sim grid] -> {out / 'mujoco_grid.json'}, {out / 'rollout.npz'}")
-    return 0
-
-
 def run_cli(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    # here: sim2sim builds the MuJoCo model (loads mujoco); --help stays fast
-    from wildrobot_amp_ext.deploy.sim2sim import mujoco_world
+    from wildrobot_amp_ext.evaluation import sim2sim_run  # why here: torch, ONNX, MuJoCo; --help stays fast
 
-    if args.checkpoint:
-        # here: export loads torch and ONNX, not needed for a bundle
-        from wildrobot_amp_ext.deploy.export import export_checkpoint
-
-        info = read_checkpoint(args.checkpoint)
-        out = Path(args.out) if args.out else run_dir_of(info.path) / "sim2sim"
-        export_checkpoint(info, out / "exported", require_deploy=True)
-        folder = out / "exported"
-    else:
-        folder = Path(args.bundle)
-        out = Path(args.out) if args.out else folder
-    bundle = load_bundle(folder)  # the runner reads only the bundle
-    robot = load_robot(args.robot or bundle["robot"])  # the MuJoCo model standing for the real robot
-
+    bundle, robot, out = sim2sim_run.bundle_and_robot(args)
     if args.grid is not None:
-        return run_grid_cli(args, bundle, robot, out)
-
-    def world():
-        return mujoco_world(robot, bundle["sim_dt"])
-
+        return sim2sim_run.run_grid(args, bundle, robot, out)
     cfg = SweepCfg(seed=args.seed)
+    world = sim2sim_run.world_factory(robot, bundle)
     report = run_sweep(bundle, world, cfg, None if args.sweep else [Condition("nominal")])
     name = "robustness" if args.sweep else "nominal"
     save_json_atomic(out / f"{name}.json", report)
