@@ -119,7 +119,7 @@ def test_a_fall_right_after_the_windows_rejects_them(robot):
 
 
 def test_identical_clips_are_mined_once(robot, sway):
-    from wildrobot_amp_ext.mine import unique_clips
+    from wildrobot_amp_ext.mine.mining import unique_clips
 
     copy = dataclasses.replace(sway, name="sway_copy")
     other = dataclasses.replace(sway, name="sway_later", root_pos=sway.root_pos + [0.0, 0.0, 1e-9])
