@@ -1,4 +1,4 @@
-"""Play a trained AMP policy in a task of this package: ``wildrobot_amp_ext/play.py`` (its docstring has the usage;
+"""Play a trained AMP policy in a task of this package: ``wildrobot_amp_ext/play/`` (its docstring has the usage;
 it dispatches to deploy/, evaluation/ and viewing/). ``python play.py --task ... --checkpoint ...``; evaluation
 alone: ``wildrobot-evaluate`` (the same flags)."""
 

@@ -16,3 +16,5 @@ PHYSICS_DT = 0.005
 DECIMATION = round(1.0 / (CONTROL_HZ * PHYSICS_DT))
 #: standard gravity (m/s^2) for the miner's force scales (mg) and Froude-number speed scale
 GRAVITY = 9.81
+#: env steps a headless play runs without --steps or --video_length (play's flag help and viewing.playback)
+DEFAULT_HEADLESS_STEPS = 500

@@ -14,15 +14,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
+from wildrobot_amp_ext.constants import DEFAULT_HEADLESS_STEPS
 from wildrobot_amp_ext.errors import InputError
+from wildrobot_amp_ext.evaluation.env_loop import KeyboardCommand, RolloutRecorder, pin_velocity_commands, run_policy
 from wildrobot_amp_ext.robots import load_robot
 from wildrobot_amp_ext.utils.atomic import atomic_path
+from wildrobot_amp_ext.viewing.gl import configure_gl
 from wildrobot_amp_ext.viewing.sources import MotionSet
+from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
 
-# torch, numpy, the env loop and the MuJoCo viewer are imported inside the functions that use them: play's --help
-# answers without them, and MuJoCo is first imported after configure_gl has chosen its GL backend
+# play's flags (play/flags.py) do not import this module: its imports load with play's env session. MuJoCo, imported
+# here before configure_gl runs (as the env imports it), is re-pointed at the chosen GL backend by configure_gl
 
-DEFAULT_HEADLESS_STEPS = 500
 MAX_RECORD_STEPS = 30_000  # recording an open-ended window session: 10 min at 50 Hz
 
 
@@ -38,9 +43,6 @@ def play_steps(args: argparse.Namespace, gui: bool) -> float:
 def keyboard_for(args: argparse.Namespace, env, command):
     """(visualizer, keyboard command or None): the Newton GL window reports pressed keys, which steer the pinned
     velocity command (zero unless ``--command``); without a window or a pinned command there is no keyboard."""
-    # here: env_loop loads torch; play imports this module before its --help
-    from wildrobot_amp_ext.evaluation.env_loop import KeyboardCommand, pin_velocity_commands
-
     unwrapped = env.unwrapped
     keyboard_window = args.visualizer in ("newton", "newton_gl")
     pinned = (
@@ -64,11 +66,6 @@ def play_policy(
 ) -> int:
     """Step ``env`` with ``act`` until the step budget or the window closes (Ctrl-C ends it too); write the recorded
     rollout (``--record``) and the video (``--video``)."""
-    import numpy as np
-
-    # here: env_loop loads torch; play imports this module before its --help
-    from wildrobot_amp_ext.evaluation.env_loop import RolloutRecorder, run_policy
-
     unwrapped = env.unwrapped
     visualizer, keyboard = keyboard_for(args, env, command)
     steps = play_steps(args, gui)
@@ -123,10 +120,6 @@ def video_path(args, out_dir: Path) -> Path:
 
 def render_rollout(rollout, args, out_dir: Path) -> None:
     """MuJoCo viewer: the first ``video_lanes`` envs side by side (each env's episodes in turn)."""
-    # here: gl and the viewer load MuJoCo; play imports this module before its --help
-    from wildrobot_amp_ext.viewing.gl import configure_gl
-    from wildrobot_amp_ext.viewing.viewer import MotionViewer, ViewerCfg
-
     try:
         backend = configure_gl()
     except RuntimeError as err:
