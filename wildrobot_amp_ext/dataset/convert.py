@@ -83,6 +83,7 @@ def features_from_states(states: ClipStates, robot: RobotSpec, spec: FeatureSpec
     """The env's feature function on stored raw states, float64 on the CPU."""
     import torch  # torch and the feature function load here, not with the module: wildrobot-convert --help stays fast
 
+    # here: the feature function imports torch; wildrobot-convert --help answers without it
     from wildrobot_amp_ext.features.compute import compute_amp_features
 
     state = states.to_kinematic_state(device="cpu", dtype=torch.float64)

@@ -26,6 +26,7 @@ from skrl.resources.preprocessors.torch import RunningStandardScaler
 from wildrobot_amp_ext.agents.config import extras_from_dict
 from wildrobot_amp_ext.agents.models import DeterministicMLP, GaussianPolicy, activation_list
 from wildrobot_amp_ext.agents.reference import normalise_layout
+from wildrobot_amp_ext.agents.runner import env_feature_layout
 from wildrobot_amp_ext.agents.schedules import FeatureStageSchedule
 from wildrobot_amp_ext.deploy.checkpoint import CheckpointInfo, linear_layers, read_checkpoint
 from wildrobot_amp_ext.errors import InputError
@@ -127,9 +128,6 @@ def load_agent(checkpoint, device: str = "cpu", amp_layout: dict | None = None, 
 def load_for_env(info: CheckpointInfo, env, *, task: str, robot: str, allow_other_task: bool = False) -> LoadedAgent:
     """The agent of ``info`` for a live env: refused unless its widths (policy observation, action, AMP observation)
     are the env's, loaded on the env's device with the discriminator masked as at the checkpoint's feature stage."""
-    # here: agents.runner loads skrl's trainer, memory and env wrappers, needed only with a live env
-    from wildrobot_amp_ext.agents.runner import env_feature_layout
-
     unwrapped = env.unwrapped
     check_compatible(
         info,
