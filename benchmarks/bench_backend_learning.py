@@ -184,6 +184,10 @@ def compare(scalars: dict[str, dict], threshold: float = PARITY_THRESHOLD) -> di
 # ----------------------------------------------------------------------------------------------------------------
 # the runs
 # ----------------------------------------------------------------------------------------------------------------
+class RunFailed(RuntimeError):
+    """A train_amp.py run that exited with an error or without the updates asked for."""
+
+
 @dataclasses.dataclass
 class Run:
     name: str
@@ -245,7 +249,6 @@ def train(a, run: Run, *, updates: int | None, minutes: float | None, rollouts: 
     iterations = updates if updates is not None else UNREACHABLE_ITERATIONS
     cmd = train_command(a, run, iterations, rollouts)
     env = {**os.environ, "WILDROBOT_NO_PROGRESS": "1", "PYTHONUNBUFFERED": "1"}
-    env.setdefault("WARP_CACHE_PATH", str(Path.home() / ".cache" / "wildrobot_amp_ext" / "warp"))
     run.log.parent.mkdir(parents=True, exist_ok=True)
     goal = f"{updates} updates" if updates is not None else f"{minutes:g} min"
     print(f"[{run.name}] {run.backend}, seed {run.seed}, {goal}; log {run.log}", flush=True)
@@ -277,9 +280,9 @@ def train(a, run: Run, *, updates: int | None, minutes: float | None, rollouts: 
     print(f"[{run.name}] done: {run.updates} updates, exit {run.returncode}, {took:.0f} s", flush=True)
     ok = run.returncode == 0 or (run.stopped_by_time and run.returncode == 130)
     if not ok or run.run_dir is None or run.updates == 0:
-        raise RuntimeError(f"{run.name} run failed (exit {run.returncode}, {run.updates} updates): see {run.log}")
+        raise RunFailed(f"{run.name} run failed (exit {run.returncode}, {run.updates} updates): see {run.log}")
     if updates is not None and run.updates != updates:
-        raise RuntimeError(f"{run.name} run logged {run.updates} updates, {updates} asked: see {run.log}")
+        raise RunFailed(f"{run.name} run logged {run.updates} updates, {updates} asked: see {run.log}")
     return run
 
 
@@ -365,10 +368,21 @@ def plot(scalars: dict[str, dict], result: dict, path: Path) -> Path:
 
 
 def agent_rollouts(a) -> int:
-    """The agent's rollouts (timesteps per update) with the run's agent overrides applied."""
-    from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg
+    """The agent's rollouts (timesteps per update) with the run's overrides applied. Both configs are resolved here
+    first, so a misspelt task or override key is refused in one line before any run (or folder) starts."""
+    import gymnasium as gym
 
-    return int(load_agent_cfg(a.task, [o for o in a.overrides if o.startswith("agent.")]).agent.rollouts)
+    from wildrobot_amp_ext.isaaclab.launch import load_agent_cfg, load_env_cfg
+
+    dataset = [f"env.amp.dataset={Path(a.dataset).resolve()}"] if a.dataset else []
+    env_overrides = [o for o in a.overrides if o.startswith("env.")] + dataset
+    try:
+        rollouts = int(load_agent_cfg(a.task, [o for o in a.overrides if o.startswith("agent.")]).agent.rollouts)
+    except gym.error.Error as err:  # an unknown task id
+        raise InputError(None, "--task", str(err), "pass a registered task, e.g. WildRobot-AMP-Flat-v0") from None
+    for backend in ("mujoco-warp", "mujoco-cpu"):
+        load_env_cfg(a.task, a.num_envs, a.device, [*env_overrides, f"env.physics_backend={backend}"])
+    return rollouts
 
 
 def format_table(result: dict) -> str:
@@ -397,7 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     def entry() -> int:
         args = build_parser().parse_args(argv)
         check_args(args)
-        return run_benchmark(args)
+        try:
+            return run_benchmark(args)
+        except RunFailed as err:  # a run that crashed: its log says why
+            print(f"error: {err}", file=sys.stderr)
+            return 1
 
     return entry()
 

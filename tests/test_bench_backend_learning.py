@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -116,6 +115,14 @@ while True:
 """
 
 
+def test_failed_run_is_one_line_exit_1(bench, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "train_command", lambda *a: [sys.executable, "-c", "raise SystemExit(3)"])
+    monkeypatch.setattr(bench, "agent_rollouts", lambda a: 16)
+    assert bench.main(["--updates", "1", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: warp run failed (exit 3, 0 updates)") and err.count("\n") == 0
+
+
 def test_timed_run_is_stopped_and_counts_completed_updates(bench, tmp_path, monkeypatch, capsys):
     script = tmp_path / "fake_train.py"
     script.write_text(textwrap.dedent(FAKE_TRAIN))
@@ -153,14 +160,31 @@ def test_bad_input_one_line_exit_2(bench, argv, field, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    "argv, field",
+    [
+        (["env.amp.datset=x"], "env.amp.datset"),
+        (["agent.agent.learnng_rate=1"], "agent.agent.learnng_rate"),
+        (["--task", "Nope-v0"], "--task"),
+    ],
+)
+def test_misspelt_key_or_task_refused_before_any_run(bench, argv, field, tmp_path, capsys):
+    """Both configs are resolved before the first run: one line, exit 2, no run folder."""
+    with pytest.raises(SystemExit) as exc:
+        bench.main([*argv, "--updates", "1", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error:") and field in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_tiny_benchmark_end_to_end(tmp_path):
     """Three 2-update runs of 16 envs (warp, cpu, cpu at seed 1) through train_amp.py, compared; ~3 min idle."""
     out = tmp_path / "result.json"
-    env = {**os.environ, "WARP_CACHE_PATH": os.environ.get("WARP_CACHE_PATH", str(tmp_path / "warp"))}
     cmd = [sys.executable, "benchmarks/bench_backend_learning.py", "--num_envs", "16", "--updates", "2"]
     cmd += ["--out", str(tmp_path / "runs"), "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     r = json.loads(out.read_text())
     assert r["updates"] == 2 and r["num_envs"] == 16 and r["env_steps_per_run"] == 2 * r["rollouts"] * 16
