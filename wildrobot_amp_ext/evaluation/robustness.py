@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wildrobot_amp_ext.deploy.bundle import load_bundle
 from wildrobot_amp_ext.deploy.runner import DeployedPolicy, MujocoRobot, quat_to_matrix
 from wildrobot_amp_ext.errors import cli_entry
 from wildrobot_amp_ext.utils.atomic import atomic_path, save_json_atomic
@@ -261,9 +262,11 @@ def build_parser():
 
 def run_cli(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # a --bundle is read (and a bad one refused) before the exporter's torch loads: seconds, not tens of seconds
+    bundle = load_bundle(args.bundle) if args.bundle else None  # --bundle and --checkpoint exclude each other
     from wildrobot_amp_ext.evaluation import sim2sim_run  # why here: torch, ONNX, MuJoCo; --help stays fast
 
-    bundle, robot, out = sim2sim_run.bundle_and_robot(args)
+    bundle, robot, out = sim2sim_run.bundle_and_robot(args, bundle)
     if args.grid is not None:
         return sim2sim_run.run_grid(args, bundle, robot, out)
     cfg = SweepCfg(seed=args.seed)

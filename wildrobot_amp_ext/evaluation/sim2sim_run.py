@@ -20,9 +20,9 @@ from wildrobot_amp_ext.robots import RobotSpec, load_robot
 from wildrobot_amp_ext.utils.atomic import save_json_atomic
 
 
-def bundle_and_robot(args: argparse.Namespace):
+def bundle_and_robot(args: argparse.Namespace, bundle=None):
     """(bundle, robot, output folder): ``--checkpoint`` exported into ``<out>/exported`` (default ``<run>/sim2sim``),
-    or ``--bundle``; the robot is ``--robot`` or the bundle's."""
+    or ``--bundle`` (``bundle``: that folder already read); the robot is ``--robot`` or the bundle's."""
     if args.checkpoint:
         info = read_checkpoint(args.checkpoint)
         out = Path(args.out) if args.out else run_dir_of(info.path) / "sim2sim"
@@ -31,7 +31,8 @@ def bundle_and_robot(args: argparse.Namespace):
     else:
         folder = Path(args.bundle)
         out = Path(args.out) if args.out else folder
-    bundle = load_bundle(folder)  # the runner reads only the bundle
+    if bundle is None:
+        bundle = load_bundle(folder)  # the runner reads only the bundle
     robot = load_robot(args.robot or bundle["robot"])  # the MuJoCo model standing for the real robot
     return bundle, robot, out
 
