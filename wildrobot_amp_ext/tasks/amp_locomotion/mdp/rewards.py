@@ -1,7 +1,8 @@
 """Task rewards for velocity-tracking locomotion. Foot contact follows the one rule of
 :mod:`wildrobot_amp_ext.features.contact` with the env's FeatureSpec thresholds (the AMP features use the same), so
 no contact sensor is needed. The foot terms' math is in plain torch functions (:func:`air_time_reward`,
-:func:`slide_speed`, :func:`clearance_error`) that a MuJoCo-side evaluation can call on its own arrays."""
+:func:`slide_speed`, :func:`slip_excess`, :func:`clearance_error`) that a MuJoCo-side evaluation can call on its own
+arrays."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from isaaclab.managers import ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.math import quat_apply_inverse, yaw_quat
 
-from wildrobot_amp_ext.features import ContactRule, per_foot
+from wildrobot_amp_ext.features import ContactRule, per_foot, stance_slip
 from wildrobot_amp_ext.tasks.amp_locomotion.mdp.amp import RobotKinematics, env_feature_spec, env_robot
 
 __all__ = [
@@ -24,9 +25,11 @@ __all__ = [
     "feet_state",
     "air_time_reward",
     "slide_speed",
+    "slip_excess",
     "clearance_error",
     "feet_air_time_biped",
     "feet_slide",
+    "feet_slip",
     "foot_clearance",
 ]
 
@@ -97,6 +100,14 @@ def slide_speed(feet: FeetState) -> torch.Tensor:
     return torch.sum(feet.speed * feet.near_ground, dim=1)
 
 
+def slip_excess(contact_pos_w: torch.Tensor, contact_vel_w: torch.Tensor, dead_zone: float) -> torch.Tensor:
+    """Stance-foot slip speed above ``dead_zone`` (m/s), summed over feet: the evaluation's slip
+    (:func:`~wildrobot_amp_ext.features.stance_slip`: a touching foot's slowest point) with a dead zone, so a foot
+    pivoting or rolling about a still point, and the slow creep of a turning stance foot, cost nothing."""
+    _, slip = stance_slip(contact_pos_w, contact_vel_w)
+    return torch.sum(torch.clamp(slip - dead_zone, min=0.0), dim=1)
+
+
 def clearance_error(feet: FeetState, target_height: float) -> torch.Tensor:
     """Squared error of the sole height to ``target_height`` weighted by the foot's horizontal speed."""
     return torch.sum(torch.square(feet.height - target_height) * feet.speed, dim=1)
@@ -152,6 +163,15 @@ class feet_slide(_FeetTerm):
 
     def __call__(self, env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
         return slide_speed(self.feet())
+
+
+class feet_slip(_FeetTerm):
+    """Stance-foot slip above ``dead_zone`` m/s (:func:`slip_excess`), summed over feet."""
+
+    def __call__(
+        self, env: ManagerBasedRLEnv, dead_zone: float = 0.05, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")
+    ) -> torch.Tensor:
+        return slip_excess(*self.kinematics.contact_points(), dead_zone)
 
 
 class foot_clearance(_FeetTerm):
