@@ -141,15 +141,18 @@ def test_slip_counts_stance_feet_only_skimming_swings_and_rolling_feet_do_not_sl
 
 def gait_contacts(pattern: list[str], hold: int = 5, double: int = 2) -> torch.Tensor:
     """Contact-point positions for a touch-down sequence (``"L"``/``"R"``): each step the named foot lands and stays
-    ``hold`` rows, overlapping the previous stance by ``double`` rows (double support), the other foot in the air."""
-    rows = len(pattern) * hold + double
+    ``hold`` rows, overlapping the previous stance by ``double`` rows (double support), the other foot in the air; both
+    feet are in the air for the first 3 rows (60 ms: the first landing is a step)."""
+    lead = 3
+    rows = len(pattern) * hold + double + lead
     down = torch.zeros(rows, 2, dtype=torch.bool)
     for k, foot in enumerate(pattern):
         f = 0 if foot == "L" else 1
-        # the same foot next: lift it a row before it lands again (a hop), else overlap the other foot's landing
+        # the same foot next: lift it 3 rows (60 ms, a short step) before it lands again, else overlap the other
+        # foot's landing
         same_next = k + 1 < len(pattern) and pattern[k + 1] == foot
-        end = (k + 1) * hold if same_next else (k + 1) * hold + double + 1
-        down[k * hold + 1 : end, f] = True
+        end = (k + 1) * hold if same_next else (k + 1) * hold + double + lead
+        down[k * hold + lead : end, f] = True
     pos = torch.zeros(rows, 1, 4, 3, dtype=torch.float64)
     pos[..., 2] = torch.where(down.repeat_interleave(2, dim=1), 0.0, 0.05).unsqueeze(1)
     return pos, down
@@ -158,7 +161,7 @@ def gait_contacts(pattern: list[str], hold: int = 5, double: int = 2) -> torch.T
 def test_alternating_gait():
     pos, down = gait_contacts(list("LRLRLRLR"))
     terminated, truncated = flags(pos.shape[:2], {})
-    out = contact_pattern(pos, terminated, truncated, MetricsCfg())
+    out = contact_pattern(pos, terminated, truncated, MetricsCfg(), dt=DT)
     assert out["step_alternation"] == 1.0 and out["touchdowns"] == 8 and out["step_pairs"] == 7
     rows = down.shape[0]
     assert out["single_stance_fraction"] == pytest.approx(float((down.sum(1) == 1).sum()) / rows)
@@ -171,7 +174,7 @@ def test_limping_and_hopping_gaits():
     cfg = MetricsCfg()
     pos, _ = gait_contacts(list("LLRLLRLLR"))
     terminated, truncated = flags(pos.shape[:2], {})
-    out = contact_pattern(pos, terminated, truncated, cfg)
+    out = contact_pattern(pos, terminated, truncated, cfg, dt=DT)
     # consecutive pairs: LL RL LR LL RL LR LL R... -> switches on L->R and R->L only
     seq = "LLRLLRLLR"
     expected = sum(a != b for a, b in zip(seq, seq[1:])) / (len(seq) - 1)
@@ -180,8 +183,26 @@ def test_limping_and_hopping_gaits():
     pos = torch.zeros(60, 1, 4, 3, dtype=torch.float64)
     pos[..., 2:4, 2] = 0.1
     pos[:, 0, 0:2, 2] = torch.where((torch.arange(60) // 6) % 2 == 0, 0.0, 0.05).double().unsqueeze(-1)
-    out = contact_pattern(pos, *flags((60, 1), {}), cfg)
+    out = contact_pattern(pos, *flags((60, 1), {}), cfg, dt=DT)
     assert out["step_alternation"] == 0.0 and out["single_stance_fraction"] == pytest.approx(0.5)
+
+
+def test_contact_chatter_is_no_step_and_swing_time_is_measured():
+    """A foot that re-touches 1-2 rows after lifting off is chatter at the edge of the contact rule's bands: not a
+    step, so an alternating gait that chatters still alternates; swing time is the median air time of the steps."""
+    pos, _ = gait_contacts(list("LRLRLRLR"), hold=20, double=2)
+    clean = contact_pattern(pos, *flags(pos.shape[:2], {}), MetricsCfg(), dt=DT)
+    chattering = pos.clone()
+    for start in (8, 48, 88):  # left foot stance rows: lift it for 2 rows, then back down
+        chattering[start : start + 2, 0, 0:2, 2] = 0.05
+    out = contact_pattern(chattering, *flags(pos.shape[:2], {}), MetricsCfg(), dt=DT)
+    assert out["touchdowns"] == clean["touchdowns"] == 8 and out["step_alternation"] == 1.0
+    # counted as steps (no minimum air time) the chatter breaks the alternation: the old behaviour
+    loose = contact_pattern(chattering, *flags(pos.shape[:2], {}), MetricsCfg(min_air_time=0.0), dt=DT)
+    assert loose["touchdowns"] == 11 and loose["step_alternation"] == pytest.approx(7 / 10)
+    # a foot lifts off as the other lands and is in the air for a step minus the double support: 20 - 2 rows
+    assert clean["swing_time"] == pytest.approx((20 - 2) * DT)
+    assert out["swing_time"] == clean["swing_time"]  # the chatter's 2-row lifts are no swings
 
 
 def test_no_touchdown_is_counted_across_a_reset():
@@ -189,7 +210,7 @@ def test_no_touchdown_is_counted_across_a_reset():
     rows = pos.shape[0]
     both = torch.cat([pos, pos], dim=0)  # the gait twice, a reset between
     terminated, truncated = flags((2 * rows, 1), {(rows, 0): "timeout"})
-    out = contact_pattern(both, terminated, truncated, MetricsCfg())
+    out = contact_pattern(both, terminated, truncated, MetricsCfg(), dt=DT)
     assert out["touchdowns"] == 8 and out["step_pairs"] == 6 and out["step_alternation"] == 1.0
 
 

@@ -10,11 +10,12 @@ from wildrobot_amp_ext.evaluation.goals import Goals, main, motion_distances, su
 GRID = [(0.0, 0.0, 0.0), (0.3, 0.0, 0.0), (0.5, 0.0, 0.0), (0.3, 0.0, 0.5), (0.0, 0.15, 0.0)]
 
 
-def report(lin_err, yaw_err, falls=0, episodes=4, single=0.4, alternation=0.9, style=None):
+def report(lin_err, yaw_err, falls=0, episodes=4, single=0.4, alternation=0.9, style=None, swing=0.3):
     """A metrics.json-shaped report: per-command errors from callables of the command."""
     per = [
         {"command": list(c), "lin_vel_error_mean": lin_err(c), "ang_vel_error_mean": yaw_err(c), "falls": 0,
-         "episodes": episodes, "single_stance_fraction": single, "step_alternation": alternation}
+         "episodes": episodes, "single_stance_fraction": single, "step_alternation": alternation,
+         "swing_time": swing}
         for c in GRID
     ]  # fmt: skip
     out = {"per_command": per, "overall": {"falls": falls, "episodes": episodes * len(GRID), "slip_rate": 0.01}}
@@ -117,3 +118,17 @@ def test_a_robot_standing_at_every_walking_command_fails_the_walking_slip_goal()
     s["gait_reference_walking"] = {"single_stance_fraction": 0.4, "step_alternation": 0.9, "slip_rate": 0.08}
     assert s["gait_walking"]["stepping_commands"] == 0
     assert not checks(s, Goals())["walking slip <= 1.5x the reference's walking slip"]
+
+
+def test_a_shuffling_gait_fails_the_swing_time_goal():
+    """Quick 60 ms steps alternate perfectly but are not the reference's 0.3 s swings."""
+    from wildrobot_amp_ext.evaluation.goals import checks
+
+    reference = {"single_stance_fraction": 0.4, "step_alternation": 0.85, "swing_time": 0.3, "slip_rate": 0.08}
+    key = "walking swing time within 0.5-1.5x the reference's"
+    for swing, ok in ((0.06, False), (0.25, True)):
+        s = summarize([report(lambda c: 0.05, lambda c: 0.08, alternation=1.0, swing=swing)])
+        s["gait_reference_walking"] = reference
+        assert s["gait_walking"]["swing_time"] == pytest.approx(swing)
+        assert checks(s, Goals())[key] is ok
+        assert checks(s, Goals())["walking step alternation within 0.5-1.5x the reference's"]

@@ -7,8 +7,8 @@ Inputs: ``wildrobot-evaluate``'s ``metrics.json`` of one or more eval seeds (Isa
 * tracking: forward-velocity and yaw-rate error, the mean over the grid's commands (each command weighs the same),
   averaged over eval seeds (the spread over seeds is reported);
 * falls: falls / episodes, all seeds pooled; stance-foot slip rate (``metrics.foot_slip``);
-* gait on the walking commands (|v| >= 0.1 m/s): single-stance fraction and step alternation beside the reference's
-  walking clips under the same contact rule (``metrics.contact_pattern``);
+* gait on the walking commands (|v| >= 0.1 m/s): single-stance fraction, step alternation and swing time beside the
+  reference's walking clips under the same contact rule (``metrics.contact_pattern``);
 * style (``style_metric``): both directions, and reference -> policy per reference motion (its commanded segments,
   weighted by their commanded transitions); a motion is reproduced when within ``family_ratio`` of the best one;
 * sim2sim: the MuJoCo velocity error over Isaac Lab's and the MuJoCo fall rate.
@@ -51,7 +51,8 @@ class Goals:
     walking_slip_ratio: float = 1.5
     #: a walking command's slip counts when the robot steps there (single-stance fraction at least this)
     stepping_fraction: float = 0.1
-    #: walking gait "close to the reference's": single-stance fraction and step alternation within this ratio band
+    #: walking gait "close to the reference's": single-stance fraction, step alternation and swing time within this
+    #: ratio band
     gait_ratio: tuple[float, float] = (0.5, 1.5)
     #: style distances (both directions) at most this many times each control's (a control differs in one thing)
     control_ratio: float = 0.7
@@ -78,6 +79,9 @@ def _pooled_fall_rate(reports: Sequence[dict]) -> float:
     return falls / episodes if episodes else math.nan
 
 
+GAIT_KEYS = ("single_stance_fraction", "step_alternation", "swing_time")
+
+
 def _walking_gait(reports: Sequence[dict], goals: Goals) -> dict:
     rows = [
         e
@@ -92,13 +96,13 @@ def _walking_gait(reports: Sequence[dict], goals: Goals) -> dict:
 
     # slip only where the robot steps: a robot standing at a walking command has still feet and would score 0
     stepping = [e for e in rows if (e.get("single_stance_fraction") or 0.0) >= goals.stepping_fraction]
-    out = {key: pick(key, rows) for key in ("single_stance_fraction", "step_alternation")}
+    out = {key: pick(key, rows) for key in GAIT_KEYS}
     return {**out, "slip_rate": pick("slip_rate", stepping), "stepping_commands": len(stepping)}
 
 
 def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
-    """Single-stance fraction and step alternation of the reference's ``motions`` (clip-name prefixes), with the
-    evaluation's contact rule at the dataset's thresholds."""
+    """Single-stance fraction, step alternation, swing time and slip of the reference's ``motions`` (clip-name
+    prefixes), with the evaluation's contact rule at the dataset's thresholds."""
     import torch
 
     # here: the metrics load torch; the goals table from JSON reports runs without it
@@ -112,14 +116,14 @@ def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
         keep = np.array([any(str(n).startswith(m) for m in motions) for n in names])
         pos, vel = np.asarray(f["contact_pos_w"])[keep], np.asarray(f["contact_vel_w"])[keep]
         starts = clip_start[keep]
+        dt = 1.0 / f.fps
     cfg = MetricsCfg(contact_height=spec.contact_height, contact_speed=spec.contact_speed)
     done = torch.as_tensor(np.append(starts[1:], False))[:, None]  # a new clip starts: the previous one ended
     out = contact_pattern(
-        torch.as_tensor(pos)[:, None], torch.zeros_like(done), done, cfg, torch.as_tensor(vel)[:, None]
+        torch.as_tensor(pos)[:, None], torch.zeros_like(done), done, cfg, torch.as_tensor(vel)[:, None], dt=dt
     )
     slip = foot_slip(torch.as_tensor(pos), torch.as_tensor(vel), cfg)["slip_rate"]
-    return {"single_stance_fraction": out["single_stance_fraction"], "step_alternation": out["step_alternation"],
-            "slip_rate": slip}  # fmt: skip
+    return {**{key: out[key] for key in GAIT_KEYS}, "slip_rate": slip}
 
 
 def motion_distances(style: dict) -> dict[str, float]:
@@ -210,8 +214,8 @@ def checks(s: dict, g: Goals) -> dict[str, bool]:
     }
     if s.get("gait_reference_walking"):
         lo, hi = g.gait_ratio
-        for key in ("single_stance_fraction", "step_alternation"):
-            ref, got = s["gait_reference_walking"][key], s["gait_walking"][key]
+        for key in GAIT_KEYS:
+            ref, got = s["gait_reference_walking"].get(key), s["gait_walking"].get(key)
             ok = bool(ref) and got is not None and math.isfinite(got) and lo <= got / ref <= hi
             out[f"walking {key.replace('_', ' ')} within {lo}-{hi}x the reference's"] = ok
         ref_slip, slip = s["gait_reference_walking"].get("slip_rate"), s["gait_walking"].get("slip_rate")
@@ -242,12 +246,14 @@ def format_table(s: dict) -> str:
         f"yaw-rate error {f(s['yaw_rate_error'])} rad/s (turning commands {f(s['yaw_rate_error_turning'])}), "
         f"falls {s['fall_rate']:.1%}, slip {s['slip_rate']:.1%}",
         f"walking gait: single stance {f(s['gait_walking']['single_stance_fraction'])}, "
-        f"alternation {f(s['gait_walking']['step_alternation'])}, slip {f(s['gait_walking'].get('slip_rate'))}",
+        f"alternation {f(s['gait_walking']['step_alternation'])}, swing {f(s['gait_walking'].get('swing_time'))} s, "
+        f"slip {f(s['gait_walking'].get('slip_rate'))}",
     ]
     if s.get("gait_reference_walking"):
         r = s["gait_reference_walking"]
         lines.append(f"reference walking gait: single stance {f(r['single_stance_fraction'])}, "
-                     f"alternation {f(r['step_alternation'])}, slip {f(r.get('slip_rate'))}")  # fmt: skip
+                     f"alternation {f(r['step_alternation'])}, swing {f(r.get('swing_time'))} s, "
+                     f"slip {f(r.get('slip_rate'))}")  # fmt: skip
     if "style" in s:
         st = s["style"]
         motions = ", ".join(f"{m} {f(d)}" for m, d in st["reference_to_policy_per_motion"].items())
