@@ -24,10 +24,12 @@ __all__ = [
     "FeetState",
     "feet_state",
     "air_time_reward",
+    "landing_air_time",
     "slide_speed",
     "slip_excess",
     "clearance_error",
     "feet_air_time_biped",
+    "feet_air_time_landing",
     "feet_slide",
     "feet_slip",
     "foot_clearance",
@@ -95,6 +97,12 @@ def air_time_reward(contact_time: torch.Tensor, air_time: torch.Tensor, contact:
     return torch.where(single_stance, in_mode, torch.zeros_like(in_mode)).min(dim=1).values.clamp(max=threshold)
 
 
+def landing_air_time(air_time: torch.Tensor, touchdown: torch.Tensor, threshold: float) -> torch.Tensor:
+    """At each touch-down, the air time before it minus ``threshold``, summed over feet: a step shorter than
+    ``threshold`` costs, a longer one pays (Isaac Lab's ``feet_air_time`` form, paid once per step)."""
+    return torch.sum((air_time - threshold) * touchdown, dim=1)
+
+
 def slide_speed(feet: FeetState) -> torch.Tensor:
     """Horizontal speed of the feet near the ground, summed over feet (a slipping foot is near the ground, moving)."""
     return torch.sum(feet.speed * feet.near_ground, dim=1)
@@ -154,6 +162,39 @@ class feet_air_time_biped(_FeetTerm):
         self.contact_time = torch.where(contact, self.contact_time + dt, torch.zeros_like(self.contact_time))
         self.air_time = torch.where(contact, torch.zeros_like(self.air_time), self.air_time + dt)
         reward = air_time_reward(self.contact_time, self.air_time, contact, threshold)
+        moving = torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
+        return reward * moving
+
+
+class feet_air_time_landing(_FeetTerm):
+    """At each touch-down, the air time before it minus ``threshold`` (s), summed over feet, only when the command
+    asks to move: short quick steps cost, steps of at least ``threshold`` pay."""
+
+    def __init__(self, cfg: RewardTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        shape = (env.num_envs, self.num_feet)
+        self.air_time = torch.zeros(shape, device=env.device)
+        self.in_contact = torch.ones(shape, dtype=torch.bool, device=env.device)
+
+    def reset(self, env_ids=None) -> None:
+        ids = slice(None) if env_ids is None else env_ids
+        self.air_time[ids] = 0.0
+        self.in_contact[ids] = True  # a foot in the air at a reset starts its air time there
+
+    def __call__(
+        self,
+        env: ManagerBasedRLEnv,
+        command_name: str,
+        threshold: float,
+        min_command: float = 0.1,
+        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+    ) -> torch.Tensor:
+        contact = self.feet().contact
+        touchdown = contact & ~self.in_contact
+        self.air_time = torch.where(self.in_contact & ~contact, torch.zeros_like(self.air_time), self.air_time)
+        self.air_time = torch.where(contact, self.air_time, self.air_time + env.step_dt)
+        reward = landing_air_time(self.air_time, touchdown, threshold)
+        self.in_contact = contact
         moving = torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
         return reward * moving
 
