@@ -214,3 +214,13 @@ def test_physics_and_visualizer_flags_come_from_their_dataclasses():
     with pytest.raises(SystemExit) as exit_info:
         parser.parse_args(["--physics", "physx"])
     assert exit_info.value.code == 2
+
+
+def test_module_entry_names_itself_in_its_usage():
+    """``python -m wildrobot_amp_ext.play --help`` says how it was called, not ``__main__.py``."""
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-m", "wildrobot_amp_ext.play", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.startswith("usage: python -m wildrobot_amp_ext.play ")
