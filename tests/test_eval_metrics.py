@@ -205,6 +205,44 @@ def test_contact_chatter_is_no_step_and_swing_time_is_measured():
     assert out["swing_time"] == clean["swing_time"]  # the chatter's 2-row lifts are no swings
 
 
+def feet_rows(left: str, right: str) -> torch.Tensor:
+    """(T, 1, 4, 3) contact points of one env from two strings of "|" (down) and "." (in the air)."""
+    down = torch.tensor([[a == "|", b == "|"] for a, b in zip(left, right)])
+    pos = torch.zeros(len(left), 1, 4, 3, dtype=torch.float64)
+    pos[..., 2] = torch.where(down.repeat_interleave(2, dim=1), 0.0, 0.05).unsqueeze(1)
+    return pos
+
+
+@pytest.mark.parametrize(
+    "left, reset_row, steps, swing",
+    [
+        # a foot in the air at the episode start lands after 3 rows: a step, its lift-off unrecorded (no swing)
+        ("...|||||", None, 1, None),
+        # ... after 1 row: chatter, no step
+        (".|||||||", None, 0, None),
+        # the previous episode ends with the foot in the air; it lands 1 row after the reset: no step
+        ("||....|||||", 5, 0, None),
+        # a reset mid-swing: the air time counts from the reset (3 rows), the lift-off belongs to the other episode
+        ("||......||||", 5, 1, None),
+        # a swing inside the episode: 4 rows in the air
+        ("|||....|||", None, 1, 4 * DT),
+    ],
+)
+def test_steps_and_swings_around_episode_starts(left, reset_row, steps, swing):
+    right = "|" * len(left)  # the other foot stands
+    events = {} if reset_row is None else {(reset_row, 0): "timeout"}
+    out = contact_pattern(feet_rows(left, right), *flags((len(left), 1), events), MetricsCfg(), dt=DT)
+    assert out["touchdowns"] == steps
+    assert out["swing_time"] == (None if swing is None else pytest.approx(swing))
+
+
+def test_swing_time_is_the_median_of_the_swings():
+    """Two swings of 3 and 15 rows: the median is their mean (not the lower one)."""
+    left = "||...||" + "|" * 3 + "." * 15 + "||"
+    out = contact_pattern(feet_rows(left, "|" * len(left)), *flags((len(left), 1), {}), MetricsCfg(), dt=DT)
+    assert out["touchdowns"] == 2 and out["swing_time"] == pytest.approx(9 * DT)
+
+
 def test_no_touchdown_is_counted_across_a_reset():
     pos, _ = gait_contacts(list("LRLR"))
     rows = pos.shape[0]

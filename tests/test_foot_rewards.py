@@ -95,5 +95,9 @@ def test_landing_term_measures_the_air_time_of_each_step():
     expected[3] = 3 * 0.02 - 0.2  # in the air from the reset: 3 rows
     expected[10] = 8 * 0.02 - 0.2  # rows 2-9
     assert rewards == pytest.approx(expected)
-    term.reset()
-    assert term.in_contact.all() and not term.air_time.any()
+    # a reset clears only the envs it names: two envs mid-swing, env 0 reset
+    term.air_time = torch.full((2, 2), 0.1)
+    term.in_contact = torch.tensor([[False, True], [False, True]])
+    term.reset(torch.tensor([0]))
+    assert term.in_contact[0].all() and not term.air_time[0].any()
+    assert not term.in_contact[1, 0] and term.air_time[1].tolist() == pytest.approx([0.1, 0.1])

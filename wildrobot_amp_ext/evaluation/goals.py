@@ -118,7 +118,7 @@ def reference_gait(reference: str | Path, motions: Sequence[str]) -> dict:
         starts = clip_start[keep]
         dt = 1.0 / f.fps
     cfg = MetricsCfg(contact_height=spec.contact_height, contact_speed=spec.contact_speed)
-    done = torch.as_tensor(np.append(starts[1:], False))[:, None]  # a new clip starts: the previous one ended
+    done = torch.as_tensor(starts)[:, None]  # the metrics' convention: a done row holds the next episode's first
     out = contact_pattern(
         torch.as_tensor(pos)[:, None], torch.zeros_like(done), done, cfg, torch.as_tensor(vel)[:, None], dt=dt
     )

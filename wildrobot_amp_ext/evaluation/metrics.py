@@ -240,7 +240,7 @@ def contact_pattern(
     t = torch.arange(num_steps, device=feet.device).view(-1, 1, 1)
     last_contact = _shift_down(torch.where(feet, t, -1).cummax(dim=0).values)
     before_start = _shift_down(torch.where(starts, t - 1, -1).expand_as(feet).cummax(dim=0).values)
-    air_time = (t - torch.maximum(last_contact, before_start) - 1) * dt
+    air_time = (t - torch.maximum(last_contact, before_start) - 1).double() * dt
     touchdown &= air_time >= cfg.min_air_time - 1e-9
     swings = air_time[touchdown & (last_contact > before_start)]  # lifted off inside the episode
 
@@ -258,7 +258,7 @@ def contact_pattern(
         "touchdowns": int(touchdown.sum()),
         "step_alternation": float(switched.double().mean()) if switched.numel() else None,
         "step_pairs": int(switched.numel()),
-        "swing_time": float(swings.double().median()) if swings.numel() else None,
+        "swing_time": float(torch.quantile(swings, 0.5)) if swings.numel() else None,
         "num_feet": num_feet,
     }
 
