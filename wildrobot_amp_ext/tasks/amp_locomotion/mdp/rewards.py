@@ -121,6 +121,11 @@ def clearance_error(feet: FeetState, target_height: float) -> torch.Tensor:
     return torch.sum(torch.square(feet.height - target_height) * feet.speed, dim=1)
 
 
+def commanded_to_move(env: ManagerBasedRLEnv, command_name: str, min_command: float) -> torch.Tensor:
+    """(N,) bool: the planar velocity command is faster than ``min_command`` (the step rewards act only then)."""
+    return torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
+
+
 class _FeetTerm(ManagerTermBase):
     """A reward term that reads the feet's contact points with the env's contact rule."""
 
@@ -162,8 +167,7 @@ class feet_air_time_biped(_FeetTerm):
         self.contact_time = torch.where(contact, self.contact_time + dt, torch.zeros_like(self.contact_time))
         self.air_time = torch.where(contact, torch.zeros_like(self.air_time), self.air_time + dt)
         reward = air_time_reward(self.contact_time, self.air_time, contact, threshold)
-        moving = torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
-        return reward * moving
+        return reward * commanded_to_move(env, command_name, min_command)
 
 
 class feet_air_time_landing(_FeetTerm):
@@ -195,8 +199,7 @@ class feet_air_time_landing(_FeetTerm):
         self.air_time = torch.where(contact, self.air_time, self.air_time + env.step_dt)
         reward = landing_air_time(self.air_time, touchdown, threshold)
         self.in_contact = contact
-        moving = torch.linalg.vector_norm(env.command_manager.get_command(command_name)[:, :2], dim=1) > min_command
-        return reward * moving
+        return reward * commanded_to_move(env, command_name, min_command)
 
 
 class feet_slide(_FeetTerm):
