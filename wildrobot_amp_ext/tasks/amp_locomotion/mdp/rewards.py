@@ -139,7 +139,26 @@ class _FeetTerm(ManagerTermBase):
         return feet_state(*self.kinematics.contact_points(), self.rule)
 
 
-class feet_air_time_biped(_FeetTerm):
+class _StepTerm(_FeetTerm):
+    """A step reward: per-foot bookkeeping in :meth:`step_reward` (contact this step -> reward), paid only while the
+    command asks to move."""
+
+    def step_reward(self, contact: torch.Tensor, dt: float, threshold: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        env: ManagerBasedRLEnv,
+        command_name: str,
+        threshold: float,
+        min_command: float = 0.1,
+        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
+    ) -> torch.Tensor:
+        reward = self.step_reward(self.feet().contact, env.step_dt, threshold)
+        return reward * commanded_to_move(env, command_name, min_command)
+
+
+class feet_air_time_biped(_StepTerm):
     """Reward the time spent in the current stance/swing mode while exactly one foot is down (clipped at
     ``threshold`` s), only when the command asks to move: rewards long, alternating steps."""
 
@@ -154,23 +173,13 @@ class feet_air_time_biped(_FeetTerm):
         self.air_time[ids] = 0.0
         self.contact_time[ids] = 0.0
 
-    def __call__(
-        self,
-        env: ManagerBasedRLEnv,
-        command_name: str,
-        threshold: float,
-        min_command: float = 0.1,
-        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
-    ) -> torch.Tensor:
-        contact = self.feet().contact
-        dt = env.step_dt
+    def step_reward(self, contact: torch.Tensor, dt: float, threshold: float) -> torch.Tensor:
         self.contact_time = torch.where(contact, self.contact_time + dt, torch.zeros_like(self.contact_time))
         self.air_time = torch.where(contact, torch.zeros_like(self.air_time), self.air_time + dt)
-        reward = air_time_reward(self.contact_time, self.air_time, contact, threshold)
-        return reward * commanded_to_move(env, command_name, min_command)
+        return air_time_reward(self.contact_time, self.air_time, contact, threshold)
 
 
-class feet_air_time_landing(_FeetTerm):
+class feet_air_time_landing(_StepTerm):
     """At each touch-down, the air time before it minus ``threshold`` (s), summed over feet, only when the command
     asks to move: short quick steps cost, steps of at least ``threshold`` pay."""
 
@@ -185,21 +194,12 @@ class feet_air_time_landing(_FeetTerm):
         self.air_time[ids] = 0.0
         self.in_contact[ids] = True  # a foot in the air at a reset starts its air time there
 
-    def __call__(
-        self,
-        env: ManagerBasedRLEnv,
-        command_name: str,
-        threshold: float,
-        min_command: float = 0.1,
-        asset_cfg: SceneEntityCfg = SceneEntityCfg("robot"),
-    ) -> torch.Tensor:
-        contact = self.feet().contact
+    def step_reward(self, contact: torch.Tensor, dt: float, threshold: float) -> torch.Tensor:
         touchdown = contact & ~self.in_contact
         self.air_time = torch.where(self.in_contact & ~contact, torch.zeros_like(self.air_time), self.air_time)
-        self.air_time = torch.where(contact, self.air_time, self.air_time + env.step_dt)
-        reward = landing_air_time(self.air_time, touchdown, threshold)
+        self.air_time = torch.where(contact, self.air_time, self.air_time + dt)
         self.in_contact = contact
-        return reward * commanded_to_move(env, command_name, min_command)
+        return landing_air_time(self.air_time, touchdown, threshold)
 
 
 class feet_slide(_FeetTerm):
