@@ -25,7 +25,9 @@ def report(lin_err, yaw_err, falls=0, episodes=4, single=0.4, alternation=0.9, s
 
 
 def standing():
-    return report(lambda c: (c[0] ** 2 + c[1] ** 2) ** 0.5, lambda c: abs(c[2]), single=0.0, alternation=None)
+    return report(
+        lambda c: (c[0] ** 2 + c[1] ** 2) ** 0.5, lambda c: abs(c[2]), single=0.0, alternation=None, swing=None
+    )
 
 
 def tracking():
@@ -132,3 +134,14 @@ def test_a_shuffling_gait_fails_the_swing_time_goal():
         assert s["gait_walking"]["swing_time"] == pytest.approx(swing)
         assert checks(s, Goals())[key] is ok
         assert checks(s, Goals())["walking step alternation within 0.5-1.5x the reference's"]
+
+
+def test_a_standing_robot_fails_the_gait_goals():
+    """No steps: no alternation and no swing time, so neither gait check can pass."""
+    from wildrobot_amp_ext.evaluation.goals import checks
+
+    s = summarize([standing()])
+    s["gait_reference_walking"] = {"single_stance_fraction": 0.5, "step_alternation": 0.8, "swing_time": 0.27}
+    c = checks(s, Goals())
+    assert not c["walking swing time within 0.5-1.5x the reference's"]
+    assert not c["walking step alternation within 0.5-1.5x the reference's"]
